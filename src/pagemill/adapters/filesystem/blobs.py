@@ -1,0 +1,91 @@
+"""A blob store on a directory: writes go to a temporary file, then an atomic rename."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pagemill.domain.errors import InvalidInput, NotFound, PayloadTooLarge
+from pagemill.ports.blobs import BlobInfo, BlobStore
+
+
+class FilesystemBlobStore(BlobStore):
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+        self._root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        # Keys are built by pagemill, but refuse anything that could leave the root anyway.
+        if not key or key.startswith("/") or ".." in key.split("/") or "\\" in key:
+            raise InvalidInput(f"Invalid blob key {key!r}.")
+        return self._root / key
+
+    async def write_stream(
+        self, key: str, chunks: AsyncIterator[bytes], max_bytes: int
+    ) -> BlobInfo:
+        path = self._path(key)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PayloadTooLarge(
+                            f"The file is larger than the limit of {max_bytes} bytes."
+                        )
+                    digest.update(chunk)
+                    # Small writes go straight to the OS buffer; a thread hop per chunk costs more.
+                    handle.write(chunk)
+            await asyncio.to_thread(os.replace, tmp_name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
+        return BlobInfo(key=key, size=size, sha256=digest.hexdigest())
+
+    async def write_bytes(self, key: str, data: bytes) -> BlobInfo:
+        path = self._path(key)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".write-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp_name, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+                raise
+
+        await asyncio.to_thread(write)
+        return BlobInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    async def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError as exc:
+            raise NotFound(f"Blob {key} not found or expired") from exc
+
+    @contextlib.asynccontextmanager
+    async def local_path(self, key: str) -> AsyncIterator[Path]:
+        path = self._path(key)
+        if not await asyncio.to_thread(path.exists):
+            raise NotFound(f"Blob {key} not found or expired")
+        yield path
+
+    async def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            await asyncio.to_thread(self._path(key).unlink)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).exists)

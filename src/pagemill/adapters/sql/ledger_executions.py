@@ -1,0 +1,117 @@
+"""The execution half of the SQL ledger that is not the engine: creation and reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from pagemill.adapters.sql.engine import Database, to_db
+from pagemill.adapters.sql.ledger_rows import execution_from, load_snapshot, load_steps, step_from
+from pagemill.adapters.sql.tables import executions, step_results, step_runs
+from pagemill.domain.ids import LOOKUP_PREFIX, new_id
+from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
+from pagemill.domain.statuses import ExecutionStatus, StepStatus
+
+
+class ExecutionMethods:
+    _db: Database
+
+    async def create_execution(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
+        if not new.step_types:
+            raise ValueError("An execution needs at least one step")
+        if len(new.step_types) != len(new.step_settings):
+            raise ValueError("step_types and step_settings must have the same length")
+        at = to_db(now)
+        async with self._db.write() as conn:
+            await conn.execute(
+                sa.insert(executions).values(
+                    execution_id=new.execution_id,
+                    team_id=new.team_id,
+                    pipeline_id=new.pipeline_id,
+                    pipeline_version=new.pipeline_version,
+                    status=ExecutionStatus.PENDING.value,
+                    seq=1,
+                    created=at,
+                    input_key=new.input_key,
+                    config_snapshot=new.config_snapshot,
+                    input_config=new.input_config,
+                )
+            )
+            await conn.execute(
+                sa.insert(step_runs),
+                [
+                    {
+                        "execution_id": new.execution_id,
+                        "step_index": index,
+                        "step_type": step_type,
+                        # Step 0 is dispatched in this very transaction: no window in which
+                        # the execution exists with nothing to run.
+                        "status": (
+                            StepStatus.DISPATCHED if index == 0 else StepStatus.PENDING
+                        ).value,
+                        "attempt": 1 if index == 0 else 0,
+                        "max_attempts": new.max_attempts,
+                        "settings": settings,
+                        "lookup_key": new_id(LOOKUP_PREFIX),
+                        "available_at": at if index == 0 else None,
+                    }
+                    for index, (step_type, settings) in enumerate(
+                        zip(new.step_types, new.step_settings, strict=True)
+                    )
+                ],
+            )
+            snapshot = await load_snapshot(conn, new.execution_id)
+        assert snapshot is not None
+        return snapshot
+
+    async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:
+        query = sa.select(executions).where(executions.c.execution_id == execution_id)
+        if team_id is not None:
+            query = query.where(executions.c.team_id == team_id)
+        rows = await self._db.point_read(query)
+        return execution_from(rows[0]) if rows else None
+
+    async def steps(self, execution_id: str) -> list[StepRun]:
+        rows = await self._db.point_read(
+            sa.select(step_runs)
+            .where(step_runs.c.execution_id == execution_id)
+            .order_by(step_runs.c.step_index)
+        )
+        return [step_from(row) for row in rows]
+
+    async def list_executions(
+        self, team_id: str, pipeline_id: str, *, limit: int, offset: int
+    ) -> tuple[list[ExecutionSnapshot], int]:
+        where = (executions.c.team_id == team_id) & (executions.c.pipeline_id == pipeline_id)
+        async with self._db.read() as conn:
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(executions).where(where))
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    sa.select(executions)
+                    .where(where)
+                    .order_by(executions.c.created.desc(), executions.c.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ).all()
+            found = [execution_from(row) for row in rows]
+            steps = await load_steps(conn, [e.execution_id for e in found])
+        items = [ExecutionSnapshot(execution=e, steps=steps[e.execution_id]) for e in found]
+        return items, int(total)
+
+    async def count_results(self, execution_id: str, step_index: int) -> int:
+        async with self._db.read() as conn:
+            count = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(step_results)
+                    .where(
+                        step_results.c.execution_id == execution_id,
+                        step_results.c.step_index == step_index,
+                    )
+                )
+            ).scalar_one()
+        return int(count)

@@ -1,0 +1,53 @@
+"""Schema migrations: upgrade a ledger database to the newest revision with Alembic.
+
+There is no ``alembic.ini``: the configuration is built here, so ``pagemill migrate`` and the
+embedded start-up work from an installed wheel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from pagemill.adapters.sql.engine import Database, create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic ``Config`` for the ledger's migrations, optionally bound to ``url``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        # An attribute, not a main option: options go through ConfigParser interpolation,
+        # which would choke on the ``%`` of a percent-encoded password.
+        config.attributes["url"] = url
+    return config
+
+
+def _upgrade(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def migrate_async(url: str, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision``, in one transaction where DDL allows.
+
+    Raises ``ValueError`` for an unsupported URL and ``ServiceUnavailable`` when the database
+    cannot be reached.
+    """
+    database = Database(create_engine(url))
+    try:
+        async with database.write() as connection:
+            await connection.run_sync(_upgrade, alembic_config(url), revision)
+    finally:
+        await database.dispose()
+
+
+def migrate(url: str) -> None:
+    """Upgrade the database at ``url`` to the newest revision (for the CLI: no event loop)."""
+    asyncio.run(migrate_async(url))

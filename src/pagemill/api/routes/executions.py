@@ -1,0 +1,165 @@
+"""Running pipelines and reading executions.
+
+Registered before the pipelines router, so ``/pipelines/executions/{id}`` is never taken for a
+pipeline id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pagemill.api import wire
+from pagemill.api.deps import PrincipalDep, ServicesDep
+from pagemill.api.forms import RunFormReader
+from pagemill.api.schemas import PipelineExecutionListResponse, PipelineExecutionResponse
+from pagemill.services.executions import RunOptions
+
+router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"])
+
+ExecutionId = Annotated[str, Path(max_length=80, description="The execution id (pex_…)")]
+
+
+class RunForm(BaseModel):
+    """The text fields of ``Body_run_pipeline``; booleans accept ``"True"``/``"False"``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    file_url: str | None = Field(default=None, max_length=4096)
+    page_range: str | None = Field(default=None, max_length=2000)
+    output_format: str | None = Field(default=None, max_length=100)
+    run_evals: bool = False
+    skip_cache: bool = False
+    webhook_url: str | None = Field(default=None, max_length=4096)
+    version: int | None = Field(default=None, ge=0)
+
+    @field_validator(
+        "file_url", "page_range", "output_format", "webhook_url", "version", mode="before"
+    )
+    @classmethod
+    def _blank_is_absent(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+_RUN_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "title": "Body_run_pipeline",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        **RunForm.model_json_schema()["properties"],
+                    },
+                }
+            }
+        },
+        "required": True,
+    }
+}
+
+
+@router.post(
+    "/{pipeline_id}/run",
+    response_model=PipelineExecutionResponse,
+    summary="Run Pipeline",
+    openapi_extra=_RUN_BODY,
+)
+async def run_pipeline(
+    pipeline_id: Annotated[str, Path(max_length=80)],
+    request: Request,
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    executions = services.executions
+    reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
+    document = await executions.receive_upload(reader.file_chunks())
+    try:
+        form = _validate(reader.fields)
+        if reader.has_file and form.file_url:
+            raise _invalid(("body", "file_url"), "Send either a file or a file_url, not both.")
+        if reader.has_file:
+            document = document.renamed(
+                reader.filename or "document",
+                reader.file_content_type or "application/octet-stream",
+            )
+        else:
+            await executions.discard(document)
+            if not form.file_url:
+                raise _invalid(("body", "file"), "Send a file or a file_url.")
+            document = await executions.fetch(form.file_url)
+    except BaseException:
+        await executions.discard(document)
+        raise
+    options = RunOptions(
+        page_range=form.page_range,
+        output_format=form.output_format,
+        run_evals=form.run_evals,
+        skip_cache=form.skip_cache,
+        webhook_url=form.webhook_url,
+        version=form.version,
+    )
+    view = await executions.run(principal.team_id, pipeline_id, options, document)
+    return wire.execution_response(view)
+
+
+def _validate(fields: dict[str, str]) -> RunForm:
+    try:
+        return RunForm.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *error["loc"])}
+            for error in exc.errors(include_url=False, include_context=False)
+        ]
+        raise RequestValidationError(errors) from exc
+
+
+def _invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": loc, "msg": message, "type": "value_error"}])
+
+
+@router.get(
+    "/executions/{execution_id}",
+    response_model=PipelineExecutionResponse,
+    summary="Get Pipeline Execution",
+)
+async def get_execution(
+    execution_id: ExecutionId, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    view = await services.executions.get(principal.team_id, execution_id)
+    return wire.execution_response(view)
+
+
+@router.get("/executions/{execution_id}/steps/{step_index}/result", summary="Get Step Result")
+async def get_step_result(
+    execution_id: ExecutionId,
+    step_index: Annotated[int, Path(ge=0, le=1000)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+) -> Response:
+    result = await services.executions.step_result(principal.team_id, execution_id, step_index)
+    if isinstance(result, bytes):
+        return Response(result, media_type="application/json")
+    return wire.json_response(result)
+
+
+@router.get(
+    "/{pipeline_id}/executions",
+    response_model=PipelineExecutionListResponse,
+    summary="List Pipeline Executions",
+)
+async def list_executions(
+    pipeline_id: Annotated[str, Path(max_length=80)],
+    principal: PrincipalDep,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    views, total = await services.executions.list_executions(
+        principal.team_id, pipeline_id, limit=limit, offset=offset
+    )
+    return wire.json_response({"executions": [wire.execution(v) for v in views], "total": total})

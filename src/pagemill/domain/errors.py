@@ -1,0 +1,69 @@
+"""Domain errors: semantic kinds with no HTTP knowledge.
+
+    PagemillError
+    ├── NotFound              the thing does not exist for this team (never "forbidden")
+    ├── Unauthenticated       no key, unknown key, revoked or expired key
+    ├── InvalidInput          a request the domain rules refuse (bad page range, bad composition…)
+    │   └── UnsupportedProcessor   a step type this server cannot run
+    ├── Conflict              the request clashes with current state (no published version…)
+    ├── PayloadTooLarge       an upload or download over the size cap
+    ├── UpstreamUnavailable   a file_url that could not be fetched
+    └── ServiceUnavailable    a backing service (ledger, live store) is down
+
+The API maps each kind to a status in one table (``pagemill.api.errors``).
+"""
+
+from __future__ import annotations
+
+
+class PagemillError(Exception):
+    """Base of every error pagemill raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(PagemillError):
+    pass
+
+
+class Unauthenticated(PagemillError):
+    pass
+
+
+class InvalidInput(PagemillError):
+    pass
+
+
+class UnsupportedProcessor(InvalidInput):
+    pass
+
+
+class Conflict(PagemillError):
+    pass
+
+
+class PayloadTooLarge(PagemillError):
+    pass
+
+
+class UpstreamUnavailable(PagemillError):
+    pass
+
+
+class ServiceUnavailable(PagemillError):
+    pass
+
+
+class ProcessingError(Exception):
+    """Raised by a processor: the document cannot be processed as asked.
+
+    ``retryable`` says whether another attempt could succeed (a crashed worker process) or not
+    (a corrupt PDF). The engine turns it into a failed or requeued step, never a dead worker.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable

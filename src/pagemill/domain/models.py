@@ -1,0 +1,153 @@
+"""Records that cross the port boundary: what the ledger stores and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pagemill.domain.statuses import ExecutionStatus, StepStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: str
+    name: str
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    team_id: str
+    name: str
+    key_hash: str
+    created: datetime
+    last_used_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    pk: int
+    pipeline_id: str
+    team_id: str
+    name: str | None
+    steps: list[dict[str, Any]]
+    is_saved: bool
+    archived: bool
+    active_version: int
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineVersion:
+    pk: int
+    pipeline_pk: int
+    version: int
+    steps: list[dict[str, Any]]
+    description: str | None
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StepRef:
+    """One delivery: run step ``step_index`` of ``execution_id`` as attempt ``attempt``."""
+
+    execution_id: str
+    step_index: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun:
+    execution_id: str
+    step_index: int
+    step_type: str
+    status: StepStatus
+    attempt: int
+    max_attempts: int
+    settings: dict[str, Any]
+    lookup_key: str
+    available_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    result_key: str | None = None
+    checkpoint_id: str | None = None
+    error_message: str | None = None
+
+    @property
+    def ref(self) -> StepRef:
+        return StepRef(self.execution_id, self.step_index, self.attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    pk: int
+    execution_id: str
+    team_id: str
+    pipeline_id: str
+    pipeline_version: int
+    status: ExecutionStatus
+    seq: int
+    created: datetime
+    input_key: str
+    config_snapshot: dict[str, Any]
+    input_config: dict[str, Any]
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    rate_breakdown: dict[str, Any] | None = None
+    error_message: str | None = None
+    page_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    execution_id: str
+    team_id: str
+    pipeline_id: str
+    pipeline_version: int
+    input_key: str
+    config_snapshot: dict[str, Any]
+    input_config: dict[str, Any]
+    step_types: list[str]
+    step_settings: list[dict[str, Any]]
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSnapshot:
+    """An execution and all its steps as one transaction left them (``execution.seq`` dates it)."""
+
+    execution: Execution
+    steps: list[StepRun]
+    # Live-only progress per step index (pages done/total…); never stored in the ledger.
+    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A step a worker now holds a lease on, with what it needs to run it."""
+
+    step: StepRun
+    execution: Execution
+    upstream: StepRun | None  # the previous step (its checkpoint feeds this one)
+    snapshot: ExecutionSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutput:
+    result_key: str
+    checkpoint_id: str | None
+    page_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    held: bool  # False: the lease was lost (reaped, cancelled, or taken by a later attempt)
+    cancel_requested: bool = False

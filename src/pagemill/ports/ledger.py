@@ -1,0 +1,166 @@
+"""The durable ledger: the one source of truth for pipelines, executions and step runs.
+
+Every status change is a conditional update (compare-and-set) inside one transaction, and every
+method that changes an execution returns the snapshot it committed so that the caller can mirror
+it into the live store. Methods that read team-owned rows take the team: rows of another team are
+simply not found.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pagemill.domain.models import (
+    ApiKey,
+    Claim,
+    Execution,
+    ExecutionSnapshot,
+    Heartbeat,
+    NewExecution,
+    Pipeline,
+    PipelineVersion,
+    StepOutput,
+    StepRef,
+    StepRun,
+    Team,
+)
+
+
+class Ledger(ABC):
+    # -- lifecycle ---------------------------------------------------------------------------
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` when the store cannot be reached."""
+
+    # -- teams and keys ----------------------------------------------------------------------
+    @abstractmethod
+    async def create_team(self, team_id: str, name: str, now: datetime) -> Team: ...
+
+    @abstractmethod
+    async def team_by_name(self, name: str) -> Team | None: ...
+
+    @abstractmethod
+    async def count_teams(self) -> int: ...
+
+    @abstractmethod
+    async def create_api_key(self, key: ApiKey) -> None: ...
+
+    @abstractmethod
+    async def api_key(self, key_id: str) -> ApiKey | None: ...
+
+    @abstractmethod
+    async def touch_api_key(self, key_id: str, now: datetime) -> None: ...
+
+    # -- pipelines ---------------------------------------------------------------------------
+    @abstractmethod
+    async def create_pipeline(
+        self, team_id: str, pipeline_id: str, steps: list[dict[str, Any]], now: datetime
+    ) -> Pipeline: ...
+
+    @abstractmethod
+    async def pipeline(self, team_id: str, pipeline_id: str) -> Pipeline | None: ...
+
+    @abstractmethod
+    async def list_pipelines(
+        self, team_id: str, *, saved_only: bool, include_archived: bool, limit: int, offset: int
+    ) -> tuple[list[Pipeline], int]: ...
+
+    @abstractmethod
+    async def update_pipeline(
+        self, team_id: str, pipeline_id: str, now: datetime, **changes: Any
+    ) -> Pipeline | None:
+        """Set the given columns (steps, name, is_saved, archived) and ``updated``."""
+
+    @abstractmethod
+    async def publish_version(
+        self, team_id: str, pipeline_id: str, description: str | None, now: datetime
+    ) -> PipelineVersion | None:
+        """Snapshot the draft as version max+1 and make it the active version, atomically."""
+
+    @abstractmethod
+    async def versions(self, pipeline_pk: int) -> list[PipelineVersion]:
+        """Newest first."""
+
+    # -- executions --------------------------------------------------------------------------
+    @abstractmethod
+    async def create_execution(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
+        """Insert the execution and its steps; step 0 is dispatched in the same transaction."""
+
+    @abstractmethod
+    async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:
+        """Primary-key read; ``team_id=None`` is for the engine only."""
+
+    @abstractmethod
+    async def steps(self, execution_id: str) -> list[StepRun]: ...
+
+    @abstractmethod
+    async def list_executions(
+        self, team_id: str, pipeline_id: str, *, limit: int, offset: int
+    ) -> tuple[list[ExecutionSnapshot], int]:
+        """Newest first."""
+
+    @abstractmethod
+    async def count_results(self, execution_id: str, step_index: int) -> int:
+        """How many results were ever recorded for a step (exactly one once it completed)."""
+
+    # -- the engine --------------------------------------------------------------------------
+    @abstractmethod
+    async def claim_next(
+        self, worker: str, now: datetime, lease_seconds: float, step_types: Sequence[str] | None
+    ) -> Claim | None:
+        """Claim the oldest dispatched step that is due (embedded delivery)."""
+
+    @abstractmethod
+    async def claim(
+        self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
+    ) -> Claim | None:
+        """Claim exactly this attempt (queue delivery); None when stale, duplicate or cancelled."""
+
+    @abstractmethod
+    async def heartbeat(
+        self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
+    ) -> Heartbeat: ...
+
+    @abstractmethod
+    async def complete_step(
+        self,
+        ref: StepRef,
+        worker: str,
+        now: datetime,
+        output: StepOutput,
+        rates: dict[str, int],
+    ) -> ExecutionSnapshot | None:
+        """Fenced completion: record the result, then dispatch the next step or finalize.
+
+        None means the attempt no longer holds its lease; its output must be discarded.
+        """
+
+    @abstractmethod
+    async def fail_step(
+        self,
+        ref: StepRef,
+        worker: str,
+        now: datetime,
+        error: str,
+        retry_at: datetime | None,
+        rates: dict[str, int],
+    ) -> ExecutionSnapshot | None:
+        """Fenced failure: requeue as attempt+1 at ``retry_at``, or fail and finalize."""
+
+    @abstractmethod
+    async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:
+        """Running steps whose lease ran out (their worker is gone)."""
+
+    @abstractmethod
+    async def leased_by_others(self, boot_prefix: str) -> list[StepRun]:
+        """Running steps leased by workers whose id does not start with ``boot_prefix``."""
+
+    @abstractmethod
+    async def next_due(self, step_types: Sequence[str] | None) -> datetime | None:
+        """When the earliest dispatched step becomes due (None: nothing is dispatched)."""

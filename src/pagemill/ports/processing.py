@@ -1,0 +1,42 @@
+"""What a processor is: a pure function of (document or checkpoint, settings) → result."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorInput:
+    document: Path  # the uploaded document, as a local file
+    filename: str
+    settings: dict[str, Any]
+    page_range: str | None = None
+    output_format: str | None = None  # run-level override
+    checkpoint: Path | None = None  # upstream checkpoint, when there is one
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorOutput:
+    result: dict[str, Any]  # the step-result payload (single-shot ResultResponse keys)
+    page_count: int
+    checkpoint: bytes | None = None  # serialized parsed document for downstream steps
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Processor(ABC):
+    """A step type. ``run`` must be picklable (it may execute in another process)."""
+
+    step_type: str
+    version: str
+    cpu_heavy: bool = True
+
+    @abstractmethod
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise ``InvalidInput`` for settings that can never work."""
+
+    @abstractmethod
+    def run(self, job: ProcessorInput) -> ProcessorOutput:
+        """Do the work; raise ``ProcessingError`` for documents that cannot be processed."""

@@ -1,0 +1,1 @@
+"""Processors: the document work behind each step type (convert, segment, extract, custom)."""

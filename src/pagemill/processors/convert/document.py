@@ -1,0 +1,119 @@
+"""The parsed document: ordered blocks with pages, boxes and ids.
+
+This is the convert step's checkpoint. Later steps (segment, extract, custom) read it with
+``Document.from_json_bytes`` instead of parsing the file again, and cite blocks by ``block_id``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pagemill.domain.errors import ProcessingError
+
+CHECKPOINT_FORMAT = "pagemill.document"
+CHECKPOINT_VERSION = 1
+
+# Block kinds and the names they carry on the wire (block ids, ``block_type`` in json/chunks).
+BLOCK_TYPE_NAMES: dict[str, str] = {
+    "heading": "SectionHeader",
+    "paragraph": "Paragraph",
+    "list_item": "ListItem",
+}
+
+BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, origin top-left
+
+
+def block_id_for(page: int, block_type: str, index_on_page: int) -> str:
+    """The citation id of a block, e.g. ``/page/3/Paragraph/7``."""
+    return f"/page/{page}/{BLOCK_TYPE_NAMES[block_type]}/{index_on_page}"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    block_id: str
+    page: int  # 0-based index in the original file, not in the selection
+    bbox: BBox
+    type: str  # a key of BLOCK_TYPE_NAMES
+    text: str
+    level: int | None = None  # 1..4 for headings, None otherwise
+
+    @property
+    def block_type(self) -> str:
+        """The wire name of the block's kind (``SectionHeader``, ``Paragraph``, ``ListItem``)."""
+        return BLOCK_TYPE_NAMES[self.type]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "page": self.page,
+            "bbox": list(self.bbox),
+            "type": self.type,
+            "text": self.text,
+            "level": self.level,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Block:
+        block_type = data["type"]
+        if block_type not in BLOCK_TYPE_NAMES:
+            raise ValueError(f"unknown block type {block_type!r}")
+        x0, y0, x1, y1 = (float(v) for v in data["bbox"])
+        level = data.get("level")
+        return cls(
+            block_id=str(data["block_id"]),
+            page=int(data["page"]),
+            bbox=(x0, y0, x1, y1),
+            type=block_type,
+            text=str(data["text"]),
+            level=int(level) if level is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    page_count: int  # pages in the file
+    pages: list[int]  # the pages that were parsed, in order
+    blocks: list[Block]  # in reading order
+    # Free-form facts about the parse; ``page_sizes`` maps str(page) -> [width, height].
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def blocks_on(self, page: int) -> list[Block]:
+        return [block for block in self.blocks if block.page == page]
+
+    def page_size(self, page: int) -> tuple[float, float] | None:
+        size = self.metadata.get("page_sizes", {}).get(str(page))
+        if not size:
+            return None
+        return float(size[0]), float(size[1])
+
+    def to_json_bytes(self) -> bytes:
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "page_count": self.page_count,
+            "pages": self.pages,
+            "metadata": self.metadata,
+            "blocks": [block.to_dict() for block in self.blocks],
+        }
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_json_bytes(cls, data: bytes) -> Document:
+        """Read a checkpoint; raise ``ProcessingError`` if it is not one this version wrote."""
+        try:
+            payload = json.loads(data.decode("utf-8"))
+            if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("not a pagemill document checkpoint")
+            if payload.get("version") != CHECKPOINT_VERSION:
+                raise ValueError(f"unsupported checkpoint version {payload.get('version')!r}")
+            return cls(
+                page_count=int(payload["page_count"]),
+                pages=[int(page) for page in payload["pages"]],
+                blocks=[Block.from_dict(block) for block in payload["blocks"]],
+                metadata=dict(payload.get("metadata") or {}),
+            )
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            # json.JSONDecodeError is a ValueError. A bad checkpoint never gets better on retry.
+            raise ProcessingError(f"Unreadable document checkpoint: {error}") from error

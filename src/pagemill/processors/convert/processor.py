@@ -1,0 +1,189 @@
+"""The ``convert`` step: a PDF's text layer → markdown / html / json / chunks, plus a checkpoint.
+
+``ConvertProcessor`` holds no state, so it pickles by name and ``run`` can execute in a child
+process. Every failure a document can cause leaves ``run`` as a ``ProcessingError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.domain.page_ranges import parse_page_range
+from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
+from pagemill.processors.convert.document import Document
+from pagemill.processors.convert.pdf import parse_pdf
+from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
+
+MODES = ("fast", "balanced", "accurate")
+# Flags of the hosted convert step and /convert form. Most change nothing for text-layer PDFs yet
+# (no images, no captions), but they are accepted so pipelines written for the hosted API work.
+BOOL_SETTINGS = (
+    "paginate",
+    "add_block_ids",
+    "include_markdown_in_chunks",
+    "include_headers_footers",
+    "include_images",
+    "include_image_captions",
+    "fence_synthetic_captions",
+    "disable_image_extraction",
+    "disable_image_captions",
+    "token_efficient_markdown",
+    "save_checkpoint",
+    "skip_cache",
+    "force_new",
+)
+PDF_MAGIC = b"%PDF-"
+MAGIC_WINDOW = 1024  # readers accept a PDF header anywhere in the first kilobyte
+TEXT_EXTRACTION_METHOD = "pdftext"
+
+# Leading bytes → a name for the error message when someone sends something other than a PDF.
+_KNOWN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"PK\x03\x04", "ZIP container such as DOCX, XLSX, PPTX or EPUB"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "legacy Office document"),
+    (b"{\\rtf", "RTF document"),
+)
+
+
+class ConvertProcessor(Processor):
+    step_type = "convert"
+    version = "pdf-1"
+    cpu_heavy = True
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        for key in BOOL_SETTINGS:
+            value = settings.get(key)
+            if value is not None and not isinstance(value, bool):
+                raise InvalidInput(f"Setting {key!r} must be true or false, not {value!r}.")
+        mode = settings.get("mode")
+        if mode is not None and mode not in MODES:
+            raise InvalidInput(f"Setting 'mode' must be one of {', '.join(MODES)}, not {mode!r}.")
+        output_format = settings.get("output_format")
+        if output_format is not None:
+            if not isinstance(output_format, str):
+                raise InvalidInput("Setting 'output_format' must be a string such as 'markdown'.")
+            parse_output_formats(output_format)
+        page_range = settings.get("page_range")
+        if page_range is not None:
+            if not isinstance(page_range, str):
+                raise InvalidInput("Setting 'page_range' must be a string such as '0,2-4'.")
+            if page_range.strip():  # form clients send "" for "no range"
+                parse_page_range(page_range)
+        max_pages = settings.get("max_pages")
+        if max_pages is not None and (
+            isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1
+        ):
+            raise InvalidInput(
+                f"Setting 'max_pages' must be a whole number ≥ 1, not {max_pages!r}."
+            )
+
+    def run(self, job: ProcessorInput) -> ProcessorOutput:
+        started = time.perf_counter()
+        settings = job.settings
+        try:
+            self.check_settings(settings)
+            formats = parse_output_formats(
+                job.output_format or settings.get("output_format") or "markdown"
+            )
+            require_pdf(job.document, job.filename)
+            document = parse_pdf(
+                job.document,
+                page_range=(job.page_range or settings.get("page_range") or "").strip() or None,
+                max_pages=settings.get("max_pages"),
+            )
+        except InvalidInput as error:
+            # Settings were checked when the pipeline was saved; what fails here is a run-level
+            # override or a range this document is too short for. Neither improves on retry.
+            raise ProcessingError(error.detail) from error
+
+        options = RenderOptions(
+            paginate=bool(settings.get("paginate", False)),
+            add_block_ids=bool(settings.get("add_block_ids", False)),
+            include_markdown_in_chunks=bool(settings.get("include_markdown_in_chunks", False)),
+        )
+        # include_headers_footers is accepted but nothing is removed yet: every block is kept.
+        result: dict[str, Any] = {
+            "status": "complete",
+            "success": True,
+            "output_format": ",".join(formats),
+            **render(document, formats, options),
+            "page_count": len(document.pages),
+            "metadata": result_metadata(document),
+            "images": {},
+            "error": None,
+        }
+        result["runtime"] = round(time.perf_counter() - started, 4)
+        return ProcessorOutput(
+            result=result,
+            page_count=len(document.pages),
+            checkpoint=document.to_json_bytes(),
+            metadata={
+                "total_pages": document.page_count,
+                "pages": document.pages,
+                "block_count": len(document.blocks),
+                "pages_without_text": document.metadata.get("pages_without_text", []),
+                "text_extraction_method": TEXT_EXTRACTION_METHOD,
+            },
+        )
+
+
+def require_pdf(path: Path, filename: str) -> None:
+    """Raise ``ProcessingError`` unless the file is a PDF, judged by its bytes, not its name."""
+    try:
+        with path.open("rb") as document:
+            head = document.read(MAGIC_WINDOW)
+    except OSError as error:
+        # The upload is on local disk by now; failing to read it is the machine's problem.
+        raise ProcessingError(f"Could not read the document: {error}", retryable=True) from error
+    if not head:
+        raise ProcessingError(f"The document {filename!r} is empty (0 bytes).")
+    if PDF_MAGIC not in head:
+        raise ProcessingError(
+            f"Unsupported document type ({describe_file_type(head)}) for {filename!r}: "
+            "only PDF is supported by this server version."
+        )
+
+
+def describe_file_type(head: bytes) -> str:
+    for signature, name in _KNOWN_SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if head[8:12] == b"WEBP" and head.startswith(b"RIFF"):
+        return "WebP image"
+    sample = head.lstrip().lower()
+    if sample.startswith((b"<!doctype html", b"<html")):
+        return "HTML"
+    if sample.startswith(b"<?xml"):
+        return "XML"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognised binary data"
+    return "plain text"
+
+
+def result_metadata(document: Document) -> dict[str, Any]:
+    """The result's ``metadata``: per-page block counts, as the hosted convert reports them."""
+    counts: dict[int, Counter[str]] = {page: Counter() for page in document.pages}
+    for block in document.blocks:
+        counts[block.page][block.block_type] += 1
+    return {
+        "page_stats": [
+            {
+                "page": page,
+                "text_extraction_method": TEXT_EXTRACTION_METHOD,
+                "block_counts": [[name, count] for name, count in counts[page].most_common()],
+            }
+            for page in document.pages
+        ],
+        "total_pages": document.page_count,
+    }

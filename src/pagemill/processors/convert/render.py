@@ -1,0 +1,189 @@
+"""``Document`` → the convert step's output formats: markdown, html, json (block tree), chunks.
+
+Shapes follow the hosted API's convert results: markdown pages are introduced by
+``\\n\\n{N}`` + 48 dashes when paginated, json is a Document → Page → block tree, and chunks is a
+flat ``{"blocks": [...]}`` list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from pagemill.domain.errors import InvalidInput
+from pagemill.processors.convert.document import BBox, Block, Document
+
+OUTPUT_FORMATS = ("markdown", "html", "json", "chunks")
+PAGE_SEPARATOR = "-" * 48
+ORDERED_ITEM = re.compile(r"^\(?\d{1,3}[.)]\s")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    paginate: bool = False
+    add_block_ids: bool = False
+    include_markdown_in_chunks: bool = False
+
+
+def parse_output_formats(value: str) -> list[str]:
+    """``"markdown, json"`` → ``["markdown", "json"]``; unknown or empty → ``InvalidInput``."""
+    formats: list[str] = []
+    for part in value.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in OUTPUT_FORMATS:
+            raise InvalidInput(
+                f"Unknown output_format {name!r}; expected one or more of "
+                f"{', '.join(OUTPUT_FORMATS)} (comma-separated)."
+            )
+        if name not in formats:
+            formats.append(name)
+    if not formats:
+        raise InvalidInput(f"output_format {value!r} names no format.")
+    return formats
+
+
+def render(document: Document, formats: list[str], options: RenderOptions) -> dict[str, Any]:
+    """One key per requested format, in the order asked."""
+    renderers: dict[str, Callable[[Document, RenderOptions], Any]] = {
+        "markdown": render_markdown,
+        "html": render_html,
+        "json": render_json,
+        "chunks": render_chunks,
+    }
+    return {name: renderers[name](document, options) for name in formats}
+
+
+def render_markdown(document: Document, options: RenderOptions) -> str:
+    if not options.paginate:
+        return _markdown_of(document.blocks)
+    by_page = _blocks_by_page(document)
+    text = "".join(
+        f"\n\n{{{page}}}{PAGE_SEPARATOR}\n\n{_markdown_of(by_page.get(page, []))}"
+        for page in document.pages
+    )
+    # An empty page would leave four newlines in a row; the hosted output never has more than two.
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def render_html(document: Document, options: RenderOptions) -> str:
+    if not options.paginate:
+        return _html_of(document.blocks, options.add_block_ids)
+    by_page = _blocks_by_page(document)
+    return "\n".join(
+        f'<div class="page" data-page-id="{page}">\n'
+        f"{_html_of(by_page.get(page, []), options.add_block_ids)}\n</div>"
+        for page in document.pages
+    )
+
+
+def render_json(document: Document, options: RenderOptions) -> dict[str, Any]:
+    by_page = _blocks_by_page(document)
+    pages: list[dict[str, Any]] = []
+    for page in document.pages:
+        size = document.page_size(page)
+        page_box: BBox | None = (0.0, 0.0, size[0], size[1]) if size else None
+        pages.append(
+            {
+                "id": f"/page/{page}/Page/0",
+                "block_type": "Page",
+                "page": page,
+                "bbox": list(page_box) if page_box else None,
+                "polygon": _polygon(page_box) if page_box else None,
+                "children": [
+                    {
+                        "id": block.block_id,
+                        "block_type": block.block_type,
+                        "html": block_html(block),
+                        "bbox": list(block.bbox),
+                        "polygon": _polygon(block.bbox),
+                        "page": block.page,
+                        "text": block.text,
+                        "level": block.level,
+                    }
+                    for block in by_page.get(page, [])
+                ],
+            }
+        )
+    return {"block_type": "Document", "children": pages}
+
+
+def render_chunks(document: Document, options: RenderOptions) -> dict[str, Any]:
+    chunks: list[dict[str, Any]] = []
+    for block in document.blocks:
+        chunk: dict[str, Any] = {
+            "id": block.block_id,
+            "block_type": block.block_type,
+            "page": block.page,
+            "bbox": list(block.bbox),
+            "polygon": _polygon(block.bbox),
+            "html": block_html(block),
+        }
+        if options.include_markdown_in_chunks:
+            chunk["markdown"] = block_markdown(block)
+        chunks.append(chunk)
+    return {"blocks": chunks}
+
+
+def block_markdown(block: Block) -> str:
+    if block.type == "heading":
+        return f"{'#' * (block.level or 1)} {block.text}"
+    if block.type == "list_item":
+        # Numbered items keep their own number ("3. Apples" is already a Markdown list item).
+        return block.text if ORDERED_ITEM.match(block.text) else f"- {block.text}"
+    # A paragraph that starts with "#" must not turn into a heading.
+    return "\\" + block.text if block.text.startswith("#") else block.text
+
+
+def block_html(block: Block, *, with_id: bool = False) -> str:
+    attributes = f' data-block-id="{escape(block.block_id)}"' if with_id else ""
+    text = escape(block.text, quote=False)
+    if block.type == "heading":
+        level = block.level or 1
+        return f"<h{level}{attributes}>{text}</h{level}>"
+    if block.type == "list_item":
+        return f"<li{attributes}>{text}</li>"
+    return f"<p{attributes}>{text}</p>"
+
+
+def _markdown_of(blocks: list[Block]) -> str:
+    parts: list[str] = []
+    for index, block in enumerate(blocks):
+        if index:
+            # Consecutive list items form one tight list; everything else is set apart.
+            tight = block.type == "list_item" and blocks[index - 1].type == "list_item"
+            parts.append("\n" if tight else "\n\n")
+        parts.append(block_markdown(block))
+    return "".join(parts)
+
+
+def _html_of(blocks: list[Block], with_ids: bool) -> str:
+    lines: list[str] = []
+    in_list = False
+    for block in blocks:
+        if block.type == "list_item" and not in_list:
+            lines.append("<ul>")
+            in_list = True
+        elif block.type != "list_item" and in_list:
+            lines.append("</ul>")
+            in_list = False
+        lines.append(block_html(block, with_id=with_ids))
+    if in_list:
+        lines.append("</ul>")
+    return "\n".join(lines)
+
+
+def _blocks_by_page(document: Document) -> dict[int, list[Block]]:
+    by_page: dict[int, list[Block]] = {}
+    for block in document.blocks:
+        by_page.setdefault(block.page, []).append(block)
+    return by_page
+
+
+def _polygon(box: BBox) -> list[list[float]]:
+    x0, y0, x1, y1 = box
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]

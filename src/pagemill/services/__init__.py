@@ -1,0 +1,1 @@
+"""Use cases, each constructed with the ports it needs."""

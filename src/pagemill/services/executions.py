@@ -1,0 +1,257 @@
+"""Executions: start a run, read it back (the "get execution" decision rule), fetch results."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pagemill.domain.clock import Clock
+from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.ids import new_execution_id, random_base62
+from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
+from pagemill.domain.page_ranges import parse_page_range
+from pagemill.domain.pipelines import parse_steps, select_version
+from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.ports.blobs import BlobStore
+from pagemill.ports.fetch import Fetcher
+from pagemill.ports.ledger import Ledger
+from pagemill.ports.live import LiveStore
+from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.engine import StepEngine
+
+log = logging.getLogger("pagemill.executions")
+
+OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    page_range: str | None = None
+    output_format: str | None = None
+    run_evals: bool = False
+    skip_cache: bool = False
+    webhook_url: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    file_url: str | None = None
+
+    def renamed(self, filename: str, content_type: str) -> StoredDocument:
+        return dataclasses.replace(
+            self, filename=_clean_filename(filename), content_type=content_type
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionView:
+    execution: Execution
+    steps: list[StepRun]
+    source: Literal["ledger", "live"]
+    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def check_output_format(value: str) -> None:
+    formats = [f.strip() for f in value.split(",")]
+    unknown = [f for f in formats if f not in OUTPUT_FORMATS]
+    if unknown or not formats:
+        raise InvalidInput(
+            f"output_format {value!r} is not valid; use one or more of "
+            f"{', '.join(sorted(OUTPUT_FORMATS))}, comma-separated."
+        )
+
+
+class ExecutionService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        live: LiveStore,
+        blobs: BlobStore,
+        fetcher: Fetcher,
+        engine: StepEngine,
+        processors: ProcessorRegistry,
+        clock: Clock,
+        *,
+        max_upload_bytes: int,
+        max_attempts: int,
+    ) -> None:
+        self._ledger = ledger
+        self._live = live
+        self._blobs = blobs
+        self._fetcher = fetcher
+        self._engine = engine
+        self._processors = processors
+        self._clock = clock
+        self.max_upload_bytes = max_upload_bytes
+        self._max_attempts = max_attempts
+
+    # -- input documents ---------------------------------------------------------------------
+    async def receive_upload(self, chunks: AsyncIterator[bytes]) -> StoredDocument:
+        """Stream an upload into the blob store under the size cap; name it with ``renamed``."""
+        key = f"inputs/{random_base62(24)}"
+        info = await self._blobs.write_stream(key, chunks, self.max_upload_bytes)
+        return StoredDocument(key, "document", "application/octet-stream", info.size, info.sha256)
+
+    async def fetch(self, url: str) -> StoredDocument:
+        key = f"inputs/{random_base62(24)}"
+        async with self._fetcher.open(url, self.max_upload_bytes) as download:
+            info = await self._blobs.write_stream(key, download.chunks, self.max_upload_bytes)
+        return StoredDocument(
+            key,
+            _clean_filename(download.filename),
+            download.content_type,
+            info.size,
+            info.sha256,
+            file_url=url,
+        )
+
+    async def discard(self, document: StoredDocument) -> None:
+        await self._blobs.delete(document.key)
+
+    # -- run ---------------------------------------------------------------------------------
+    async def run(
+        self, team_id: str, pipeline_id: str, options: RunOptions, document: StoredDocument
+    ) -> ExecutionView:
+        """Create the execution and dispatch its first step; the document is consumed."""
+        try:
+            new = await self._prepare(team_id, pipeline_id, options, document)
+            snapshot = await self._ledger.create_execution(new, self._clock.now())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.discard(document)
+            raise
+        await self._engine.publish(snapshot)
+        return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
+
+    async def _prepare(
+        self, team_id: str, pipeline_id: str, options: RunOptions, document: StoredDocument
+    ) -> NewExecution:
+        if document.size == 0:
+            raise InvalidInput("The uploaded file is empty.")
+        if options.page_range is not None:
+            parse_page_range(options.page_range)
+        if options.output_format is not None:
+            check_output_format(options.output_format)
+        pipeline = await self._ledger.pipeline(team_id, pipeline_id)
+        if pipeline is None:
+            raise NotFound(f"Pipeline {pipeline_id} not found")
+        if pipeline.archived:
+            raise Conflict(f"Pipeline {pipeline_id} is archived; unarchive it to run it.")
+        versions = await self._ledger.versions(pipeline.pk)
+        version = select_version(
+            options.version, pipeline.active_version, [v.version for v in versions]
+        )
+        raw_steps = (
+            pipeline.steps
+            if version == 0
+            else next(v.steps for v in versions if v.version == version)
+        )
+        steps = parse_steps(raw_steps)
+        self._processors.check_steps([(s.type, s.settings) for s in steps])
+        overrides = {
+            "page_range": options.page_range,
+            "output_format": options.output_format,
+            "skip_cache": options.skip_cache,
+            "run_evals": options.run_evals,
+        }
+        return NewExecution(
+            execution_id=new_execution_id(),
+            team_id=team_id,
+            pipeline_id=pipeline_id,
+            pipeline_version=version,
+            input_key=document.key,
+            config_snapshot={
+                "version": version,
+                "steps": [dict(s.raw) for s in steps],
+                "overrides": overrides,
+            },
+            input_config={
+                "filename": document.filename,
+                "file_url": document.file_url,
+                "content_type": document.content_type,
+                "file_size": document.size,
+                "sha256": document.sha256,
+                "page_range": options.page_range,
+                "output_format": options.output_format,
+                "run_evals": options.run_evals,
+                "skip_cache": options.skip_cache,
+                "webhook_url": options.webhook_url,
+            },
+            step_types=[s.type for s in steps],
+            step_settings=[dict(s.settings) for s in steps],
+            max_attempts=self._max_attempts,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+    async def get(self, team_id: str, execution_id: str) -> ExecutionView:
+        """The decision rule: terminal → ledger; in flight → live if at least as fresh."""
+        row = await self._ledger.execution(execution_id, team_id)
+        if row is None:
+            raise NotFound(f"Execution {execution_id} not found")
+        if row.status not in TERMINAL_EXECUTION:
+            live = await self._live_snapshot(execution_id)
+            if live is not None and live.execution.seq >= row.seq:
+                return ExecutionView(live.execution, live.steps, "live", live.progress)
+        return ExecutionView(row, await self._ledger.steps(execution_id), "ledger")
+
+    async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
+        try:
+            return await self._live.get(execution_id)
+        except Exception:  # an unreachable live store means "ask the ledger"
+            log.warning("live store read failed", exc_info=True)
+            return None
+
+    async def list_executions(
+        self, team_id: str, pipeline_id: str, *, limit: int, offset: int
+    ) -> tuple[list[ExecutionView], int]:
+        if await self._ledger.pipeline(team_id, pipeline_id) is None:
+            raise NotFound(f"Pipeline {pipeline_id} not found")
+        snapshots, total = await self._ledger.list_executions(
+            team_id, pipeline_id, limit=limit, offset=offset
+        )
+        return [ExecutionView(s.execution, s.steps, "ledger") for s in snapshots], total
+
+    async def step_result(
+        self, team_id: str, execution_id: str, step_index: int
+    ) -> bytes | Mapping[str, Any]:
+        """The stored result (JSON bytes) of a completed step, or its status otherwise."""
+        view = await self.get(team_id, execution_id)
+        if not 0 <= step_index < len(view.steps):
+            raise NotFound(f"Step {step_index} of execution {execution_id} not found")
+        step = view.steps[step_index]
+        if step.status is StepStatus.COMPLETED and step.result_key is None:
+            # Live said completed before the ledger row was read here: ask the ledger.
+            step = (await self._ledger.steps(execution_id))[step_index]
+        if step.status is StepStatus.COMPLETED and step.result_key:
+            try:
+                return await self._blobs.read_bytes(step.result_key)
+            except NotFound as exc:
+                raise NotFound(
+                    f"The result of step {step_index} of {execution_id} was not found or expired"
+                ) from exc
+        if step.status is StepStatus.FAILED:
+            return {"status": "failed", "success": False, "error": step.error_message}
+        if step.status in (StepStatus.SKIPPED, StepStatus.CANCELLED):
+            return {
+                "status": step.status.value,
+                "success": False,
+                "error": f"Step {step_index} was {step.status.value} and has no result.",
+            }
+        return {"status": "processing", "step_status": step.status.value}
+
+
+def _clean_filename(name: str) -> str:
+    """Keep a display name only: no directories, no control characters, bounded length."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    return cleaned[:255] or "document"

@@ -1,0 +1,122 @@
+"""The embedded worker: N claim loops and a reaper as tasks on the server's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+
+from pagemill.bootstrap import Runtime
+from pagemill.domain.clock import Clock
+from pagemill.domain.ids import random_base62
+from pagemill.ports.dispatch import Dispatcher
+from pagemill.services.container import Services
+from pagemill.services.engine import StepEngine
+
+log = logging.getLogger("pagemill.worker")
+
+IDLE_POLL_SECONDS = 1.0  # upper bound on a wait: a safety net, wake-ups come from the dispatcher
+
+
+def worker_identity() -> str:
+    """``host:pid:boot``: unique per process start, so a restart can tell its own leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random_base62(6)}"
+
+
+class EmbeddedWorkers:
+    def __init__(
+        self,
+        engine: StepEngine,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        *,
+        concurrency: int,
+        reaper_interval_seconds: float,
+        identity: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._concurrency = concurrency
+        self._reaper_interval = reaper_interval_seconds
+        self.identity = identity or worker_identity()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        recovered = await self._engine.recover_previous_boot(self.identity)
+        if recovered:
+            log.warning("requeued %d step(s) left running by a previous start", recovered)
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(f"{self.identity}/{slot}"), name=f"worker-{slot}")
+            for slot in range(self._concurrency)
+        ]
+        self._tasks.append(asyncio.create_task(self._reaper_loop(), name="reaper"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _claim_loop(self, worker: str) -> None:
+        while not self._stopping:
+            generation = self._dispatcher.generation()
+            try:
+                claim = await self._engine.claim_next(worker)
+                if claim is not None:
+                    await self._engine.run(claim, worker)
+                    continue
+                timeout = await self._idle_timeout()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The ledger is down or a bug surfaced: never let the loop die; back off.
+                log.exception("worker %s: claim loop error", worker)
+                await asyncio.sleep(1.0)
+                continue
+            await self._dispatcher.wait(generation, timeout)
+
+    async def _idle_timeout(self) -> float:
+        due = await self._engine.next_due()
+        if due is None:
+            return IDLE_POLL_SECONDS
+        seconds = (due - self._clock.now()).total_seconds()
+        return min(IDLE_POLL_SECONDS, max(0.0, seconds))
+
+    async def _reaper_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._reaper_interval)
+            try:
+                await self._engine.reap()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reaper error")
+
+
+@contextlib.asynccontextmanager
+async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
+    """The runtime's services with ``settings.workers`` claim loops and a reaper running."""
+    settings = runtime.settings
+    if settings.workers == 0:
+        yield runtime.services
+        return
+    workers = EmbeddedWorkers(
+        runtime.services.engine,
+        runtime.dispatcher,
+        runtime.clock,
+        concurrency=settings.workers,
+        reaper_interval_seconds=settings.reaper_interval_seconds,
+    )
+    await workers.start()
+    try:
+        yield runtime.services
+    finally:
+        await workers.stop()

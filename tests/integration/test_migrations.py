@@ -1,0 +1,103 @@
+"""The migrations build exactly the schema the code declares, on both dialects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from pagemill.adapters.sql import migrate
+from pagemill.adapters.sql.engine import create_engine
+from pagemill.adapters.sql.migrate import alembic_config
+from pagemill.adapters.sql.tables import metadata
+from tests.support.postgres import postgres_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh' / 'pagemill.db'}"
+        return
+    with postgres_database() as url:
+        yield url
+
+
+def _inspect(url: str) -> tuple[list[Any], str | None, set[str]]:
+    """The differences from ``tables.metadata``, the current revision and the tables."""
+
+    def read(connection: sa.Connection) -> tuple[list[Any], str | None, set[str]]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        tables = set(sa.inspect(connection).get_table_names())
+        return compare_metadata(context, metadata), context.get_current_revision(), tables
+
+    async def run() -> tuple[list[Any], str | None, set[str]]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_upgrade_to_head_matches_the_declared_schema(empty_database: str) -> None:
+    migrate(empty_database)
+
+    diff, revision, tables = _inspect(empty_database)
+
+    assert diff == []
+    assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert tables == set(metadata.tables) | {"alembic_version"}
+
+
+def test_upgrade_is_idempotent(empty_database: str) -> None:
+    migrate(empty_database)
+    migrate(empty_database)
+
+    diff, _, _ = _inspect(empty_database)
+
+    assert diff == []
+
+
+def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
+    migrate(empty_database)
+
+    def downgrade(connection: sa.Connection) -> None:
+        config = alembic_config(empty_database)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    async def run() -> None:
+        engine = create_engine(empty_database)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(downgrade)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+    _, revision, tables = _inspect(empty_database)
+    assert revision is None
+    assert tables == {"alembic_version"}
+
+
+def test_migrations_form_one_linear_history() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+
+    assert len(script.get_heads()) == 1
+    assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+
+
+def test_unsupported_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unsupported database URL"):
+        migrate("mysql://localhost/db")

@@ -1,0 +1,75 @@
+"""An in-process app and client for API tests: SQLite in a temp dir, fake processors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from pagemill import bootstrap
+from pagemill.adapters.compute import InlineComputePool
+from pagemill.api import create_app
+from pagemill.bootstrap import Runtime
+from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.container import Services
+from pagemill.settings import Settings
+from pagemill.worker import embedded
+
+
+@dataclass
+class TestServer:
+    client: httpx.AsyncClient
+    services: Services
+    runtime: Runtime
+    keys: dict[str, str]  # team name → API key
+
+    __test__ = False
+
+    def headers(self, team: str = "alpha") -> dict[str, str]:
+        return {"X-API-Key": self.keys[team]}
+
+
+@contextlib.asynccontextmanager
+async def test_server(
+    data_dir: Path, processors: ProcessorRegistry, **overrides: object
+) -> AsyncIterator[TestServer]:
+    settings = Settings(
+        data_dir=data_dir,
+        workers=2,
+        heartbeat_seconds=0.2,
+        lease_seconds=2.0,
+        reaper_interval_seconds=0.2,
+        retry_base_seconds=0.01,
+        retry_max_seconds=0.05,
+        **overrides,  # type: ignore[arg-type]
+    )
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def open_runtime() -> AsyncIterator[Services]:
+        async with (
+            bootstrap.open_runtime(
+                settings, compute=InlineComputePool(), processors=processors
+            ) as runtime,
+            embedded(runtime) as services,
+        ):
+            holder["runtime"] = runtime
+            yield services
+
+    app = create_app(open_runtime)
+    async with app.router.lifespan_context(app):
+        runtime = holder["runtime"]
+        keys = {
+            team: (await runtime.services.keys.issue(team)).secret for team in ("alpha", "beta")
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://pagemill.test"
+        ) as client:
+            yield TestServer(client, runtime.services, runtime, keys)
+
+
+test_server.__test__ = False  # type: ignore[attr-defined]
