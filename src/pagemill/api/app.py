@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 
 import pagemill
 from pagemill.api import wire
-from pagemill.api.deps import ServicesDep
+from pagemill.api.deps import API_KEY_HEADER, ServicesDep
 from pagemill.api.errors import install_error_handlers
 from pagemill.api.routes import executions, pipelines
 from pagemill.domain.errors import ServiceUnavailable
@@ -51,4 +52,32 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
             return wire.json_response({"status": "unavailable", "detail": exc.detail}, 503)
         return wire.json_response({"status": "ready"})
 
+    _document_api_key(app)
     return app
+
+
+def _document_api_key(app: FastAPI) -> None:
+    """Declare the ``X-API-Key`` scheme in the OpenAPI document.
+
+    Authentication is one plain dependency (see ``deps.py``), not FastAPI's ``APIKeyHeader``,
+    so the scheme is added to the generated document here instead.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {})["APIKeyHeader"] = {
+                "type": "apiKey",
+                "in": "header",
+                "name": API_KEY_HEADER,
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/api/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"APIKeyHeader": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -107,6 +107,14 @@ class Execution:
 
 
 @dataclass(frozen=True, slots=True)
+class ExecutionHead:
+    """The two fields that date an execution in the ledger."""
+
+    status: ExecutionStatus
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewExecution:
     execution_id: str
     team_id: str

@@ -17,6 +17,7 @@ from pagemill.domain.models import (
     ApiKey,
     Claim,
     Execution,
+    ExecutionHead,
     ExecutionSnapshot,
     Heartbeat,
     NewExecution,
@@ -95,6 +96,10 @@ class Ledger(ABC):
     @abstractmethod
     async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:
         """Primary-key read; ``team_id=None`` is for the engine only."""
+
+    @abstractmethod
+    async def execution_head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
+        """Just the status and seq: what the "get execution" decision rule needs first."""
 
     @abstractmethod
     async def steps(self, execution_id: str) -> list[StepRun]: ...

@@ -195,13 +195,16 @@ class ExecutionService:
     # -- reading -----------------------------------------------------------------------------
     async def get(self, team_id: str, execution_id: str) -> ExecutionView:
         """The decision rule: terminal → ledger; in flight → live if at least as fresh."""
-        row = await self._ledger.execution(execution_id, team_id)
-        if row is None:
+        head = await self._ledger.execution_head(execution_id, team_id)
+        if head is None:
             raise NotFound(f"Execution {execution_id} not found")
-        if row.status not in TERMINAL_EXECUTION:
+        if head.status not in TERMINAL_EXECUTION:
             live = await self._live_snapshot(execution_id)
-            if live is not None and live.execution.seq >= row.seq:
+            if live is not None and live.execution.seq >= head.seq:
                 return ExecutionView(live.execution, live.steps, "live", live.progress)
+        row = await self._ledger.execution(execution_id, team_id)
+        if row is None:  # deleted between the two reads
+            raise NotFound(f"Execution {execution_id} not found")
         return ExecutionView(row, await self._ledger.steps(execution_id), "ledger")
 
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:

@@ -159,6 +159,7 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._point_reader = _sqlite_point_reader(engine.url) if self.is_sqlite else None
+        self._point_conn: sa.Connection | None = None
         if self.is_sqlite:
             self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
             self._reader = engine
@@ -185,21 +186,36 @@ class Database:
             async with self._reader.connect() as conn:
                 yield conn
 
-    async def point_read(self, statement: sa.Select[Any]) -> list[sa.Row[Any]]:
+    async def point_read(
+        self, statement: sa.Select[Any], params: dict[str, Any] | None = None
+    ) -> list[sa.Row[Any]]:
         """The rows of one small, indexed query (a primary-key read, the steps of one
         execution): inline on SQLite (see ``_sqlite_point_reader``), a read transaction
-        elsewhere."""
+        elsewhere. Pass a prebuilt statement with bind parameters: building one costs more
+        than the read itself."""
         if self._point_reader is not None:
             try:
-                with self._point_reader.connect() as conn:
-                    return list(conn.execute(statement))
-            except exc.OperationalError:
-                pass  # busy for longer than the short timeout: take the regular path
+                if self._point_conn is None:
+                    self._point_conn = self._point_reader.connect().execution_options(
+                        isolation_level="AUTOCOMMIT"
+                    )
+                return list(self._point_conn.execute(statement, params))
+            except exc.DBAPIError:
+                # Busy past the short timeout, or a broken connection: drop it and take the
+                # regular path this time.
+                self._close_point_conn()
         async with self.read() as conn:
-            return list(await conn.execute(statement))
+            return list(await conn.execute(statement, params))
+
+    def _close_point_conn(self) -> None:
+        conn, self._point_conn = self._point_conn, None
+        if conn is not None:
+            with contextlib.suppress(exc.SQLAlchemyError):
+                conn.close()
 
     async def dispose(self) -> None:
         with translate_errors():
+            self._close_point_conn()
             if self._point_reader is not None:
                 self._point_reader.dispose()
             await self.engine.dispose()

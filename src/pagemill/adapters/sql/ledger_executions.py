@@ -10,8 +10,28 @@ from pagemill.adapters.sql.engine import Database, to_db
 from pagemill.adapters.sql.ledger_rows import execution_from, load_snapshot, load_steps, step_from
 from pagemill.adapters.sql.tables import executions, step_results, step_runs
 from pagemill.domain.ids import LOOKUP_PREFIX, new_id
-from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
+from pagemill.domain.models import (
+    Execution,
+    ExecutionHead,
+    ExecutionSnapshot,
+    NewExecution,
+    StepRun,
+)
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
+
+# Prebuilt: these reads are on the poll path, where building a statement costs more than
+# running it.
+_EXECUTION = sa.select(executions).where(executions.c.execution_id == sa.bindparam("execution_id"))
+_TEAM_EXECUTION = _EXECUTION.where(executions.c.team_id == sa.bindparam("team_id"))
+_TEAM_EXECUTION_HEAD = sa.select(executions.c.status, executions.c.seq).where(
+    executions.c.execution_id == sa.bindparam("execution_id"),
+    executions.c.team_id == sa.bindparam("team_id"),
+)
+_STEPS = (
+    sa.select(step_runs)
+    .where(step_runs.c.execution_id == sa.bindparam("execution_id"))
+    .order_by(step_runs.c.step_index)
+)
 
 
 class ExecutionMethods:
@@ -66,18 +86,27 @@ class ExecutionMethods:
         return snapshot
 
     async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:
-        query = sa.select(executions).where(executions.c.execution_id == execution_id)
-        if team_id is not None:
-            query = query.where(executions.c.team_id == team_id)
-        rows = await self._db.point_read(query)
+        if team_id is None:
+            rows = await self._db.point_read(_EXECUTION, {"execution_id": execution_id})
+        else:
+            rows = await self._db.point_read(
+                _TEAM_EXECUTION, {"execution_id": execution_id, "team_id": team_id}
+            )
         return execution_from(rows[0]) if rows else None
 
-    async def steps(self, execution_id: str) -> list[StepRun]:
+    async def execution_head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
         rows = await self._db.point_read(
-            sa.select(step_runs)
-            .where(step_runs.c.execution_id == execution_id)
-            .order_by(step_runs.c.step_index)
+            _TEAM_EXECUTION_HEAD, {"execution_id": execution_id, "team_id": team_id}
         )
+        if not rows:
+            return None
+        head = rows[0]._mapping
+        return ExecutionHead(
+            status=ExecutionStatus(head[executions.c.status]), seq=int(head[executions.c.seq])
+        )
+
+    async def steps(self, execution_id: str) -> list[StepRun]:
+        rows = await self._db.point_read(_STEPS, {"execution_id": execution_id})
         return [step_from(row) for row in rows]
 
     async def list_executions(

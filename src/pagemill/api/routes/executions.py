@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pagemill.api import wire
-from pagemill.api.deps import PrincipalDep, ServicesDep
+from pagemill.api.deps import CallerDep
 from pagemill.api.forms import RunFormReader
 from pagemill.api.schemas import PipelineExecutionListResponse, PipelineExecutionResponse
 from pagemill.services.executions import RunOptions
@@ -72,10 +72,9 @@ _RUN_BODY = {
 async def run_pipeline(
     pipeline_id: Annotated[str, Path(max_length=80)],
     request: Request,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
 ) -> Response:
-    executions = services.executions
+    executions = caller.services.executions
     reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
     document = await executions.receive_upload(reader.file_chunks())
     try:
@@ -103,7 +102,7 @@ async def run_pipeline(
         webhook_url=form.webhook_url,
         version=form.version,
     )
-    view = await executions.run(principal.team_id, pipeline_id, options, document)
+    view = await executions.run(caller.team_id, pipeline_id, options, document)
     return wire.execution_response(view)
 
 
@@ -127,10 +126,8 @@ def _invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
     response_model=PipelineExecutionResponse,
     summary="Get Pipeline Execution",
 )
-async def get_execution(
-    execution_id: ExecutionId, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    view = await services.executions.get(principal.team_id, execution_id)
+async def get_execution(execution_id: ExecutionId, caller: CallerDep) -> Response:
+    view = await caller.services.executions.get(caller.team_id, execution_id)
     return wire.execution_response(view)
 
 
@@ -138,10 +135,9 @@ async def get_execution(
 async def get_step_result(
     execution_id: ExecutionId,
     step_index: Annotated[int, Path(ge=0, le=1000)],
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
 ) -> Response:
-    result = await services.executions.step_result(principal.team_id, execution_id, step_index)
+    result = await caller.services.executions.step_result(caller.team_id, execution_id, step_index)
     if isinstance(result, bytes):
         return Response(result, media_type="application/json")
     return wire.json_response(result)
@@ -154,12 +150,11 @@ async def get_step_result(
 )
 async def list_executions(
     pipeline_id: Annotated[str, Path(max_length=80)],
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    views, total = await services.executions.list_executions(
-        principal.team_id, pipeline_id, limit=limit, offset=offset
+    views, total = await caller.services.executions.list_executions(
+        caller.team_id, pipeline_id, limit=limit, offset=offset
     )
     return wire.json_response({"executions": [wire.execution(v) for v in views], "total": total})

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from pagemill.api import wire
-from pagemill.api.deps import PrincipalDep, ServicesDep
+from pagemill.api.deps import CallerDep
 from pagemill.api.schemas import (
     CreatePipelineRequest,
     CreatePipelineVersionRequest,
@@ -32,24 +32,21 @@ def _steps(steps: list[PipelineStep]) -> list[dict[str, Any]]:
 
 
 @router.post("", response_model=PipelineResponse, summary="Create Pipeline")
-async def create_pipeline(
-    body: CreatePipelineRequest, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    created = await services.pipelines.create(principal.team_id, _steps(body.steps))
+async def create_pipeline(body: CreatePipelineRequest, caller: CallerDep) -> Response:
+    created = await caller.services.pipelines.create(caller.team_id, _steps(body.steps))
     return wire.json_response(wire.pipeline(created))
 
 
 @router.get("", response_model=PipelineListResponse, summary="List Pipelines")
 async def list_pipelines(
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     saved_only: bool = True,
     include_archived: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    items, total = await services.pipelines.list_pipelines(
-        principal.team_id,
+    items, total = await caller.services.pipelines.list_pipelines(
+        caller.team_id,
         saved_only=saved_only,
         include_archived=include_archived,
         limit=limit,
@@ -59,10 +56,8 @@ async def list_pipelines(
 
 
 @router.get("/{pipeline_id}", response_model=PipelineResponse, summary="Get Pipeline")
-async def get_pipeline(
-    pipeline_id: PipelineId, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    found = await services.pipelines.get(principal.team_id, pipeline_id)
+async def get_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
+    found = await caller.services.pipelines.get(caller.team_id, pipeline_id)
     return wire.json_response(wire.pipeline(found))
 
 
@@ -70,11 +65,10 @@ async def get_pipeline(
 async def update_pipeline(
     pipeline_id: PipelineId,
     body: UpdatePipelineRequest,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
 ) -> Response:
-    updated = await services.pipelines.update_steps(
-        principal.team_id, pipeline_id, _steps(body.steps)
+    updated = await caller.services.pipelines.update_steps(
+        caller.team_id, pipeline_id, _steps(body.steps)
     )
     return wire.json_response(wire.pipeline(updated))
 
@@ -82,30 +76,25 @@ async def update_pipeline(
 @router.put("/{pipeline_id}/save", response_model=PipelineResponse, summary="Save Pipeline")
 async def save_pipeline(
     pipeline_id: PipelineId,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     body: Annotated[SavePipelineRequest | None, Body()] = None,
 ) -> Response:
     name = body.name if body is not None else ""
-    saved = await services.pipelines.save(principal.team_id, pipeline_id, name)
+    saved = await caller.services.pipelines.save(caller.team_id, pipeline_id, name)
     return wire.json_response(wire.pipeline(saved))
 
 
 @router.post("/{pipeline_id}/archive", response_model=PipelineResponse, summary="Archive Pipeline")
-async def archive_pipeline(
-    pipeline_id: PipelineId, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    changed = await services.pipelines.set_archived(principal.team_id, pipeline_id, True)
+async def archive_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
+    changed = await caller.services.pipelines.set_archived(caller.team_id, pipeline_id, True)
     return wire.json_response(wire.pipeline(changed))
 
 
 @router.post(
     "/{pipeline_id}/unarchive", response_model=PipelineResponse, summary="Unarchive Pipeline"
 )
-async def unarchive_pipeline(
-    pipeline_id: PipelineId, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    changed = await services.pipelines.set_archived(principal.team_id, pipeline_id, False)
+async def unarchive_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
+    changed = await caller.services.pipelines.set_archived(caller.team_id, pipeline_id, False)
     return wire.json_response(wire.pipeline(changed))
 
 
@@ -116,12 +105,11 @@ async def unarchive_pipeline(
 )
 async def create_pipeline_version(
     pipeline_id: PipelineId,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     body: Annotated[CreatePipelineVersionRequest | None, Body()] = None,
 ) -> Response:
     description = body.description if body is not None else None
-    published = await services.pipelines.publish(principal.team_id, pipeline_id, description)
+    published = await caller.services.pipelines.publish(caller.team_id, pipeline_id, description)
     return wire.json_response(wire.version(published))
 
 
@@ -130,10 +118,8 @@ async def create_pipeline_version(
     response_model=PipelineVersionListResponse,
     summary="List Pipeline Versions",
 )
-async def list_pipeline_versions(
-    pipeline_id: PipelineId, principal: PrincipalDep, services: ServicesDep
-) -> Response:
-    versions = await services.pipelines.versions(principal.team_id, pipeline_id)
+async def list_pipeline_versions(pipeline_id: PipelineId, caller: CallerDep) -> Response:
+    versions = await caller.services.pipelines.versions(caller.team_id, pipeline_id)
     return wire.json_response(
         {"versions": [wire.version(v) for v in versions], "total": len(versions)}
     )
@@ -142,23 +128,21 @@ async def list_pipeline_versions(
 @router.post("/{pipeline_id}/discard", response_model=PipelineResponse, summary="Discard Draft")
 async def discard_draft(
     pipeline_id: PipelineId,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     body: Annotated[DiscardDraftRequest | None, Body()] = None,
 ) -> Response:
     version = body.version if body is not None else None
-    reset = await services.pipelines.discard_draft(principal.team_id, pipeline_id, version)
+    reset = await caller.services.pipelines.discard_draft(caller.team_id, pipeline_id, version)
     return wire.json_response(wire.pipeline(reset))
 
 
 @router.get("/{pipeline_id}/rate", summary="Get Pipeline Rate")
 async def get_pipeline_rate(
     pipeline_id: PipelineId,
-    principal: PrincipalDep,
-    services: ServicesDep,
+    caller: CallerDep,
     processing_location: str | None = None,
 ) -> Response:
     # One region here: processing_location is accepted and echoed, it changes nothing.
-    rate = await services.pipelines.rate(principal.team_id, pipeline_id)
+    rate = await caller.services.pipelines.rate(caller.team_id, pipeline_id)
     rate["processing_location"] = processing_location
     return wire.json_response(rate)
