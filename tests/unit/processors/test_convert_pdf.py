@@ -316,25 +316,27 @@ def test_run_works_in_a_child_process(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "kind"),
     [
-        ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "PNG image"),
         ("notes.txt", b"just some text\n" * 10, "plain text"),
-        ("page.html", b"<!DOCTYPE html><html><body>hi</body></html>", "HTML"),
+        ("memo.rtf", b"{\\rtf1\\ansi hello}", "RTF document"),
+        ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "legacy Office"),
+        ("blob.bin", bytes(range(128, 256)) * 4, "unrecognised binary"),
     ],
 )
 def test_non_pdf_input_is_unsupported(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
     path = tmp_path / name
     path.write_bytes(data)
-    with pytest.raises(ProcessingError, match="only PDF is supported") as caught:
+    with pytest.raises(ProcessingError, match="Unsupported document type") as caught:
         convert(path)
     assert kind in caught.value.message
+    assert "this server converts: pdf" in caught.value.message
     assert caught.value.retryable is False
 
 
-def test_office_document_named_pdf_is_unsupported(tmp_path: Path) -> None:
+def test_a_zip_named_pdf_is_judged_by_its_bytes(tmp_path: Path) -> None:
     path = tmp_path / "report.pdf"  # the name lies; the bytes decide
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("word/document.xml", "<w:document/>")
-    with pytest.raises(ProcessingError, match=r"ZIP container .* only PDF is supported"):
+        archive.writestr("notes.txt", "not an office document")
+    with pytest.raises(ProcessingError, match=r"ZIP archive that is not DOCX"):
         convert(path)
 
 

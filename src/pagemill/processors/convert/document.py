@@ -20,7 +20,13 @@ BLOCK_TYPE_NAMES: dict[str, str] = {
     "heading": "SectionHeader",
     "paragraph": "Paragraph",
     "list_item": "ListItem",
+    "table": "Table",  # ``rows`` holds the cells; the first row is the header
+    "picture": "Picture",  # ``image`` names an entry of ``Document.images``
+    "page_header": "PageHeader",  # running furniture, kept only with include_headers_footers
+    "page_footer": "PageFooter",
 }
+
+TableRows = tuple[tuple[str, ...], ...]
 
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, origin top-left
 
@@ -38,6 +44,8 @@ class Block:
     type: str  # a key of BLOCK_TYPE_NAMES
     text: str
     level: int | None = None  # 1..4 for headings, None otherwise
+    rows: TableRows | None = None  # table cells, row by row (tables only)
+    image: str | None = None  # key into ``Document.images`` (pictures only)
 
     @property
     def block_type(self) -> str:
@@ -52,6 +60,8 @@ class Block:
             "type": self.type,
             "text": self.text,
             "level": self.level,
+            "rows": [list(row) for row in self.rows] if self.rows is not None else None,
+            "image": self.image,
         }
 
     @classmethod
@@ -61,6 +71,7 @@ class Block:
             raise ValueError(f"unknown block type {block_type!r}")
         x0, y0, x1, y1 = (float(v) for v in data["bbox"])
         level = data.get("level")
+        rows = data.get("rows")
         return cls(
             block_id=str(data["block_id"]),
             page=int(data["page"]),
@@ -68,6 +79,8 @@ class Block:
             type=block_type,
             text=str(data["text"]),
             level=int(level) if level is not None else None,
+            rows=tuple(tuple(str(cell) for cell in row) for row in rows) if rows else None,
+            image=str(data["image"]) if data.get("image") else None,
         )
 
 
@@ -78,6 +91,8 @@ class Document:
     blocks: list[Block]  # in reading order
     # Free-form facts about the parse; ``page_sizes`` maps str(page) -> [width, height].
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Extracted images by name (e.g. ``page_2_picture_0.png``) → base64, for include_images.
+    images: dict[str, str] = field(default_factory=dict)
 
     def blocks_on(self, page: int) -> list[Block]:
         return [block for block in self.blocks if block.page == page]
@@ -96,6 +111,7 @@ class Document:
             "pages": self.pages,
             "metadata": self.metadata,
             "blocks": [block.to_dict() for block in self.blocks],
+            "images": self.images,
         }
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -113,6 +129,7 @@ class Document:
                 pages=[int(page) for page in payload["pages"]],
                 blocks=[Block.from_dict(block) for block in payload["blocks"]],
                 metadata=dict(payload.get("metadata") or {}),
+                images={str(k): str(v) for k, v in (payload.get("images") or {}).items()},
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             # json.JSONDecodeError is a ValueError. A bad checkpoint never gets better on retry.

@@ -28,6 +28,7 @@ from typing import Any
 from pagemill.domain.errors import ProcessingError
 from pagemill.domain.page_ranges import select_pages
 from pagemill.processors.convert.document import BBox, Block, Document, block_id_for
+from pagemill.processors.convert.formats import ParseRequest
 
 HEADING_SIZE_RATIO = 1.15  # this much larger than body text (and at least 1 pt) reads as a heading
 HEADING_MIN_SIZE_GAP = 1.0
@@ -390,3 +391,8 @@ def _union(boxes: Iterable[BBox]) -> BBox:
 
 def _rounded(box: BBox) -> BBox:
     return round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2)
+
+
+def parse(request: ParseRequest) -> Document:
+    """The PDF parser of ``formats.PARSERS``."""
+    return parse_pdf(request.path, page_range=request.page_range, max_pages=request.max_pages)

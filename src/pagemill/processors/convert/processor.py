@@ -1,4 +1,4 @@
-"""The ``convert`` step: a PDF's text layer → markdown / html / json / chunks, plus a checkpoint.
+"""The ``convert`` step: a document → markdown / html / json / chunks, plus a checkpoint.
 
 ``ConvertProcessor`` holds no state, so it pickles by name and ``run`` can execute in a child
 process. Every failure a document can cause leaves ``run`` as a ``ProcessingError``.
@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert.document import Document
-from pagemill.processors.convert.pdf import parse_pdf
+from pagemill.processors.convert.formats import ParseRequest, detect_format, parser_for
 from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
 
 MODES = ("fast", "balanced", "accurate")
@@ -36,22 +35,7 @@ BOOL_SETTINGS = (
     "skip_cache",
     "force_new",
 )
-PDF_MAGIC = b"%PDF-"
-MAGIC_WINDOW = 1024  # readers accept a PDF header anywhere in the first kilobyte
 TEXT_EXTRACTION_METHOD = "pdftext"
-
-# Leading bytes → a name for the error message when someone sends something other than a PDF.
-_KNOWN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF87a", "GIF image"),
-    (b"GIF89a", "GIF image"),
-    (b"II*\x00", "TIFF image"),
-    (b"MM\x00*", "TIFF image"),
-    (b"PK\x03\x04", "ZIP container such as DOCX, XLSX, PPTX or EPUB"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "legacy Office document"),
-    (b"{\\rtf", "RTF document"),
-)
 
 
 class ConvertProcessor(Processor):
@@ -94,11 +78,17 @@ class ConvertProcessor(Processor):
             formats = parse_output_formats(
                 job.output_format or settings.get("output_format") or "markdown"
             )
-            require_pdf(job.document, job.filename)
-            document = parse_pdf(
-                job.document,
-                page_range=(job.page_range or settings.get("page_range") or "").strip() or None,
-                max_pages=settings.get("max_pages"),
+            parse = parser_for(detect_format(job.document), job.filename)
+            document = parse(
+                ParseRequest(
+                    path=job.document,
+                    filename=job.filename,
+                    page_range=(job.page_range or settings.get("page_range") or "").strip() or None,
+                    max_pages=settings.get("max_pages"),
+                    mode=str(settings.get("mode") or "fast"),
+                    include_headers_footers=bool(settings.get("include_headers_footers", False)),
+                    include_images=bool(settings.get("include_images", False)),
+                )
             )
         except InvalidInput as error:
             # Settings were checked when the pipeline was saved; what fails here is a run-level
@@ -134,41 +124,6 @@ class ConvertProcessor(Processor):
                 "text_extraction_method": TEXT_EXTRACTION_METHOD,
             },
         )
-
-
-def require_pdf(path: Path, filename: str) -> None:
-    """Raise ``ProcessingError`` unless the file is a PDF, judged by its bytes, not its name."""
-    try:
-        with path.open("rb") as document:
-            head = document.read(MAGIC_WINDOW)
-    except OSError as error:
-        # The upload is on local disk by now; failing to read it is the machine's problem.
-        raise ProcessingError(f"Could not read the document: {error}", retryable=True) from error
-    if not head:
-        raise ProcessingError(f"The document {filename!r} is empty (0 bytes).")
-    if PDF_MAGIC not in head:
-        raise ProcessingError(
-            f"Unsupported document type ({describe_file_type(head)}) for {filename!r}: "
-            "only PDF is supported by this server version."
-        )
-
-
-def describe_file_type(head: bytes) -> str:
-    for signature, name in _KNOWN_SIGNATURES:
-        if head.startswith(signature):
-            return name
-    if head[8:12] == b"WEBP" and head.startswith(b"RIFF"):
-        return "WebP image"
-    sample = head.lstrip().lower()
-    if sample.startswith((b"<!doctype html", b"<html")):
-        return "HTML"
-    if sample.startswith(b"<?xml"):
-        return "XML"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "unrecognised binary data"
-    return "plain text"
 
 
 def result_metadata(document: Document) -> dict[str, Any]:

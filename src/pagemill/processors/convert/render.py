@@ -130,6 +130,10 @@ def render_chunks(document: Document, options: RenderOptions) -> dict[str, Any]:
 
 
 def block_markdown(block: Block) -> str:
+    if block.type == "table":
+        return table_markdown(block.rows or ())
+    if block.type == "picture":
+        return f"![{block.text}]({block.image or ''})"
     if block.type == "heading":
         return f"{'#' * (block.level or 1)} {block.text}"
     if block.type == "list_item":
@@ -142,12 +146,41 @@ def block_markdown(block: Block) -> str:
 def block_html(block: Block, *, with_id: bool = False) -> str:
     attributes = f' data-block-id="{escape(block.block_id)}"' if with_id else ""
     text = escape(block.text, quote=False)
+    if block.type == "table":
+        return table_html(block.rows or (), attributes)
+    if block.type == "picture":
+        return f'<img{attributes} src="{escape(block.image or "")}" alt="{escape(block.text)}"/>'
     if block.type == "heading":
         level = block.level or 1
         return f"<h{level}{attributes}>{text}</h{level}>"
     if block.type == "list_item":
         return f"<li{attributes}>{text}</li>"
     return f"<p{attributes}>{text}</p>"
+
+
+def table_markdown(rows: tuple[tuple[str, ...], ...]) -> str:
+    """A pipe table; the first row is the header. Pipes and line breaks in cells are escaped."""
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = [*cells, *([""] * (width - len(cells)))]
+        clean = [c.replace("|", "\\|").replace("\n", " ").strip() for c in padded]
+        return "| " + " | ".join(clean) + " |"
+
+    return "\n".join([line(rows[0]), "|" + "---|" * width, *(line(row) for row in rows[1:])])
+
+
+def table_html(rows: tuple[tuple[str, ...], ...], attributes: str = "") -> str:
+    if not rows:
+        return f"<table{attributes}></table>"
+    head = "".join(f"<th>{escape(cell, quote=False)}</th>" for cell in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell, quote=False)}</td>" for cell in row) + "</tr>"
+        for row in rows[1:]
+    )
+    return f"<table{attributes}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _markdown_of(blocks: list[Block]) -> str:

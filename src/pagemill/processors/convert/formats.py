@@ -1,0 +1,138 @@
+"""Which parser reads a document: the file's bytes decide, never its name alone.
+
+Each parser is a function ``parse(request) -> Document`` in its own module, imported only when
+a document of that kind arrives (so a worker converting PDFs never loads the office stack).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pagemill.domain.errors import ProcessingError
+from pagemill.processors.convert.document import Document
+
+PDF_MAGIC = b"%PDF-"
+MAGIC_WINDOW = 1024  # readers accept a PDF header anywhere in the first kilobyte
+
+
+@dataclass(frozen=True, slots=True)
+class ParseRequest:
+    path: Path
+    filename: str
+    page_range: str | None = None  # 0-indexed pages (sheets for spreadsheets, slides for decks)
+    max_pages: int | None = None
+    mode: str = "fast"  # fast | balanced | accurate
+    include_headers_footers: bool = False
+    include_images: bool = False
+
+
+Parser = Callable[[ParseRequest], Document]
+
+# format → "module:function". A format whose module is not installed is reported unsupported.
+PARSERS: dict[str, str] = {
+    "pdf": "pagemill.processors.convert.pdf:parse",
+    "image": "pagemill.processors.convert.images:parse",
+    "docx": "pagemill.processors.convert.docx:parse",
+    "pptx": "pagemill.processors.convert.pptx:parse",
+    "xlsx": "pagemill.processors.convert.xlsx:parse",
+    "html": "pagemill.processors.convert.html:parse",
+    "epub": "pagemill.processors.convert.epub:parse",
+}
+
+_IMAGE_SIGNATURES: tuple[bytes, ...] = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+)
+_ZIP_MARKERS: tuple[tuple[str, str], ...] = (
+    ("word/document.xml", "docx"),
+    ("ppt/presentation.xml", "pptx"),
+    ("xl/workbook.xml", "xlsx"),
+)
+_NAMES = {
+    "legacy-office": "legacy Office document (.doc/.xls/.ppt)",
+    "zip": "ZIP archive that is not DOCX, PPTX, XLSX or EPUB",
+    "rtf": "RTF document",
+    "text": "plain text",
+    "binary": "unrecognised binary data",
+}
+
+
+def detect_format(path: Path) -> str:
+    """The format of the file at ``path``: a key of ``PARSERS`` or a name for the error."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(MAGIC_WINDOW)
+    except OSError as error:
+        # The upload is on local disk by now; failing to read it is the machine's problem.
+        raise ProcessingError(f"Could not read the document: {error}", retryable=True) from error
+    if not head:
+        return "empty"
+    if PDF_MAGIC in head:
+        return "pdf"
+    if head.startswith(_IMAGE_SIGNATURES) or (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
+        return "image"
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_format(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "legacy-office"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    sample = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sample.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta")):
+        return "html"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    return "text"
+
+
+def _zip_format(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.read("mimetype")[:64].strip() == (
+                b"application/epub+zip"
+            ):
+                return "epub"
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return "zip"
+    for marker, kind in _ZIP_MARKERS:
+        if marker in names:
+            return kind
+    return "zip"
+
+
+def parser_for(kind: str, filename: str) -> Parser:
+    """The parser of a detected format; ``ProcessingError`` naming the type otherwise."""
+    if kind == "empty":
+        raise ProcessingError(f"The document {filename!r} is empty (0 bytes).")
+    target = PARSERS.get(kind)
+    if target is not None:
+        module_name, _, function = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            module = None
+        if module is not None:
+            parser: Parser = getattr(module, function)
+            return parser
+    supported = ", ".join(k for k in PARSERS if _installed(k))
+    raise ProcessingError(
+        f"Unsupported document type ({_NAMES.get(kind, kind)}) for {filename!r}; "
+        f"this server converts: {supported}."
+    )
+
+
+def _installed(kind: str) -> bool:
+    module_name = PARSERS[kind].partition(":")[0]
+    return importlib.util.find_spec(module_name) is not None
