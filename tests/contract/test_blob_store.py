@@ -1,0 +1,67 @@
+"""The blob-store contract, run against every adapter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pagemill.adapters.filesystem import FilesystemBlobStore
+from pagemill.domain.errors import InvalidInput, NotFound, PayloadTooLarge
+from pagemill.ports.blobs import BlobStore
+
+
+@pytest.fixture(params=["filesystem"])
+async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    return FilesystemBlobStore(tmp_path / "blobs")
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def test_stream_then_read_back(blobs: BlobStore) -> None:
+    info = await blobs.write_stream("inputs/a", chunks(b"hello ", b"world"), max_bytes=100)
+    assert info.size == 11
+    assert info.sha256 == "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+    assert await blobs.read_bytes("inputs/a") == b"hello world"
+    assert await blobs.exists("inputs/a")
+    async with blobs.local_path("inputs/a") as path:
+        assert path.read_bytes() == b"hello world"
+
+
+async def test_over_the_cap_keeps_nothing(blobs: BlobStore) -> None:
+    with pytest.raises(PayloadTooLarge):
+        await blobs.write_stream("inputs/big", chunks(b"x" * 60, b"x" * 60), max_bytes=100)
+    assert not await blobs.exists("inputs/big")
+
+
+async def test_a_failed_stream_keeps_nothing(blobs: BlobStore) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise ConnectionError("client went away")
+
+    with pytest.raises(ConnectionError):
+        await blobs.write_stream("inputs/broken", broken(), max_bytes=100)
+    assert not await blobs.exists("inputs/broken")
+
+
+async def test_overwrite_is_atomic_and_delete_is_idempotent(blobs: BlobStore) -> None:
+    await blobs.write_bytes("results/e/0/1.json", b"{}")
+    await blobs.write_bytes("results/e/0/1.json", b'{"a": 1}')
+    assert await blobs.read_bytes("results/e/0/1.json") == b'{"a": 1}'
+    await blobs.delete("results/e/0/1.json")
+    await blobs.delete("results/e/0/1.json")
+    with pytest.raises(NotFound):
+        await blobs.read_bytes("results/e/0/1.json")
+    with pytest.raises(NotFound):
+        async with blobs.local_path("results/e/0/1.json"):
+            pass
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/../../b", "a\\b", ""])
+async def test_keys_cannot_leave_the_store(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(InvalidInput):
+        await blobs.write_bytes(key, b"x")

@@ -1,0 +1,87 @@
+"""The compute-pool contract, run against every adapter (inline and worker processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+
+from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
+from pagemill.domain.errors import ProcessingError
+from pagemill.ports.compute import ComputePool, WorkerCrashed
+
+
+def square(value: int) -> int:
+    return value * value
+
+
+def fail(message: str) -> None:
+    raise ProcessingError(message, retryable=True)
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture(params=["inline", "processes"])
+async def pool(request: pytest.FixtureRequest) -> AsyncIterator[ComputePool]:
+    if request.param == "inline":
+        compute: ComputePool = InlineComputePool()
+    else:
+        processes = ProcessComputePool(size=2, max_tasks_per_child=3)
+        await processes.start()
+        compute = processes
+    yield compute
+    await compute.close()
+
+
+async def test_runs_functions(pool: ComputePool) -> None:
+    assert await pool.run(square, 7) == 49
+
+
+async def test_errors_come_back_with_their_type_and_fields(pool: ComputePool) -> None:
+    with pytest.raises(ProcessingError) as caught:
+        await pool.run(fail, "bad page")
+    assert caught.value.message == "bad page"
+
+
+async def test_a_killed_child_fails_only_its_task_and_is_replaced() -> None:
+    pool = ProcessComputePool(size=2, max_tasks_per_child=10)
+    await pool.start()
+    try:
+        with pytest.raises(WorkerCrashed):
+            await pool.run(die)
+        assert await pool.run(square, 3) == 9
+        assert await pool.run(square, 4) == 16
+    finally:
+        await pool.close()
+
+
+async def test_children_are_recycled_after_max_tasks() -> None:
+    pool = ProcessComputePool(size=1, max_tasks_per_child=2)
+    await pool.start()
+    try:
+        pids = [await pool.run(pid) for _ in range(4)]
+        assert pids[0] == pids[1] != pids[2] == pids[3]
+        assert os.getpid() not in pids
+    finally:
+        await pool.close()
+
+
+async def test_an_idle_child_killed_from_outside_is_replaced_silently() -> None:
+    pool = ProcessComputePool(size=1, max_tasks_per_child=10)
+    await pool.start()
+    try:
+        (child,) = pool.pids()
+        os.kill(child, signal.SIGKILL)
+        await asyncio.sleep(0.2)  # let the signal land: it was killed while idle, not mid-send
+        assert await pool.run(square, 5) == 25
+    finally:
+        await pool.close()
