@@ -83,6 +83,10 @@ class PipelineExecutionStepResponse(BaseModel):
     source_step_type: str | None = None
     attempt: int | None = Field(default=None, description="Extension: the current attempt")
     progress: dict[str, Any] | None = Field(default=None, description="Extension: live progress")
+    cache: dict[str, Any] | None = Field(
+        default=None,
+        description="Extension: executor cache outcome (hit, miss or bypass; source of a hit)",
+    )
 
 
 class PipelineExecutionResponse(BaseModel):

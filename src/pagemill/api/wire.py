@@ -71,6 +71,7 @@ def _step(step: StepRun, progress: dict[str, Any] | None) -> dict[str, Any]:
         "source_step_type": None,
         "attempt": step.attempt,
         "progress": progress,
+        "cache": step.cache,
     }
 
 

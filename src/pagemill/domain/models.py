@@ -80,6 +80,7 @@ class StepRun:
     result_key: str | None = None
     checkpoint_id: str | None = None
     error_message: str | None = None
+    cache: dict[str, Any] | None = None  # executor cache outcome: {"status": "hit"|"miss"|…}
 
     @property
     def ref(self) -> StepRef:
@@ -153,6 +154,19 @@ class StepOutput:
     result_key: str
     checkpoint_id: str | None
     page_count: int
+    cache: dict[str, Any] | None = None  # the outcome shown on the step
+    cache_key: str | None = None  # when set and not a hit, the result is remembered under it
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """Work done before: where its result and checkpoint are, and where it came from."""
+
+    result_key: str
+    checkpoint_id: str | None
+    page_count: int
+    source_execution_id: str
+    source_step_index: int
 
 
 @dataclass(frozen=True, slots=True)

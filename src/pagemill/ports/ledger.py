@@ -15,6 +15,7 @@ from typing import Any
 
 from pagemill.domain.models import (
     ApiKey,
+    CacheEntry,
     Claim,
     Execution,
     ExecutionHead,
@@ -143,6 +144,9 @@ class Ledger(ABC):
     ) -> ExecutionSnapshot | None:
         """Fenced completion: record the result, then dispatch the next step or finalize.
 
+        With ``output.cache_key`` set (and ``output.cache`` not a hit), the result is also
+        remembered in the executor cache, in the same transaction.
+
         None means the attempt no longer holds its lease; its output must be discarded.
         """
 
@@ -157,6 +161,10 @@ class Ledger(ABC):
         rates: dict[str, int],
     ) -> ExecutionSnapshot | None:
         """Fenced failure: requeue as attempt+1 at ``retry_at``, or fail and finalize."""
+
+    @abstractmethod
+    async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
+        """The executor cache entry for identical earlier work of this team, if any."""
 
     @abstractmethod
     async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:

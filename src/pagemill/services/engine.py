@@ -29,6 +29,7 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
 
 log = logging.getLogger("pagemill.engine")
 
@@ -41,10 +42,6 @@ class EngineConfig:
     retry_max_seconds: float = 60.0
     live_ttl_after_finish_seconds: float = 3600.0
     rates: Mapping[str, int] | None = None
-
-
-def checkpoint_key(checkpoint_id: str) -> str:
-    return f"checkpoints/{checkpoint_id}.json"
 
 
 def result_key(ref: StepRef) -> str:
@@ -77,6 +74,7 @@ class StepEngine:
         self._clock = clock
         self._config = config
         self._rates = dict(config.rates or {})
+        self._cache = ExecutorCache(ledger, blobs, processors)
 
     # -- mirroring ---------------------------------------------------------------------------
     async def publish(self, snapshot: ExecutionSnapshot) -> None:
@@ -108,6 +106,22 @@ class StepEngine:
     # -- running -----------------------------------------------------------------------------
     async def run(self, claim: Claim, worker: str) -> None:
         ref = claim.step.ref
+        cache_key = self._cache.key_for(claim)
+        bypass = bool(claim.execution.input_config.get("skip_cache"))
+        if cache_key is not None and not bypass:
+            reusable = await self._cache.find(claim.execution.team_id, cache_key)
+            if reusable is not None:
+                payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
+                key = await self._write_result(ref, payload)
+                entry = reusable.entry
+                await self._record(
+                    claim,
+                    worker,
+                    StepOutput(
+                        key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key
+                    ),
+                )
+                return
         work = asyncio.create_task(self._process(claim))
         beat = asyncio.create_task(self._heartbeat(ref, worker, work))
         try:
@@ -134,7 +148,8 @@ class StepEngine:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError, LeaseLost):
                 await beat
-        await self._complete(claim, worker, output)
+        cache = {"status": "bypass" if bypass else "miss"} if cache_key else None
+        await self._complete(claim, worker, output, cache, cache_key)
 
     async def _process(self, claim: Claim) -> ProcessorOutput:
         step, execution = claim.step, claim.execution
@@ -176,8 +191,14 @@ class StepEngine:
                     ref.execution_id, ref.step_index, {"heartbeat_at": now.isoformat()}
                 )
 
-    async def _complete(self, claim: Claim, worker: str, output: ProcessorOutput) -> None:
-        ref = claim.step.ref
+    async def _complete(
+        self,
+        claim: Claim,
+        worker: str,
+        output: ProcessorOutput,
+        cache: dict[str, Any] | None,
+        cache_key: str | None,
+    ) -> None:
         checkpoint_id = None
         if output.checkpoint is not None:
             checkpoint_id = new_id(CHECKPOINT_PREFIX)
@@ -187,21 +208,33 @@ class StepEngine:
             "checkpoint_id": checkpoint_id,
             "lookup_key": claim.step.lookup_key,
         }
+        key = await self._write_result(claim.step.ref, payload)
+        await self._record(
+            claim,
+            worker,
+            StepOutput(key, checkpoint_id, output.page_count, cache, cache_key),
+            own_checkpoint=True,
+        )
+
+    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> str:
         key = result_key(ref)
         await self._blobs.write_bytes(key, json.dumps(payload, ensure_ascii=False).encode())
+        return key
+
+    async def _record(
+        self, claim: Claim, worker: str, output: StepOutput, *, own_checkpoint: bool = False
+    ) -> None:
+        """Commit a completion; an attempt that was fenced off deletes what it wrote."""
+        ref = claim.step.ref
         snapshot = await self._ledger.complete_step(
-            ref,
-            worker,
-            self._clock.now(),
-            StepOutput(result_key=key, checkpoint_id=checkpoint_id, page_count=output.page_count),
-            self._rates,
+            ref, worker, self._clock.now(), output, self._rates
         )
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
             log.warning("late completion of %s rejected by the fence", ref)
-            await self._blobs.delete(key)
-            if checkpoint_id:
-                await self._blobs.delete(checkpoint_key(checkpoint_id))
+            await self._blobs.delete(output.result_key)
+            if own_checkpoint and output.checkpoint_id:
+                await self._blobs.delete(checkpoint_key(output.checkpoint_id))
             return
         await self.publish(snapshot)
 

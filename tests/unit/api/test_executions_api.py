@@ -42,10 +42,10 @@ async def run(
     )
 
 
-async def wait_done(server: TestServer, execution_id: str) -> dict[str, Any]:
+async def wait_done(server: TestServer, execution_id: str, team: str = "alpha") -> dict[str, Any]:
     for _ in range(500):
         response = await server.client.get(
-            f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers()
+            f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers(team)
         )
         body: dict[str, Any] = response.json()
         assert_execution_shape(body)

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
 from pagemill.adapters.sql.ledger_rows import load_snapshot, step_from
-from pagemill.adapters.sql.tables import executions, step_results, step_runs
+from pagemill.adapters.sql.tables import executions, step_cache, step_results, step_runs
 from pagemill.domain.models import (
+    CacheEntry,
     Claim,
     ExecutionSnapshot,
     Heartbeat,
@@ -171,11 +172,14 @@ class EngineMethods:
                     lease_expires_at=None,
                     # A message left by an earlier, retried attempt no longer describes the step.
                     error_message=None,
+                    cache=output.cache,
                 )
             )
             if result.rowcount != 1:
                 # Lost the lease: nothing was written, so ending the transaction discards nothing.
                 return None
+            if output.cache_key is not None and (output.cache or {}).get("status") != "hit":
+                await _remember(conn, ref, output, now)
             await conn.execute(
                 sa.insert(step_results).values(
                     execution_id=ref.execution_id,
@@ -205,6 +209,19 @@ class EngineMethods:
             if dispatched.rowcount == 0:
                 await _finalize(conn, ref.execution_id, now, rates, None)
             return await _snapshot(conn, ref.execution_id)
+
+    async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
+        rows = await self._db.point_read(_CACHED, {"team_id": team_id, "cache_key": cache_key})
+        if not rows:
+            return None
+        m = rows[0]._mapping
+        return CacheEntry(
+            result_key=m[step_cache.c.result_key],
+            checkpoint_id=m[step_cache.c.checkpoint_id],
+            page_count=m[step_cache.c.page_count],
+            source_execution_id=m[step_cache.c.source_execution_id],
+            source_step_index=m[step_cache.c.source_step_index],
+        )
 
     async def fail_step(
         self,
@@ -355,4 +372,33 @@ async def _finalize(
         sa.update(executions)
         .where(executions.c.execution_id == execution_id, executions.c.status.not_in(_TERMINAL))
         .values(**values)
+    )
+
+
+_CACHED = sa.select(step_cache).where(
+    step_cache.c.team_id == sa.bindparam("team_id"),
+    step_cache.c.cache_key == sa.bindparam("cache_key"),
+)
+
+
+async def _remember(conn: AsyncConnection, ref: StepRef, output: StepOutput, now: datetime) -> None:
+    """Point the cache key at this result (the newest identical work wins)."""
+    team_id = (
+        await conn.execute(
+            sa.select(executions.c.team_id).where(executions.c.execution_id == ref.execution_id)
+        )
+    ).scalar_one()
+    key = (step_cache.c.team_id == team_id) & (step_cache.c.cache_key == output.cache_key)
+    await conn.execute(sa.delete(step_cache).where(key))
+    await conn.execute(
+        sa.insert(step_cache).values(
+            team_id=team_id,
+            cache_key=output.cache_key,
+            result_key=output.result_key,
+            checkpoint_id=output.checkpoint_id,
+            page_count=output.page_count,
+            source_execution_id=ref.execution_id,
+            source_step_index=ref.step_index,
+            created=to_db(now),
+        )
     )

@@ -120,6 +120,7 @@ def step_from(row: Row) -> StepRun:
         result_key=m[step_runs.c.result_key],
         checkpoint_id=m[step_runs.c.checkpoint_id],
         error_message=m[step_runs.c.error_message],
+        cache=m[step_runs.c.cache],
     )
 
 

@@ -125,6 +125,8 @@ step_runs = sa.Table(
     sa.Column("result_key", sa.String(500), nullable=True),
     sa.Column("checkpoint_id", sa.String(200), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
+    # Executor cache outcome of the completed attempt: {"status": "hit"|"miss"|"bypass", …}.
+    sa.Column("cache", sa.JSON, nullable=True),
     # The claimer looks for due dispatched steps; the reaper for running steps past their lease.
     sa.Index("ix_step_runs_status_available_at", "status", "available_at"),
     sa.Index("ix_step_runs_status_lease_expires_at", "status", "lease_expires_at"),
@@ -148,4 +150,19 @@ step_results = sa.Table(
     _ts("created", nullable=False),
     # One result per attempt: a fenced completion can only ever insert it once.
     sa.UniqueConstraint("execution_id", "step_index", "attempt"),
+)
+
+# The executor cache: identical work (same input bytes, processor and version, settings,
+# upstream work, page range and output format) done once per team is reused.
+step_cache = sa.Table(
+    "step_cache",
+    metadata,
+    sa.Column("team_id", sa.String(80), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("cache_key", sa.String(64), primary_key=True),
+    sa.Column("result_key", sa.String(500), nullable=False),
+    sa.Column("checkpoint_id", sa.String(200), nullable=True),
+    sa.Column("page_count", sa.Integer, nullable=False),
+    sa.Column("source_execution_id", sa.String(80), nullable=False),
+    sa.Column("source_step_index", sa.Integer, nullable=False),
+    _ts("created", nullable=False),
 )
