@@ -34,6 +34,7 @@ from pagemill.domain.statuses import (
     TERMINAL_EXECUTION,
     ExecutionStatus,
     StepStatus,
+    can_move_step,
     final_execution_status,
 )
 
@@ -41,6 +42,20 @@ _PENDING = StepStatus.PENDING.value
 _DISPATCHED = StepStatus.DISPATCHED.value
 _RUNNING = StepStatus.RUNNING.value
 _TERMINAL = sorted(s.value for s in TERMINAL_EXECUTION)
+
+# Every step move this module makes. The domain's transition table is the authority: a move it
+# does not allow is a bug, caught when the module is imported rather than in production data.
+STEP_MOVES = (
+    (StepStatus.PENDING, StepStatus.DISPATCHED),  # the upstream step completed
+    (StepStatus.DISPATCHED, StepStatus.RUNNING),  # claim
+    (StepStatus.RUNNING, StepStatus.COMPLETED),  # fenced completion
+    (StepStatus.RUNNING, StepStatus.DISPATCHED),  # retry, or a lost lease reaped
+    (StepStatus.RUNNING, StepStatus.FAILED),  # out of attempts, or not retryable
+    (StepStatus.PENDING, StepStatus.SKIPPED),  # an upstream step failed
+)
+_illegal = [move for move in STEP_MOVES if not can_move_step(*move)]
+if _illegal:
+    raise RuntimeError(f"ledger moves not allowed by the transition table: {_illegal}")
 
 
 def _at(value: datetime) -> sa.BindParameter[datetime]:

@@ -1,0 +1,110 @@
+"""Runs from a ``file_url``: streamed from a real HTTP server on loopback, capped and timed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.app import TestServer, test_server
+from tests.support.processors import test_registry
+from tests.unit.api.test_executions_api import make_pipeline, wait_done
+
+BODY = b"%PDF-1.4 from the web " * 10
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/docs/report.pdf":
+            self._send(BODY, length=True)
+        elif self.path == "/big-declared":
+            self.send_response(200)
+            self.send_header("Content-Length", str(10_000_000))
+            self.end_headers()
+        elif self.path == "/big-chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(50):
+                chunk = b"x" * 1000
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/slow":
+            time.sleep(2)
+            self._send(BODY, length=True)
+        else:
+            self.send_error(404)
+
+    def _send(self, body: bytes, *, length: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/pdf")
+        if length:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def origin() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+async def capped(tmp_path: Path) -> AsyncIterator[TestServer]:
+    async with test_server(
+        tmp_path / "d", test_registry(), max_upload_bytes=20_000, download_timeout_seconds=0.5
+    ) as server:
+        yield server
+
+
+async def start(server: TestServer, url: str) -> tuple[int, dict[str, object]]:
+    pipeline_id = await make_pipeline(server)
+    response = await server.client.post(
+        f"/api/v1/pipelines/{pipeline_id}/run", data={"file_url": url}, headers=server.headers()
+    )
+    return response.status_code, response.json()
+
+
+async def test_a_file_url_is_downloaded_and_run(capped: TestServer, origin: str) -> None:
+    status, body = await start(capped, f"{origin}/docs/report.pdf")
+    assert status == 200, body
+    done = await wait_done(capped, str(body["execution_id"]))
+    assert done["status"] == "completed"
+    config = done["input_config"]
+    assert config["file_url"] == f"{origin}/docs/report.pdf"
+    assert config["filename"] == "report.pdf"
+    assert config["file_size"] == len(BODY)
+    assert config["content_type"] == "application/pdf"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "fragment"),
+    [
+        ("/missing.pdf", 400, "answered 404"),
+        ("/big-declared", 413, "larger than the limit"),
+        ("/big-chunked", 413, "larger than the limit"),
+        ("/slow", 400, "timed out"),
+    ],
+)
+async def test_bad_downloads_are_clear_client_errors(
+    capped: TestServer, origin: str, path: str, status: int, fragment: str
+) -> None:
+    got_status, body = await start(capped, f"{origin}{path}")
+    assert got_status == status
+    assert fragment in str(body["detail"])
+    inputs = capped.runtime.settings.blob_root() / "inputs"
+    assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))
