@@ -5,13 +5,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from prometheus_client import start_http_server
 
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
 from pagemill.adapters.filesystem import FilesystemBlobStore
 from pagemill.adapters.http import HttpxFetcher
+from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
-from pagemill.adapters.sql import create_ledger, migrate_async
+from pagemill.adapters.prometheus import PrometheusMetrics
+from pagemill.adapters.sql import DispatchHook, create_ledger, migrate_async
+
+if TYPE_CHECKING:
+    from pagemill.adapters.procrastinate import ProcrastinateQueue
 from pagemill.domain.clock import Clock, SystemClock
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
@@ -19,9 +27,11 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.container import Services
+from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.engine import EngineConfig, StepEngine
 from pagemill.services.executions import ExecutionService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
+from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.settings import Settings
 
@@ -30,16 +40,26 @@ def open_live_store(url: str) -> LiveStore:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         return MemoryLiveStore()
-    raise ValueError(f"Unsupported live store URL {url!r}: this version supports memory://")
+    if scheme in ("redis", "rediss"):
+        from pagemill.adapters.redis import RedisLiveStore  # only scale-out needs redis-py
+
+        return RedisLiveStore(url)
+    raise ValueError(
+        f"Unsupported live store URL {url!r}: this version supports memory://, redis://, rediss://"
+    )
 
 
 @contextlib.asynccontextmanager
-async def open_ledger(settings: Settings) -> AsyncIterator[Ledger]:
-    """Migrate the ledger to the current schema and open it."""
+async def open_ledger(
+    settings: Settings, on_dispatch: DispatchHook | None = None
+) -> AsyncIterator[Ledger]:
+    """Migrate the ledger (and the queue's tables) to the current schema and open it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     url = settings.ledger_url()
     await migrate_async(url)
-    ledger = create_ledger(url)
+    if settings.uses_procrastinate():
+        await _queue(url).apply_schema()
+    ledger = create_ledger(url, on_dispatch)
     try:
         yield ledger
     finally:
@@ -60,6 +80,13 @@ async def first_run_key(settings: Settings) -> IssuedKey | None:
     return None
 
 
+def _queue(database_url: str) -> ProcrastinateQueue:
+    # Imported here: Procrastinate is the `postgres` extra, not needed in embedded mode.
+    from pagemill.adapters.procrastinate import ProcrastinateQueue
+
+    return ProcrastinateQueue(database_url)
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """The services plus what a worker loop needs next to them."""
@@ -68,6 +95,13 @@ class Runtime:
     dispatcher: Dispatcher
     clock: Clock
     settings: Settings
+    queue: ProcrastinateQueue | None = None  # scale-out delivery; None: local claim loops
+    metrics: PrometheusMetrics | None = None
+
+    def serve_metrics(self, port: int) -> None:
+        """Expose this process's metrics on ``port`` (worker processes have no API)."""
+        if self.metrics is not None:
+            start_http_server(port, registry=self.metrics.registry)
 
 
 @contextlib.asynccontextmanager
@@ -83,13 +117,23 @@ async def open_runtime(
     ``clock``, ``compute`` and ``processors`` replace the defaults (tests, benchmarks).
     """
     clock = clock or SystemClock()
-    processors = processors or ProcessorRegistry.builtin()
+    processors = processors or ProcessorRegistry.builtin(
+        configured_extractor(
+            settings.llm_base_url,
+            settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            settings.llm_model,
+        )
+    )
     async with contextlib.AsyncExitStack() as stack:
-        ledger = await stack.enter_async_context(open_ledger(settings))
+        queue = _queue(settings.ledger_url()) if settings.uses_procrastinate() else None
+        ledger = await stack.enter_async_context(
+            open_ledger(settings, queue.defer_in if queue is not None else None)
+        )
         live = open_live_store(settings.live_url)
         stack.push_async_callback(live.close)
         blobs = FilesystemBlobStore(settings.blob_root())
-        dispatcher = LocalDispatcher()
+        metrics = PrometheusMetrics()
+        dispatcher: Dispatcher = queue.dispatcher() if queue else LocalDispatcher()
         if compute is None:
             pool = ProcessComputePool(
                 settings.process_pool_size, settings.process_max_tasks_per_child
@@ -114,10 +158,13 @@ async def open_runtime(
                 live_ttl_after_finish_seconds=settings.live_ttl_after_finish_seconds,
                 rates=settings.rates,
             ),
+            metrics=metrics,
         )
+        custom_processors = CustomProcessorService(ledger, processors, clock)
         services = Services(
             keys=KeyService(ledger, clock, settings.key_cache_seconds),
-            pipelines=PipelineService(ledger, processors, clock, settings.rates),
+            pipelines=PipelineService(ledger, processors, clock, settings.rates, custom_processors),
+            custom_processors=custom_processors,
             executions=ExecutionService(
                 ledger,
                 live,
@@ -128,11 +175,30 @@ async def open_runtime(
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,
                 max_attempts=settings.max_attempts,
+                step_settings_hook=custom_processors.freeze_steps,
+                metrics=metrics,
             ),
             engine=engine,
+            operations=OperationsService(
+                ledger,
+                metrics,
+                clock,
+                lease_grace_seconds=settings.stuck_lease_grace_seconds,
+                queued_too_long_seconds=settings.stuck_queued_seconds,
+                admin_token=settings.admin_token.get_secret_value()
+                if settings.admin_token
+                else None,
+            ),
             ledger=ledger,
         )
-        yield Runtime(services=services, dispatcher=dispatcher, clock=clock, settings=settings)
+        yield Runtime(
+            services=services,
+            dispatcher=dispatcher,
+            clock=clock,
+            settings=settings,
+            queue=queue,
+            metrics=metrics,
+        )
 
 
 __all__ = [

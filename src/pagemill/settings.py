@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pagemill.domain.rates import DEFAULT_RATES_CENTS_PER_1000_PAGES
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     )
     live_url: str = Field(default="memory://", description="Live store URL.")
     blob_dir: Path | None = Field(default=None, description="Blob directory; default: data dir.")
+    queue: Literal["auto", "local", "procrastinate"] = Field(
+        default="auto",
+        description="Step delivery: 'local' polls the ledger in-process; 'procrastinate' uses "
+        "Procrastinate in the ledger's PostgreSQL; 'auto' picks procrastinate on PostgreSQL.",
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -40,9 +46,25 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=1.0, ge=0)
     retry_max_seconds: float = Field(default=60.0, ge=0)
     live_ttl_after_finish_seconds: float = Field(default=3600.0, ge=0)
+    shutdown_grace_seconds: float = Field(
+        default=10.0, ge=0, description="On shutdown, how long running steps may finish."
+    )
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long an authenticated key is trusted without a read."
     )
+
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint for the optional LLM extractor."
+    )
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+
+    admin_token: SecretStr | None = Field(
+        default=None, description="Enables the admin API (X-Admin-Token); unset: disabled."
+    )
+    stuck_lease_grace_seconds: float = Field(default=30.0, ge=0)
+    stuck_queued_seconds: float = Field(default=300.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
 
     rates: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RATES_CENTS_PER_1000_PAGES))
 
@@ -57,6 +79,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'pagemill.db').resolve()}"
+
+    def uses_procrastinate(self) -> bool:
+        if self.queue == "auto":
+            return self.ledger_url().split(":", 1)[0].startswith("postgres")
+        return self.queue == "procrastinate"
 
     def blob_root(self) -> Path:
         return (self.blob_dir or self.data_dir / "blobs").resolve()

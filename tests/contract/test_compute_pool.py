@@ -85,3 +85,28 @@ async def test_an_idle_child_killed_from_outside_is_replaced_silently() -> None:
         assert await pool.run(square, 5) == 25
     finally:
         await pool.close()
+
+
+def sleep_forever() -> None:
+    import time
+
+    time.sleep(3600)
+
+
+async def test_cancelling_a_task_kills_its_child_at_once() -> None:
+    pool = ProcessComputePool(size=1, max_tasks_per_child=10)
+    await pool.start()
+    try:
+        (child,) = pool.pids()
+        task = asyncio.create_task(pool.run(sleep_forever))
+        await asyncio.sleep(0.3)
+        started = asyncio.get_running_loop().time()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert asyncio.get_running_loop().time() - started < 1.5
+        with pytest.raises(ProcessLookupError):
+            os.kill(child, 0)
+        assert await pool.run(square, 6) == 36  # a fresh child took the slot
+    finally:
+        await pool.close()

@@ -6,14 +6,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 
 import pagemill
-from pagemill.api import wire
-from pagemill.api.deps import API_KEY_HEADER, ServicesDep
+from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
-from pagemill.api.routes import executions, pipelines
-from pagemill.domain.errors import ServiceUnavailable
+from pagemill.api.routes import custom_processors, executions, operations, pipelines
 from pagemill.services.container import Services
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Services]]
@@ -39,18 +37,10 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
     app.include_router(pipelines.router)
+    app.include_router(custom_processors.router)
+    app.include_router(custom_processors.deprecated_router)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is up")
-    async def healthz() -> Response:
-        return wire.json_response({"status": "ok"})
-
-    @app.get("/readyz", tags=["operations"], summary="The ledger answers")
-    async def readyz(services: ServicesDep) -> Response:
-        try:
-            await services.ledger.ping()
-        except ServiceUnavailable as exc:
-            return wire.json_response({"status": "unavailable", "detail": exc.detail}, 503)
-        return wire.json_response({"status": "ready"})
+    app.include_router(operations.router)
 
     _document_api_key(app)
     return app
@@ -74,7 +64,7 @@ def _document_api_key(app: FastAPI) -> None:
                 "name": API_KEY_HEADER,
             }
             for path, operations in schema.get("paths", {}).items():
-                if path.startswith("/api/"):
+                if path.startswith("/api/") and not path.startswith("/api/v1/admin/"):
                     for operation in operations.values():
                         operation["security"] = [{"APIKeyHeader": []}]
             app.openapi_schema = schema

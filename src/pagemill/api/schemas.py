@@ -82,6 +82,10 @@ class PipelineExecutionStepResponse(BaseModel):
     checkpoint_id: str | None = None
     source_step_type: str | None = None
     attempt: int | None = Field(default=None, description="Extension: the current attempt")
+    worker: str | None = Field(
+        default=None, description="Extension: the worker holding the lease (host:pid:boot/slot)"
+    )
+    heartbeat_at: str | None = Field(default=None, description="Extension: the last heartbeat")
     progress: dict[str, Any] | None = Field(default=None, description="Extension: live progress")
     cache: dict[str, Any] | None = Field(
         default=None,

@@ -70,6 +70,8 @@ def _step(step: StepRun, progress: dict[str, Any] | None) -> dict[str, Any]:
         "checkpoint_id": step.checkpoint_id,
         "source_step_type": None,
         "attempt": step.attempt,
+        "worker": step.lease_owner,
+        "heartbeat_at": timestamp(step.heartbeat_at),
         "progress": progress,
         "cache": step.cache,
     }

@@ -173,3 +173,12 @@ class CacheEntry:
 class Heartbeat:
     held: bool  # False: the lease was lost (reaped, cancelled, or taken by a later attempt)
     cancel_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StuckSteps:
+    """Steps an operator should look at."""
+
+    expired_leases: list[StepRun]  # running, lease long expired: the reaper is not keeping up
+    queued_too_long: list[StepRun]  # dispatched long ago: no worker serves that step type
+    retried: list[StepRun]  # unfinished steps past their first attempt: flapping

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pagemill.domain.custom_processors import CustomProcessor, CustomProcessorVersion
 from pagemill.domain.models import (
     ApiKey,
     CacheEntry,
@@ -27,6 +28,7 @@ from pagemill.domain.models import (
     StepOutput,
     StepRef,
     StepRun,
+    StuckSteps,
     Team,
 )
 
@@ -88,6 +90,62 @@ class Ledger(ABC):
     @abstractmethod
     async def versions(self, pipeline_pk: int) -> list[PipelineVersion]:
         """Newest first."""
+
+    # -- custom processors -------------------------------------------------------------------
+    @abstractmethod
+    async def create_custom_processor(
+        self,
+        team_id: str,
+        processor_id: str,
+        name: str,
+        definition: dict[str, Any],
+        description: str | None,
+        now: datetime,
+    ) -> CustomProcessor:
+        """Insert the processor with ``definition`` as version 1, active, atomically."""
+
+    @abstractmethod
+    async def custom_processor(self, team_id: str, processor_id: str) -> CustomProcessor | None: ...
+
+    @abstractmethod
+    async def list_custom_processors(
+        self, team_id: str, *, include_archived: bool, limit: int, offset: int
+    ) -> tuple[list[CustomProcessor], int]:
+        """Most recently updated first."""
+
+    @abstractmethod
+    async def add_custom_processor_version(
+        self,
+        team_id: str,
+        processor_id: str,
+        definition: dict[str, Any],
+        description: str | None,
+        now: datetime,
+        *,
+        activate: bool,
+    ) -> CustomProcessorVersion | None:
+        """Store ``definition`` as version max+1 (and make it active if asked), atomically."""
+
+    @abstractmethod
+    async def custom_processor_versions(
+        self, team_id: str, processor_id: str
+    ) -> list[CustomProcessorVersion]:
+        """Newest first; empty when the processor does not exist for the team."""
+
+    @abstractmethod
+    async def custom_processor_version(
+        self, team_id: str, processor_id: str, version: int
+    ) -> CustomProcessorVersion | None: ...
+
+    @abstractmethod
+    async def update_custom_processor(
+        self, team_id: str, processor_id: str, now: datetime, **changes: Any
+    ) -> CustomProcessor | None:
+        """Set the given columns (name, active_version, archived) and ``updated``.
+
+        ``active_version`` must name an existing version (the caller checks: versions are
+        never deleted).
+        """
 
     # -- executions --------------------------------------------------------------------------
     @abstractmethod
@@ -165,6 +223,32 @@ class Ledger(ABC):
     @abstractmethod
     async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
         """The executor cache entry for identical earlier work of this team, if any."""
+
+    @abstractmethod
+    async def cancel_execution(
+        self, execution_id: str, team_id: str, now: datetime, rates: dict[str, int]
+    ) -> ExecutionSnapshot | None:
+        """Cancel steps not started yet, flag running ones; finalize when none is running.
+        None when the execution is not the team's; a terminal execution is left as it is."""
+
+    @abstractmethod
+    async def release_step(
+        self, ref: StepRef, worker: str, now: datetime
+    ) -> ExecutionSnapshot | None:
+        """Give a running step back to the queue (a worker shutting down), uncharged."""
+
+    @abstractmethod
+    async def stuck_steps(
+        self, now: datetime, lease_grace_seconds: float, queued_too_long_seconds: float
+    ) -> StuckSteps: ...
+
+    @abstractmethod
+    async def execution_counts(self) -> dict[str, int]:
+        """Executions by status, across teams (for metrics)."""
+
+    @abstractmethod
+    async def queue_depth(self) -> dict[str, int]:
+        """Dispatched steps waiting for a worker, by step type (for metrics)."""
 
     @abstractmethod
     async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pagemill.domain.errors import InvalidInput, UnsupportedProcessor
 from pagemill.ports.processing import Processor
+
+if TYPE_CHECKING:
+    from pagemill.ports.extractor import StructuredExtractor
+    from pagemill.processors.custom import InstalledTransform
 
 
 class ProcessorRegistry:
@@ -14,10 +18,32 @@ class ProcessorRegistry:
         self._processors = {p.step_type: p for p in processors}
 
     @classmethod
-    def builtin(cls) -> ProcessorRegistry:
+    def builtin(cls, extractor: StructuredExtractor | None = None) -> ProcessorRegistry:
+        """The processors shipped with pagemill. ``extractor`` (an LLM adapter built by the
+        composition root) makes the extract step use it; without one extraction is offline."""
         from pagemill.processors.convert import ConvertProcessor
+        from pagemill.processors.custom import CustomStepProcessor, load_transforms
+        from pagemill.processors.extract import ExtractProcessor
+        from pagemill.processors.segment import SegmentProcessor
 
-        return cls([ConvertProcessor()])
+        # Installed custom transforms (entry points of group pagemill.processors) are loaded
+        # here, once; a broken one is logged and skipped.
+        return cls(
+            [
+                ConvertProcessor(),
+                SegmentProcessor(),
+                ExtractProcessor(extractor),
+                CustomStepProcessor(load_transforms()),
+            ]
+        )
+
+    @property
+    def custom_transforms(self) -> Mapping[str, InstalledTransform]:
+        """The installed custom transforms by entry point name (none without a custom step)."""
+        from pagemill.processors.custom import CustomStepProcessor
+
+        custom = self._processors.get("custom")
+        return custom.transforms if isinstance(custom, CustomStepProcessor) else {}
 
     @property
     def step_types(self) -> list[str]:

@@ -15,6 +15,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from pagemill.domain.clock import Clock
@@ -27,6 +28,7 @@ from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
+from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
@@ -49,8 +51,12 @@ def result_key(ref: StepRef) -> str:
     return f"results/{ref.execution_id}/{ref.step_index}/{ref.attempt}.json"
 
 
-class LeaseLost(Exception):
-    """The ledger gave this attempt's step to someone else (reaped or cancelled)."""
+class StopReason(StrEnum):
+    """Why a step's work was stopped before it finished."""
+
+    LEASE_LOST = "lease-lost"  # the ledger gave the step to another attempt
+    CANCEL = "cancel"  # its execution was cancelled
+    RELEASE = "release"  # this worker is shutting down
 
 
 class StepEngine:
@@ -64,6 +70,7 @@ class StepEngine:
         processors: ProcessorRegistry,
         clock: Clock,
         config: EngineConfig,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ledger = ledger
         self._live = live
@@ -74,7 +81,15 @@ class StepEngine:
         self._clock = clock
         self._config = config
         self._rates = dict(config.rates or {})
+        self._metrics = metrics or NoMetrics()
         self._cache = ExecutorCache(ledger, blobs, processors)
+        self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
+        self._stop_reasons: dict[StepRef, StopReason] = {}
+        self._all_stopped = asyncio.Event()
+
+    @property
+    def rates(self) -> dict[str, int]:
+        return dict(self._rates)
 
     # -- mirroring ---------------------------------------------------------------------------
     async def publish(self, snapshot: ExecutionSnapshot) -> None:
@@ -100,6 +115,16 @@ class StepEngine:
             await self.publish(claim.snapshot)
         return claim
 
+    async def claim_and_run(self, ref: StepRef, worker: str) -> None:
+        """Queue delivery: claim exactly this attempt and run it; a stale or duplicate
+        delivery (the attempt moved on, the step is done or cancelled) is a no-op."""
+        claim = await self._ledger.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
+        if claim is None:
+            log.info("delivery of %s is stale; ignored", ref, extra=_fields(ref))
+            return
+        await self.publish(claim.snapshot)
+        await self.run(claim, worker)
+
     async def next_due(self) -> datetime | None:
         return await self._ledger.next_due(self._processors.step_types)
 
@@ -123,14 +148,16 @@ class StepEngine:
                 )
                 return
         work = asyncio.create_task(self._process(claim))
-        beat = asyncio.create_task(self._heartbeat(ref, worker, work))
+        self._running[ref] = work
+        beat = asyncio.create_task(self._heartbeat(ref, worker))
         try:
             output = await work
         except asyncio.CancelledError:
-            if beat.done() and isinstance(beat.exception(), LeaseLost):
-                log.warning("step %s lost its lease; output discarded", ref)
-                return
-            raise
+            reason = self._stop_reasons.pop(ref, None)
+            if reason is None:
+                raise  # this coroutine itself is being cancelled
+            await self._stopped(ref, worker, reason)
+            return
         except ProcessingError as exc:
             await self._fail(ref, worker, exc.message, retryable=exc.retryable)
             return
@@ -141,12 +168,15 @@ class StepEngine:
             await self._fail(ref, worker, exc.detail, retryable=False)
             return
         except Exception as exc:
-            log.exception("step %s failed unexpectedly", ref)
+            log.exception("step %s failed unexpectedly", ref, extra=_fields(ref))
             await self._fail(ref, worker, f"Internal error: {type(exc).__name__}: {exc}", True)
             return
         finally:
+            self._running.pop(ref, None)
+            if not self._running:
+                self._all_stopped.set()
             beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError, LeaseLost):
+            with contextlib.suppress(asyncio.CancelledError):
                 await beat
         cache = {"status": "bypass" if bypass else "miss"} if cache_key else None
         await self._complete(claim, worker, output, cache, cache_key)
@@ -174,22 +204,68 @@ class StepEngine:
                 return await self._compute.run(processor.run, job)
             return await asyncio.to_thread(processor.run, job)
 
-    async def _heartbeat(self, ref: StepRef, worker: str, work: asyncio.Task[Any]) -> None:
+    async def _heartbeat(self, ref: StepRef, worker: str) -> None:
         while True:
             await asyncio.sleep(self._config.heartbeat_seconds)
             now = self._clock.now()
             try:
                 beat = await self._ledger.heartbeat(ref, worker, now, self._config.lease_seconds)
             except Exception:  # a database blip: keep the work, try again next beat
-                log.warning("heartbeat for %s failed; retrying", ref, exc_info=True)
+                log.warning(
+                    "heartbeat for %s failed; retrying", ref, exc_info=True, extra=_fields(ref)
+                )
                 continue
             if not beat.held or beat.cancel_requested:
-                work.cancel()
-                raise LeaseLost(str(ref))
+                self._stop(ref, StopReason.CANCEL if beat.held else StopReason.LEASE_LOST)
+                return
             with contextlib.suppress(Exception):
                 await self._live.progress(
                     ref.execution_id, ref.step_index, {"heartbeat_at": now.isoformat()}
                 )
+
+    # -- stopping work early -----------------------------------------------------------------
+    def _stop(self, ref: StepRef, reason: StopReason) -> bool:
+        """Stop the work of a step running here (a worker process running it is killed)."""
+        work = self._running.get(ref)
+        if work is None or work.done():
+            return False
+        self._stop_reasons[ref] = reason
+        work.cancel()
+        return True
+
+    def interrupt(self, execution_id: str) -> int:
+        """Stop at once the steps of a cancelled execution that run in this process; steps
+        running elsewhere stop at their next heartbeat."""
+        refs = [ref for ref in self._running if ref.execution_id == execution_id]
+        return sum(self._stop(ref, StopReason.CANCEL) for ref in refs)
+
+    async def release_all(self, grace_seconds: float) -> None:
+        """Shutting down: let running steps finish for ``grace_seconds``, then hand the rest
+        back to the queue (uncharged) so another worker picks them up at once."""
+        pending = [task for task in self._running.values() if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=grace_seconds)
+        for ref in list(self._running):
+            self._stop(ref, StopReason.RELEASE)
+        # Give each run() the chance to record the release before the loops are cancelled.
+        if self._running:
+            self._all_stopped.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._all_stopped.wait()
+
+    async def _stopped(self, ref: StepRef, worker: str, reason: StopReason) -> None:
+        if reason is StopReason.LEASE_LOST:
+            log.warning("step %s lost its lease; output discarded", ref, extra=_fields(ref))
+            return
+        if reason is StopReason.CANCEL:
+            await self._fail(ref, worker, "Cancelled.", retryable=False)
+            return
+        snapshot = await self._ledger.release_step(ref, worker, self._clock.now())
+        if snapshot is not None:
+            log.info("released %s for another worker", ref, extra=_fields(ref))
+            self._observe(snapshot, ref, "released")
+            await self.publish(snapshot)
 
     async def _complete(
         self,
@@ -231,11 +307,12 @@ class StepEngine:
         )
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
-            log.warning("late completion of %s rejected by the fence", ref)
+            log.warning("late completion of %s rejected by the fence", ref, extra=_fields(ref))
             await self._blobs.delete(output.result_key)
             if own_checkpoint and output.checkpoint_id:
                 await self._blobs.delete(checkpoint_key(output.checkpoint_id))
             return
+        self._observe(snapshot, ref)
         await self.publish(snapshot)
 
     async def _fail(self, ref: StepRef, worker: str, error: str, retryable: bool) -> None:
@@ -244,7 +321,22 @@ class StepEngine:
             ref, worker, self._clock.now(), error, retry_at, self._rates
         )
         if snapshot is not None:
+            self._observe(snapshot, ref)
             await self.publish(snapshot)
+
+    def _observe(self, snapshot: ExecutionSnapshot, ref: StepRef, outcome: str = "") -> None:
+        """Count the end of an attempt, named after what the ledger made of it."""
+        step = snapshot.steps[ref.step_index]
+        if not outcome:
+            outcome = {
+                StepStatus.COMPLETED: "cached"
+                if (step.cache or {}).get("status") == "hit"
+                else "completed",
+                StepStatus.DISPATCHED: "retried",
+            }.get(step.status, step.status.value)
+        started = step.started_at or self._clock.now()
+        seconds = ((step.finished_at or self._clock.now()) - started).total_seconds()
+        self._metrics.step_finished(step.step_type, outcome, max(0.0, seconds))
 
     def _retry_at(self, attempt: int) -> datetime:
         # Full jitter: spreads retries of documents that failed together.
@@ -281,5 +373,15 @@ class StepEngine:
             self._rates,
         )
         if snapshot is not None:
-            log.warning("requeued %s: %s", step.ref, reason)
+            log.warning("requeued %s: %s", step.ref, reason, extra=_fields(step.ref))
+            self._observe(snapshot, step.ref, "lost")
             await self.publish(snapshot)
+
+
+def _fields(ref: StepRef) -> dict[str, Any]:
+    """Structured fields of a log line about one step attempt."""
+    return {
+        "execution_id": ref.execution_id,
+        "step_index": ref.step_index,
+        "attempt": ref.attempt,
+    }

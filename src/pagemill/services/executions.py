@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -14,18 +15,22 @@ from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
 from pagemill.domain.page_ranges import parse_page_range
-from pagemill.domain.pipelines import parse_steps, select_version
+from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.fetch import Fetcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
+from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.engine import StepEngine
 
 log = logging.getLogger("pagemill.executions")
 
 OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
+
+# (team_id, steps) → each step's settings as the workers will see them; may refuse a step.
+StepSettingsHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class ExecutionService:
         *,
         max_upload_bytes: int,
         max_attempts: int,
+        step_settings_hook: StepSettingsHook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._ledger = ledger
         self._live = live
@@ -94,6 +101,8 @@ class ExecutionService:
         self._clock = clock
         self.max_upload_bytes = max_upload_bytes
         self._max_attempts = max_attempts
+        self._metrics = metrics or NoMetrics()
+        self._step_settings_hook = step_settings_hook
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes]) -> StoredDocument:
@@ -188,13 +197,26 @@ class ExecutionService:
                 "webhook_url": options.webhook_url,
             },
             step_types=[s.type for s in steps],
-            step_settings=[dict(s.settings) for s in steps],
+            step_settings=await self._step_settings(team_id, steps),
             max_attempts=self._max_attempts,
         )
+
+    async def _step_settings(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
+        """The settings each step runs with; the hook freezes what a run must not look up later
+        (a custom step's definition)."""
+        if self._step_settings_hook is None:
+            return [dict(s.settings) for s in steps]
+        return await self._step_settings_hook(team_id, steps)
 
     # -- reading -----------------------------------------------------------------------------
     async def get(self, team_id: str, execution_id: str) -> ExecutionView:
         """The decision rule: terminal → ledger; in flight → live if at least as fresh."""
+        started = time.perf_counter()
+        view = await self._read(team_id, execution_id)
+        self._metrics.execution_read(view.source, time.perf_counter() - started)
+        return view
+
+    async def _read(self, team_id: str, execution_id: str) -> ExecutionView:
         head = await self._ledger.execution_head(execution_id, team_id)
         if head is None:
             raise NotFound(f"Execution {execution_id} not found")
@@ -206,6 +228,17 @@ class ExecutionService:
         if row is None:  # deleted between the two reads
             raise NotFound(f"Execution {execution_id} not found")
         return ExecutionView(row, await self._ledger.steps(execution_id), "ledger")
+
+    async def cancel(self, team_id: str, execution_id: str) -> ExecutionView:
+        """Cancel an execution (a pagemill extension); a finished one is returned unchanged."""
+        snapshot = await self._ledger.cancel_execution(
+            execution_id, team_id, self._clock.now(), self._engine.rates
+        )
+        if snapshot is None:
+            raise NotFound(f"Execution {execution_id} not found")
+        await self._engine.publish(snapshot)
+        self._engine.interrupt(execution_id)
+        return ExecutionView(snapshot.execution, snapshot.steps, "ledger")
 
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
         try:

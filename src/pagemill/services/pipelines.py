@@ -13,6 +13,7 @@ from pagemill.domain.pipelines import default_pipeline_name, parse_steps
 from pagemill.domain.rates import pipeline_rate
 from pagemill.ports.ledger import Ledger
 from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.custom_processors import CustomProcessorService
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 500
@@ -20,12 +21,18 @@ MAX_DESCRIPTION = 500
 
 class PipelineService:
     def __init__(
-        self, ledger: Ledger, processors: ProcessorRegistry, clock: Clock, rates: Mapping[str, int]
+        self,
+        ledger: Ledger,
+        processors: ProcessorRegistry,
+        clock: Clock,
+        rates: Mapping[str, int],
+        custom_processors: CustomProcessorService,
     ) -> None:
         self._ledger = ledger
         self._processors = processors
         self._clock = clock
         self._rates = dict(rates)
+        self._custom_processors = custom_processors
 
     def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Composition rules, then availability and settings of each processor."""
@@ -33,8 +40,16 @@ class PipelineService:
         self._processors.check_steps([(s.type, s.settings) for s in parsed])
         return [dict(s.raw) for s in parsed]
 
-    async def create(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> Pipeline:
+    async def _checked(
+        self, team_id: str, steps: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """``check_steps``, then: every custom step references a usable processor of the team."""
         checked = self.check_steps(steps)
+        await self._custom_processors.check_steps(team_id, parse_steps(checked))
+        return checked
+
+    async def create(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> Pipeline:
+        checked = await self._checked(team_id, steps)
         return await self._ledger.create_pipeline(
             team_id, new_pipeline_id(), checked, self._clock.now()
         )
@@ -59,7 +74,7 @@ class PipelineService:
     async def update_steps(
         self, team_id: str, pipeline_id: str, steps: Sequence[Mapping[str, Any]]
     ) -> Pipeline:
-        checked = self.check_steps(steps)
+        checked = await self._checked(team_id, steps)
         return await self._change(team_id, pipeline_id, steps=checked)
 
     async def save(self, team_id: str, pipeline_id: str, name: str) -> Pipeline:
@@ -79,8 +94,9 @@ class PipelineService:
         if description is not None and len(description) > MAX_DESCRIPTION:
             raise InvalidInput(f"description has at most {MAX_DESCRIPTION} characters.")
         pipeline = await self.get(team_id, pipeline_id)
-        # The draft was checked when written, but the server may have lost a processor since.
-        self.check_steps(pipeline.steps)
+        # The draft was checked when written, but the server may have lost a processor since
+        # (or a custom processor it references may have been archived).
+        await self._checked(team_id, pipeline.steps)
         version = await self._ledger.publish_version(
             team_id, pipeline_id, description, self._clock.now()
         )

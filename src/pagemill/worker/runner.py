@@ -56,8 +56,10 @@ class EmbeddedWorkers:
         ]
         self._tasks.append(asyncio.create_task(self._reaper_loop(), name="reaper"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 0.0) -> None:
+        """Stop claiming, let running steps finish for ``grace_seconds``, release the rest."""
         self._stopping = True
+        await self._engine.release_all(grace_seconds)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -103,10 +105,23 @@ class EmbeddedWorkers:
 
 @contextlib.asynccontextmanager
 async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
-    """The runtime's services with ``settings.workers`` claim loops and a reaper running."""
+    """The runtime's services with ``settings.workers`` workers running in this process:
+    local claim loops and a reaper, or a Procrastinate worker when the runtime has a queue."""
     settings = runtime.settings
     if settings.workers == 0:
         yield runtime.services
+        return
+    if runtime.queue is not None:
+        task = asyncio.create_task(
+            run_queue_worker(runtime, queues=None, concurrency=settings.workers)
+        )
+        try:
+            yield runtime.services
+        finally:
+            await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         return
     workers = EmbeddedWorkers(
         runtime.services.engine,
@@ -119,4 +134,36 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
     try:
         yield runtime.services
     finally:
-        await workers.stop()
+        await workers.stop(settings.shutdown_grace_seconds)
+
+
+async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concurrency: int) -> None:
+    """Serve steps delivered by the queue until cancelled; also take turns at reaping."""
+    queue = runtime.queue
+    if queue is None:
+        raise RuntimeError("this runtime has no queue: run embedded workers instead")
+    engine = runtime.services.engine
+    identity = worker_identity()
+    queue.handler = lambda ref: engine.claim_and_run(ref, identity)
+
+    async def reap() -> None:
+        await engine.reap()
+
+    queue.reaper = reap
+    backoff = 0.5
+    while True:
+        try:
+            await queue.open()
+            try:
+                await queue.run_worker(queues=queues, concurrency=concurrency, name=identity)
+            finally:
+                await queue.close()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database went away (restart, failover): the ledger keeps every step safe,
+            # so wait and reconnect instead of dying.
+            log.exception("queue worker stopped; reconnecting in %.1f s", backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)

@@ -295,7 +295,7 @@ def test_processor_pickles() -> None:
     assert isinstance(processor, ConvertProcessor)
     assert (processor.step_type, processor.version, processor.cpu_heavy) == (
         "convert",
-        "pdf-1",
+        "convert-2",
         True,
     )
 
@@ -427,3 +427,59 @@ def test_bad_settings_are_invalid_input(settings: dict[str, Any]) -> None:
 def test_bad_run_level_output_format_fails_the_run(report_pdf: Path) -> None:
     with pytest.raises(ProcessingError, match="Unknown output_format"):
         convert(report_pdf, output_format="docx")
+
+
+# --- parser contract: modes, metadata, errors -------------------------------------------------
+
+
+def test_text_pdf_metadata_names_no_ocr_pages(report_pdf: Path) -> None:
+    document = Document.from_json_bytes(convert(report_pdf).checkpoint or b"")
+    assert document.metadata["ocr_pages"] == []
+    assert document.metadata["mode"] == "fast"
+    assert document.metadata["body_font_size"] == 10.5
+
+
+@pytest.mark.parametrize(
+    ("chars", "bad", "coverage", "paths", "expected"),
+    [
+        # (visible chars, unmapped chars, image coverage, paths) → OCR in fast/balanced/accurate
+        (0, 0, 0.95, 0, (True, True, True)),  # a scan
+        (0, 0, 0.0, 0, (False, False, False)),  # a blank page
+        (3, 0, 0.05, 0, (False, False, True)),  # a small logo and a page number
+        (0, 0, 0.0, 40, (False, False, True)),  # text drawn as outlines
+        (900, 600, 0.0, 0, (False, True, True)),  # a font without a Unicode map
+        (900, 10, 0.9, 0, (False, False, False)),  # text over a background image
+    ],
+)
+def test_which_pages_need_ocr_in_each_mode(
+    chars: int, bad: int, coverage: float, paths: int, expected: tuple[bool, bool, bool]
+) -> None:
+    from pagemill.processors.convert.pdf import _needs_ocr, _PageText
+    from pagemill.processors.convert.pdf_images import PageObjects
+
+    text = _PageText(page=0, width=612, height=792, lines=[], chars=chars, bad_chars=bad)
+    objects = PageObjects(image_coverage=coverage, paths=paths)
+    modes = ("fast", "balanced", "accurate")
+    assert tuple(_needs_ocr(text, objects, mode) for mode in modes) == expected
+
+
+def test_unexpected_failures_inside_the_parser_are_processing_errors(
+    report_pdf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pagemill.processors.convert import pdf
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(pdf, "reading_order", broken)
+    with pytest.raises(ProcessingError, match="IndexError") as caught:
+        convert(report_pdf)
+    assert caught.value.retryable is False
+
+
+def test_parser_turns_a_bad_range_into_a_processing_error(report_pdf: Path) -> None:
+    from pagemill.processors.convert.formats import ParseRequest
+    from pagemill.processors.convert.pdf import parse
+
+    with pytest.raises(ProcessingError, match="selects no page"):
+        parse(ParseRequest(path=report_pdf, filename="report.pdf", page_range="9"))

@@ -95,8 +95,12 @@ class ProcessComputePool(ComputePool):
             finally:
                 if healthy and slot.tasks < self._max_tasks and not self._closed:
                     self._idle.append(slot)
-                else:
+                elif healthy:
                     await asyncio.to_thread(self._stop, slot)
+                else:
+                    # Crashed, or cancelled mid-task (the step was cancelled or lost its
+                    # lease): the child may be busy for minutes, so it is killed, not asked.
+                    await asyncio.to_thread(self._kill, slot)
         if outcome == "error":
             raise value
         return value  # type: ignore[no-any-return]
@@ -122,6 +126,13 @@ class ProcessComputePool(ComputePool):
                 f"the worker process running this step died (exit code {slot.process.exitcode})"
             ) from exc
         return result
+
+    @staticmethod
+    def _kill(slot: _Slot) -> None:
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join(timeout=5)
+        slot.conn.close()
 
     @staticmethod
     def _stop(slot: _Slot) -> None:

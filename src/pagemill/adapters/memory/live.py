@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import re
 import time
+from collections import deque
 from typing import Any
 
+from pagemill.domain.errors import InvalidInput
 from pagemill.domain.models import ExecutionSnapshot
-from pagemill.ports.live import LiveStore
+from pagemill.ports.live import LiveEvent, LiveStore
+
+_EVENT_ID = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+def _event_key(event_id: str) -> tuple[int, int]:
+    match = _EVENT_ID.fullmatch(event_id)
+    if match is None:
+        raise InvalidInput(f"Invalid event id {event_id!r}")
+    return int(match.group(1)), int(match.group(2) or 0)
 
 
 class MemoryLiveStore(LiveStore):
     """Holds the newest snapshot of each execution in this process.
 
     All methods run on the event loop without awaiting, so each is atomic; expired entries are
-    dropped lazily on read and on write.
+    dropped lazily on read and on write. Event ids look like Redis stream ids (``"<n>-0"``).
     """
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(self, max_entries: int = 100_000, max_events: int = 1000) -> None:
         self._entries: dict[str, ExecutionSnapshot] = {}
         self._expires: dict[str, float] = {}
+        self._events: dict[str, deque[LiveEvent]] = {}
         self._max_entries = max_entries
+        self._max_events = max_events
+        self._event_ids = itertools.count(1)
 
     async def put(self, snapshot: ExecutionSnapshot) -> None:
         key = snapshot.execution.execution_id
@@ -29,6 +45,13 @@ class MemoryLiveStore(LiveStore):
             return
         progress = dict(current.progress) if current is not None else {}
         self._entries[key] = dataclasses.replace(snapshot, progress=progress)
+        if current is None or current.execution.seq < snapshot.execution.seq:
+            self._append(
+                key,
+                type="snapshot",
+                seq=snapshot.execution.seq,
+                status=snapshot.execution.status,
+            )
         if len(self._entries) > self._max_entries:
             self._evict()
 
@@ -41,30 +64,60 @@ class MemoryLiveStore(LiveStore):
             step_index: {**current.progress.get(step_index, {}), **progress},
         }
         self._entries[execution_id] = dataclasses.replace(current, progress=merged)
+        self._append(
+            execution_id,
+            type="progress",
+            seq=current.execution.seq,
+            step_index=step_index,
+            progress=dict(progress),
+        )
 
     async def get(self, execution_id: str) -> ExecutionSnapshot | None:
         return self._live(execution_id)
 
+    async def events(
+        self, execution_id: str, after: str | None = None, count: int = 100
+    ) -> list[LiveEvent]:
+        start = _event_key(after) if after is not None else None
+        if count <= 0 or self._live(execution_id) is None:
+            return []
+        found = [
+            e
+            for e in self._events.get(execution_id, ())
+            if start is None or _event_key(e.id) > start
+        ]
+        return found[:count]
+
     async def expire(self, execution_id: str, seconds: float) -> None:
-        if execution_id in self._entries:
+        if self._live(execution_id) is not None:
             self._expires[execution_id] = time.monotonic() + seconds
 
     async def close(self) -> None:
         self._entries.clear()
         self._expires.clear()
+        self._events.clear()
+
+    def _append(self, key: str, **fields: Any) -> None:
+        log = self._events.get(key)
+        if log is None:
+            log = self._events[key] = deque(maxlen=self._max_events)
+        log.append(LiveEvent(id=f"{next(self._event_ids)}-0", **fields))
+
+    def _drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+        self._expires.pop(key, None)
+        self._events.pop(key, None)
 
     def _live(self, key: str) -> ExecutionSnapshot | None:
         deadline = self._expires.get(key)
         if deadline is not None and deadline <= time.monotonic():
-            self._entries.pop(key, None)
-            self._expires.pop(key, None)
+            self._drop(key)
             return None
         return self._entries.get(key)
 
     def _evict(self) -> None:
         # Drop finished (expiring) entries first, then the oldest inserted ones.
         for key in list(self._expires):
-            self._entries.pop(key, None)
-            self._expires.pop(key, None)
+            self._drop(key)
         while len(self._entries) > self._max_entries:
-            self._entries.pop(next(iter(self._entries)))
+            self._drop(next(iter(self._entries)))

@@ -1,7 +1,14 @@
 """The SQL ledger: SQLAlchemy Core on SQLite (embedded mode) and PostgreSQL (scale-out)."""
 
-from pagemill.adapters.sql.engine import normalize_url
+from pagemill.adapters.sql.engine import DispatchHook, normalize_url
 from pagemill.adapters.sql.ledger import SqlLedger, create_ledger
 from pagemill.adapters.sql.migrate import migrate, migrate_async
 
-__all__ = ["SqlLedger", "create_ledger", "migrate", "migrate_async", "normalize_url"]
+__all__ = [
+    "DispatchHook",
+    "SqlLedger",
+    "create_ledger",
+    "migrate",
+    "migrate_async",
+    "normalize_url",
+]

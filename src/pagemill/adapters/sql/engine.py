@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from pagemill.domain.clock import utc
 from pagemill.domain.errors import Conflict, ServiceUnavailable
+from pagemill.domain.models import ExecutionSnapshot, StepRun
+from pagemill.domain.statuses import StepStatus
 
 _SQLITE_DRIVER = "sqlite+aiosqlite"
 _POSTGRES_DRIVER = "postgresql+psycopg"
@@ -152,11 +154,17 @@ def _sqlite_point_reader(url: URL) -> sa.Engine:
     return engine
 
 
+# Called inside the transaction that dispatched steps, with that transaction's connection: a
+# queue living in the same database (Procrastinate) defers its jobs atomically with the ledger.
+DispatchHook = Callable[[AsyncConnection, Sequence[StepRun]], Awaitable[None]]
+
+
 class Database:
     """One engine plus the write discipline of its dialect."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_dispatch: DispatchHook | None = None) -> None:
         self.engine = engine
+        self._on_dispatch = on_dispatch
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._point_reader = _sqlite_point_reader(engine.url) if self.is_sqlite else None
         self._point_conn: sa.Connection | None = None
@@ -185,6 +193,18 @@ class Database:
         with translate_errors():
             async with self._reader.connect() as conn:
                 yield conn
+
+    async def dispatched(self, conn: AsyncConnection, snapshot: ExecutionSnapshot) -> None:
+        """Hand the steps a write transaction left dispatched to the hook, in that transaction.
+
+        A linear pipeline has at most one dispatched step, and only the transaction that
+        dispatched it (create, completion of its upstream step, a retry) leaves it so.
+        """
+        if self._on_dispatch is None:
+            return
+        steps = [s for s in snapshot.steps if s.status is StepStatus.DISPATCHED]
+        if steps:
+            await self._on_dispatch(conn, steps)
 
     async def point_read(
         self, statement: sa.Select[Any], params: dict[str, Any] | None = None

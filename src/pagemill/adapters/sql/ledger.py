@@ -1,7 +1,7 @@
 """``SqlLedger``: the durable ledger on SQLAlchemy Core, for SQLite and PostgreSQL.
 
-The methods live in three mixins by subject (pipelines, executions, the engine); this module
-adds the lifecycle, teams and API keys, and the factory.
+The methods live in mixins by subject (pipelines, custom processors, executions, the engine);
+this module adds the lifecycle, teams and API keys, and the factory.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, create_engine, to_db
+from pagemill.adapters.sql.engine import Database, DispatchHook, create_engine, to_db
+from pagemill.adapters.sql.ledger_cancel import CancelMethods
+from pagemill.adapters.sql.ledger_custom import CustomProcessorMethods
 from pagemill.adapters.sql.ledger_engine import EngineMethods
 from pagemill.adapters.sql.ledger_executions import ExecutionMethods
+from pagemill.adapters.sql.ledger_ops import OperationsMethods
 from pagemill.adapters.sql.ledger_pipelines import PipelineMethods
 from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
 from pagemill.adapters.sql.tables import api_keys, teams
@@ -20,7 +23,15 @@ from pagemill.domain.models import ApiKey, Team
 from pagemill.ports.ledger import Ledger
 
 
-class SqlLedger(PipelineMethods, ExecutionMethods, EngineMethods, Ledger):
+class SqlLedger(
+    PipelineMethods,
+    CustomProcessorMethods,
+    ExecutionMethods,
+    EngineMethods,
+    CancelMethods,
+    OperationsMethods,
+    Ledger,
+):
     """The ledger on one database; build it with ``create_ledger(url)``.
 
     The schema must be migrated first (``migrate(url)``); the ledger never creates tables.
@@ -90,10 +101,11 @@ def _opt(value: datetime | None) -> datetime | None:
     return None if value is None else to_db(value)
 
 
-def create_ledger(url: str) -> SqlLedger:
+def create_ledger(url: str, on_dispatch: DispatchHook | None = None) -> SqlLedger:
     """A ledger on the database at ``url`` (``sqlite:///…`` or ``postgresql://…``).
 
+    ``on_dispatch`` runs inside every transaction that dispatches steps (see ``DispatchHook``).
     Raises ``ValueError`` for a URL of another kind. Connects lazily: the first call that needs
     the database raises ``ServiceUnavailable`` if it cannot be reached.
     """
-    return SqlLedger(Database(create_engine(url)))
+    return SqlLedger(Database(create_engine(url), on_dispatch))

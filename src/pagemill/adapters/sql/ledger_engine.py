@@ -52,6 +52,9 @@ STEP_MOVES = (
     (StepStatus.RUNNING, StepStatus.DISPATCHED),  # retry, or a lost lease reaped
     (StepStatus.RUNNING, StepStatus.FAILED),  # out of attempts, or not retryable
     (StepStatus.PENDING, StepStatus.SKIPPED),  # an upstream step failed
+    (StepStatus.PENDING, StepStatus.CANCELLED),  # the execution was cancelled
+    (StepStatus.DISPATCHED, StepStatus.CANCELLED),
+    (StepStatus.RUNNING, StepStatus.CANCELLED),  # its worker saw the cancellation
 )
 _illegal = [move for move in STEP_MOVES if not can_move_step(*move)]
 if _illegal:
@@ -155,15 +158,18 @@ class EngineMethods:
         self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
     ) -> Heartbeat:
         async with self._db.write() as conn:
-            result = await conn.execute(
-                sa.update(step_runs)
-                .where(_fenced(ref, worker))
-                .values(
-                    lease_expires_at=to_db(now + timedelta(seconds=lease_seconds)),
-                    heartbeat_at=to_db(now),
+            cancel_requested = (
+                await conn.execute(
+                    sa.update(step_runs)
+                    .where(_fenced(ref, worker))
+                    .values(
+                        lease_expires_at=to_db(now + timedelta(seconds=lease_seconds)),
+                        heartbeat_at=to_db(now),
+                    )
+                    .returning(step_runs.c.cancel_requested)
                 )
-            )
-        return Heartbeat(held=result.rowcount == 1)
+            ).scalar_one_or_none()
+        return Heartbeat(held=cancel_requested is not None, cancel_requested=bool(cancel_requested))
 
     async def complete_step(
         self,
@@ -223,7 +229,9 @@ class EngineMethods:
             )
             if dispatched.rowcount == 0:
                 await _finalize(conn, ref.execution_id, now, rates, None)
-            return await _snapshot(conn, ref.execution_id)
+            snapshot = await _snapshot(conn, ref.execution_id)
+            await self._db.dispatched(conn, snapshot)
+            return snapshot
 
     async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
         rows = await self._db.point_read(_CACHED, {"team_id": team_id, "cache_key": cache_key})
@@ -249,12 +257,18 @@ class EngineMethods:
     ) -> ExecutionSnapshot | None:
         async with self._db.write() as conn:
             await self._lock_execution(conn, ref.execution_id)
-            max_attempts = (
-                await conn.execute(sa.select(step_runs.c.max_attempts).where(_fenced(ref, worker)))
-            ).scalar_one_or_none()
-            if max_attempts is None:
+            held = (
+                await conn.execute(
+                    sa.select(step_runs.c.max_attempts, step_runs.c.cancel_requested).where(
+                        _fenced(ref, worker)
+                    )
+                )
+            ).first()
+            if held is None:
                 return None
-            retry = retry_at is not None and ref.attempt < max_attempts
+            max_attempts, cancelled = held
+            # A step whose execution was cancelled ends cancelled, whatever stopped it.
+            retry = retry_at is not None and ref.attempt < max_attempts and not cancelled
             values: dict[str, Any] = {
                 "lease_owner": None,
                 "lease_expires_at": None,
@@ -266,6 +280,8 @@ class EngineMethods:
                     "attempt": ref.attempt + 1,
                     "available_at": to_db(retry_at),
                 }
+            elif cancelled:
+                values |= {"status": StepStatus.CANCELLED.value, "finished_at": to_db(now)}
             else:
                 values |= {"status": StepStatus.FAILED.value, "finished_at": to_db(now)}
             result = await conn.execute(
@@ -286,7 +302,9 @@ class EngineMethods:
                     .values(status=StepStatus.SKIPPED.value)
                 )
                 await _finalize(conn, ref.execution_id, now, rates, error)
-            return await _snapshot(conn, ref.execution_id)
+            snapshot = await _snapshot(conn, ref.execution_id)
+            await self._db.dispatched(conn, snapshot)
+            return snapshot
 
     async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:
         async with self._db.read() as conn:

@@ -82,7 +82,8 @@ class ExecutionMethods:
                 ],
             )
             snapshot = await load_snapshot(conn, new.execution_id)
-        assert snapshot is not None
+            assert snapshot is not None
+            await self._db.dispatched(conn, snapshot)
         return snapshot
 
     async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:

@@ -127,6 +127,8 @@ step_runs = sa.Table(
     sa.Column("error_message", sa.Text, nullable=True),
     # Executor cache outcome of the completed attempt: {"status": "hit"|"miss"|"bypass", …}.
     sa.Column("cache", sa.JSON, nullable=True),
+    # Set on a running step when its execution is cancelled; its worker stops at the next beat.
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     # The claimer looks for due dispatched steps; the reaper for running steps past their lease.
     sa.Index("ix_step_runs_status_available_at", "status", "available_at"),
     sa.Index("ix_step_runs_status_lease_expires_at", "status", "lease_expires_at"),
@@ -165,4 +167,33 @@ step_cache = sa.Table(
     sa.Column("source_execution_id", sa.String(80), nullable=False),
     sa.Column("source_step_index", sa.Integer, nullable=False),
     _ts("created", nullable=False),
+)
+
+# Custom processors (``cp_…``): a team's named, versioned definitions that ``custom`` steps
+# reference. Versions are immutable and never deleted; ``active_version`` picks one.
+custom_processors = sa.Table(
+    "custom_processors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("processor_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("active_version", sa.Integer, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    _ts("created", nullable=False),
+    _ts("updated", nullable=False),
+    # The listing: one team's processors, most recently updated first.
+    sa.Index("ix_custom_processors_team_id_updated", "team_id", "updated"),
+)
+
+custom_processor_versions = sa.Table(
+    "custom_processor_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("processor_pk", sa.Integer, sa.ForeignKey("custom_processors.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    _ts("created", nullable=False),
+    sa.UniqueConstraint("processor_pk", "version"),
 )

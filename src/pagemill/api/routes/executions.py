@@ -131,6 +131,18 @@ async def get_execution(execution_id: ExecutionId, caller: CallerDep) -> Respons
     return wire.execution_response(view)
 
 
+@router.post(
+    "/executions/{execution_id}/cancel",
+    response_model=PipelineExecutionResponse,
+    summary="Cancel Pipeline Execution (pagemill extension)",
+)
+async def cancel_execution(execution_id: ExecutionId, caller: CallerDep) -> Response:
+    """Steps not started yet end `cancelled` at once; a running step stops at its next
+    heartbeat; the execution ends `cancelled`. A finished execution is returned unchanged."""
+    view = await caller.services.executions.cancel(caller.team_id, execution_id)
+    return wire.execution_response(view)
+
+
 @router.get("/executions/{execution_id}/steps/{step_index}/result", summary="Get Step Result")
 async def get_step_result(
     execution_id: ExecutionId,

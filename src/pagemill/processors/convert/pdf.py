@@ -1,128 +1,190 @@
-"""PDF → ``Document`` from the text layer.
+"""PDF → ``Document``: text layer, reading order, ruled tables, OCR of scanned pages, pictures.
 
-pypdfium2 opens the file (page count, encryption); pdftext gives blocks → lines → spans with boxes
-and fonts. On top of that, our own layer:
+pypdfium2 opens the file (page count, encryption), scans each page's objects once (ruling
+lines, image coverage, pictures) and renders pages for OCR; pdftext gives lines and spans with
+boxes and fonts. On top of that (``pdf_layout``, ``pdf_blocks``):
 
-* splits pdftext blocks where the font size or weight changes (on sparse pages pdftext puts a
-  heading and its paragraph in one block) and re-joins paragraphs that pdftext split (it starts a
-  new block after a short line, which is exactly what a line ending in a hyphenated word is);
-* removes line-break hyphens ("docu-" + "ment" → "document");
-* finds headings from font statistics: the most common size is body text; clearly larger, short
-  blocks are headings ranked by size (level 1 = largest), and a short bold single line at body
-  size is a heading one level below the smallest large size;
-* splits bulleted or numbered lines into list items.
+* lines are regrouped into columns and paragraphs from their geometry, so pages whose content
+  stream is row-major across columns still read the left column, then the right;
+* running headers and footers (text repeated in the top or bottom band of ≥ 2 pages, page
+  numbers masked) are dropped, or kept as ``page_header``/``page_footer`` blocks with
+  ``include_headers_footers``;
+* ruled tables (pdfplumber, only on pages with ruling lines) replace the text inside them with
+  one ``table`` block; with ``include_images``, embedded images of at least 32 px become
+  ``picture`` blocks whose PNG is in ``Document.images`` as ``page_{p}_picture_{i}.png``;
+* pages with (almost) no text layer that show an image are rendered and OCRed with Tesseract
+  (``ocr``); their indexes are listed in ``metadata["ocr_pages"]``;
+* headings come from font statistics, list items from bullets and numbers, hyphens at line
+  breaks are removed.
 
-pdftext's block order follows the content stream (``sort=False``), which is the reading order for
-most generated PDFs; sorting by position makes it worse (see reference/converters.md §2).
+``mode``:
+
+* ``fast`` (default): tables on; OCR only on pages without a text layer, rendered at 300 dpi.
+* ``balanced``: as fast, and pages whose text layer is mostly unmapped glyphs (U+FFFD,
+  private-use or control characters: fonts without a usable ToUnicode map) are OCRed instead.
+* ``accurate``: as balanced, and a page without a text layer is OCRed when it draws anything at
+  all (vector paths too: text converted to outlines), rendered at 400 dpi.
+
+Every failure inside ``parse`` is a ``ProcessingError`` (not retryable): a document that cannot
+be read now will not be readable on the next attempt.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pagemill.domain.errors import ProcessingError
+from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
-from pagemill.processors.convert.document import BBox, Block, Document, block_id_for
+from pagemill.processors.convert import ocr
+from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
+from pagemill.processors.convert.pdf_blocks import body_style, build_blocks, join_lines, round_size
+from pagemill.processors.convert.pdf_furniture import find_furniture, set_apart
+from pagemill.processors.convert.pdf_images import PageObjects, scan_page
+from pagemill.processors.convert.pdf_layout import (
+    Atom,
+    Group,
+    Line,
+    PageLayout,
+    reading_order,
+    split_at_gaps,
+)
+from pagemill.processors.convert.pdf_tables import Table, find_tables
 
-HEADING_SIZE_RATIO = 1.15  # this much larger than body text (and at least 1 pt) reads as a heading
-HEADING_MIN_SIZE_GAP = 1.0
-MAX_HEADING_LINES = 3
-MAX_HEADING_CHARS = 200
-MAX_BOLD_HEADING_CHARS = 120
-MAX_HEADING_LEVEL = 4
-SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
+__all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
+
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
-BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
-BULLET = re.compile(r"^[•●○◦▪▫■□‣⁃∙·*\-–—]\s+(?=\S)")  # noqa: RUF001 - the dashes are bullets
-NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")
-SENTENCE_END = (".", ":", ";", "!", "?")
-DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
+BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
+MIN_TEXT_CHARS = 16  # fewer visible characters than this: the page has (almost) no text layer
+MIN_SCAN_COVERAGE = 0.10  # images must cover this share of such a page for it to be OCRed
+POOR_TEXT_SHARE = 0.3  # this share of unmapped glyphs makes a text layer unusable
+# Glyphs without a Unicode mapping come out as U+FFFD, private-use or control characters.
+UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
+MAX_RENDER_PIXELS = 50_000_000  # as for image inputs: the cap on one page's OCR render
+DPI = {"fast": 300, "balanced": 300, "accurate": 400}
 
 
 @dataclass(slots=True)
-class _Line:
-    text: str  # whitespace collapsed; ends with "-" where the line ends in a hyphen
-    bbox: BBox
-    size: float  # dominant font size, rounded to SIZE_STEP
-    bold: bool  # most visible characters are in a bold font
-    chars: int  # visible characters
+class _PageText:
+    page: int
+    width: float
+    height: float
+    lines: list[Line]
+    chars: int
+    bad_chars: int
 
 
-@dataclass(slots=True)
-class _RawBlock:
-    lines: list[_Line]
-
-    @property
-    def size(self) -> float:
-        weights: Counter[float] = Counter()
-        for line in self.lines:
-            weights[line.size] += line.chars
-        return weights.most_common(1)[0][0]
-
-    @property
-    def bold(self) -> bool:
-        bold_chars = sum(line.chars for line in self.lines if line.bold)
-        return bold_chars * 2 > sum(line.chars for line in self.lines)
-
-    @property
-    def bbox(self) -> BBox:
-        return _union(line.bbox for line in self.lines)
-
-    @property
-    def text(self) -> str:
-        return join_lines(line.text for line in self.lines)
-
-
-@dataclass(frozen=True, slots=True)
-class _BodyStyle:
-    size: float
-    bold: bool
+def parse(request: ParseRequest) -> Document:
+    """The PDF parser of ``formats.PARSERS``."""
+    try:
+        return parse_pdf(
+            request.path,
+            page_range=request.page_range,
+            max_pages=request.max_pages,
+            mode=request.mode,
+            include_headers_footers=request.include_headers_footers,
+            include_images=request.include_images,
+        )
+    except ProcessingError:
+        raise
+    except InvalidInput as error:  # a range this document is too short for
+        raise ProcessingError(error.detail) from error
+    except Exception as error:  # a damaged file must fail its step, never the worker
+        raise ProcessingError(
+            f"The PDF could not be converted ({type(error).__name__}: {error})."
+        ) from error
 
 
 def parse_pdf(
-    path: Path, *, page_range: str | None = None, max_pages: int | None = None
+    path: Path,
+    *,
+    page_range: str | None = None,
+    max_pages: int | None = None,
+    mode: str = "fast",
+    include_headers_footers: bool = False,
+    include_images: bool = False,
 ) -> Document:
     """Parse the selected pages of the PDF at ``path``.
 
     Raises ``ProcessingError`` for encrypted, corrupt, truncated or empty files and ``InvalidInput``
     (from ``select_pages``) when the range selects no page of this document.
     """
-    page_count = pdf_page_count(path)
-    if page_count == 0:
-        raise ProcessingError("The PDF has no pages.")
-    pages = select_pages(page_count, page_range, max_pages)
-    extracted = _extract_pages(path, pages)
+    pdf = _open(path)
+    try:
+        page_count = len(pdf)
+        if page_count == 0:
+            raise ProcessingError("The PDF has no pages.")
+        pages = select_pages(page_count, page_range, max_pages)
+        texts = [_page_text(page) for page in _extract_pages(path, pages)]
+        objects = {text.page: _scan(pdf, text.page, want_pictures=False) for text in texts}
+        ocr_pages = [text.page for text in texts if _needs_ocr(text, objects[text.page], mode)]
+        if include_images:  # a scanned page's own image is not a picture on it
+            for text in texts:
+                if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
+                    objects[text.page] = _scan(pdf, text.page, want_pictures=True)
+        ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"])) if ocr_pages else {}
+    finally:
+        pdf.close()
+    tables = find_tables(
+        path, [t.page for t in texts if objects[t.page].rulings and t.page not in ocr_lines]
+    )
 
-    raw_pages: list[tuple[int, list[_RawBlock]]] = []
-    page_sizes: dict[str, list[float]] = {}
-    for page in extracted:
-        raw_pages.append((int(page["page"]), _merge_split_paragraphs(_raw_blocks(page))))
-        page_sizes[str(page["page"])] = [float(page["width"]), float(page["height"])]
+    furniture = find_furniture(
+        [
+            (t.page, t.height, [ln for para in ocr_lines[t.page] for ln in para])
+            if t.page in ocr_lines
+            else (t.page, t.height, t.lines)
+            for t in texts
+        ]
+    )
+    layouts: list[PageLayout] = []
+    images: dict[str, str] = {}
+    for text in texts:
+        if text.page in ocr_lines:
+            layouts.append(ocr.ocr_layout(text.page, text.height, ocr_lines[text.page], furniture))
+            continue
+        layout = PageLayout(page=text.page)
+        body = set_apart(layout, text.height, text.lines, furniture)
+        page_tables = tables.get(text.page, [])
+        atoms = _atoms(text.page, page_tables, objects[text.page], images)
+        layout.groups = reading_order(_outside(body, page_tables), atoms)
+        layouts.append(layout)
 
-    body = _body_style(block for _, blocks in raw_pages for block in blocks)
-    blocks = _classify(raw_pages, body) if body is not None else []
+    blocks = build_blocks(layouts, keep_furniture=include_headers_footers)
+    style = body_style(layouts)
     metadata: dict[str, Any] = {
         "parser": "pdftext",
-        "page_sizes": page_sizes,
-        "body_font_size": body.size if body is not None else None,
-        "pages_without_text": [page for page, page_blocks in raw_pages if not page_blocks],
+        "page_sizes": {str(t.page): [t.width, t.height] for t in texts},
+        "body_font_size": style.size if style is not None else None,
+        "pages_without_text": [lay.page for lay in layouts if not _has_text(lay.groups)],
+        "ocr_pages": sorted(ocr_lines),
+        "mode": mode if mode in DPI else "fast",
     }
-    return Document(page_count=page_count, pages=pages, blocks=blocks, metadata=metadata)
+    return Document(
+        page_count=page_count, pages=pages, blocks=blocks, metadata=metadata, images=images
+    )
 
 
 def pdf_page_count(path: Path) -> int:
     """Open the file with pdfium, turning its failures into ``ProcessingError``."""
+    pdf = _open(path)
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def _open(path: Path) -> Any:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as error:
         if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
             raise ProcessingError(
@@ -132,10 +194,6 @@ def pdf_page_count(path: Path) -> int:
         raise ProcessingError(
             f"The PDF could not be opened: it is corrupt or truncated ({error})."
         ) from error
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
 
 
 def _extract_pages(path: Path, pages: Sequence[int]) -> list[dict[str, Any]]:
@@ -154,245 +212,113 @@ def _extract_pages(path: Path, pages: Sequence[int]) -> list[dict[str, Any]]:
     return extracted
 
 
-def join_lines(lines: Iterable[str]) -> str:
-    """Join the lines of a paragraph, removing hyphens that only broke a word across lines.
-
-    "docu-" + "ment" → "document"; "Jean-" + "Paul" and "2019-" + "2020" keep their hyphen (a
-    capital or a digit after the break says the hyphen is part of the text), without a space.
-    """
-    joined = ""
-    for line in lines:
-        if not line:
-            continue
-        if not joined:
-            joined = line
-        elif _ends_in_break_hyphen(joined):
-            joined = joined[:-1] + line if line[0].islower() else joined + line
-        else:
-            joined = f"{joined} {line}"
-    return joined
-
-
-def _ends_in_break_hyphen(text: str) -> bool:
-    # "docu-" yes; "well -" and "-" alone no: those are dashes, not broken words.
-    return len(text) >= 2 and text[-1] == "-" and text[-2].isalnum()
+def _page_text(page: dict[str, Any]) -> _PageText:
+    lines: list[Line] = []
+    chars = bad = 0
+    for block in page["blocks"]:
+        for raw_line in block["lines"]:
+            pieces = _pieces(raw_line["spans"])
+            for piece in pieces:
+                chars += piece.chars
+                bad += len(UNMAPPED.findall(piece.text))
+            lines.extend(split_at_gaps(pieces))
+    return _PageText(
+        page=int(page["page"]),
+        width=float(page["width"]),
+        height=float(page["height"]),
+        lines=[line for line in lines if line.text],
+        chars=chars,
+        bad_chars=bad,
+    )
 
 
-def _raw_blocks(page: dict[str, Any]) -> list[_RawBlock]:
-    blocks: list[_RawBlock] = []
-    for raw_block in page["blocks"]:
-        lines = [line for line in map(_line, raw_block["lines"]) if line is not None]
-        blocks.extend(_split_at_style_changes(lines))
-    return blocks
-
-
-def _split_at_style_changes(lines: list[_Line]) -> list[_RawBlock]:
-    # pdftext groups lines by spacing relative to the page's median, so on a sparse page a heading
-    # and the paragraph under it can share a block. A change of size or weight ends a block.
-    blocks: list[_RawBlock] = []
-    for line in lines:
-        previous = blocks[-1].lines[-1] if blocks else None
-        if previous is not None and (line.size, line.bold) == (previous.size, previous.bold):
-            blocks[-1].lines.append(line)
-        else:
-            blocks.append(_RawBlock(lines=[line]))
-    return blocks
-
-
-def _line(raw_line: dict[str, Any]) -> _Line | None:
-    parts: list[str] = []
-    size_weights: Counter[float] = Counter()
-    visible_chars = bold_chars = 0
-    for span in raw_line["spans"]:
+def _pieces(spans: list[dict[str, Any]]) -> list[Line]:
+    """The visible spans of a line; whitespace-only spans only add their space to the text."""
+    pieces: list[Line] = []
+    for span in spans:
         text = span["text"]
-        parts.append(text)
         # pdftext ends lines with a "\n" span in a nameless size-1 font: it must not vote.
-        visible = sum(1 for char in text if not char.isspace())
+        visible = len("".join(text.split()))
         if not visible:
+            if pieces:
+                pieces[-1].text += " "
             continue
         font = span["font"]
-        size_weights[_round_size(float(font.get("size") or 0.0))] += visible
-        visible_chars += visible
-        if _is_bold(font):
-            bold_chars += visible
-    if not visible_chars:
-        return None
-    text = " ".join("".join(parts).split())
-    # A soft hyphen at a line end is a break hyphen; anywhere else it is invisible.
-    if text.endswith("\u00ad"):
-        text = text[:-1] + "-"
-    text = text.replace("\u00ad", "")
-    x0, y0, x1, y1 = (float(v) for v in raw_line["bbox"])
-    return _Line(
-        text=text,
-        bbox=(x0, y0, x1, y1),
-        size=size_weights.most_common(1)[0][0],
-        bold=bold_chars * 2 > visible_chars,
-        chars=visible_chars,
-    )
+        x0, y0, x1, y1 = (float(v) for v in span["bbox"])
+        pieces.append(
+            Line(
+                text=text,
+                bbox=(x0, y0, x1, y1),
+                size=round_size(float(font.get("size") or 0.0)),
+                bold=_is_bold(font),
+                chars=visible,
+            )
+        )
+    return pieces
 
 
 def _is_bold(font: dict[str, Any]) -> bool:
-    weight = font.get("weight") or 0
-    flags = font.get("flags") or 0
+    name = (font.get("name") or "").lower()
     return (
-        weight >= 600
-        or bool(flags & FORCE_BOLD_FLAG)
-        or bool(BOLD_NAME.search(font.get("name") or ""))
+        (font.get("weight") or 0) >= 600
+        or bool((font.get("flags") or 0) & FORCE_BOLD_FLAG)
+        or any(word in name for word in BOLD_NAMES)
     )
 
 
-def _round_size(size: float) -> float:
-    return round(size / SIZE_STEP) * SIZE_STEP
+def _scan(pdf: Any, page_number: int, *, want_pictures: bool) -> PageObjects:
+    page = pdf[page_number]
+    try:
+        return scan_page(page, want_pictures=want_pictures)
+    finally:
+        page.close()
 
 
-def _merge_split_paragraphs(blocks: list[_RawBlock]) -> list[_RawBlock]:
-    merged: list[_RawBlock] = []
-    for block in blocks:
-        if merged and _continues(merged[-1], block):
-            merged[-1].lines.extend(block.lines)
-        else:
-            merged.append(block)
-    return merged
+def _needs_ocr(text: _PageText, objects: PageObjects, mode: str) -> bool:
+    if text.chars < MIN_TEXT_CHARS:
+        if mode == "accurate":
+            return objects.image_coverage > 0 or objects.paths > 0
+        return objects.image_coverage >= MIN_SCAN_COVERAGE
+    return mode in ("balanced", "accurate") and text.bad_chars >= POOR_TEXT_SHARE * text.chars
 
 
-def _continues(previous: _RawBlock, block: _RawBlock) -> bool:
-    """Whether ``block`` is the rest of ``previous``, split off by pdftext.
-
-    Same style, same left edge, and a gap no larger than between two lines of one paragraph
-    (paragraphs are set apart by space or by a first-line indent, either of which fails here).
-    """
-    size = previous.size
-    if block.size != size or block.bold != previous.bold:
-        return False
-    if _list_marker(block.lines[0].text):
-        return False
-    last, first = previous.lines[-1], block.lines[0]
-    if abs(first.bbox[0] - previous.lines[0].bbox[0]) > max(2.0, 0.5 * size):
-        return False
-    gap = first.bbox[1] - last.bbox[3]
-    return -0.5 * size <= gap <= 0.6 * size
-
-
-def _body_style(blocks: Iterable[_RawBlock]) -> _BodyStyle | None:
-    chars_by_size: Counter[float] = Counter()
-    bold_by_size: Counter[float] = Counter()
-    for block in blocks:
-        for line in block.lines:
-            chars_by_size[line.size] += line.chars
-            if line.bold:
-                bold_by_size[line.size] += line.chars
-    if not chars_by_size:
-        return None
-    size = chars_by_size.most_common(1)[0][0]
-    return _BodyStyle(size=size, bold=bold_by_size[size] * 2 > chars_by_size[size])
+def _ocr(pdf: Any, pages: list[int], dpi: int) -> dict[int, list[list[Line]]]:
+    ocr.check_available()
+    result: dict[int, list[list[Line]]] = {}
+    for page_number in pages:
+        page = pdf[page_number]
+        try:
+            width, height = page.get_size()
+            # A poster-sized page at 300 dpi would be gigapixels: lower the dpi to fit the cap.
+            fit = math.sqrt(MAX_RENDER_PIXELS / max(1.0, width * height)) * 72
+            page_dpi = min(float(dpi), fit)
+            image = page.render(scale=page_dpi / 72, grayscale=True).to_pil()
+        finally:
+            page.close()
+        result[page_number] = ocr.recognize(image, dpi=page_dpi)
+    return result
 
 
-def _heading_rule(block: _RawBlock, body: _BodyStyle) -> str | None:
-    """``"size"`` or ``"bold"`` when ``block`` reads as a heading, else ``None``."""
-    text = block.text
-    if len(block.lines) > MAX_HEADING_LINES or len(text) > MAX_HEADING_CHARS:
-        return None
-    if not any(char.isalpha() for char in text):
-        return None  # large page numbers and figure labels are not headings
-    if DOT_LEADER.search(text):
-        return None  # table-of-contents entries are often bold but are not the sections
-    size = block.size
-    if size >= body.size * HEADING_SIZE_RATIO and size - body.size >= HEADING_MIN_SIZE_GAP:
-        return "size"
-    if (
-        block.bold
-        and not body.bold  # in an all-bold document bold says nothing
-        and len(block.lines) == 1
-        and len(text) <= MAX_BOLD_HEADING_CHARS
-        and size >= body.size - SIZE_STEP
-        and not text.endswith((".", ",", ";"))
-    ):
-        return "bold"
-    return None
+def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:
+    """The lines not inside a table: the table block stands for them."""
+
+    def inside(line: Line, table: Table) -> bool:
+        x0, y0, x1, y1 = table.bbox
+        return x0 - 1 <= line.center_x <= x1 + 1 and y0 - 1 <= line.center_y <= y1 + 1
+
+    return [line for line in lines if not any(inside(line, table) for table in tables)]
 
 
-def _classify(raw_pages: list[tuple[int, list[_RawBlock]]], body: _BodyStyle) -> list[Block]:
-    ruled = [
-        (page, [(block, _heading_rule(block, body)) for block in blocks])
-        for page, blocks in raw_pages
-    ]
-    # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
-    size_ranks = sorted(
-        {block.size for _, pairs in ruled for block, rule in pairs if rule == "size"},
-        reverse=True,
-    )
-    bold_level = min(len(size_ranks) + 1, MAX_HEADING_LEVEL)
-
-    blocks: list[Block] = []
-    for page, pairs in ruled:
-        index_on_page = 0
-        for raw, rule in pairs:
-            level: int | None = None
-            if rule == "size":
-                level = min(size_ranks.index(raw.size) + 1, MAX_HEADING_LEVEL)
-            elif rule == "bold":
-                level = bold_level
-            segments = [("heading", raw.lines)] if level is not None else _body_segments(raw.lines)
-            for block_type, lines in segments:
-                text = join_lines(line.text for line in lines)
-                if block_type == "list_item":
-                    text = BULLET.sub("", text, count=1)
-                blocks.append(
-                    Block(
-                        block_id=block_id_for(page, block_type, index_on_page),
-                        page=page,
-                        bbox=_rounded(_union(line.bbox for line in lines)),
-                        type=block_type,
-                        text=text,
-                        level=level if block_type == "heading" else None,
-                    )
-                )
-                index_on_page += 1
-    return blocks
+def _atoms(
+    page: int, tables: list[Table], objects: PageObjects, images: dict[str, str]
+) -> list[Atom]:
+    atoms = [Atom(bbox=table.bbox, type="table", rows=table.rows) for table in tables]
+    for index, picture in enumerate(objects.pictures):
+        name = f"page_{page}_picture_{index}.png"
+        images[name] = picture.png_base64
+        atoms.append(Atom(bbox=picture.bbox, type="picture", image=name))
+    return atoms
 
 
-def _body_segments(lines: list[_Line]) -> list[tuple[str, list[_Line]]]:
-    """Split a body block into a paragraph and/or list items.
-
-    A bulleted or numbered line starts a list item when it opens the block, follows another
-    item, or follows a finished sentence; a wrapped line continues an item when it is indented
-    past the marker (a hanging indent), and otherwise starts a paragraph.
-    """
-    segments: list[tuple[str, list[_Line]]] = []
-    for line in lines:
-        current = segments[-1] if segments else None
-        starts_item = _list_marker(line.text) and (
-            current is None
-            or current[0] == "list_item"
-            or current[1][-1].text.endswith(SENTENCE_END)
-        )
-        if starts_item:
-            segments.append(("list_item", [line]))
-        elif current is None or (current[0] == "list_item" and not _hangs_under(line, current[1])):
-            segments.append(("paragraph", [line]))
-        else:
-            current[1].append(line)
-    return segments
-
-
-def _hangs_under(line: _Line, item_lines: list[_Line]) -> bool:
-    return line.bbox[0] > item_lines[0].bbox[0] + 1.0
-
-
-def _list_marker(text: str) -> bool:
-    return bool(BULLET.match(text) or NUMBERED.match(text))
-
-
-def _union(boxes: Iterable[BBox]) -> BBox:
-    x0s, y0s, x1s, y1s = zip(*boxes, strict=True)
-    return min(x0s), min(y0s), max(x1s), max(y1s)
-
-
-def _rounded(box: BBox) -> BBox:
-    return round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2)
-
-
-def parse(request: ParseRequest) -> Document:
-    """The PDF parser of ``formats.PARSERS``."""
-    return parse_pdf(request.path, page_range=request.page_range, max_pages=request.max_pages)
+def _has_text(groups: list[Group]) -> bool:
+    return any(not isinstance(group, Atom) or group.type == "table" for group in groups)

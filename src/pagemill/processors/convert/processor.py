@@ -35,12 +35,14 @@ BOOL_SETTINGS = (
     "skip_cache",
     "force_new",
 )
-TEXT_EXTRACTION_METHOD = "pdftext"
+# How a page's text was obtained, by detected format; OCRed pages say "ocr".
+_EXTRACTION_METHODS = {"pdf": "pdftext", "image": "ocr"}
 
 
 class ConvertProcessor(Processor):
     step_type = "convert"
-    version = "pdf-1"
+    # Part of every executor-cache key: bump it whenever the output for the same input changes.
+    version = "convert-2"
     cpu_heavy = True
 
     def check_settings(self, settings: dict[str, Any]) -> None:
@@ -78,7 +80,8 @@ class ConvertProcessor(Processor):
             formats = parse_output_formats(
                 job.output_format or settings.get("output_format") or "markdown"
             )
-            parse = parser_for(detect_format(job.document), job.filename)
+            kind = detect_format(job.document)
+            parse = parser_for(kind, job.filename)
             document = parse(
                 ParseRequest(
                     path=job.document,
@@ -95,12 +98,13 @@ class ConvertProcessor(Processor):
             # override or a range this document is too short for. Neither improves on retry.
             raise ProcessingError(error.detail) from error
 
+        # Later steps (custom, their results' metadata) read it from the checkpoint.
+        document.metadata["source_format"] = kind
         options = RenderOptions(
             paginate=bool(settings.get("paginate", False)),
             add_block_ids=bool(settings.get("add_block_ids", False)),
             include_markdown_in_chunks=bool(settings.get("include_markdown_in_chunks", False)),
         )
-        # include_headers_footers is accepted but nothing is removed yet: every block is kept.
         result: dict[str, Any] = {
             "status": "complete",
             "success": True,
@@ -108,7 +112,8 @@ class ConvertProcessor(Processor):
             **render(document, formats, options),
             "page_count": len(document.pages),
             "metadata": result_metadata(document),
-            "images": {},
+            # Pictures are only extracted with include_images, so this is empty otherwise.
+            "images": dict(document.images),
             "error": None,
         }
         result["runtime"] = round(time.perf_counter() - started, 4)
@@ -121,13 +126,17 @@ class ConvertProcessor(Processor):
                 "pages": document.pages,
                 "block_count": len(document.blocks),
                 "pages_without_text": document.metadata.get("pages_without_text", []),
-                "text_extraction_method": TEXT_EXTRACTION_METHOD,
+                "source_format": kind,
+                "ocr_pages": document.metadata.get("ocr_pages", []),
             },
         )
 
 
 def result_metadata(document: Document) -> dict[str, Any]:
-    """The result's ``metadata``: per-page block counts, as the hosted convert reports them."""
+    """The result's ``metadata``: per-page block counts and how each page's text was read."""
+    ocr_pages = set(document.metadata.get("ocr_pages", []))
+    kind = str(document.metadata.get("source_format", "pdf"))
+    method = _EXTRACTION_METHODS.get(kind, kind)
     counts: dict[int, Counter[str]] = {page: Counter() for page in document.pages}
     for block in document.blocks:
         counts[block.page][block.block_type] += 1
@@ -135,10 +144,11 @@ def result_metadata(document: Document) -> dict[str, Any]:
         "page_stats": [
             {
                 "page": page,
-                "text_extraction_method": TEXT_EXTRACTION_METHOD,
+                "text_extraction_method": "ocr" if page in ocr_pages else method,
                 "block_counts": [[name, count] for name, count in counts[page].most_common()],
             }
             for page in document.pages
         ],
         "total_pages": document.page_count,
+        "ocr_pages": sorted(ocr_pages),
     }

@@ -1,0 +1,5 @@
+"""Prometheus metrics."""
+
+from pagemill.adapters.prometheus.metrics import PrometheusMetrics
+
+__all__ = ["PrometheusMetrics"]

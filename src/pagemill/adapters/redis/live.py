@@ -1,0 +1,252 @@
+"""The live store on Redis: a hash per execution plus a capped stream of its events.
+
+Layout (``pm:`` is the default prefix; the braces are a Redis Cluster hash tag, so both keys of
+an execution live in one slot)::
+
+    pm:exec:{<execution_id>}         hash  seq, status, snapshot (JSON), progress (JSON),
+                                           [pinned]  TTL 7 days, refreshed on each write
+    pm:exec:{<execution_id>}:events  stream  type snapshot|progress, seq, status | step, data
+                                           MAXLEN ~ 1000, same TTL as the hash
+
+Every write is one Lua script, so the ``seq`` guard and the event are atomic: an older snapshot
+never overwrites a newer one, an equal seq rewrites the entry without an event. ``expire`` sets
+``pinned`` and shortens both TTLs; later writes keep that deadline.
+
+The client fails fast (0.5 s for a pooled connection, a connect or a reply, and for the whole
+call; no retries): the live store is a cache and every caller has the ledger to fall back on.
+Every Redis error leaves this module as ``ServiceUnavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Mapping
+from typing import Any, Literal, TypeVar, cast
+
+import orjson
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from pagemill.adapters.redis.codec import (
+    DecodeError,
+    decode_snapshot,
+    encode_progress_fields,
+    encode_snapshot,
+)
+from pagemill.domain.errors import InvalidInput, ServiceUnavailable
+from pagemill.domain.models import ExecutionSnapshot
+from pagemill.domain.statuses import ExecutionStatus
+from pagemill.ports.live import LiveEvent, LiveStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+DEFAULT_MAX_EVENTS = 1000
+_EVENT_ID = re.compile(r"\d+(?:-\d+)?")
+
+# KEYS: hash, stream. ARGV: seq, status, snapshot JSON, TTL ms, stream MAXLEN.
+_PUT = """
+local seq = tonumber(ARGV[1])
+local current = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+if current ~= nil and current > seq then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'status', ARGV[2], 'snapshot', ARGV[3])
+if redis.call('HEXISTS', KEYS[1], 'pinned') == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+if current == nil or current < seq then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
+             'type', 'snapshot', 'seq', ARGV[1], 'status', ARGV[2])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return 1
+"""
+
+# KEYS: hash, stream. ARGV: step, TTL ms, stream MAXLEN, update JSON, then key/JSON-value pairs.
+# Values stay JSON text: cjson would round numbers and turn [] into {}.
+_PROGRESS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local raw = redis.call('HGET', KEYS[1], 'progress')
+local all = {}
+if raw then
+  all = cjson.decode(raw)
+end
+local step = all[ARGV[1]]
+if type(step) ~= 'table' then
+  step = {}
+end
+for i = 5, #ARGV, 2 do
+  step[ARGV[i]] = ARGV[i + 1]
+end
+all[ARGV[1]] = step
+redis.call('HSET', KEYS[1], 'progress', cjson.encode(all))
+if redis.call('HEXISTS', KEYS[1], 'pinned') == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+           'type', 'progress', 'seq', seq, 'step', ARGV[1], 'data', ARGV[4])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return 1
+"""
+
+# KEYS: hash, stream. ARGV: TTL ms.
+_EXPIRE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'pinned', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+class RedisLiveStore(LiveStore):
+    """``LiveStore`` on one Redis server (``redis://`` or ``rediss://``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "pm:",
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        timeout_seconds: float = 0.5,
+        max_connections: int = 32,
+        health_check_interval: int = 30,
+    ) -> None:
+        self._prefix = prefix
+        self._ttl_ms = _milliseconds(ttl_seconds)
+        self._max_events = max_events
+        # One bound for a whole call, whichever phase hangs (pool wait, connect, reply).
+        self._deadline = timeout_seconds
+        # Fail fast everywhere (connect, reply, waiting for a pooled connection; no retries):
+        # the caller falls back to the ledger. A full pool waits instead of raising at once.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout_seconds,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            health_check_interval=health_check_interval,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._client = aioredis.Redis.from_pool(pool)
+        self._put = self._client.register_script(_PUT)
+        self._progress = self._client.register_script(_PROGRESS)
+        self._expire = self._client.register_script(_EXPIRE)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def keys(self, execution_id: str) -> tuple[str, str]:
+        """The hash and the stream of one execution."""
+        key = f"{self._prefix}exec:{{{execution_id}}}"
+        return key, f"{key}:events"
+
+    async def put(self, snapshot: ExecutionSnapshot) -> None:
+        execution = snapshot.execution
+        payload = encode_snapshot(snapshot)
+        await self._call(
+            self._put(
+                keys=self.keys(execution.execution_id),
+                args=[
+                    execution.seq,
+                    execution.status.value,
+                    payload,
+                    self._ttl_ms,
+                    self._max_events,
+                ],
+            )
+        )
+
+    async def progress(self, execution_id: str, step_index: int, progress: dict[str, Any]) -> None:
+        update = orjson.dumps(progress)
+        await self._call(
+            self._progress(
+                keys=self.keys(execution_id),
+                args=[
+                    str(step_index),
+                    self._ttl_ms,
+                    self._max_events,
+                    update,
+                    *encode_progress_fields(progress),
+                ],
+            )
+        )
+
+    async def get(self, execution_id: str) -> ExecutionSnapshot | None:
+        key, _ = self.keys(execution_id)
+        raw, progress = await self._call(self._client.hmget(key, ["snapshot", "progress"]))
+        if raw is None:
+            return None
+        try:
+            return decode_snapshot(raw, progress)
+        except DecodeError:  # a corrupt or foreign entry is as good as none: ask the ledger
+            log.warning("unreadable live entry for %s", execution_id, exc_info=True)
+            return None
+
+    async def events(
+        self, execution_id: str, after: str | None = None, count: int = 100
+    ) -> list[LiveEvent]:
+        if after is not None and not _EVENT_ID.fullmatch(after):
+            raise InvalidInput(f"Invalid event id {after!r}")
+        if count <= 0:
+            return []
+        _, stream = self.keys(execution_id)
+        start = "-" if after is None else f"({after}"
+        entries = await self._call(self._client.xrange(stream, start, "+", count=count))
+        return [_event(entry_id, fields) for entry_id, fields in entries or () if entry_id]
+
+    async def expire(self, execution_id: str, seconds: float) -> None:
+        await self._call(self._expire(keys=self.keys(execution_id), args=[_milliseconds(seconds)]))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, command: Awaitable[T]) -> T:
+        """Run one command within the deadline; any failure is ``ServiceUnavailable``."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await command
+        except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            reason = str(error) or type(error).__name__
+            raise ServiceUnavailable(f"The live store is unavailable: {reason}") from error
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _event(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str] | None) -> LiveEvent:
+    fields = {_str(k): _str(v) for k, v in (raw or {}).items()}
+    status, step, data = fields.get("status"), fields.get("step"), fields.get("data")
+    return LiveEvent(
+        id=_str(entry_id),
+        type=cast(Literal["snapshot", "progress"], fields.get("type")),
+        seq=int(fields.get("seq") or 0),
+        status=ExecutionStatus(status) if status is not None else None,
+        step_index=int(step) if step is not None else None,
+        progress=orjson.loads(data) if data is not None else None,
+    )
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

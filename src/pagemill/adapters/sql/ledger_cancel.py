@@ -1,0 +1,81 @@
+"""Cancellation and graceful release: the ledger side.
+
+Cancelling is cooperative: steps that have not started end ``cancelled`` at once; a running step
+is flagged and its worker stops at the next heartbeat (or sooner, in the same process), then
+ends the attempt through ``fail_step``, which turns a flagged step ``cancelled``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from pagemill.adapters.sql.engine import Database, to_db
+from pagemill.adapters.sql.ledger_engine import _bump, _fenced, _finalize, _snapshot
+from pagemill.adapters.sql.tables import executions, step_runs
+from pagemill.domain.models import ExecutionSnapshot, StepRef
+from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+
+_NOT_STARTED = [StepStatus.PENDING.value, StepStatus.DISPATCHED.value]
+
+
+class CancelMethods:
+    _db: Database
+
+    async def cancel_execution(
+        self, execution_id: str, team_id: str, now: datetime, rates: dict[str, int]
+    ) -> ExecutionSnapshot | None:
+        async with self._db.write() as conn:
+            status = (
+                await conn.execute(
+                    sa.select(executions.c.status)
+                    .where(executions.c.execution_id == execution_id)
+                    .where(executions.c.team_id == team_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if status is None:
+                return None
+            if status in {s.value for s in TERMINAL_EXECUTION}:
+                return await _snapshot(conn, execution_id)  # nothing left to cancel
+            ours = step_runs.c.execution_id == execution_id
+            await conn.execute(
+                sa.update(step_runs)
+                .where(ours, step_runs.c.status.in_(_NOT_STARTED))
+                .values(status=StepStatus.CANCELLED.value, finished_at=to_db(now))
+            )
+            running = await conn.execute(
+                sa.update(step_runs)
+                .where(ours, step_runs.c.status == StepStatus.RUNNING.value)
+                .values(cancel_requested=True)
+            )
+            await _bump(conn, execution_id)
+            if running.rowcount == 0:
+                await _finalize(conn, execution_id, now, rates, "Cancelled.")
+            return await _snapshot(conn, execution_id)
+
+    async def release_step(
+        self, ref: StepRef, worker: str, now: datetime
+    ) -> ExecutionSnapshot | None:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.update(step_runs)
+                .where(_fenced(ref, worker), step_runs.c.cancel_requested.is_(False))
+                .values(
+                    status=StepStatus.DISPATCHED.value,
+                    # A new attempt fences this worker off; it is not charged: a worker that
+                    # shuts down cleanly did nothing wrong.
+                    attempt=ref.attempt + 1,
+                    max_attempts=step_runs.c.max_attempts + 1,
+                    available_at=to_db(now),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            await _bump(conn, ref.execution_id)
+            snapshot = await _snapshot(conn, ref.execution_id)
+            await self._db.dispatched(conn, snapshot)
+            return snapshot

@@ -1,0 +1,223 @@
+"""Paragraph candidates in reading order → typed ``Block``s: headings, paragraphs, list items.
+
+* headings come from font statistics: the most common size is body text; clearly larger, short
+  groups are headings ranked by size (level 1 = largest), and a short bold single line at body
+  size is a heading one level below the smallest large size;
+* bulleted or numbered lines become list items;
+* line-break hyphens are removed ("docu-" + "ment" → "document");
+* running headers and footers, when kept, become ``page_header`` / ``page_footer`` blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pagemill.processors.convert.document import BBox, Block, block_id_for
+from pagemill.processors.convert.pdf_layout import (
+    BULLET,
+    SENTENCE_END,
+    Atom,
+    Line,
+    PageLayout,
+    list_marker,
+    union,
+)
+
+HEADING_SIZE_RATIO = 1.15  # this much larger than body text (and at least 1 pt) reads as a heading
+HEADING_MIN_SIZE_GAP = 1.0
+MAX_HEADING_LINES = 3
+MAX_HEADING_CHARS = 200
+MAX_BOLD_HEADING_CHARS = 120
+MAX_HEADING_LEVEL = 4
+SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
+DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
+
+
+@dataclass(frozen=True, slots=True)
+class BodyStyle:
+    size: float
+    bold: bool
+
+
+def round_size(size: float) -> float:
+    return round(size / SIZE_STEP) * SIZE_STEP
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """Join the lines of a paragraph, removing hyphens that only broke a word across lines.
+
+    "docu-" + "ment" → "document"; "Jean-" + "Paul" and "2019-" + "2020" keep their hyphen (a
+    capital or a digit after the break says the hyphen is part of the text), without a space.
+    """
+    joined = ""
+    for line in lines:
+        if not line:
+            continue
+        if not joined:
+            joined = line
+        elif _ends_in_break_hyphen(joined):
+            joined = joined[:-1] + line if line[0].islower() else joined + line
+        else:
+            joined = f"{joined} {line}"
+    return joined
+
+
+def _ends_in_break_hyphen(text: str) -> bool:
+    # "docu-" yes; "well -" and "-" alone no: those are dashes, not broken words.
+    return len(text) >= 2 and text[-1] == "-" and text[-2].isalnum()
+
+
+def body_style(layouts: Iterable[PageLayout]) -> BodyStyle | None:
+    chars_by_size: Counter[float] = Counter()
+    bold_by_size: Counter[float] = Counter()
+    for layout in layouts:
+        for group in layout.groups:
+            if isinstance(group, Atom):
+                continue
+            for line in group:
+                chars_by_size[line.size] += line.chars
+                if line.bold:
+                    bold_by_size[line.size] += line.chars
+    if not chars_by_size:
+        return None
+    size = chars_by_size.most_common(1)[0][0]
+    return BodyStyle(size=size, bold=bold_by_size[size] * 2 > chars_by_size[size])
+
+
+def _group_size(lines: Sequence[Line]) -> float:
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[line.size] += line.chars
+    return weights.most_common(1)[0][0]
+
+
+def _group_bold(lines: Sequence[Line]) -> bool:
+    return sum(line.chars for line in lines if line.bold) * 2 > sum(line.chars for line in lines)
+
+
+def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
+    """``"size"`` or ``"bold"`` when the group of ``lines`` reads as a heading, else ``None``."""
+    text = join_lines(line.text for line in lines)
+    if len(lines) > MAX_HEADING_LINES or len(text) > MAX_HEADING_CHARS:
+        return None
+    if not any(char.isalpha() for char in text):
+        return None  # large page numbers and figure labels are not headings
+    if DOT_LEADER.search(text):
+        return None  # table-of-contents entries are often bold but are not the sections
+    size = _group_size(lines)
+    if size >= body.size * HEADING_SIZE_RATIO and size - body.size >= HEADING_MIN_SIZE_GAP:
+        return "size"
+    if (
+        _group_bold(lines)
+        and not body.bold  # in an all-bold document bold says nothing
+        and len(lines) == 1
+        and len(text) <= MAX_BOLD_HEADING_CHARS
+        and size >= body.size - SIZE_STEP
+        and not text.endswith((".", ",", ";"))
+    ):
+        return "bold"
+    return None
+
+
+def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list[Block]:
+    """Every page's groups as blocks with ids, in reading order; heading levels span the pages."""
+    body = body_style(layouts)
+    rules: dict[int, str | None] = {}
+    for layout in layouts:
+        for group in layout.groups:
+            if not isinstance(group, Atom) and body is not None:
+                rules[id(group)] = heading_rule(group, body)
+    # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
+    size_ranks = sorted(
+        {
+            _group_size(group)
+            for layout in layouts
+            for group in layout.groups
+            if not isinstance(group, Atom) and rules.get(id(group)) == "size"
+        },
+        reverse=True,
+    )
+    bold_level = min(len(size_ranks) + 1, MAX_HEADING_LEVEL)
+
+    blocks: list[Block] = []
+    for layout in layouts:
+        page = layout.page
+        parts: list[tuple[str, BBox, str, int | None, Atom | None]] = []
+        if keep_furniture:
+            parts.extend(
+                ("page_header", ln.bbox, ln.text, None, None) for ln in _by_position(layout.headers)
+            )
+        for group in layout.groups:
+            if isinstance(group, Atom):
+                parts.append((group.type, group.bbox, group.text, None, group))
+                continue
+            rule = rules.get(id(group))
+            level: int | None = None
+            if rule == "size":
+                level = min(size_ranks.index(_group_size(group)) + 1, MAX_HEADING_LEVEL)
+            elif rule == "bold":
+                level = bold_level
+            segments = [("heading", group)] if level is not None else body_segments(group)
+            for block_type, lines in segments:
+                text = join_lines(line.text for line in lines)
+                if block_type == "list_item":
+                    text = BULLET.sub("", text, count=1)
+                box = union(line.bbox for line in lines)
+                parts.append((block_type, box, text, level if level is not None else None, None))
+        if keep_furniture:
+            parts.extend(
+                ("page_footer", ln.bbox, ln.text, None, None) for ln in _by_position(layout.footers)
+            )
+        for index, (block_type, box, text, level, atom) in enumerate(parts):
+            blocks.append(
+                Block(
+                    block_id=block_id_for(page, block_type, index),
+                    page=page,
+                    bbox=_rounded(box),
+                    type=block_type,
+                    text=text,
+                    level=level if block_type == "heading" else None,
+                    rows=atom.rows if atom is not None else None,
+                    image=atom.image if atom is not None else None,
+                )
+            )
+    return blocks
+
+
+def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
+    """Split a body group into a paragraph and/or list items.
+
+    A bulleted or numbered line starts a list item when it opens the group, follows another
+    item, or follows a finished sentence; a wrapped line continues an item when it is indented
+    past the marker (a hanging indent), and otherwise starts a paragraph.
+    """
+    segments: list[tuple[str, list[Line]]] = []
+    for line in lines:
+        current = segments[-1] if segments else None
+        starts_item = list_marker(line.text) and (
+            current is None
+            or current[0] == "list_item"
+            or current[1][-1].text.endswith(SENTENCE_END)
+        )
+        if starts_item:
+            segments.append(("list_item", [line]))
+        elif current is None or (current[0] == "list_item" and not _hangs_under(line, current[1])):
+            segments.append(("paragraph", [line]))
+        else:
+            current[1].append(line)
+    return segments
+
+
+def _hangs_under(line: Line, item_lines: list[Line]) -> bool:
+    return line.bbox[0] > item_lines[0].bbox[0] + 1.0
+
+
+def _by_position(lines: list[Line]) -> list[Line]:
+    return sorted(lines, key=lambda line: (round(line.bbox[1]), line.bbox[0]))
+
+
+def _rounded(box: BBox) -> BBox:
+    return round(box[0], 2), round(box[1], 2), round(box[2], 2), round(box[3], 2)

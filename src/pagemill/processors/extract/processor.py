@@ -1,0 +1,145 @@
+"""The ``extract`` step: a JSON schema filled from the upstream document checkpoint.
+
+Offline by default (``offline.extract_offline``); with a ``StructuredExtractor`` configured the
+LLM path is the default and ``"extraction_mode": "offline"`` still selects the built-in one.
+After a ``segment`` step the checkpoint carries the segments and extraction runs once per
+segment: ``{"segments": [{"segment", "pages", "data"}]}``.
+
+``extraction_schema_json`` is a JSON string holding the filled fields and, for each filled
+top-level field, ``<field>_citations`` (the block ids the value came from). Values the schema
+refuses are dropped, never fatal, and listed in ``metadata.invalid_fields``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.ports.extractor import StructuredExtractor
+from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
+from pagemill.processors.convert.document import Block, Document
+from pagemill.processors.extract.llm import CITATIONS, extract_with
+from pagemill.processors.extract.offline import Extraction, extract_offline
+from pagemill.processors.extract.schema import SETTING, fields_of, load_schema, prune_invalid
+from pagemill.processors.segment.processor import SEGMENTS_KEY, read_checkpoint
+
+OFFLINE, LLM = "offline", "llm"
+# Hosted modes are accepted; each uses the configured extractor, or the offline one.
+MODES = (OFFLINE, LLM, "fast", "balanced", "accurate", "turbo")
+VERSION = "offline-1"
+
+
+class ExtractProcessor(Processor):
+    step_type = "extract"
+    cpu_heavy = False
+
+    def __init__(self, extractor: StructuredExtractor | None = None) -> None:
+        self._extractor = extractor
+        self.version = VERSION if extractor is None else f"{VERSION}+{extractor.name}"
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        schema_id = settings.get("schema_id")
+        if schema_id not in (None, ""):
+            raise InvalidInput(
+                "schema_id: saved schemas are not available on this server yet; "
+                "send the schema itself as page_schema."
+            )
+        if settings.get(SETTING) in (None, ""):
+            raise InvalidInput(f"The extract step needs a {SETTING} (a JSON schema).")
+        load_schema(settings[SETTING])
+        mode = settings.get("extraction_mode")
+        if mode is not None and mode not in MODES:
+            raise InvalidInput(
+                f"Setting 'extraction_mode' must be one of {', '.join(MODES)}, not {mode!r}."
+            )
+        if mode == LLM and self._extractor is None:
+            raise InvalidInput(
+                "extraction_mode 'llm' needs an LLM endpoint, and this server has none "
+                "configured (PAGEMILL_LLM_BASE_URL, PAGEMILL_LLM_API_KEY, PAGEMILL_LLM_MODEL)."
+            )
+
+    def run(self, job: ProcessorInput) -> ProcessorOutput:
+        started = time.perf_counter()
+        try:
+            self.check_settings(job.settings)
+            schema = load_schema(job.settings[SETTING])
+        except InvalidInput as error:
+            raise ProcessingError(error.detail) from error
+        document = read_checkpoint(job)
+        mode = job.settings.get("extraction_mode")
+        use_llm = self._extractor is not None and mode != OFFLINE
+        method = LLM if use_llm else OFFLINE
+        segments = _segments(document)
+        notes: dict[str, Any] = {"extraction_method": method}
+        if segments is None:
+            output, notes_one = self._extract(document.blocks, schema, use_llm)
+            notes.update(notes_one)
+        else:
+            parts = []
+            per_segment = []
+            for segment in segments:
+                pages = set(segment["pages"])
+                blocks = [block for block in document.blocks if block.page in pages]
+                data, segment_notes = self._extract(blocks, schema, use_llm)
+                parts.append({"segment": segment["name"], "pages": segment["pages"], "data": data})
+                per_segment.append({"segment": segment["name"], **segment_notes})
+            output = {"segments": parts}
+            notes["segments"] = per_segment
+        result = {
+            "status": "complete",
+            "success": True,
+            "extraction_schema_json": json.dumps(output, ensure_ascii=False),
+            "page_count": len(document.pages),
+            "metadata": notes,
+            "error": None,
+            "runtime": round(time.perf_counter() - started, 4),
+        }
+        return ProcessorOutput(
+            result=result,
+            page_count=len(document.pages),
+            metadata={"extraction_method": method, "segmented": segments is not None},
+        )
+
+    def _extract(
+        self, blocks: Sequence[Block], schema: dict[str, Any], use_llm: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if use_llm and self._extractor is not None:
+            extraction = extract_with(self._extractor, blocks, schema)
+        else:
+            extraction = extract_offline(blocks, fields_of(schema))
+        return finish(schema, extraction)
+
+
+def finish(schema: dict[str, Any], extraction: Extraction) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validated data with ``<field>_citations``, and notes on what was dropped or missing."""
+    data = dict(extraction.data)
+    dropped, problems = prune_invalid(schema, data)
+    output: dict[str, Any] = {}
+    for key, value in data.items():
+        output[key] = value
+        output[f"{key}{CITATIONS}"] = list(dict.fromkeys(extraction.citations.get(key, [])))
+    notes: dict[str, Any] = dict(extraction.notes)
+    notes["unfilled_fields"] = [key for key in schema.get("properties", {}) if key not in data]
+    if dropped:
+        notes["invalid_fields"] = dropped
+    if problems:
+        notes["schema_problems"] = problems
+    return output, notes
+
+
+def _segments(document: Document) -> list[dict[str, Any]] | None:
+    """The segments a segment step recorded in the checkpoint, if any."""
+    segments = document.metadata.get(SEGMENTS_KEY)
+    if not isinstance(segments, list):
+        return None
+    valid = [
+        s
+        for s in segments
+        if isinstance(s, dict)
+        and isinstance(s.get("name"), str)
+        and isinstance(s.get("pages"), list)
+    ]
+    return valid or None

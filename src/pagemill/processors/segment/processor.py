@@ -1,0 +1,78 @@
+"""The ``segment`` step: the convert checkpoint → named page spans with confidence.
+
+It reads the upstream document checkpoint only (no parsing, so not CPU-heavy) and passes the
+same document on as its own checkpoint, with the segments in ``metadata["segments"]``, so an
+``extract`` after it can extract per segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
+from pagemill.processors.convert.document import Document
+from pagemill.processors.segment.matching import Segment, auto_segments, match_segments, pages_of
+from pagemill.processors.segment.schema import SETTING, parse_segmentation_schema
+
+SEGMENTS_KEY = "segments"  # Document.metadata key read by extract
+
+
+class SegmentProcessor(Processor):
+    step_type = "segment"
+    version = "lexical-1"
+    cpu_heavy = False
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        parse_segmentation_schema(settings.get(SETTING))
+
+    def run(self, job: ProcessorInput) -> ProcessorOutput:
+        started = time.perf_counter()
+        try:
+            specs = parse_segmentation_schema(job.settings.get(SETTING))
+        except InvalidInput as error:
+            raise ProcessingError(error.detail) from error
+        document = read_checkpoint(job)
+        pages = pages_of(document)
+        segments = match_segments(pages, specs) if specs else auto_segments(pages)
+        method = "schema_matching" if specs else "auto_detected"
+        results = {
+            "segments": [segment.to_dict() for segment in segments],
+            "metadata": {"total_pages": document.page_count, "segmentation_method": method},
+        }
+        passed_on = with_segments(document, segments)
+        return ProcessorOutput(
+            result={
+                "status": "complete",
+                "success": True,
+                "segmentation_results": results,
+                "page_count": len(document.pages),
+                "error": None,
+                "runtime": round(time.perf_counter() - started, 4),
+            },
+            page_count=len(document.pages),
+            checkpoint=passed_on.to_json_bytes(),
+            metadata={"segment_count": len(segments), "segmentation_method": method},
+        )
+
+
+def read_checkpoint(job: ProcessorInput) -> Document:
+    """The upstream document; ``ProcessingError`` when there is none or it cannot be read."""
+    if job.checkpoint is None:
+        raise ProcessingError(
+            "There is no document checkpoint to read: this step must follow a convert step."
+        )
+    try:
+        data = job.checkpoint.read_bytes()
+    except OSError as error:
+        raise ProcessingError(
+            f"Could not read the upstream checkpoint: {error}", retryable=True
+        ) from error
+    return Document.from_json_bytes(data)
+
+
+def with_segments(document: Document, segments: list[Segment]) -> Document:
+    metadata = {**document.metadata, SEGMENTS_KEY: [segment.to_dict() for segment in segments]}
+    return dataclasses.replace(document, metadata=metadata)

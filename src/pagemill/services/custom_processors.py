@@ -1,0 +1,289 @@
+"""Custom processors (``cp_…``): versioned definitions a pipeline's ``custom`` step applies.
+
+Two kinds share one id space and one API: a team's own processors, stored in the ledger as
+immutable versions of a declarative definition, and transforms installed on the server as
+entry points (``cp_<entry point name>``), which every team sees as read-only version 1.
+
+At run time this service **freezes** each ``custom`` step: the definition of the pinned
+(``settings.version``) or active version goes into the step's settings, so that workers never
+look it up and a run keeps doing what it was started with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pagemill.domain.clock import Clock
+from pagemill.domain.custom_processors import (
+    DEFINITION_KEY,
+    PROCESSOR_KEY,
+    CustomProcessor,
+    CustomProcessorVersion,
+    check_description,
+    check_name,
+    new_custom_processor_id,
+    parse_definition,
+    pinned_version,
+)
+from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.pipelines import StepSpec
+from pagemill.ports.ledger import Ledger
+from pagemill.processors.registry import ProcessorRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorInfo:
+    processor_id: str
+    name: str
+    active_version: int
+    max_version: int
+    archived: bool
+    created: datetime | None
+    updated: datetime | None
+    source: Literal["definition", "entry_point"]
+
+    @property
+    def read_only(self) -> bool:
+        return self.source == "entry_point"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    processor_id: str
+    version: int
+    definition: dict[str, Any]
+    description: str | None
+    created: datetime | None
+    is_active: bool
+
+
+def _info(p: CustomProcessor) -> ProcessorInfo:
+    return ProcessorInfo(
+        processor_id=p.processor_id,
+        name=p.name,
+        active_version=p.active_version,
+        max_version=p.max_version,
+        archived=p.archived,
+        created=p.created,
+        updated=p.updated,
+        source="definition",
+    )
+
+
+def _version_info(processor_id: str, v: CustomProcessorVersion, active: int) -> VersionInfo:
+    return VersionInfo(
+        processor_id=processor_id,
+        version=v.version,
+        definition=v.definition,
+        description=v.description,
+        created=v.created,
+        is_active=v.version == active,
+    )
+
+
+class CustomProcessorService:
+    def __init__(self, ledger: Ledger, processors: ProcessorRegistry, clock: Clock) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self._installed = {t.processor_id: t for t in processors.custom_transforms.values()}
+
+    # -- installed transforms ----------------------------------------------------------------
+    def _installed_info(self, processor_id: str) -> ProcessorInfo | None:
+        installed = self._installed.get(processor_id)
+        if installed is None:
+            return None
+        return ProcessorInfo(
+            processor_id=processor_id,
+            name=installed.name,
+            active_version=1,
+            max_version=1,
+            archived=False,
+            created=None,
+            updated=None,
+            source="entry_point",
+        )
+
+    def _installed_version(self, processor_id: str) -> VersionInfo:
+        installed = self._installed[processor_id]
+        return VersionInfo(
+            processor_id=processor_id,
+            version=1,
+            definition={
+                "entry_point": installed.entry_point,
+                "target": installed.target,
+                "transform_version": installed.version,
+            },
+            description=f"Installed transform {installed.target} ({installed.version})",
+            created=None,
+            is_active=True,
+        )
+
+    def _read_only(self, processor_id: str) -> None:
+        if processor_id in self._installed:
+            raise Conflict(
+                f"Custom processor {processor_id} is installed on the server "
+                "(a pagemill.processors entry point) and cannot be changed."
+            )
+
+    # -- definitions -------------------------------------------------------------------------
+    async def create(
+        self, team_id: str, name: str, definition: Any, description: str | None
+    ) -> ProcessorInfo:
+        clean_name = check_name(name)
+        check_description(description)
+        parse_definition(definition)
+        processor_id = new_custom_processor_id()
+        while processor_id in self._installed:  # an entry point may look like a random id
+            processor_id = new_custom_processor_id()
+        created = await self._ledger.create_custom_processor(
+            team_id, processor_id, clean_name, dict(definition), description, self._clock.now()
+        )
+        return _info(created)
+
+    async def get(self, team_id: str, processor_id: str) -> ProcessorInfo:
+        installed = self._installed_info(processor_id)
+        if installed is not None:
+            return installed
+        return _info(await self._stored(team_id, processor_id))
+
+    async def _stored(self, team_id: str, processor_id: str) -> CustomProcessor:
+        found = await self._ledger.custom_processor(team_id, processor_id)
+        if found is None:
+            raise NotFound(f"Custom processor {processor_id} not found")
+        return found
+
+    async def list_processors(
+        self, team_id: str, *, limit: int, offset: int
+    ) -> tuple[list[ProcessorInfo], int]:
+        """The team's own (most recently updated first), then the installed ones by id."""
+        own, own_total = await self._ledger.list_custom_processors(
+            team_id, include_archived=False, limit=limit, offset=offset
+        )
+        items = [_info(p) for p in own]
+        installed = sorted(self._installed)
+        start = max(0, offset - own_total)
+        for processor_id in installed[start : start + limit - len(items)]:
+            info = self._installed_info(processor_id)
+            assert info is not None
+            items.append(info)
+        return items, own_total + len(installed)
+
+    async def iterate(
+        self,
+        team_id: str,
+        processor_id: str,
+        definition: Any,
+        description: str | None,
+        *,
+        activate: bool = True,
+    ) -> VersionInfo:
+        self._read_only(processor_id)
+        check_description(description)
+        parse_definition(definition)
+        processor = await self._stored(team_id, processor_id)
+        if processor.archived:
+            raise Conflict(f"Custom processor {processor_id} is archived.")
+        added = await self._ledger.add_custom_processor_version(
+            team_id,
+            processor_id,
+            dict(definition),
+            description,
+            self._clock.now(),
+            activate=activate,
+        )
+        if added is None:
+            raise NotFound(f"Custom processor {processor_id} not found")
+        active = added.version if activate else processor.active_version
+        return _version_info(processor_id, added, active)
+
+    async def versions(self, team_id: str, processor_id: str) -> list[VersionInfo]:
+        """Newest first."""
+        if processor_id in self._installed:
+            return [self._installed_version(processor_id)]
+        processor = await self._stored(team_id, processor_id)
+        versions = await self._ledger.custom_processor_versions(team_id, processor_id)
+        return [_version_info(processor_id, v, processor.active_version) for v in versions]
+
+    async def version(self, team_id: str, processor_id: str, version: int) -> VersionInfo:
+        if processor_id in self._installed:
+            if version != 1:
+                raise NotFound(f"Version {version} of custom processor {processor_id} not found")
+            return self._installed_version(processor_id)
+        processor = await self._stored(team_id, processor_id)
+        found = await self._ledger.custom_processor_version(team_id, processor_id, version)
+        if found is None:
+            raise NotFound(f"Version {version} of custom processor {processor_id} not found")
+        return _version_info(processor_id, found, processor.active_version)
+
+    async def set_active(self, team_id: str, processor_id: str, version: int) -> ProcessorInfo:
+        self._read_only(processor_id)
+        await self.version(team_id, processor_id, version)  # it must exist (and be ours)
+        changed = await self._ledger.update_custom_processor(
+            team_id, processor_id, self._clock.now(), active_version=version
+        )
+        if changed is None:
+            raise NotFound(f"Custom processor {processor_id} not found")
+        return _info(changed)
+
+    async def set_archived(self, team_id: str, processor_id: str, archived: bool) -> ProcessorInfo:
+        self._read_only(processor_id)
+        changed = await self._ledger.update_custom_processor(
+            team_id, processor_id, self._clock.now(), archived=archived
+        )
+        if changed is None:
+            raise NotFound(f"Custom processor {processor_id} not found")
+        return _info(changed)
+
+    # -- pipelines ---------------------------------------------------------------------------
+    async def check_steps(self, team_id: str, steps: Sequence[StepSpec]) -> None:
+        """Every ``custom`` step must reference a usable processor of the team (422 if not)."""
+        await self.freeze_steps(team_id, steps)
+
+    async def freeze_steps(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
+        """Each step's settings for a new execution, ``custom`` steps with their definition."""
+        frozen: list[dict[str, Any]] = []
+        for index, step in enumerate(steps):
+            settings = dict(step.settings)
+            if step.type == "custom":
+                try:
+                    settings.update(await self._freeze(team_id, step.raw, step.settings))
+                except InvalidInput as exc:
+                    raise InvalidInput(f"Step {index} (custom): {exc.detail}") from exc
+            frozen.append(settings)
+        return frozen
+
+    async def _freeze(
+        self, team_id: str, raw: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        processor_id = raw.get("custom_processor_id")
+        if not isinstance(processor_id, str) or not processor_id:
+            raise InvalidInput("custom_processor_id is required.")
+        pinned = pinned_version(settings)
+        installed = self._installed.get(processor_id)
+        if installed is not None:
+            if pinned not in (None, 1):
+                raise InvalidInput(f"custom processor {processor_id} has no version {pinned}.")
+            return {
+                PROCESSOR_KEY: {
+                    "id": processor_id,
+                    "version": 1,
+                    "entry_point": installed.entry_point,
+                    "transform_version": installed.version,
+                }
+            }
+        processor = await self._ledger.custom_processor(team_id, processor_id)
+        if processor is None:
+            raise InvalidInput(f"custom processor {processor_id!r} not found.")
+        if processor.archived:
+            raise InvalidInput(f"custom processor {processor_id} is archived.")
+        number = pinned if pinned is not None else processor.active_version
+        version = await self._ledger.custom_processor_version(team_id, processor_id, number)
+        if version is None:
+            raise InvalidInput(f"custom processor {processor_id} has no version {number}.")
+        return {
+            DEFINITION_KEY: version.definition,
+            PROCESSOR_KEY: {"id": processor_id, "version": number},
+        }

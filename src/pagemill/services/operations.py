@@ -1,0 +1,62 @@
+"""What operators ask of a running deployment: stuck steps, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from pagemill.domain.clock import Clock
+from pagemill.domain.errors import NotFound, Unauthenticated
+from pagemill.domain.models import StuckSteps
+from pagemill.ports.ledger import Ledger
+from pagemill.ports.metrics import Metrics
+
+
+class OperationsService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        metrics: Metrics,
+        clock: Clock,
+        *,
+        lease_grace_seconds: float = 30.0,
+        queued_too_long_seconds: float = 300.0,
+        admin_token: str | None = None,
+    ) -> None:
+        self._ledger = ledger
+        self._metrics = metrics
+        self._clock = clock
+        self._lease_grace = lease_grace_seconds
+        self._queued_too_long = queued_too_long_seconds
+        # Only a digest is kept in memory, compared in constant time.
+        self._admin_digest = _digest(admin_token) if admin_token else None
+
+    def authorize_admin(self, token: str | None) -> None:
+        """The admin API exists only when an admin token is configured."""
+        if self._admin_digest is None:
+            raise NotFound("Not Found")
+        if not token or not hmac.compare_digest(self._admin_digest, _digest(token)):
+            raise Unauthenticated("Missing or wrong X-Admin-Token.")
+
+    async def stuck_steps(self) -> StuckSteps:
+        return await self._ledger.stuck_steps(
+            self._clock.now(), self._lease_grace, self._queued_too_long
+        )
+
+    async def scrape(self) -> tuple[bytes, str]:
+        """Refresh the gauges that come from the ledger, then render every metric."""
+        stuck = await self.stuck_steps()
+        self._metrics.ledger_state(
+            executions=await self._ledger.execution_counts(),
+            queue=await self._ledger.queue_depth(),
+            stuck={
+                "expired_lease": len(stuck.expired_leases),
+                "queued_too_long": len(stuck.queued_too_long),
+                "retried": len(stuck.retried),
+            },
+        )
+        return self._metrics.render()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
