@@ -181,6 +181,7 @@ async def open_runtime(
             engine=engine,
             operations=OperationsService(
                 ledger,
+                live,
                 metrics,
                 clock,
                 lease_grace_seconds=settings.stuck_lease_grace_seconds,

@@ -21,6 +21,7 @@ from tests.acceptance.conftest import clean_env
 from tests.pdfgen import make_large_pdf, make_pdf
 from tests.support.postgres import postgres_database, require_service
 from tests.support.processes import PagemillProcess, free_port
+from tests.support.redis import private_redis_server
 from tests.support.wire import assert_execution_shape
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -80,9 +81,10 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with postgres_database() as url:
+    with postgres_database() as url, private_redis_server(tmp_path / "redis") as redis:
         env = clean_env(
             PAGEMILL_DATABASE_URL=url,
+            PAGEMILL_LIVE_URL=redis.url,  # one live store for every replica and worker
             PAGEMILL_BLOB_DIR=str(tmp_path / "shared-blobs"),  # the directory all nodes share
         )
         subprocess.run(
@@ -188,6 +190,16 @@ def test_two_replicas_and_two_workers_serve_every_poll(cluster: Cluster, tmp_pat
     pdf = make_pdf(tmp_path / "small.pdf", [[("h1", "Title"), ("p", "Body text here.")]])
     clients = [cluster.client(api) for api in replicas]
     try:
+        # A step running on a worker is seen live by a replica that did not start it.
+        slow = submit(clients[0], make_large_pdf(tmp_path / "big.pdf", 300))
+        deadline = time.monotonic() + 60
+        sources: set[str] = set()
+        while time.monotonic() < deadline and "live" not in sources:
+            seen = clients[1].get(f"/api/v1/pipelines/executions/{slow}")
+            if seen.json()["steps"][0]["status"] == "running":
+                sources.add(seen.headers["X-Pagemill-Source"])
+            time.sleep(0.05)
+        assert "live" in sources
         executions = [submit(clients[i % 2], pdf) for i in range(8)]
         for execution_id in executions:
             for client in clients:  # any replica answers about any execution

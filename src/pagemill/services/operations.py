@@ -9,6 +9,7 @@ from pagemill.domain.clock import Clock
 from pagemill.domain.errors import NotFound, Unauthenticated
 from pagemill.domain.models import StuckSteps
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics
 
 
@@ -16,6 +17,7 @@ class OperationsService:
     def __init__(
         self,
         ledger: Ledger,
+        live: LiveStore,
         metrics: Metrics,
         clock: Clock,
         *,
@@ -24,6 +26,7 @@ class OperationsService:
         admin_token: str | None = None,
     ) -> None:
         self._ledger = ledger
+        self._live = live
         self._metrics = metrics
         self._clock = clock
         self._lease_grace = lease_grace_seconds
@@ -37,6 +40,16 @@ class OperationsService:
             raise NotFound("Not Found")
         if not token or not hmac.compare_digest(self._admin_digest, _digest(token)):
             raise Unauthenticated("Missing or wrong X-Admin-Token.")
+
+    async def readiness(self) -> dict[str, str]:
+        """Ready when the ledger answers; a live store that does not answer only degrades
+        reads to the ledger, so it is reported but does not make the process unready."""
+        await self._ledger.ping()  # ServiceUnavailable propagates: not ready
+        try:
+            await self._live.get("pex_readiness_probe")
+        except Exception:
+            return {"status": "ready", "ledger": "ok", "live_store": "degraded"}
+        return {"status": "ready", "ledger": "ok", "live_store": "ok"}
 
     async def stuck_steps(self) -> StuckSteps:
         return await self._ledger.stuck_steps(

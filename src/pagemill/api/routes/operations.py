@@ -21,13 +21,12 @@ async def healthz() -> Response:
     return wire.json_response({"status": "ok"})
 
 
-@router.get("/readyz", summary="The ledger answers")
+@router.get("/readyz", summary="The ledger answers (the live store may be degraded)")
 async def readyz(services: ServicesDep) -> Response:
     try:
-        await services.ledger.ping()
+        return wire.json_response(await services.operations.readiness())
     except ServiceUnavailable as exc:
         return wire.json_response({"status": "unavailable", "detail": exc.detail}, 503)
-    return wire.json_response({"status": "ready"})
 
 
 @router.get("/metrics", summary="Prometheus metrics")

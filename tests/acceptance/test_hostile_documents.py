@@ -1,0 +1,127 @@
+"""Documents that cannot be converted, sent to a real server next to good ones: each ends as a
+failed step with a clear reason, within bounded time, and the server keeps serving others."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.acceptance.conftest import ServerProcess
+from tests.officegen import billion_laughs, make_docx, replace_member, zip_with
+from tests.pdfgen import make_pdf
+
+pytestmark = pytest.mark.slow
+
+TERMINAL = {"completed", "completed_with_errors", "failed"}
+GOOD_PAGE = [[("h1", "Fine"), ("p", "This document converts without trouble.")]]
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims an absurd size (the pixels are never there)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def hostile_files(root: Path) -> dict[str, tuple[Path, str]]:
+    """name → (file, a fragment its error message must contain)."""
+    good = make_pdf(root / "good.pdf", GOOD_PAGE)
+    pdf = good.read_bytes()
+    docx = make_docx(root / "base.docx", [[("title", "Report"), ("p", "Body")]])
+    return {
+        "encrypted.pdf": (
+            make_pdf(root / "encrypted.pdf", GOOD_PAGE, password="s3cret"),
+            "encrypted",
+        ),
+        "truncated.pdf": (_write(root / "truncated.pdf", pdf[: len(pdf) // 3]), ""),
+        "corrupt.pdf": (_write(root / "corrupt.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 500), ""),
+        "wrong-type.pdf": (_write(root / "wrong-type.pdf", b"{\\rtf1 not a pdf}"), "RTF"),
+        "bomb.docx": (
+            zip_with(root / "bomb.docx", [("word/document.xml", b"\0" * 300_000_000)]),
+            "",
+        ),
+        "laughs.docx": (
+            replace_member(
+                docx, root / "laughs.docx", "word/document.xml", billion_laughs().encode()
+            ),
+            "",
+        ),
+        "huge.png": (_write(root / "huge.png", _png_claiming(100_000, 100_000)), ""),
+    }
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def client(server_process: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=server_process.base_url,
+        headers={"X-API-Key": server_process.api_key},
+        timeout=60,
+    ) as client:
+        yield client
+
+
+def run(client: httpx.Client, pipeline_id: str, path: Path) -> str:
+    with path.open("rb") as handle:
+        response = client.post(
+            f"/api/v1/pipelines/{pipeline_id}/run", files={"file": (path.name, handle)}
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["execution_id"])
+
+
+def wait(client: httpx.Client, execution_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body: dict[str, Any] = client.get(f"/api/v1/pipelines/executions/{execution_id}").json()
+        if body["status"] in TERMINAL:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{execution_id} did not finish in {timeout} s")
+
+
+def test_hostile_documents_fail_cleanly_and_others_are_unaffected(
+    server_process: ServerProcess, client: httpx.Client, tmp_path: Path
+) -> None:
+    pipeline_id = client.post("/api/v1/pipelines", json={"steps": [{"type": "convert"}]}).json()[
+        "pipeline_id"
+    ]
+    files = hostile_files(tmp_path)
+    good = make_pdf(tmp_path / "good-again.pdf", GOOD_PAGE)
+    started = time.monotonic()
+    bad_runs = {name: run(client, pipeline_id, path) for name, (path, _) in files.items()}
+    good_run = run(client, pipeline_id, good)
+
+    for name, execution_id in bad_runs.items():
+        body = wait(client, execution_id)
+        step = body["steps"][0]
+        assert body["status"] == "failed", (name, body)
+        assert step["error_message"], name
+        assert files[name][1] in step["error_message"], (name, step["error_message"])
+        assert step["attempt"] == 1, f"{name}: a document error is not retried"
+    assert wait(client, good_run)["status"] == "completed"
+    assert time.monotonic() - started < 120
+
+    # The server and its worker processes keep serving.
+    assert client.get("/readyz").status_code == 200
+    again = run(client, pipeline_id, make_pdf(tmp_path / "after.pdf", GOOD_PAGE))
+    assert wait(client, again)["status"] == "completed"
+    empty = client.post(f"/api/v1/pipelines/{pipeline_id}/run", files={"file": ("empty.pdf", b"")})
+    assert empty.status_code == 422
+    assert "empty" in empty.json()["detail"][0]["msg"]
