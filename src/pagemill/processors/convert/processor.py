@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
@@ -100,22 +101,7 @@ class ConvertProcessor(Processor):
 
         # Later steps (custom, their results' metadata) read it from the checkpoint.
         document.metadata["source_format"] = kind
-        options = RenderOptions(
-            paginate=bool(settings.get("paginate", False)),
-            add_block_ids=bool(settings.get("add_block_ids", False)),
-            include_markdown_in_chunks=bool(settings.get("include_markdown_in_chunks", False)),
-        )
-        result: dict[str, Any] = {
-            "status": "complete",
-            "success": True,
-            "output_format": ",".join(formats),
-            **render(document, formats, options),
-            "page_count": len(document.pages),
-            "metadata": result_metadata(document),
-            # Pictures are only extracted with include_images, so this is empty otherwise.
-            "images": dict(document.images),
-            "error": None,
-        }
+        result = document_result(document, formats, settings)
         result["runtime"] = round(time.perf_counter() - started, 4)
         return ProcessorOutput(
             result=result,
@@ -130,6 +116,28 @@ class ConvertProcessor(Processor):
                 "ocr_pages": document.metadata.get("ocr_pages", []),
             },
         )
+
+
+def document_result(
+    document: Document, formats: list[str], settings: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The single-shot-style result of a step whose output is a document (convert, custom)."""
+    options = RenderOptions(
+        paginate=bool(settings.get("paginate", False)),
+        add_block_ids=bool(settings.get("add_block_ids", False)),
+        include_markdown_in_chunks=bool(settings.get("include_markdown_in_chunks", False)),
+    )
+    return {
+        "status": "complete",
+        "success": True,
+        "output_format": ",".join(formats),
+        **render(document, formats, options),
+        "page_count": len(document.pages),
+        "metadata": result_metadata(document),
+        # Pictures are only extracted with include_images, so this is empty otherwise.
+        "images": dict(document.images),
+        "error": None,
+    }
 
 
 def result_metadata(document: Document) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from pagemill.domain.custom_processors import (
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert.document import Document
-from pagemill.processors.convert.processor import result_metadata
-from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
+from pagemill.processors.convert.processor import document_result
+from pagemill.processors.convert.render import parse_output_formats
 from pagemill.processors.custom.apply import apply_definition, classify_pages
 from pagemill.processors.custom.transforms import InstalledTransform
 
@@ -71,22 +71,10 @@ class CustomStepProcessor(Processor):
         else:
             changed, pages = self._apply_transform(document, options, ref)
 
-        rendered = render(
-            changed,
-            formats,
-            RenderOptions(**{flag: bool(options.get(flag, False)) for flag in RENDER_FLAGS}),
-        )
-        result: dict[str, Any] = {
-            "status": "complete",
-            "success": True,
-            "output_format": ",".join(formats),
-            **rendered,
+        result = {
+            **document_result(changed, formats, options),
             "page_classification": pages,
             "custom_processor": {"id": ref["id"], "version": ref.get("version")},
-            "page_count": len(changed.pages),
-            "metadata": result_metadata(changed),
-            "images": {},
-            "error": None,
         }
         result["runtime"] = round(time.perf_counter() - started, 4)
         return ProcessorOutput(
