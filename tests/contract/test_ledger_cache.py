@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from pagemill.adapters.sql import SqlLedger
-from tests.contract.test_ledger import T0, at, claimed, new_execution, output, team
+from tests.contract.ledger_kit import T0, at, claimed, new_execution, output, team
 
 RATES = {"convert": 400}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
-from tests.contract.test_ledger import LEASE, T0, at, claimed, new_execution, output, team
+from tests.contract.ledger_kit import LEASE, T0, at, claimed, new_execution, output, team
 
 RATES = {"convert": 400, "segment": 200}
 
