@@ -169,7 +169,9 @@ async def open_runtime(
                 ledger,
                 live,
                 blobs,
-                HttpxFetcher(settings.download_timeout_seconds),
+                HttpxFetcher(
+                    settings.download_timeout_seconds, allow_networks=settings.url_allow_networks
+                ),
                 engine,
                 processors,
                 clock,

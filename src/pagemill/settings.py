@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=200 * MB, ge=1)
     download_timeout_seconds: float = Field(default=30.0, gt=0)
+    url_allow_networks: list[str] = Field(
+        default_factory=list,
+        description='CIDRs (JSON list, e.g. ["10.0.0.0/8"]) that file_url may reach: loopback, '
+        "private, link-local and other non-public addresses are refused unless listed here.",
+    )
 
     workers: int = Field(default=2, ge=0, description="In-process step workers (embedded).")
     process_pool_size: int = Field(default=2, ge=1)

@@ -33,6 +33,11 @@ class _Handler(BaseHTTPRequestHandler):
                 chunk = b"x" * 1000
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/to-metadata":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/slow":
             time.sleep(2)
             self._send(BODY, length=True)
@@ -66,8 +71,18 @@ def origin() -> Iterator[str]:
 @pytest.fixture
 async def capped(tmp_path: Path) -> AsyncIterator[TestServer]:
     async with test_server(
-        tmp_path / "d", test_registry(), max_upload_bytes=20_000, download_timeout_seconds=0.5
+        tmp_path / "d",
+        test_registry(),
+        max_upload_bytes=20_000,
+        download_timeout_seconds=0.5,
+        url_allow_networks=["127.0.0.0/8"],  # the origin below is on loopback
     ) as server:
+        yield server
+
+
+@pytest.fixture
+async def default(tmp_path: Path) -> AsyncIterator[TestServer]:
+    async with test_server(tmp_path / "d", test_registry()) as server:
         yield server
 
 
@@ -108,3 +123,25 @@ async def test_bad_downloads_are_clear_client_errors(
     assert fragment in str(body["detail"])
     inputs = capped.runtime.settings.blob_root() / "inputs"
     assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "2130706433", "[::ffff:127.0.0.1]", "169.254.169.254"]
+)
+async def test_the_default_server_refuses_local_addresses(
+    default: TestServer, origin: str, host: str
+) -> None:
+    port = origin.rsplit(":", 1)[1]
+    status, body = await start(default, f"http://{host}:{port}/docs/report.pdf")
+    assert status == 422, body
+    message = str(body["detail"])
+    assert "file_url points to a private or local address" in message
+    assert "only public http(s) URLs are fetched" in message
+    inputs = default.runtime.settings.blob_root() / "inputs"
+    assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))
+
+
+async def test_a_redirect_to_a_local_address_is_refused(capped: TestServer, origin: str) -> None:
+    status, body = await start(capped, f"{origin}/to-metadata")
+    assert status == 422, body
+    assert "A redirect from file_url points to a private or local address" in str(body["detail"])

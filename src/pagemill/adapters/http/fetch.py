@@ -1,57 +1,63 @@
-"""Stream a ``file_url`` with httpx: timeouts, a size cap, errors translated to domain errors."""
+"""Stream a ``file_url`` with httpx behind the SSRF guard: pinned, redirects re-checked,
+timeouts, a size cap, errors translated to domain errors."""
 
 from __future__ import annotations
 
 import contextlib
 import mimetypes
 import posixpath
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from pagemill.domain.errors import InvalidInput, PayloadTooLarge, UpstreamUnavailable
+from pagemill.adapters.http.guard import UrlGuard
+from pagemill.domain.errors import PayloadTooLarge, UpstreamUnavailable
 from pagemill.ports.fetch import Download, Fetcher
 
 _CHUNK = 256 * 1024
 
 
 class HttpxFetcher(Fetcher):
-    def __init__(self, timeout_seconds: float, max_redirects: int = 5) -> None:
+    """Fetches only public http(s) URLs (plus ``allow_networks``); see :mod:`.guard`."""
+
+    def __init__(
+        self,
+        timeout_seconds: float,
+        max_redirects: int = 5,
+        *,
+        allow_networks: Iterable[str] = (),
+        guard: UrlGuard | None = None,
+    ) -> None:
         self._timeout = httpx.Timeout(timeout_seconds)
         self._max_redirects = max_redirects
+        self._guard = guard if guard is not None else UrlGuard(allow_networks)
 
     @contextlib.asynccontextmanager
     async def open(self, url: str, max_bytes: int) -> AsyncIterator[Download]:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise InvalidInput(f"file_url must be an http or https URL; got {url[:200]!r}.")
         try:
-            async with (
-                httpx.AsyncClient(
-                    timeout=self._timeout,
-                    follow_redirects=True,
-                    max_redirects=self._max_redirects,
-                ) as client,
-                client.stream("GET", url) as response,
-            ):
-                if response.status_code >= 400:
+            async with self._guard.stream(
+                "GET",
+                url,
+                timeout=self._timeout,
+                max_redirects=self._max_redirects,
+                label="file_url",
+            ) as response:
+                if not response.is_success:
                     raise UpstreamUnavailable(
                         f"Fetching file_url failed: the server answered {response.status_code}."
                     )
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise PayloadTooLarge(
-                        f"The file at file_url is larger than the limit of {max_bytes} bytes."
-                    )
-                filename = posixpath.basename(unquote(parts.path)) or "document"
+                    raise PayloadTooLarge(_too_large(max_bytes))
+                filename = posixpath.basename(unquote(urlsplit(url).path)) or "document"
                 content_type = response.headers.get("content-type", "").split(";")[0].strip()
                 yield Download(
                     filename=filename,
                     content_type=content_type
                     or mimetypes.guess_type(filename)[0]
                     or "application/octet-stream",
-                    chunks=_chunks(response),
+                    chunks=_chunks(response, max_bytes),
                 )
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailable("Fetching file_url timed out.") from exc
@@ -59,6 +65,14 @@ class HttpxFetcher(Fetcher):
             raise UpstreamUnavailable(f"Fetching file_url failed: {exc}") from exc
 
 
-async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+def _too_large(max_bytes: int) -> str:
+    return f"The file at file_url is larger than the limit of {max_bytes} bytes."
+
+
+async def _chunks(response: httpx.Response, max_bytes: int) -> AsyncIterator[bytes]:
+    received = 0
     async for chunk in response.aiter_bytes(_CHUNK):
+        received += len(chunk)
+        if received > max_bytes:
+            raise PayloadTooLarge(_too_large(max_bytes))
         yield chunk
