@@ -35,6 +35,12 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="Ledger URL [env PAGEMILL_DATABASE_URL]."),
 ]
+LiveUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--live-url", help="Live store URL, e.g. redis://host:6379/0 [env PAGEMILL_LIVE_URL]."
+    ),
+]
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -48,13 +54,19 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    live_url: LiveUrl = None,
     workers: Annotated[
         int | None, typer.Option(help="In-process step workers (0: API only).")
     ] = None,
 ) -> None:
     """Run the API with in-process workers (embedded mode by default)."""
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        live_url=live_url,
+        workers=workers,
     )
     _configure_logging(settings)
     issued = asyncio.run(bootstrap.first_run_key(settings))
@@ -87,9 +99,10 @@ def worker(
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    live_url: LiveUrl = None,
 ) -> None:
     """Run steps delivered by Procrastinate (scale-out: PostgreSQL ledger), on any machine."""
-    settings = _settings(data_dir=data_dir, database_url=database_url)
+    settings = _settings(data_dir=data_dir, database_url=database_url, live_url=live_url)
     _configure_logging(settings)
     if not settings.uses_procrastinate():
         raise typer.BadParameter(
@@ -125,10 +138,11 @@ def reaper(
     interval: Annotated[float, typer.Option(min=0.5, help="Seconds between passes.")] = 10.0,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    live_url: LiveUrl = None,
 ) -> None:
     """Requeue steps whose worker died (lease expired). Workers also reap on a schedule; run
     this when no worker may be up, or to reap more often."""
-    settings = _settings(data_dir=data_dir, database_url=database_url, workers=0)
+    settings = _settings(data_dir=data_dir, database_url=database_url, live_url=live_url, workers=0)
     _configure_logging(settings)
 
     async def run() -> None:

@@ -89,6 +89,14 @@ def test_running_steps_are_served_live_then_from_the_ledger(
     body = running.json()
     assert body["status"] == "running" and body["steps"][0]["started_at"]
     assert body["started_at"]
+    # Pages done so far show up while the step runs (live-only progress).
+    deadline = time.monotonic() + 30
+    progress: dict[str, Any] = {}
+    while time.monotonic() < deadline and not progress.get("pages_done"):
+        progress = poll(client, execution_id).json()["steps"][0].get("progress") or {}
+        time.sleep(0.1)
+    assert progress.get("pages_total") == 300
+    assert 0 < progress["pages_done"] <= 300
 
     finished = wait_terminal(client, execution_id)
     final = poll(client, execution_id)

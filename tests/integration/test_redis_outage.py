@@ -9,6 +9,7 @@ in-process server whose live store points at it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from pagemill.adapters.redis import RedisLiveStore
 from pagemill.domain.statuses import StepStatus
 from tests.contract.test_live_store import snapshot
 from tests.support.app import TestServer, test_server
+from tests.support.postgres import postgres_database_async
 from tests.support.processors import test_registry
 from tests.support.redis import private_redis_server
 
@@ -100,22 +103,31 @@ def summary(latencies: list[float]) -> str:
     )
 
 
-async def test_a_killed_redis_falls_back_to_the_ledger_and_recovers(tmp_path: Path) -> None:
-    with private_redis_server(tmp_path / "redis") as redis:
-        async with test_server(tmp_path / "data", test_registry(), live_url=redis.url) as server:
-            execution_id = await start_slow_run(server)
-            await wait_live_and_running(server, execution_id)
+@pytest.mark.parametrize("ledger", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_a_killed_redis_falls_back_to_the_ledger_and_recovers(
+    tmp_path: Path, ledger: str
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        ledger_url: dict[str, str] = {}
+        if ledger == "postgres":  # the scale-out shape: PostgreSQL answers while Redis is down
+            ledger_url["database_url"] = await stack.enter_async_context(postgres_database_async())
+        redis = stack.enter_context(private_redis_server(tmp_path / "redis"))
+        server = await stack.enter_async_context(
+            test_server(tmp_path / "data", test_registry(), live_url=redis.url, **ledger_url)
+        )
+        execution_id = await start_slow_run(server)
+        await wait_live_and_running(server, execution_id)
 
-            redis.kill()  # mid-step: connections drop, every live entry is gone
-            body, latencies, sources = await poll_until_done(server, execution_id)
-            print(f"\nRedis killed, {summary(latencies)} ms")
-            assert sources == {"ledger"}
-            assert max(latencies) < MAX_GET_SECONDS, summary(latencies)
-            assert body["status"] == "completed"
-            assert body["steps"][0]["status"] == "completed"
+        redis.kill()  # mid-step: connections drop, every live entry is gone
+        body, latencies, sources = await poll_until_done(server, execution_id)
+        print(f"\nRedis killed, {summary(latencies)} ms")
+        assert sources == {"ledger"}
+        assert max(latencies) < MAX_GET_SECONDS, summary(latencies)
+        assert body["status"] == "completed"
+        assert body["steps"][0]["status"] == "completed"
 
-            redis.start()  # same port, empty
-            await assert_served_live_again(server)
+        redis.start()  # same port, empty
+        await assert_served_live_again(server)
 
 
 async def test_a_hung_redis_costs_a_get_at_most_the_socket_timeout(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ class ProcessorInput:
     page_range: str | None = None
     output_format: str | None = None  # run-level override
     checkpoint: Path | None = None  # upstream checkpoint, when there is one
+    progress_file: Path | None = None  # where to report progress (``processors.progress``)
 
 
 @dataclass(frozen=True, slots=True)

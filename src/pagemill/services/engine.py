@@ -12,10 +12,12 @@ import contextlib
 import json
 import logging
 import random
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from pagemill.domain.clock import Clock
@@ -30,10 +32,13 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
+from pagemill.processors import progress as progress_file
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
 
 log = logging.getLogger("pagemill.engine")
+
+PROGRESS_SECONDS = 1.0  # how often a running step's progress is relayed to the live store
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,10 @@ class StepEngine:
         self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
         self._stop_reasons: dict[StepRef, StopReason] = {}
         self._all_stopped = asyncio.Event()
+        # Progress files of steps running on this machine (see ``processors.progress``); the
+        # names are unique per attempt, so processes on one machine can share the directory.
+        self._progress_dir = Path(tempfile.gettempdir()) / "pagemill-progress"
+        self._progress_dir.mkdir(exist_ok=True)
 
     @property
     def rates(self) -> dict[str, int]:
@@ -199,14 +208,34 @@ class StepEngine:
                 page_range=config.get("page_range"),
                 output_format=config.get("output_format") if step.step_type == "convert" else None,
                 checkpoint=checkpoint,
+                progress_file=self._progress_path(step.ref),
             )
-            if processor.cpu_heavy:
-                return await self._compute.run(processor.run, job)
-            return await asyncio.to_thread(processor.run, job)
+            try:
+                if processor.cpu_heavy:
+                    return await self._compute.run(processor.run, job)
+                return await asyncio.to_thread(processor.run, job)
+            finally:
+                self._progress_path(step.ref).unlink(missing_ok=True)
+
+    def _progress_path(self, ref: StepRef) -> Path:
+        return self._progress_dir / f"{ref.execution_id}.{ref.step_index}.{ref.attempt}.json"
 
     async def _heartbeat(self, ref: StepRef, worker: str) -> None:
+        """Renew the lease every ``heartbeat_seconds``; relay progress every second."""
+        loop = asyncio.get_running_loop()
+        interval = self._config.heartbeat_seconds
+        next_beat = loop.time() + interval
+        last_progress: dict[str, Any] | None = None
         while True:
-            await asyncio.sleep(self._config.heartbeat_seconds)
+            await asyncio.sleep(min(PROGRESS_SECONDS, interval))
+            progress = progress_file.read(self._progress_path(ref))
+            if progress is not None and progress != last_progress:
+                last_progress = progress
+                with contextlib.suppress(Exception):
+                    await self._live.progress(ref.execution_id, ref.step_index, progress)
+            if loop.time() < next_beat:
+                continue
+            next_beat += interval
             now = self._clock.now()
             try:
                 beat = await self._ledger.heartbeat(ref, worker, now, self._config.lease_seconds)

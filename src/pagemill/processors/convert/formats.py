@@ -29,6 +29,8 @@ class ParseRequest:
     mode: str = "fast"  # fast | balanced | accurate
     include_headers_footers: bool = False
     include_images: bool = False
+    # report(pages_done=…, pages_total=…, stage=…): called as pages are done (any process).
+    report: Callable[..., None] | None = None
 
 
 Parser = Callable[[ParseRequest], Document]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ def parse(request: ParseRequest) -> Document:
             mode=request.mode,
             include_headers_footers=request.include_headers_footers,
             include_images=request.include_images,
+            report=request.report,
         )
     except ProcessingError:
         raise
@@ -108,8 +109,9 @@ def parse_pdf(
     mode: str = "fast",
     include_headers_footers: bool = False,
     include_images: bool = False,
+    report: Callable[..., None] | None = None,
 ) -> Document:
-    """Parse the selected pages of the PDF at ``path``.
+    """Parse the selected pages of the PDF at ``path``; ``report`` hears of pages done.
 
     Raises ``ProcessingError`` for encrypted, corrupt, truncated or empty files and ``InvalidInput``
     (from ``select_pages``) when the range selects no page of this document.
@@ -120,14 +122,14 @@ def parse_pdf(
         if page_count == 0:
             raise ProcessingError("The PDF has no pages.")
         pages = select_pages(page_count, page_range, max_pages)
-        texts = [_page_text(page) for page in _extract_pages(path, pages)]
+        texts = _read_text(path, pages, report)
         objects = {text.page: _scan(pdf, text.page, want_pictures=False) for text in texts}
         ocr_pages = [text.page for text in texts if _needs_ocr(text, objects[text.page], mode)]
         if include_images:  # a scanned page's own image is not a picture on it
             for text in texts:
                 if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
                     objects[text.page] = _scan(pdf, text.page, want_pictures=True)
-        ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"])) if ocr_pages else {}
+        ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"]), report) if ocr_pages else {}
     finally:
         pdf.close()
     tables = find_tables(
@@ -194,6 +196,23 @@ def _open(path: Path) -> Any:
         raise ProcessingError(
             f"The PDF could not be opened: it is corrupt or truncated ({error})."
         ) from error
+
+
+# Pages read per pdftext call: small enough for steady progress on long documents, large
+# enough that opening the file each call costs little.
+_TEXT_BATCH = 32
+
+
+def _read_text(
+    path: Path, pages: Sequence[int], report: Callable[..., None] | None
+) -> list[_PageText]:
+    texts: list[_PageText] = []
+    for start in range(0, len(pages), _TEXT_BATCH):
+        batch = pages[start : start + _TEXT_BATCH]
+        texts.extend(_page_text(page) for page in _extract_pages(path, batch))
+        if report is not None:
+            report(stage="text", pages_done=len(texts), pages_total=len(pages))
+    return texts
 
 
 def _extract_pages(path: Path, pages: Sequence[int]) -> list[dict[str, Any]]:
@@ -282,10 +301,14 @@ def _needs_ocr(text: _PageText, objects: PageObjects, mode: str) -> bool:
     return mode in ("balanced", "accurate") and text.bad_chars >= POOR_TEXT_SHARE * text.chars
 
 
-def _ocr(pdf: Any, pages: list[int], dpi: int) -> dict[int, list[list[Line]]]:
+def _ocr(
+    pdf: Any, pages: list[int], dpi: int, report: Callable[..., None] | None = None
+) -> dict[int, list[list[Line]]]:
     ocr.check_available()
     result: dict[int, list[list[Line]]] = {}
-    for page_number in pages:
+    for done, page_number in enumerate(pages):
+        if report is not None:
+            report(stage="ocr", pages_done=done, pages_total=len(pages))
         page = pdf[page_number]
         try:
             width, height = page.get_size()

@@ -17,6 +17,7 @@ from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest, detect_format, parser_for
 from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
+from pagemill.processors.progress import reporter
 
 MODES = ("fast", "balanced", "accurate")
 # Flags of the hosted convert step and /convert form. Most change nothing for text-layer PDFs yet
@@ -92,6 +93,7 @@ class ConvertProcessor(Processor):
                     mode=str(settings.get("mode") or "fast"),
                     include_headers_footers=bool(settings.get("include_headers_footers", False)),
                     include_images=bool(settings.get("include_images", False)),
+                    report=reporter(job.progress_file),
                 )
             )
         except InvalidInput as error:
