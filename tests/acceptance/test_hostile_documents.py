@@ -14,6 +14,12 @@ import httpx
 import pytest
 
 from tests.acceptance.conftest import ServerProcess
+from tests.hostilegen import (
+    deep_page_tree,
+    millions_of_pages_declared,
+    pdf_zip_polyglot,
+    recursive_page_tree,
+)
 from tests.officegen import billion_laughs, make_docx, replace_member, zip_with
 from tests.pdfgen import make_pdf
 
@@ -59,6 +65,8 @@ def hostile_files(root: Path) -> dict[str, tuple[Path, str]]:
             "",
         ),
         "huge.png": (_write(root / "huge.png", _png_claiming(100_000, 100_000)), ""),
+        "recursive.pdf": (recursive_page_tree(root / "recursive.pdf"), "damaged"),
+        "deep.pdf": (deep_page_tree(root / "deep.pdf"), "damaged"),
     }
 
 
@@ -125,3 +133,32 @@ def test_hostile_documents_fail_cleanly_and_others_are_unaffected(
     empty = client.post(f"/api/v1/pipelines/{pipeline_id}/run", files={"file": ("empty.pdf", b"")})
     assert empty.status_code == 422
     assert "empty" in empty.json()["detail"][0]["msg"]
+
+
+def test_odd_but_harmless_documents_convert_safely(client: httpx.Client, tmp_path: Path) -> None:
+    """A page tree that lies about its size, a PDF/ZIP polyglot and a filename with path
+    separators and control characters: each converts what is really there, nothing more."""
+    pipeline_id = client.post("/api/v1/pipelines", json={"steps": [{"type": "convert"}]}).json()[
+        "pipeline_id"
+    ]
+    good = make_pdf(tmp_path / "good.pdf", GOOD_PAGE).read_bytes()
+    zipped = zip_with(tmp_path / "inner.zip", [("word/document.xml", b"<w:document/>")])
+    documents = {
+        "million.pdf": millions_of_pages_declared(tmp_path / "million.pdf"),
+        "polyglot.pdf": pdf_zip_polyglot(tmp_path / "polyglot.pdf", good, zipped.read_bytes()),
+    }
+    for name, path in documents.items():
+        body = wait(client, run(client, pipeline_id, path))
+        assert body["status"] == "completed", (name, body)
+        assert body["input_config"]["page_count"] == 1, name
+
+    hostile_name = "../../etc/\x1b[31mpasswd\x00.pdf"
+    response = client.post(
+        f"/api/v1/pipelines/{pipeline_id}/run",
+        files={"file": (hostile_name, good, "application/pdf")},
+    )
+    assert response.status_code == 200, response.text
+    filename = response.json()["input_config"]["filename"]
+    assert "/" not in filename and "\\" not in filename
+    assert all(ch.isprintable() for ch in filename)
+    assert wait(client, response.json()["execution_id"])["status"] == "completed"
