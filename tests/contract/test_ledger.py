@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pagemill.adapters.sql import SqlLedger, create_ledger, normalize_url
-from pagemill.domain.errors import Conflict, ServiceUnavailable
+from pagemill.domain.errors import Conflict, InvalidInput, ServiceUnavailable
 from pagemill.domain.models import (
     ApiKey,
 )
@@ -205,3 +205,16 @@ async def test_an_unmigrated_database_is_service_unavailable(tmp_path: Path) -> 
     finally:
         await ledger.close()
     assert (tmp_path / "new" / "empty.db").exists()
+
+
+async def test_text_the_database_cannot_store_is_invalid_input_not_an_outage(
+    ledger: SqlLedger,
+) -> None:
+    # PostgreSQL refuses NUL characters in text; SQLite stores them. Either is fine; an
+    # "unavailable" error (a 503 for the client) is not.
+    try:
+        created = await ledger.create_team("team_nul", "bad\x00name", T0)
+    except InvalidInput as error:
+        assert "cannot be stored" in error.detail
+    else:
+        assert created.name == "bad\x00name"

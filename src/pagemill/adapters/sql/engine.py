@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pagemill.domain.clock import utc
-from pagemill.domain.errors import Conflict, ServiceUnavailable
+from pagemill.domain.errors import Conflict, InvalidInput, ServiceUnavailable
 from pagemill.domain.models import ExecutionSnapshot, StepRun
 from pagemill.domain.statuses import StepStatus
 
@@ -116,6 +116,10 @@ def translate_errors() -> Iterator[None]:
         yield
     except exc.IntegrityError as error:
         raise Conflict(f"The change conflicts with stored data: {_reason(error)}") from error
+    except exc.DataError as error:
+        # A value the database refuses to store (a NUL character in text, an out-of-range
+        # number): the request's fault, not an outage.
+        raise InvalidInput(f"A value cannot be stored: {_reason(error)}") from error
     except (exc.SQLAlchemyError, OSError) as error:
         # Connection loss, a locked SQLite file, a missing schema: the ledger cannot serve.
         raise ServiceUnavailable(f"The database is unavailable: {_reason(error)}") from error
