@@ -212,9 +212,9 @@ async def test_text_the_database_cannot_store_is_invalid_input_not_an_outage(
 ) -> None:
     # PostgreSQL refuses NUL characters in text; SQLite stores them. Either is fine; an
     # "unavailable" error (a 503 for the client) is not.
-    try:
-        created = await ledger.create_team("team_nul", "bad\x00name", T0)
-    except InvalidInput as error:
-        assert "cannot be stored" in error.detail
+    if ledger.dialect == "postgresql":
+        with pytest.raises(InvalidInput, match="cannot be stored"):
+            await ledger.create_team("team_nul", "bad\x00name", T0)
     else:
+        created = await ledger.create_team("team_nul", "bad\x00name", T0)
         assert created.name == "bad\x00name"
