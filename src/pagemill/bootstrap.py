@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from prometheus_client import start_http_server
 
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
-from pagemill.adapters.filesystem import FilesystemBlobStore
-from pagemill.adapters.http import HttpxFetcher
+from pagemill.adapters.filesystem import FilesystemBlobStore, load_or_create_secret
+from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
 from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
 from pagemill.adapters.prometheus import PrometheusMetrics
@@ -21,18 +21,26 @@ from pagemill.adapters.sql import DispatchHook, create_ledger, migrate_async
 if TYPE_CHECKING:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 from pagemill.domain.clock import Clock, SystemClock
+from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Services
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.engine import EngineConfig, StepEngine
-from pagemill.services.executions import ExecutionService
+from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
+from pagemill.services.extraction_schemas import ExtractionSchemaService
+from pagemill.services.files import FileService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.ratelimit import RateLimiter
+from pagemill.services.sessions import SessionService, load_session_secret
+from pagemill.services.teams import TeamService
+from pagemill.services.webhooks import WebhookConfig, WebhookService
 from pagemill.settings import Settings
 
 
@@ -78,6 +86,47 @@ async def first_run_key(settings: Settings) -> IssuedKey | None:
         if await keys.needs_first_key():
             return await keys.issue(DEFAULT_TEAM)
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """What the operator's commands (``pagemill teams``, ``pagemill keys``) work with."""
+
+    teams: TeamService
+    keys: KeyService
+
+
+@contextlib.asynccontextmanager
+async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
+    async with open_ledger(settings) as ledger:
+        clock = SystemClock()
+        yield Admin(teams=TeamService(ledger, clock), keys=KeyService(ledger, clock))
+
+
+def url_signing_secret(settings: Settings) -> bytes:
+    """``PAGEMILL_URL_SIGNING_SECRET``, or a secret generated once in the data dir."""
+    if settings.url_signing_secret is not None:
+        return settings.url_signing_secret.get_secret_value().encode()
+    return load_or_create_secret(settings.data_dir / "url_signing_secret")
+
+
+def webhook_service(settings: Settings, ledger: Ledger, clock: Clock) -> WebhookService:
+    """Webhooks signed per team and sent behind the URL guard (file_url's allow-list)."""
+    sender = HttpWebhookSender(
+        connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_networks=settings.url_allow_networks,
+    )
+    config = WebhookConfig(
+        retry=RetryPolicy(
+            tuple(settings.webhook_retry_schedule_seconds), settings.webhook_retry_jitter
+        ),
+        public_url=settings.public_url,
+        rotation_grace_seconds=settings.webhook_secret_rotation_grace_seconds,
+        # A claim outlives its request many times over before another loop takes it over.
+        lease_seconds=max(60.0, 3 * settings.webhook_timeout_seconds),
+    )
+    return WebhookService(ledger, sender, clock, config)
 
 
 def _queue(database_url: str) -> ProcrastinateQueue:
@@ -157,14 +206,42 @@ async def open_runtime(
                 retry_max_seconds=settings.retry_max_seconds,
                 live_ttl_after_finish_seconds=settings.live_ttl_after_finish_seconds,
                 rates=settings.rates,
+                step_timeout_seconds=settings.step_timeout_seconds,
             ),
             metrics=metrics,
         )
         custom_processors = CustomProcessorService(ledger, processors, clock)
+        extraction_schemas = ExtractionSchemaService(ledger, clock)
+        files = FileService(
+            ledger,
+            blobs,
+            clock,
+            signing_secret=url_signing_secret(settings),
+            max_upload_bytes=settings.max_upload_bytes,
+        )
+        webhooks = webhook_service(settings, ledger, clock)
+        engine.observe(webhooks.notice)
         services = Services(
             keys=KeyService(ledger, clock, settings.key_cache_seconds),
-            pipelines=PipelineService(ledger, processors, clock, settings.rates, custom_processors),
+            teams=TeamService(ledger, clock),
+            sessions=SessionService(
+                ledger,
+                clock,
+                await load_session_secret(
+                    ledger,
+                    settings.session_secret.get_secret_value() if settings.session_secret else None,
+                    clock,
+                ),
+                ttl_seconds=settings.session_ttl_seconds,
+                cache_seconds=settings.key_cache_seconds,
+                secure_cookie=settings.session_cookie_secure,
+            ),
+            rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            pipelines=PipelineService(
+                ledger, processors, clock, settings.rates, custom_processors, extraction_schemas
+            ),
             custom_processors=custom_processors,
+            extraction_schemas=extraction_schemas,
             executions=ExecutionService(
                 ledger,
                 live,
@@ -177,9 +254,18 @@ async def open_runtime(
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,
                 max_attempts=settings.max_attempts,
-                step_settings_hook=custom_processors.freeze_steps,
+                step_settings_hook=chain_step_settings_hooks(
+                    custom_processors.freeze_steps, extraction_schemas.freeze_steps
+                ),
                 metrics=metrics,
+                admission=Admission(
+                    ledger,
+                    blobs,
+                    AdmissionLimits(settings.max_pages_per_request, settings.max_pages_in_flight),
+                ),
+                file_resolver=files.resolve,
             ),
+            files=files,
             engine=engine,
             operations=OperationsService(
                 ledger,
@@ -192,6 +278,7 @@ async def open_runtime(
                 if settings.admin_token
                 else None,
             ),
+            webhooks=webhooks,
             ledger=ledger,
         )
         yield Runtime(
@@ -205,10 +292,12 @@ async def open_runtime(
 
 
 __all__ = [
+    "Admin",
     "InlineComputePool",
     "Runtime",
     "first_run_key",
     "issue_key",
+    "open_admin",
     "open_ledger",
     "open_runtime",
 ]

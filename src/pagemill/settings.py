@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pagemill.domain.rates import DEFAULT_RATES_CENTS_PER_1000_PAGES
+from pagemill.domain.webhooks import DEFAULT_RETRY_SCHEDULE
 
 MB = 1024 * 1024
 
@@ -34,11 +35,41 @@ class Settings(BaseSettings):
     port: int = 8000
 
     max_upload_bytes: int = Field(default=200 * MB, ge=1)
+    max_pages_per_request: int = Field(
+        default=7000, ge=1, description="Pages one run may process (counted at submit)."
+    )
+    max_pages_in_flight: int = Field(
+        default=5000, ge=1, description="Pages in a team's unfinished executions (this run too)."
+    )
+    step_timeout_seconds: float = Field(
+        default=1800.0, gt=0, description="A step running longer fails (not retried)."
+    )
+    url_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of signed file upload/download URLs; unset: generated once and "
+        "kept in the data dir (set the same value on every API replica of a scale-out).",
+    )
     download_timeout_seconds: float = Field(default=30.0, gt=0)
     url_allow_networks: list[str] = Field(
         default_factory=list,
         description='CIDRs (JSON list, e.g. ["10.0.0.0/8"]) that file_url may reach: loopback, '
         "private, link-local and other non-public addresses are refused unless listed here.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This server's external base URL (https://pagemill.example.com): makes the "
+        "URLs in webhook payloads absolute; unset: they are paths.",
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        description="Delays between webhook attempts (JSON list); after the last, give up.",
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Per attempt, total.")
+    webhook_concurrency: int = Field(default=4, ge=1, description="Attempts in flight/process.")
+    webhook_secret_rotation_grace_seconds: float = Field(
+        default=86400.0, ge=0, description="How long a rotated-out webhook secret still signs."
     )
 
     workers: int = Field(default=2, ge=0, description="In-process step workers (embedded).")
@@ -56,6 +87,21 @@ class Settings(BaseSettings):
     )
     key_cache_seconds: float = Field(
         default=5.0, ge=0, description="How long an authenticated key is trusted without a read."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs browser session cookies and CSRF tokens; unset: generated on the "
+        "first start and stored in the ledger (table server_secrets).",
+    )
+    session_ttl_seconds: float = Field(default=86400.0, gt=0, description="Session lifetime.")
+    session_cookie_secure: bool = Field(
+        default=True, description="Mark the session cookie Secure (false: plain-http dev only)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=400, ge=0, description="Requests per minute per API key or session; 0: off."
+    )
+    rate_limit_burst: int | None = Field(
+        default=None, ge=1, description="Rate-limit bucket size; default: the per-minute rate."
     )
 
     llm_base_url: str | None = Field(

@@ -65,3 +65,21 @@ async def test_overwrite_is_atomic_and_delete_is_idempotent(blobs: BlobStore) ->
 async def test_keys_cannot_leave_the_store(blobs: BlobStore, key: str) -> None:
     with pytest.raises(InvalidInput):
         await blobs.write_bytes(key, b"x")
+
+
+async def test_copies_are_independent_and_stream_back(blobs: BlobStore) -> None:
+    data = bytes(range(256)) * 9000  # over one read chunk
+    await blobs.write_bytes("files/original", data)
+    await blobs.copy("files/original", "inputs/copy")
+
+    await blobs.write_bytes("files/original", b"replaced")  # a rewrite is a new blob
+    assert await blobs.read_bytes("inputs/copy") == data
+    await blobs.delete("files/original")
+    streamed = b"".join([chunk async for chunk in blobs.read_stream("inputs/copy")])
+    assert streamed == data
+    with pytest.raises(NotFound):
+        await blobs.copy("files/original", "inputs/other")
+    with pytest.raises(NotFound):
+        async for _ in blobs.read_stream("files/original"):
+            pass
+    assert not await blobs.exists("inputs/other")

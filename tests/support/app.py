@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
@@ -25,6 +26,7 @@ class TestServer:
     services: Services
     runtime: Runtime
     keys: dict[str, str]  # team name → API key
+    app: FastAPI | None = None  # for tests that walk the routes
 
     __test__ = False
 
@@ -44,7 +46,8 @@ async def test_server(
         reaper_interval_seconds=0.2,
         retry_base_seconds=0.01,
         retry_max_seconds=0.05,
-        **overrides,  # type: ignore[arg-type]
+        # Tests poll hard with one key; test_rate_limit.py turns the limit on.
+        **{"rate_limit_per_minute": 0, **overrides},  # type: ignore[arg-type]
     )
     holder: dict[str, Runtime] = {}
 
@@ -69,7 +72,7 @@ async def test_server(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://pagemill.test"
         ) as client:
-            yield TestServer(client, runtime.services, runtime, keys)
+            yield TestServer(client, runtime.services, runtime, keys, app)
 
 
 test_server.__test__ = False  # type: ignore[attr-defined]

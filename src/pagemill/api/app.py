@@ -11,7 +11,17 @@ from fastapi import FastAPI
 import pagemill
 from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
-from pagemill.api.routes import custom_processors, executions, operations, pipelines
+from pagemill.api.routes import (
+    auth,
+    custom_processors,
+    executions,
+    extraction_schemas,
+    files,
+    operations,
+    pipelines,
+    teams,
+    webhooks,
+)
 from pagemill.services.container import Services
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Services]]
@@ -36,14 +46,25 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
     install_error_handlers(app)
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
+    app.include_router(webhooks.router)
     app.include_router(pipelines.router)
     app.include_router(custom_processors.router)
     app.include_router(custom_processors.deprecated_router)
+    app.include_router(extraction_schemas.router)
+    app.include_router(files.router)
+    app.include_router(files.content_router)
 
     app.include_router(operations.router)
+    app.include_router(webhooks.teams_router)
+    app.include_router(teams.router)
+    app.include_router(auth.router)
 
     _document_api_key(app)
     return app
+
+
+# Paths that do not take an API key: the operator's admin API and the session endpoints.
+_NO_API_KEY = ("/api/v1/admin/", "/api/v1/auth/")
 
 
 def _document_api_key(app: FastAPI) -> None:
@@ -64,9 +85,10 @@ def _document_api_key(app: FastAPI) -> None:
                 "name": API_KEY_HEADER,
             }
             for path, operations in schema.get("paths", {}).items():
-                if path.startswith("/api/") and not path.startswith("/api/v1/admin/"):
+                if path.startswith("/api/") and not path.startswith(_NO_API_KEY):
                     for operation in operations.values():
-                        operation["security"] = [{"APIKeyHeader": []}]
+                        # An operation that declares its own (signed file URLs: none) keeps it.
+                        operation.setdefault("security", [{"APIKeyHeader": []}])
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from pagemill.api.session_auth import SESSION_COOKIE, authenticate_session
+from pagemill.domain.teams import Role
 from pagemill.services.container import Services
 
 API_KEY_HEADER = "X-API-Key"  # documented as the security scheme in ``app.py``
@@ -22,6 +24,9 @@ class Caller:
 
     team_id: str
     services: Services
+    role: Role = Role.MEMBER  # the caller's role in the team
+    user_id: str | None = None  # None: an operator key (CLI)
+    key_id: str | None = None  # None: a browser session
 
 
 async def get_services(request: Request) -> Services:
@@ -30,9 +35,16 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_caller(request: Request) -> Caller:
+    """``X-API-Key`` when present, else the ``wos-session`` cookie; then the rate limit."""
     services: Services = request.app.state.services
-    principal = await services.keys.authenticate(request.headers.get(API_KEY_HEADER))
-    return Caller(team_id=principal.team_id, services=services)
+    key = request.headers.get(API_KEY_HEADER)
+    if key is None and SESSION_COOKIE in request.cookies:
+        session, team_id, role = await authenticate_session(request, services)
+        services.rate_limiter.hit("user:" + session.user_id)
+        return Caller(team_id, services, role, session.user_id)
+    principal = await services.keys.authenticate(key)
+    services.rate_limiter.hit(principal.key_id)
+    return Caller(principal.team_id, services, principal.role, principal.user_id, principal.key_id)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

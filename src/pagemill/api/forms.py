@@ -19,13 +19,17 @@ from pagemill.domain.errors import InvalidInput
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 64
+MAX_MEDIA_TYPE = 255
 
 
 class RunFormReader:
     def __init__(self, content_type: str, body: AsyncIterator[bytes]) -> None:
-        kind, params = parse_options_header(content_type)
+        try:
+            kind, params = parse_options_header(content_type)
+        except UnicodeError:  # not latin-1: no HTTP header decodes to that
+            kind, params = b"", {}
         self._urlencoded = kind == b"application/x-www-form-urlencoded"
-        if not self._urlencoded and (kind != b"multipart/form-data" or b"boundary" not in params):
+        if not self._urlencoded and (kind != b"multipart/form-data" or not params.get(b"boundary")):
             raise InvalidInput(
                 "The request body must be multipart/form-data (or URL-encoded with a file_url)."
             )
@@ -41,18 +45,23 @@ class RunFormReader:
         self._name = ""
         self._in_file = False
         self._field = bytearray()
-        self._parser = MultipartParser(
-            boundary,
-            {
-                "on_part_begin": self._part_begin,
-                "on_part_data": self._part_data,
-                "on_part_end": self._part_end,
-                "on_header_field": self._header_field,
-                "on_header_value": self._header_value_cb,
-                "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_finished,
-            },
-        )
+        self._complete = False
+        try:
+            self._parser = MultipartParser(
+                boundary,
+                {
+                    "on_part_begin": self._part_begin,
+                    "on_part_data": self._part_data,
+                    "on_part_end": self._part_end,
+                    "on_header_field": self._header_field,
+                    "on_header_value": self._header_value_cb,
+                    "on_header_end": self._header_end,
+                    "on_headers_finished": self._headers_finished,
+                    "on_end": self._end,
+                },
+            )
+        except FormParserError as exc:  # e.g. a boundary over 256 bytes
+            raise InvalidInput(f"The multipart boundary is not usable: {exc}") from exc
 
     @property
     def has_file(self) -> bool:
@@ -72,6 +81,10 @@ class RunFormReader:
             self._parser.finalize()
         except FormParserError as exc:
             raise InvalidInput(f"The multipart body is malformed: {exc}") from exc
+        if not self._complete:
+            # python-multipart's finalize() does not check this: without it a cut-off body
+            # would pass for a whole one, its file part silently truncated.
+            raise InvalidInput("The multipart body ends before its closing boundary.")
 
     async def _read_urlencoded(self) -> None:
         limit = MAX_FIELD_BYTES * MAX_FIELDS
@@ -114,11 +127,7 @@ class RunFormReader:
                 raise InvalidInput("Send exactly one file per run.")
             self._in_file = True
             self.filename = options[b"filename"].decode("utf-8", "replace")
-            self.file_content_type = (
-                self._headers.get(b"content-type", b"application/octet-stream")
-                .decode("latin-1")
-                .strip()
-            )
+            self.file_content_type = _media_type(self._headers.get(b"content-type"))
         elif len(self.fields) >= MAX_FIELDS:
             raise InvalidInput("Too many form fields.")
 
@@ -130,6 +139,16 @@ class RunFormReader:
         if len(self._field) > MAX_FIELD_BYTES:
             raise InvalidInput(f"Form field {self._name!r} is larger than {MAX_FIELD_BYTES} bytes.")
 
+    def _end(self) -> None:
+        self._complete = True
+
     def _part_end(self) -> None:
         if not self._in_file:
             self.fields[self._name] = self._field.decode("utf-8", "replace")
+
+
+def _media_type(header: bytes | None) -> str:
+    """The part's Content-Type as stored in ``input_config``: printable, bounded (a NUL, say,
+    would not fit in a PostgreSQL ledger)."""
+    text = "".join(ch for ch in (header or b"").decode("latin-1") if ch.isprintable()).strip()
+    return text[:MAX_MEDIA_TYPE] or "application/octet-stream"

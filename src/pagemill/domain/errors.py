@@ -3,6 +3,8 @@
     PagemillError
     ├── NotFound              the thing does not exist for this team (never "forbidden")
     ├── Unauthenticated       no key, unknown key, revoked or expired key
+    ├── Forbidden             a member of the team, but not allowed to do this (role, CSRF)
+    ├── RateLimited           over the caller's request budget; ``retry_after`` seconds
     ├── InvalidInput          a request the domain rules refuse (bad page range, bad composition…)
     │   └── UnsupportedProcessor   a step type this server cannot run
     ├── Conflict              the request clashes with current state (no published version…)
@@ -30,6 +32,16 @@ class NotFound(PagemillError):
 
 class Unauthenticated(PagemillError):
     pass
+
+
+class Forbidden(PagemillError):
+    """The caller belongs to the team but may not do this; other teams' things are NotFound."""
+
+
+class RateLimited(PagemillError):
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InvalidInput(PagemillError):

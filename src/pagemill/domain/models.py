@@ -26,6 +26,8 @@ class ApiKey:
     last_used_at: datetime | None = None
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    prefix: str = ""  # the first characters of the key (``pm_`` + its id part): safe to show
+    created_by: str | None = None  # the user who created it; None: the operator (CLI)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +43,20 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def exists(self, key: str) -> bool: ...
+
+    async def copy(self, source: str, target: str) -> None:
+        """Store the content of ``source`` under ``target`` too, as an independent blob (deleting
+        one keeps the other); ``NotFound`` when ``source`` does not exist. Adapters may do better
+        than this streamed copy (a hard link)."""
+        await self.write_stream(target, self.read_stream(source), max_bytes=2**62)
+
+    async def read_stream(self, key: str) -> AsyncIterator[bytes]:
+        """The blob in chunks, never whole in memory; ``NotFound`` before the first chunk when
+        it does not exist."""
+        async with self.local_path(key) as path:
+            handle = await asyncio.to_thread(path.open, "rb")
+            try:
+                while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
+                    yield chunk
+            finally:
+                handle.close()

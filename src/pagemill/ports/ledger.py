@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from pagemill.domain.custom_processors import CustomProcessor, CustomProcessorVersion
+from pagemill.domain.extraction_schemas import ExtractionSchema, ExtractionSchemaVersion
+from pagemill.domain.files import StoredFile
 from pagemill.domain.models import (
     ApiKey,
     CacheEntry,
@@ -31,9 +33,11 @@ from pagemill.domain.models import (
     StuckSteps,
     Team,
 )
+from pagemill.ports.teams import TeamLedger
+from pagemill.ports.webhooks import WebhookLedger
 
 
-class Ledger(ABC):
+class Ledger(TeamLedger, WebhookLedger, ABC):
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
     async def close(self) -> None: ...
@@ -146,6 +150,81 @@ class Ledger(ABC):
         ``active_version`` must name an existing version (the caller checks: versions are
         never deleted).
         """
+
+    # -- extraction schemas ------------------------------------------------------------------
+    @abstractmethod
+    async def create_extraction_schema(
+        self,
+        team_id: str,
+        schema_id: str,
+        name: str,
+        schema_json: dict[str, Any],
+        description: str | None,
+        now: datetime,
+    ) -> ExtractionSchema:
+        """Insert the schema with ``schema_json`` as version 1, current, atomically."""
+
+    @abstractmethod
+    async def extraction_schema(self, team_id: str, schema_id: str) -> ExtractionSchema | None:
+        """The schema with its current version's JSON and its history (newest first)."""
+
+    @abstractmethod
+    async def list_extraction_schemas(
+        self, team_id: str, *, include_archived: bool, limit: int, offset: int
+    ) -> tuple[list[ExtractionSchema], int]:
+        """Most recently updated first."""
+
+    @abstractmethod
+    async def extraction_schema_version(
+        self, team_id: str, schema_id: str, version: int
+    ) -> ExtractionSchemaVersion | None: ...
+
+    @abstractmethod
+    async def update_extraction_schema(
+        self,
+        team_id: str,
+        schema_id: str,
+        now: datetime,
+        *,
+        new_version: dict[str, Any] | None = None,
+        **changes: Any,
+    ) -> ExtractionSchema | None:
+        """Set the given columns (name, description, archived) and ``updated``; with
+        ``new_version``, also store it as version max+1 and make it current — atomically.
+
+        The new version's description is ``changes["description"]`` when given, else the
+        schema's description.
+        """
+
+    # -- files -------------------------------------------------------------------------------
+    @abstractmethod
+    async def create_file(
+        self, team_id: str, original_filename: str, content_type: str, blob_key: str, now: datetime
+    ) -> StoredFile:
+        """Insert a ``pending`` file; its ``file_id`` is assigned by the ledger."""
+
+    @abstractmethod
+    async def file(self, file_id: int, team_id: str | None) -> StoredFile | None:
+        """``team_id=None`` only for a request authenticated by a signed URL."""
+
+    @abstractmethod
+    async def list_files(
+        self, team_id: str, *, limit: int, offset: int
+    ) -> tuple[list[StoredFile], int]:
+        """Newest first."""
+
+    @abstractmethod
+    async def update_file(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
+        """Set the given columns (upload_status, file_size, sha256); None when not the team's."""
+
+    @abstractmethod
+    async def delete_file(self, file_id: int, team_id: str) -> StoredFile | None:
+        """Remove the row and return it (the caller deletes the blob); None when not found."""
+
+    @abstractmethod
+    async def pages_in_flight(self, team_id: str) -> int:
+        """The submit-time page counts (``input_config.page_count_at_submit``) of the team's
+        executions that are not finished, summed."""
 
     # -- executions --------------------------------------------------------------------------
     @abstractmethod

@@ -62,6 +62,26 @@ class ProcessorRegistry:
         """Every step must name an available processor with settings it accepts."""
         for index, (step_type, settings) in enumerate(steps):
             try:
+                _check_timeout(settings.get("timeout_seconds"))
                 self.get(step_type).check_settings(dict(settings))
             except InvalidInput as exc:
                 raise type(exc)(f"Step {index} ({step_type}): {exc.detail}") from exc
+
+
+MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600
+
+
+def _check_timeout(value: Any) -> None:
+    """``settings.timeout_seconds``, common to every step type: a positive number of seconds
+    (the server's ``step_timeout_seconds`` still caps it)."""
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_STEP_TIMEOUT_SECONDS
+    ):
+        raise InvalidInput(
+            f"Setting 'timeout_seconds' must be a number of seconds above 0 and at most "
+            f"{MAX_STEP_TIMEOUT_SECONDS}, not {value!r}."
+        )

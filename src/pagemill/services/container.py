@@ -8,17 +8,29 @@ from pagemill.ports.ledger import Ledger
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.engine import StepEngine
 from pagemill.services.executions import ExecutionService
+from pagemill.services.extraction_schemas import ExtractionSchemaService
+from pagemill.services.files import FileService
 from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.ratelimit import RateLimiter
+from pagemill.services.sessions import SessionService
+from pagemill.services.teams import TeamService
+from pagemill.services.webhooks import WebhookService
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     keys: KeyService
+    teams: TeamService
+    sessions: SessionService
+    rate_limiter: RateLimiter  # per API key or browser session
     pipelines: PipelineService
     custom_processors: CustomProcessorService
+    extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
+    files: FileService
     engine: StepEngine
     operations: OperationsService
+    webhooks: WebhookService
     ledger: Ledger  # for readiness checks only

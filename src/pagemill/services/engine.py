@@ -13,7 +13,7 @@ import json
 import logging
 import random
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -49,6 +49,8 @@ class EngineConfig:
     retry_max_seconds: float = 60.0
     live_ttl_after_finish_seconds: float = 3600.0
     rates: Mapping[str, int] | None = None
+    # A step running longer fails for good; a step's ``settings.timeout_seconds`` may lower it.
+    step_timeout_seconds: float = 1800.0
 
 
 def result_key(ref: StepRef) -> str:
@@ -91,6 +93,8 @@ class StepEngine:
         self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
         self._stop_reasons: dict[StepRef, StopReason] = {}
         self._all_stopped = asyncio.Event()
+        # Told of every committed snapshot after it is mirrored (webhook delivery wake-ups).
+        self._observers: list[Callable[[ExecutionSnapshot], None]] = []
         # Progress files of steps running on this machine (see ``processors.progress``); the
         # names are unique per attempt, so processes on one machine can share the directory.
         self._progress_dir = Path(tempfile.gettempdir()) / "pagemill-progress"
@@ -114,6 +118,12 @@ class StepEngine:
         await self._dispatcher.dispatched(
             [s.ref for s in snapshot.steps if s.status is StepStatus.DISPATCHED]
         )
+        for observer in self._observers:
+            observer(snapshot)
+
+    def observe(self, observer: Callable[[ExecutionSnapshot], None]) -> None:
+        """Call ``observer`` (cheap, never raising) with every snapshot ``publish`` mirrors."""
+        self._observers.append(observer)
 
     # -- claiming ----------------------------------------------------------------------------
     async def claim_next(self, worker: str) -> Claim | None:
@@ -159,8 +169,12 @@ class StepEngine:
         work = asyncio.create_task(self._process(claim))
         self._running[ref] = work
         beat = asyncio.create_task(self._heartbeat(ref, worker))
+        timeout = self.step_timeout(claim.step.settings)
+        deadline = asyncio.timeout(timeout)
         try:
-            output = await work
+            # On expiry ``work`` is cancelled, which kills a worker process running it.
+            async with deadline:
+                output = await work
         except asyncio.CancelledError:
             reason = self._stop_reasons.pop(ref, None)
             if reason is None:
@@ -172,6 +186,14 @@ class StepEngine:
             return
         except WorkerCrashed as exc:
             await self._fail(ref, worker, str(exc), retryable=True)
+            return
+        except TimeoutError as exc:
+            if not deadline.expired():  # raised by the processor itself: an internal error
+                log.exception("step %s failed unexpectedly", ref, extra=_fields(ref))
+                await self._fail(ref, worker, f"Internal error: TimeoutError: {exc}", True)
+                return
+            log.warning("step %s timed out after %g s", ref, timeout, extra=_fields(ref))
+            await self._fail(ref, worker, f"The step took longer than {timeout:g} s.", False)
             return
         except PagemillError as exc:
             await self._fail(ref, worker, exc.detail, retryable=False)
@@ -189,6 +211,14 @@ class StepEngine:
                 await beat
         cache = {"status": "bypass" if bypass else "miss"} if cache_key else None
         await self._complete(claim, worker, output, cache, cache_key)
+
+    def step_timeout(self, settings: Mapping[str, Any]) -> float:
+        """The server's step timeout, or the step's ``timeout_seconds`` when that is lower."""
+        limit = self._config.step_timeout_seconds
+        own = settings.get("timeout_seconds")
+        if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+            return min(float(own), limit)
+        return limit
 
     async def _process(self, claim: Claim) -> ProcessorOutput:
         step, execution = claim.step, claim.execution

@@ -12,17 +12,20 @@ from typing import Any, Literal
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.files import is_reference
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.domain.webhooks import check_webhook_url, parse_webhook_events
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.fetch import Fetcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.admission import Admission
 from pagemill.services.engine import StepEngine
 
 log = logging.getLogger("pagemill.executions")
@@ -31,6 +34,25 @@ OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
 
 # (team_id, steps) → each step's settings as the workers will see them; may refuse a step.
 StepSettingsHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any]]]]
+# (team_id, "datalab://file-N") → a copy of the team's uploaded file as a run's document.
+FileResolver = Callable[[str, str], Awaitable["StoredDocument"]]
+
+
+def chain_step_settings_hooks(*hooks: StepSettingsHook) -> StepSettingsHook:
+    """One hook that runs ``hooks`` in order, each on the settings the previous one returned
+    (custom processors freeze ``custom`` steps, extraction schemas ``extract`` steps)."""
+
+    async def chained(team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
+        current = list(steps)
+        for hook in hooks:
+            settings = await hook(team_id, current)
+            current = [
+                dataclasses.replace(s, settings=new)
+                for s, new in zip(current, settings, strict=True)
+            ]
+        return [dict(s.settings) for s in current]
+
+    return chained
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +63,7 @@ class RunOptions:
     skip_cache: bool = False
     webhook_url: str | None = None
     version: int | None = None
+    webhook_events: str | None = None  # extension: "execution" (default) and/or "step"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +114,8 @@ class ExecutionService:
         max_attempts: int,
         step_settings_hook: StepSettingsHook | None = None,
         metrics: Metrics | None = None,
+        admission: Admission | None = None,
+        file_resolver: FileResolver | None = None,
     ) -> None:
         self._ledger = ledger
         self._live = live
@@ -103,6 +128,8 @@ class ExecutionService:
         self._max_attempts = max_attempts
         self._metrics = metrics or NoMetrics()
         self._step_settings_hook = step_settings_hook
+        self._admission = admission
+        self._file_resolver = file_resolver
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes]) -> StoredDocument:
@@ -111,7 +138,11 @@ class ExecutionService:
         info = await self._blobs.write_stream(key, chunks, self.max_upload_bytes)
         return StoredDocument(key, "document", "application/octet-stream", info.size, info.sha256)
 
-    async def fetch(self, url: str) -> StoredDocument:
+    async def fetch(self, url: str, team_id: str | None = None) -> StoredDocument:
+        if is_reference(url):  # an uploaded file of the team: never fetched over HTTP
+            if self._file_resolver is None or team_id is None:
+                raise InvalidInput("file_url: datalab:// file references are not accepted here.")
+            return await self._file_resolver(team_id, url)
         key = f"inputs/{random_base62(24)}"
         async with self._fetcher.open(url, self.max_upload_bytes) as download:
             info = await self._blobs.write_stream(key, download.chunks, self.max_upload_bytes)
@@ -134,7 +165,11 @@ class ExecutionService:
         """Create the execution and dispatch its first step; the document is consumed."""
         try:
             new = await self._prepare(team_id, pipeline_id, options, document)
-            snapshot = await self._ledger.create_execution(new, self._clock.now())
+            if self._admission is None:
+                snapshot = await self._ledger.create_execution(new, self._clock.now())
+            else:  # page limits, checked before anything is queued
+                async with self._admission.execution(new) as counted:
+                    snapshot = await self._ledger.create_execution(counted, self._clock.now())
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)
@@ -151,6 +186,9 @@ class ExecutionService:
             parse_page_range(options.page_range)
         if options.output_format is not None:
             check_output_format(options.output_format)
+        if options.webhook_url is not None:
+            check_webhook_url(options.webhook_url)
+        webhook_events = parse_webhook_events(options.webhook_events)
         pipeline = await self._ledger.pipeline(team_id, pipeline_id)
         if pipeline is None:
             raise NotFound(f"Pipeline {pipeline_id} not found")
@@ -195,6 +233,7 @@ class ExecutionService:
                 "run_evals": options.run_evals,
                 "skip_cache": options.skip_cache,
                 "webhook_url": options.webhook_url,
+                **({"webhook_events": webhook_events} if webhook_events else {}),
             },
             step_types=[s.type for s in steps],
             step_settings=await self._step_settings(team_id, steps),
@@ -203,7 +242,7 @@ class ExecutionService:
 
     async def _step_settings(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
         """The settings each step runs with; the hook freezes what a run must not look up later
-        (a custom step's definition)."""
+        (a custom step's definition, an extract step's saved schema)."""
         if self._step_settings_hook is None:
             return [dict(s.settings) for s in steps]
         return await self._step_settings_hook(team_id, steps)

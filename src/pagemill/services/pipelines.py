@@ -14,6 +14,7 @@ from pagemill.domain.rates import pipeline_rate
 from pagemill.ports.ledger import Ledger
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.extraction_schemas import ExtractionSchemaService
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 500
@@ -27,12 +28,14 @@ class PipelineService:
         clock: Clock,
         rates: Mapping[str, int],
         custom_processors: CustomProcessorService,
+        extraction_schemas: ExtractionSchemaService,
     ) -> None:
         self._ledger = ledger
         self._processors = processors
         self._clock = clock
         self._rates = dict(rates)
         self._custom_processors = custom_processors
+        self._extraction_schemas = extraction_schemas
 
     def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Composition rules, then availability and settings of each processor."""
@@ -43,9 +46,12 @@ class PipelineService:
     async def _checked(
         self, team_id: str, steps: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
-        """``check_steps``, then: every custom step references a usable processor of the team."""
+        """``check_steps``, then: every custom step references a usable processor of the team,
+        every extract step's ``schema_id`` a usable extraction schema of the team."""
         checked = self.check_steps(steps)
-        await self._custom_processors.check_steps(team_id, parse_steps(checked))
+        parsed = parse_steps(checked)
+        await self._custom_processors.check_steps(team_id, parsed)
+        await self._extraction_schemas.check_steps(team_id, parsed)
         return checked
 
     async def create(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> Pipeline:
@@ -95,7 +101,7 @@ class PipelineService:
             raise InvalidInput(f"description has at most {MAX_DESCRIPTION} characters.")
         pipeline = await self.get(team_id, pipeline_id)
         # The draft was checked when written, but the server may have lost a processor since
-        # (or a custom processor it references may have been archived).
+        # (or a custom processor or extraction schema it references may have been archived).
         await self._checked(team_id, pipeline.steps)
         version = await self._ledger.publish_version(
             team_id, pipeline_id, description, self._clock.now()

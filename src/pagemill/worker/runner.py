@@ -15,6 +15,7 @@ from pagemill.domain.ids import random_base62
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.services.container import Services
 from pagemill.services.engine import StepEngine
+from pagemill.worker.webhooks import webhook_deliveries
 
 log = logging.getLogger("pagemill.worker")
 
@@ -132,18 +133,27 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
     )
     await workers.start()
     try:
-        yield runtime.services
+        async with webhook_deliveries(runtime, workers.identity):
+            yield runtime.services
     finally:
         await workers.stop(settings.shutdown_grace_seconds)
 
 
 async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concurrency: int) -> None:
-    """Serve steps delivered by the queue until cancelled; also take turns at reaping."""
+    """Serve steps delivered by the queue until cancelled; also take turns at reaping, and
+    deliver webhooks."""
+    identity = worker_identity()
+    async with webhook_deliveries(runtime, identity):
+        await _serve_queue(runtime, queues=queues, concurrency=concurrency, identity=identity)
+
+
+async def _serve_queue(
+    runtime: Runtime, *, queues: list[str] | None, concurrency: int, identity: str
+) -> None:
     queue = runtime.queue
     if queue is None:
         raise RuntimeError("this runtime has no queue: run embedded workers instead")
     engine = runtime.services.engine
-    identity = worker_identity()
     queue.handler = lambda ref: engine.claim_and_run(ref, identity)
 
     async def reap() -> None:

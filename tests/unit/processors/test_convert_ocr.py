@@ -103,6 +103,33 @@ def test_scanned_pdf_word_accuracy(tmp_path: Path) -> None:
     assert 60 < y0 < y1 < 130
 
 
+def test_scanned_heading_levels_follow_the_styles_across_pages(tmp_path: Path) -> None:
+    # Each style's size is estimated a little differently on each page, and Tesseract gives no
+    # weight and glues the bold body-size heading to its paragraph: levels still follow styles.
+    titles = ["Harbour Freight Report", "Rail Maintenance Review"]
+    pages = [
+        [
+            ("h1", title),
+            ("h2", f"Background to part {i + 1}"),
+            ("p", filler_paragraph(i, 40)),
+            ("h3", f"Methods used for part {i + 1}"),
+            ("p", filler_paragraph(i + 5, 40)),
+        ]
+        for i, title in enumerate(titles)
+    ]
+    pdf = make_pdf(tmp_path / "levels.pdf", pages, scanned={0, 1})
+    headings = [(b.level, b.text) for b in parse_pdf(request(pdf)).blocks if b.type == "heading"]
+    assert headings == [
+        (level, text)
+        for i, title in enumerate(titles)
+        for level, text in (
+            (1, title),
+            (2, f"Background to part {i + 1}"),
+            (3, f"Methods used for part {i + 1}"),
+        )
+    ]
+
+
 def test_blank_page_is_not_ocred(tmp_path: Path) -> None:
     pdf = make_pdf(tmp_path / "blank.pdf", [[("p", "Some text.")], []])
     document = parse_pdf(request(pdf))

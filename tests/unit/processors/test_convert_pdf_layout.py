@@ -12,7 +12,8 @@ from PIL import Image
 from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
 from pagemill.processors.convert.pdf import parse
-from pagemill.processors.convert.pdf_layout import Line, find_columns, split_at_gaps
+from pagemill.processors.convert.pdf_columns import find_columns
+from pagemill.processors.convert.pdf_layout import Line, split_at_gaps
 from pagemill.processors.convert.render import RenderOptions, render_markdown
 from tests.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 

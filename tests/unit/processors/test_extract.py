@@ -255,7 +255,13 @@ def test_configured_extractor_is_used_with_checked_citations(
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"schema_id": "sch_123"}, "saved schemas are not available on this server yet"),
+        ({"schema_id": "sch_123", "page_schema": INVOICE_SCHEMA}, "either page_schema or sch"),
+        ({"schema_id": "pl_123"}, "must be an extraction schema id"),
+        ({"schema_id": "sch_123", "schema_version": 0}, "version number ≥ 1"),
+        ({"page_schema": INVOICE_SCHEMA, "schema_version": 2}, "'schema_version' needs a"),
+        ({"page_schema": INVOICE_SCHEMA, "_schema": {"id": "sch_1"}}, "'_schema' is reserved"),
+        ({"page_schema": {"$schema": {}, "properties": {"a": {}}}}, "URI of a JSON Schema"),
+        ({"page_schema": {"$schema": "urn:x", "properties": {"a": {}}}}, "got 'urn:x'"),
         ({}, "needs a page_schema"),
         ({"page_schema": '{"type": "object"'}, "not valid JSON"),
         ({"page_schema": {"type": "object"}}, "properties"),
@@ -268,6 +274,14 @@ def test_configured_extractor_is_used_with_checked_citations(
 def test_bad_settings_are_invalid_input(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         ExtractProcessor().check_settings(settings)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"schema_id": "sch_k8Hx9mP2nQ4v"}, {"schema_id": "sch_k8Hx9mP2nQ4v", "schema_version": "3"}],
+)
+def test_a_saved_schema_may_replace_page_schema(settings: dict[str, Any]) -> None:
+    ExtractProcessor().check_settings(settings)
 
 
 def test_llm_mode_is_accepted_with_an_extractor() -> None:
@@ -286,8 +300,20 @@ def test_bad_settings_at_run_time_are_a_processing_error(
     converted: list[tuple[GeneratedDoc, Path, Path]],
 ) -> None:
     _, pdf, checkpoint = converted[0]
-    with pytest.raises(ProcessingError, match="saved schemas"):
+    with pytest.raises(ProcessingError, match="not resolved when the run started"):
         extract(pdf, checkpoint, {"schema_id": "sch_1"})
+
+
+def test_a_frozen_saved_schema_runs_and_is_named_in_the_metadata(
+    converted: list[tuple[GeneratedDoc, Path, Path]],
+) -> None:
+    doc, pdf, checkpoint = converted[0]
+    frozen = {"page_schema": doc.schema, "_schema": {"id": "sch_1", "version": 3}}
+
+    output = extract(pdf, checkpoint, frozen)
+
+    assert data_of(output)["invoice_number"] == doc.expected["invoice_number"]
+    assert output.result["metadata"]["extraction_schema"] == {"id": "sch_1", "version": 3}
 
 
 def test_processor_pickles() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -89,3 +90,26 @@ class FilesystemBlobStore(BlobStore):
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
+
+    async def copy(self, source: str, target: str) -> None:
+        # A hard link: instant and no extra space; blobs are never modified in place (every
+        # write is a rename), so the two names stay independent.
+        src, dst = self._path(source), self._path(target)
+
+        def link() -> None:
+            if not src.is_file():
+                raise NotFound(f"Blob {source} not found or expired")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dst.with_name(f".link-{dst.name}")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            try:
+                os.link(src, tmp)
+            except OSError:  # another file system, or links not supported: copy the bytes
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+
+        try:
+            await asyncio.to_thread(link)
+        except FileNotFoundError as exc:  # deleted while linking
+            raise NotFound(f"Blob {source} not found or expired") from exc

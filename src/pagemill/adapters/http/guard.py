@@ -275,11 +275,13 @@ class UrlGuard:
         label: str = "file_url",
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
+        follow_redirects: bool = True,
     ) -> AsyncIterator[httpx.Response]:
         """Send a request to ``url`` and yield the final (non-redirect) streaming response.
 
         Every hop is checked and pinned; httpx errors (timeouts, connection failures) are left
-        to the caller to translate.
+        to the caller to translate. With ``follow_redirects=False`` (webhooks) a redirect is
+        yielded as the answer instead of being followed.
         """
         current: str | httpx.URL = url
         request_headers = dict(headers or {})
@@ -299,7 +301,7 @@ class UrlGuard:
                 ) as response,
             ):
                 location = response.headers.get("location")
-                if response.status_code not in _REDIRECTS or not location:
+                if not follow_redirects or response.status_code not in _REDIRECTS or not location:
                     yield response
                     return
                 try:

@@ -116,6 +116,9 @@ def translate_errors() -> Iterator[None]:
         yield
     except exc.IntegrityError as error:
         raise Conflict(f"The change conflicts with stored data: {_reason(error)}") from error
+    except OverflowError as error:
+        # aiosqlite raises it for integers SQLite cannot store: again the request's fault.
+        raise InvalidInput(f"A number is too large to store: {error}") from error
     except exc.DataError as error:
         # A value the database refuses to store (a NUL character in text, an out-of-range
         # number): the request's fault, not an outage.

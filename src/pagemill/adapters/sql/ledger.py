@@ -1,7 +1,7 @@
 """``SqlLedger``: the durable ledger on SQLAlchemy Core, for SQLite and PostgreSQL.
 
-The methods live in mixins by subject (pipelines, custom processors, executions, the engine);
-this module adds the lifecycle, teams and API keys, and the factory.
+The methods live in mixins by subject (pipelines, custom processors, extraction schemas,
+executions, the engine); this module adds the lifecycle, teams and API keys, and the factory.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from pagemill.adapters.sql.ledger_cancel import CancelMethods
 from pagemill.adapters.sql.ledger_custom import CustomProcessorMethods
 from pagemill.adapters.sql.ledger_engine import EngineMethods
 from pagemill.adapters.sql.ledger_executions import ExecutionMethods
+from pagemill.adapters.sql.ledger_files import FileMethods
 from pagemill.adapters.sql.ledger_ops import OperationsMethods
 from pagemill.adapters.sql.ledger_pipelines import PipelineMethods
 from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
+from pagemill.adapters.sql.ledger_schemas import ExtractionSchemaMethods
+from pagemill.adapters.sql.ledger_teams import TeamMethods
+from pagemill.adapters.sql.ledger_webhooks import WebhookMethods
 from pagemill.adapters.sql.tables import api_keys, teams
 from pagemill.domain.models import ApiKey, Team
 from pagemill.ports.ledger import Ledger
@@ -26,10 +30,14 @@ from pagemill.ports.ledger import Ledger
 class SqlLedger(
     PipelineMethods,
     CustomProcessorMethods,
+    ExtractionSchemaMethods,
     ExecutionMethods,
+    FileMethods,
     EngineMethods,
     CancelMethods,
     OperationsMethods,
+    TeamMethods,
+    WebhookMethods,
     Ledger,
 ):
     """The ledger on one database; build it with ``create_ledger(url)``.
@@ -82,6 +90,8 @@ class SqlLedger(
                     last_used_at=_opt(key.last_used_at),
                     expires_at=_opt(key.expires_at),
                     revoked_at=_opt(key.revoked_at),
+                    prefix=key.prefix,
+                    created_by=key.created_by,
                 )
             )
 

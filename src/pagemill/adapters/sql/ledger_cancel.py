@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from pagemill.adapters.sql.engine import Database, to_db
 from pagemill.adapters.sql.ledger_engine import _bump, _fenced, _finalize, _snapshot
+from pagemill.adapters.sql.ledger_webhooks import record_due_webhooks
 from pagemill.adapters.sql.tables import executions, step_runs
 from pagemill.domain.models import ExecutionSnapshot, StepRef
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
@@ -53,7 +54,9 @@ class CancelMethods:
             await _bump(conn, execution_id)
             if running.rowcount == 0:
                 await _finalize(conn, execution_id, now, rates, "Cancelled.")
-            return await _snapshot(conn, execution_id)
+            snapshot = await _snapshot(conn, execution_id)
+            await record_due_webhooks(conn, snapshot, now)
+            return snapshot
 
     async def release_step(
         self, ref: StepRef, worker: str, now: datetime

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
 from pagemill.adapters.sql.ledger_rows import load_snapshot, step_from
+from pagemill.adapters.sql.ledger_webhooks import record_due_webhooks
 from pagemill.adapters.sql.tables import executions, step_cache, step_results, step_runs
 from pagemill.domain.models import (
     CacheEntry,
@@ -230,6 +231,7 @@ class EngineMethods:
             if dispatched.rowcount == 0:
                 await _finalize(conn, ref.execution_id, now, rates, None)
             snapshot = await _snapshot(conn, ref.execution_id)
+            await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)
             return snapshot
 
@@ -303,6 +305,7 @@ class EngineMethods:
                 )
                 await _finalize(conn, ref.execution_id, now, rates, error)
             snapshot = await _snapshot(conn, ref.execution_id)
+            await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)
             return snapshot
 

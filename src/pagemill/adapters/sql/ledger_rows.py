@@ -47,6 +47,8 @@ def api_key_from(row: Row) -> ApiKey:
         last_used_at=from_db_opt(m[api_keys.c.last_used_at]),
         expires_at=from_db_opt(m[api_keys.c.expires_at]),
         revoked_at=from_db_opt(m[api_keys.c.revoked_at]),
+        prefix=m[api_keys.c.prefix],
+        created_by=m[api_keys.c.created_by],
     )
 
 

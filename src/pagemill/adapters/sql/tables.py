@@ -44,6 +44,56 @@ api_keys = sa.Table(
     _ts("last_used_at"),
     _ts("expires_at"),
     _ts("revoked_at"),
+    # Shown in listings instead of the key: "pm_" and the key's id part (not the secret).
+    sa.Column("prefix", sa.String(32), nullable=False, server_default=""),
+    # The user who created the key; NULL for keys the operator created with the CLI.
+    sa.Column("created_by", sa.String(64), sa.ForeignKey("users.id"), nullable=True),
+    sa.Index("ix_api_keys_team_id", "team_id"),
+)
+
+# People who log in to the web app; ``password_hash`` is a self-describing scrypt string.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    _ts("created", nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# Who belongs to which team, as owner, admin or member.
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    _ts("created", nullable=False),
+    sa.Index("ix_memberships_team_id", "team_id"),
+)
+
+# Browser sessions: the signed cookie names a row here, so logout and a password change end it.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), nullable=False),
+    _ts("created", nullable=False),
+    _ts("expires_at", nullable=False),
+    sa.Index("ix_sessions_user_id", "user_id"),
+    sa.Index("ix_sessions_expires_at", "expires_at"),
+)
+
+# Secrets the server generates for itself on first start (the session signing key), so that
+# every replica of a scale-out deployment shares them.
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    _ts("created", nullable=False),
 )
 
 pipelines = sa.Table(
@@ -196,4 +246,109 @@ custom_processor_versions = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     _ts("created", nullable=False),
     sa.UniqueConstraint("processor_pk", "version"),
+)
+
+# Extraction schemas (``sch_…``): a team's saved JSON schemas that ``extract`` steps reference
+# by ``schema_id``. Versions are immutable and never deleted; ``current_version`` is the newest.
+extraction_schemas = sa.Table(
+    "extraction_schemas",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("schema_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    _ts("created", nullable=False),
+    _ts("updated", nullable=False),
+    # The listing: one team's schemas, most recently updated first.
+    sa.Index("ix_extraction_schemas_team_id_updated", "team_id", "updated"),
+)
+
+extraction_schema_versions = sa.Table(
+    "extraction_schema_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("schema_pk", sa.Integer, sa.ForeignKey("extraction_schemas.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("schema_json", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    _ts("created", nullable=False),
+    sa.UniqueConstraint("schema_pk", "version"),
+)
+
+# Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``. The bytes
+# live in the blob store under ``blob_key`` (random; the filename is a display name only).
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("original_filename", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("blob_key", sa.String(500), nullable=False),
+    sa.Column("upload_status", sa.String(16), nullable=False),
+    sa.Column("file_size", sa.BigInteger, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    _ts("created", nullable=False),
+    # The listing: one team's files, newest first.
+    sa.Index("ix_files_team_id_created", "team_id", "created"),
+)
+
+# Webhooks: one Standard Webhooks signing secret (``whsec_…``) per team, created on first use.
+# After a rotation the previous secret keeps signing (a second signature) until it expires.
+webhook_secrets = sa.Table(
+    "webhook_secrets",
+    metadata,
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("previous_secret", sa.String(200), nullable=True),
+    _ts("previous_expires_at"),
+    _ts("created", nullable=False),
+    _ts("rotated_at"),
+)
+
+# One row per webhook due (execution, event), written in the transaction that made it due.
+# Delivery loops claim rows with a compare-and-set on ``attempt``; ``next_attempt_at`` is when a
+# pending row is due, or when the claim of a sending row lapses (its sender was lost).
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.String(80), nullable=False, unique=True),
+    sa.Column(
+        "execution_id", sa.String(80), sa.ForeignKey("executions.execution_id"), nullable=False
+    ),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    _ts("next_attempt_at"),
+    sa.Column("lease_owner", sa.String(200), nullable=True),
+    _ts("claimed_at"),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _ts("created", nullable=False),
+    _ts("finished_at"),
+    sa.UniqueConstraint("execution_id", "event"),
+    # The delivery loops look for due rows.
+    sa.Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# The delivery log: one row per attempt made.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_pk", sa.Integer, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    _ts("started_at", nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.UniqueConstraint("delivery_pk", "attempt"),
 )

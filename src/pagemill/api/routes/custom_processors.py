@@ -16,26 +16,35 @@ from pydantic import BaseModel, Field
 
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
+from pagemill.api.errors import error_responses
+from pagemill.api.schemas import MAX_INT, StoredJson, StoredText
 from pagemill.services.custom_processors import ProcessorInfo, VersionInfo
 
 PREFIX = "/api/v1/custom_processors"
 DEPRECATED_PREFIX = "/api/v1/custom_pipelines"
 
 ProcessorId = Annotated[str, Path(max_length=80, description="The custom processor id (cp_…)")]
-VersionNumber = Annotated[int, Path(ge=1, description="A version number")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="A version number")]
+
+
+_DEFINITION_EXAMPLE = {
+    "rules": [{"action": "drop", "match": {"type": ["page_header", "page_footer"]}}],
+    "classify_pages": {"invoice": ["invoice", "amount due"]},
+}
 
 
 class CreateCustomProcessorRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    definition: dict[str, Any] = Field(
-        description='{"rules": [...], "classify_pages": {label: [keywords]}}'
+    name: StoredText = Field(min_length=1, max_length=200)
+    definition: StoredJson = Field(
+        description='{"rules": [...], "classify_pages": {label: [keywords]}}',
+        examples=[_DEFINITION_EXAMPLE],
     )
-    description: str | None = Field(default=None, max_length=2000)
+    description: StoredText | None = Field(default=None, max_length=2000)
 
 
 class IterateCustomProcessorRequest(BaseModel):
-    definition: dict[str, Any]
-    description: str | None = Field(default=None, max_length=2000)
+    definition: StoredJson = Field(examples=[_DEFINITION_EXAMPLE])
+    description: StoredText | None = Field(default=None, max_length=2000)
     activate: bool = Field(default=True, description="Extension: make the new version active")
 
 
@@ -115,7 +124,7 @@ def version_item(v: VersionInfo) -> dict[str, Any]:
 async def list_custom_processors(
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     items, total = await caller.services.custom_processors.list_processors(
         caller.team_id, limit=limit, offset=offset
@@ -184,7 +193,7 @@ async def get_custom_processor_version(
 
 async def set_active_version(
     processor_id: ProcessorId,
-    version: Annotated[int, Form(ge=1, description="The version to make active")],
+    version: Annotated[int, Form(ge=1, le=MAX_INT, description="The version to make active")],
     caller: CallerDep,
 ) -> Response:
     changed = await caller.services.custom_processors.set_active(
@@ -201,7 +210,13 @@ async def archive_custom_processor(processor_id: ProcessorId, caller: CallerDep)
 
 
 def _router(prefix: str, *, deprecated: bool) -> APIRouter:
-    router = APIRouter(prefix=prefix, tags=["custom processors"], deprecated=deprecated or None)
+    router = APIRouter(
+        prefix=prefix,
+        tags=["custom processors"],
+        deprecated=deprecated or None,
+        responses=error_responses(401, 404, 503),
+    )
+    conflict = error_responses(400)
     twin = "" if not deprecated else " (deprecated)"
     router.add_api_route(
         "",
@@ -215,6 +230,7 @@ def _router(prefix: str, *, deprecated: bool) -> APIRouter:
             "",
             create_custom_processor,
             methods=["POST"],
+            responses=conflict,
             summary="Create Custom Processor (pagemill: from a definition)",
         )
     router.add_api_route(
@@ -228,6 +244,7 @@ def _router(prefix: str, *, deprecated: bool) -> APIRouter:
             "/{processor_id}/iterate",
             iterate_custom_processor,
             methods=["POST"],
+            responses=conflict,
             summary="Iterate Custom Processor (pagemill: a new definition)",
         )
     router.add_api_route(
@@ -248,6 +265,7 @@ def _router(prefix: str, *, deprecated: bool) -> APIRouter:
         "/{processor_id}/set_active",
         set_active_version,
         methods=["POST"],
+        responses=conflict,
         response_model=CustomProcessorItem,
         summary="Set Active Custom Processor Version" + twin,
     )
@@ -255,6 +273,7 @@ def _router(prefix: str, *, deprecated: bool) -> APIRouter:
         "/{processor_id}/archive",
         archive_custom_processor,
         methods=["POST"],
+        responses=conflict,
         response_model=CustomProcessorItem,
         summary="Archive Custom Processor" + twin,
     )

@@ -14,11 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
+from pagemill.api.errors import error_responses
 from pagemill.api.forms import RunFormReader
-from pagemill.api.schemas import PipelineExecutionListResponse, PipelineExecutionResponse
+from pagemill.api.schemas import (
+    MAX_INT,
+    PipelineExecutionListResponse,
+    PipelineExecutionResponse,
+    StoredText,
+)
 from pagemill.services.executions import RunOptions
 
-router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"])
+router = APIRouter(
+    prefix="/api/v1/pipelines", tags=["pipelines"], responses=error_responses(401, 404, 503)
+)
 
 ExecutionId = Annotated[str, Path(max_length=80, description="The execution id (pex_…)")]
 
@@ -28,16 +36,28 @@ class RunForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    file_url: str | None = Field(default=None, max_length=4096)
-    page_range: str | None = Field(default=None, max_length=2000)
-    output_format: str | None = Field(default=None, max_length=100)
+    file_url: StoredText | None = Field(default=None, max_length=4096)
+    page_range: StoredText | None = Field(default=None, max_length=2000)
+    output_format: StoredText | None = Field(default=None, max_length=100)
     run_evals: bool = False
     skip_cache: bool = False
-    webhook_url: str | None = Field(default=None, max_length=4096)
-    version: int | None = Field(default=None, ge=0)
+    webhook_url: StoredText | None = Field(default=None, max_length=4096)
+    version: int | None = Field(default=None, ge=0, le=MAX_INT)
+    webhook_events: StoredText | None = Field(
+        default=None,
+        max_length=100,
+        description="pagemill extension: which webhooks webhook_url gets, comma-separated: "
+        "execution (the default: when the execution ends) and/or step (when each step ends)",
+    )
 
     @field_validator(
-        "file_url", "page_range", "output_format", "webhook_url", "version", mode="before"
+        "file_url",
+        "page_range",
+        "output_format",
+        "webhook_url",
+        "version",
+        "webhook_events",
+        mode="before",
     )
     @classmethod
     def _blank_is_absent(cls, value: Any) -> Any:
@@ -56,7 +76,15 @@ _RUN_BODY = {
                         **RunForm.model_json_schema()["properties"],
                     },
                 }
-            }
+            },
+            # A file_url run without a file, as HTTP clients send a form without files.
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "title": "Body_run_pipeline_urlencoded",
+                    "properties": RunForm.model_json_schema()["properties"],
+                }
+            },
         },
         "required": True,
     }
@@ -68,6 +96,7 @@ _RUN_BODY = {
     response_model=PipelineExecutionResponse,
     summary="Run Pipeline",
     openapi_extra=_RUN_BODY,
+    responses=error_responses(400, 413, 429),
 )
 async def run_pipeline(
     pipeline_id: Annotated[str, Path(max_length=80)],
@@ -75,6 +104,8 @@ async def run_pipeline(
     caller: CallerDep,
 ) -> Response:
     executions = caller.services.executions
+    # Refuse an unknown pipeline before reading a possibly huge body.
+    await caller.services.pipelines.get(caller.team_id, pipeline_id)
     reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
     document = await executions.receive_upload(reader.file_chunks())
     try:
@@ -90,7 +121,7 @@ async def run_pipeline(
             await executions.discard(document)
             if not form.file_url:
                 raise _invalid(("body", "file"), "Send a file or a file_url.")
-            document = await executions.fetch(form.file_url)
+            document = await executions.fetch(form.file_url, caller.team_id)
     except BaseException:
         await executions.discard(document)
         raise
@@ -100,6 +131,7 @@ async def run_pipeline(
         run_evals=form.run_evals,
         skip_cache=form.skip_cache,
         webhook_url=form.webhook_url,
+        webhook_events=form.webhook_events,
         version=form.version,
     )
     view = await executions.run(caller.team_id, pipeline_id, options, document)
@@ -135,6 +167,7 @@ async def get_execution(execution_id: ExecutionId, caller: CallerDep) -> Respons
     "/executions/{execution_id}/cancel",
     response_model=PipelineExecutionResponse,
     summary="Cancel Pipeline Execution (pagemill extension)",
+    responses=error_responses(400),
 )
 async def cancel_execution(execution_id: ExecutionId, caller: CallerDep) -> Response:
     """Steps not started yet end `cancelled` at once; a running step stops at its next
@@ -164,7 +197,7 @@ async def list_executions(
     pipeline_id: Annotated[str, Path(max_length=80)],
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     views, total = await caller.services.executions.list_executions(
         caller.team_id, pipeline_id, limit=limit, offset=offset

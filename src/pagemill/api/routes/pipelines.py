@@ -8,7 +8,9 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
+from pagemill.api.errors import error_responses
 from pagemill.api.schemas import (
+    MAX_INT,
     CreatePipelineRequest,
     CreatePipelineVersionRequest,
     DiscardDraftRequest,
@@ -21,7 +23,10 @@ from pagemill.api.schemas import (
     UpdatePipelineRequest,
 )
 
-router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"])
+router = APIRouter(
+    prefix="/api/v1/pipelines", tags=["pipelines"], responses=error_responses(401, 404, 503)
+)
+CONFLICT = error_responses(400)
 
 PipelineId = Annotated[str, Path(max_length=80, description="The pipeline id (pl_…)")]
 
@@ -31,7 +36,7 @@ def _steps(steps: list[PipelineStep]) -> list[dict[str, Any]]:
     return [step.model_dump(exclude_unset=True) for step in steps]
 
 
-@router.post("", response_model=PipelineResponse, summary="Create Pipeline")
+@router.post("", response_model=PipelineResponse, summary="Create Pipeline", responses=CONFLICT)
 async def create_pipeline(body: CreatePipelineRequest, caller: CallerDep) -> Response:
     created = await caller.services.pipelines.create(caller.team_id, _steps(body.steps))
     return wire.json_response(wire.pipeline(created))
@@ -43,7 +48,7 @@ async def list_pipelines(
     saved_only: bool = True,
     include_archived: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> Response:
     items, total = await caller.services.pipelines.list_pipelines(
         caller.team_id,
@@ -61,7 +66,9 @@ async def get_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
     return wire.json_response(wire.pipeline(found))
 
 
-@router.put("/{pipeline_id}", response_model=PipelineResponse, summary="Update Pipeline")
+@router.put(
+    "/{pipeline_id}", response_model=PipelineResponse, summary="Update Pipeline", responses=CONFLICT
+)
 async def update_pipeline(
     pipeline_id: PipelineId,
     body: UpdatePipelineRequest,
@@ -73,7 +80,12 @@ async def update_pipeline(
     return wire.json_response(wire.pipeline(updated))
 
 
-@router.put("/{pipeline_id}/save", response_model=PipelineResponse, summary="Save Pipeline")
+@router.put(
+    "/{pipeline_id}/save",
+    response_model=PipelineResponse,
+    summary="Save Pipeline",
+    responses=CONFLICT,
+)
 async def save_pipeline(
     pipeline_id: PipelineId,
     caller: CallerDep,
@@ -84,14 +96,22 @@ async def save_pipeline(
     return wire.json_response(wire.pipeline(saved))
 
 
-@router.post("/{pipeline_id}/archive", response_model=PipelineResponse, summary="Archive Pipeline")
+@router.post(
+    "/{pipeline_id}/archive",
+    response_model=PipelineResponse,
+    summary="Archive Pipeline",
+    responses=CONFLICT,
+)
 async def archive_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
     changed = await caller.services.pipelines.set_archived(caller.team_id, pipeline_id, True)
     return wire.json_response(wire.pipeline(changed))
 
 
 @router.post(
-    "/{pipeline_id}/unarchive", response_model=PipelineResponse, summary="Unarchive Pipeline"
+    "/{pipeline_id}/unarchive",
+    response_model=PipelineResponse,
+    summary="Unarchive Pipeline",
+    responses=CONFLICT,
 )
 async def unarchive_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Response:
     changed = await caller.services.pipelines.set_archived(caller.team_id, pipeline_id, False)
@@ -102,6 +122,7 @@ async def unarchive_pipeline(pipeline_id: PipelineId, caller: CallerDep) -> Resp
     "/{pipeline_id}/versions",
     response_model=PipelineVersionResponse,
     summary="Create Pipeline Version",
+    responses=CONFLICT,
 )
 async def create_pipeline_version(
     pipeline_id: PipelineId,
@@ -125,7 +146,12 @@ async def list_pipeline_versions(pipeline_id: PipelineId, caller: CallerDep) -> 
     )
 
 
-@router.post("/{pipeline_id}/discard", response_model=PipelineResponse, summary="Discard Draft")
+@router.post(
+    "/{pipeline_id}/discard",
+    response_model=PipelineResponse,
+    summary="Discard Draft",
+    responses=CONFLICT,
+)
 async def discard_draft(
     pipeline_id: PipelineId,
     caller: CallerDep,

@@ -69,6 +69,7 @@ def _parse(request: ParseRequest) -> Document:
                 width, height = frame.width * 72.0 / dpi, frame.height * 72.0 / dpi
                 recognised.append((page, width, height, ocr.recognize(frame, dpi=dpi)))
 
+    ocr.harmonise_sizes(paragraphs for _, _, _, paragraphs in recognised)
     furniture = find_furniture(
         [(page, height, [ln for p in paras for ln in p]) for page, _, height, paras in recognised]
     )

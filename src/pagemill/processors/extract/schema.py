@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
-from pagemill.domain.errors import InvalidInput
+from pagemill.domain.extraction_schemas import check_json_schema
 from pagemill.domain.pipelines import decode_json_setting
 
 SETTING = "page_schema"
@@ -51,20 +50,7 @@ def name_words(name: str) -> list[str]:
 
 def load_schema(value: Any) -> dict[str, Any]:
     """The schema of a ``page_schema`` setting; ``InvalidInput`` unless it can be filled."""
-    schema = decode_json_setting(value, SETTING)
-    if not isinstance(schema, dict):
-        raise InvalidInput(f"{SETTING} must be a JSON schema object with 'properties'.")
-    properties = schema.get("properties")
-    if not isinstance(properties, dict) or not properties:
-        raise InvalidInput(f"{SETTING} must be a JSON schema object with a 'properties' object.")
-    try:
-        validator_for(schema).check_schema(schema)
-    except SchemaError as error:
-        where = "/".join(str(part) for part in error.absolute_path) or "the root"
-        raise InvalidInput(
-            f"{SETTING} is not a valid JSON schema at {where}: {error.message}"
-        ) from error
-    return schema
+    return check_json_schema(decode_json_setting(value, SETTING), SETTING)
 
 
 def fields_of(schema: dict[str, Any]) -> list[FieldSpec]:

@@ -1,0 +1,124 @@
+"""The files half of the SQL ledger: uploaded files, and the pages a team has in flight."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pagemill.adapters.sql.engine import Database, from_db, to_db
+from pagemill.adapters.sql.tables import executions, files
+from pagemill.domain.files import FileStatus, StoredFile
+from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus
+
+# The columns ``update_file`` may set; everything else is fixed when the file is created.
+UPDATABLE_FILE_COLUMNS = frozenset({"upload_status", "file_size", "sha256"})
+
+# The key of ``executions.input_config`` that holds the page count admission control counted.
+PAGE_COUNT_KEY = "page_count_at_submit"
+_IN_FLIGHT = [s.value for s in ExecutionStatus if s not in TERMINAL_EXECUTION]
+
+
+def file_from(row: sa.Row[Any]) -> StoredFile:
+    m = row._mapping
+    return StoredFile(
+        file_id=m[files.c.id],
+        team_id=m[files.c.team_id],
+        original_filename=m[files.c.original_filename],
+        content_type=m[files.c.content_type],
+        blob_key=m[files.c.blob_key],
+        upload_status=FileStatus(m[files.c.upload_status]),
+        created=from_db(m[files.c.created]),
+        file_size=m[files.c.file_size],
+        sha256=m[files.c.sha256],
+    )
+
+
+def _where(file_id: int, team_id: str | None) -> sa.ColumnElement[bool]:
+    where = files.c.id == file_id
+    return where if team_id is None else where & (files.c.team_id == team_id)
+
+
+class FileMethods:
+    _db: Database
+
+    async def create_file(
+        self, team_id: str, original_filename: str, content_type: str, blob_key: str, now: datetime
+    ) -> StoredFile:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.insert(files).values(
+                    team_id=team_id,
+                    original_filename=original_filename,
+                    content_type=content_type,
+                    blob_key=blob_key,
+                    upload_status=FileStatus.PENDING.value,
+                    created=to_db(now),
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            row = (await conn.execute(sa.select(files).where(files.c.id == pk[0]))).one()
+        return file_from(row)
+
+    async def file(self, file_id: int, team_id: str | None) -> StoredFile | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(files).where(_where(file_id, team_id)))).first()
+        return None if row is None else file_from(row)
+
+    async def list_files(
+        self, team_id: str, *, limit: int, offset: int
+    ) -> tuple[list[StoredFile], int]:
+        mine = files.c.team_id == team_id
+        async with self._db.read() as conn:
+            total = (
+                await conn.execute(sa.select(sa.func.count()).select_from(files).where(mine))
+            ).scalar_one()
+            rows = await conn.execute(
+                sa.select(files)
+                .where(mine)
+                .order_by(files.c.created.desc(), files.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            items = [file_from(row) for row in rows]
+        return items, int(total)
+
+    async def update_file(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
+        unknown = set(changes) - UPDATABLE_FILE_COLUMNS
+        if unknown or not changes:
+            raise ValueError(
+                f"update_file cannot set {', '.join(sorted(unknown)) or 'nothing'}; "
+                f"only {', '.join(sorted(UPDATABLE_FILE_COLUMNS))}"
+            )
+        if isinstance(changes.get("upload_status"), FileStatus):
+            changes["upload_status"] = changes["upload_status"].value
+        where = _where(file_id, team_id)
+        async with self._db.write() as conn:
+            result = await conn.execute(sa.update(files).where(where).values(**changes))
+            if result.rowcount != 1:
+                return None
+            row = (await conn.execute(sa.select(files).where(where))).one()
+        return file_from(row)
+
+    async def delete_file(self, file_id: int, team_id: str) -> StoredFile | None:
+        where = _where(file_id, team_id)
+        async with self._db.write() as conn:
+            row = (await conn.execute(sa.select(files).where(where))).first()
+            if row is None:
+                return None
+            await conn.execute(sa.delete(files).where(where))
+        return file_from(row)
+
+    async def pages_in_flight(self, team_id: str) -> int:
+        pages = executions.c.input_config[PAGE_COUNT_KEY].as_integer()
+        async with self._db.read() as conn:
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.sum(pages), 0)).where(
+                        executions.c.team_id == team_id, executions.c.status.in_(_IN_FLIGHT)
+                    )
+                )
+            ).scalar_one()
+        return int(total)
