@@ -4,6 +4,7 @@ failed step with a clear reason, within bounded time, and the server keeps servi
 from __future__ import annotations
 
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from tests.acceptance.conftest import ServerProcess
@@ -104,9 +106,47 @@ def wait(client: httpx.Client, execution_id: str, timeout: float = 120) -> dict[
     raise AssertionError(f"{execution_id} did not finish in {timeout} s")
 
 
+class PeakMemory:
+    """Samples the resident memory of a process and its children every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                tree = [self._process, *self._process.children(recursive=True)]
+                total = sum(p.memory_info().rss for p in tree if p.is_running())
+            except psutil.Error:
+                continue
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# Server plus two worker processes converting: well under this, bombs or not.
+MEMORY_BOUND = 1536 * 1024 * 1024
+
+
 def test_hostile_documents_fail_cleanly_and_others_are_unaffected(
     server_process: ServerProcess, client: httpx.Client, tmp_path: Path
 ) -> None:
+    assert server_process.process is not None
+    with PeakMemory(server_process.process.pid) as memory:
+        _hostile_documents_fail_cleanly(client, tmp_path)
+    assert 0 < memory.peak < MEMORY_BOUND, f"peak {memory.peak / 2**20:.0f} MiB"
+
+
+def _hostile_documents_fail_cleanly(client: httpx.Client, tmp_path: Path) -> None:
     pipeline_id = client.post("/api/v1/pipelines", json={"steps": [{"type": "convert"}]}).json()[
         "pipeline_id"
     ]
