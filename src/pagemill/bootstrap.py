@@ -17,9 +17,6 @@ from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
 from pagemill.adapters.prometheus import PrometheusMetrics
 from pagemill.adapters.sql import DispatchHook, create_ledger, migrate_async
-
-if TYPE_CHECKING:
-    from pagemill.adapters.procrastinate import ProcrastinateQueue
 from pagemill.domain.clock import Clock, SystemClock
 from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
@@ -42,6 +39,9 @@ from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
 from pagemill.settings import Settings
+
+if TYPE_CHECKING:
+    from pagemill.adapters.procrastinate import ProcrastinateQueue
 
 
 def open_live_store(url: str) -> LiveStore:
