@@ -49,8 +49,6 @@ RELABEL_TARGETS = ("heading", "paragraph", "list_item", "page_header", "page_foo
 ACTIONS = ("drop", "keep", "rename", "relabel")
 DEFAULT_HEADING_LEVEL = 2
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
 MAX_PATTERN = 500
 MAX_RULES = 200
 MAX_REPLACEMENT = 10_000
@@ -139,21 +137,6 @@ class Definition:
 
 def new_custom_processor_id() -> str:
     return new_id(CUSTOM_PROCESSOR_PREFIX)
-
-
-def check_name(name: str) -> str:
-    clean = name.strip()
-    if not clean:
-        raise InvalidInput("name must not be empty.")
-    if len(clean) > MAX_NAME:
-        raise InvalidInput(f"name has at most {MAX_NAME} characters.")
-    return clean
-
-
-def check_description(description: str | None) -> str | None:
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description has at most {MAX_DESCRIPTION} characters.")
-    return description
 
 
 def parse_definition(raw: Any) -> Definition:

@@ -30,8 +30,6 @@ SCHEMA_VERSION = "schema_version"
 # Written by the service layer when an execution is created; clients may not set it.
 SCHEMA_KEY = "_schema"
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
 MAX_SCHEMA_CHARS = 256 * 1024  # of the schema as compact JSON
 MAX_SCHEMA_DEPTH = 32  # nested objects and arrays
 
@@ -82,21 +80,6 @@ class SchemaRef:
 
 def new_schema_id() -> str:
     return new_id(SCHEMA_PREFIX)
-
-
-def check_name(name: str) -> str:
-    clean = name.strip()
-    if not clean:
-        raise InvalidInput("name must not be empty.")
-    if len(clean) > MAX_NAME:
-        raise InvalidInput(f"name has at most {MAX_NAME} characters.")
-    return clean
-
-
-def check_description(description: str | None) -> str | None:
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description has at most {MAX_DESCRIPTION} characters.")
-    return description
 
 
 def check_json_schema(raw: Any, where: str) -> dict[str, Any]:

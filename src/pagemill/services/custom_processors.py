@@ -22,13 +22,12 @@ from pagemill.domain.custom_processors import (
     PROCESSOR_KEY,
     CustomProcessor,
     CustomProcessorVersion,
-    check_description,
-    check_name,
     new_custom_processor_id,
     parse_definition,
     pinned_version,
 )
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.ports.ledger import Ledger
 from pagemill.processors.registry import ProcessorRegistry

@@ -25,12 +25,11 @@ from pagemill.domain.extraction_schemas import (
     SCHEMA_VERSION,
     ExtractionSchema,
     SchemaRef,
-    check_description,
     check_json_schema,
-    check_name,
     new_schema_id,
     schema_ref,
 )
+from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.ports.ledger import Ledger
 

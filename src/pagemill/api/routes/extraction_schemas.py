@@ -16,7 +16,8 @@ from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
 from pagemill.api.schemas import MAX_INT, StoredJson
-from pagemill.domain.extraction_schemas import MAX_DESCRIPTION, MAX_NAME, ExtractionSchema
+from pagemill.domain.extraction_schemas import ExtractionSchema
+from pagemill.domain.labels import MAX_DESCRIPTION, MAX_NAME
 
 PREFIX = "/api/v1/extraction_schemas"
 
