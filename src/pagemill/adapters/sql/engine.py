@@ -175,6 +175,7 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._point_reader = _sqlite_point_reader(engine.url) if self.is_sqlite else None
         self._point_conn: sa.Connection | None = None
+        self._autocommit: AsyncEngine | None = None
         if self.is_sqlite:
             self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
             self._reader = engine
@@ -183,6 +184,9 @@ class Database:
             # One snapshot for all statements of a read (an execution and its steps agree);
             # read-only REPEATABLE READ transactions never fail with serialization errors.
             self._reader = engine.execution_options(isolation_level="REPEATABLE READ")
+            # One statement needs no transaction: autocommit saves the BEGIN and ROLLBACK
+            # round trips on the poll path.
+            self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @contextlib.asynccontextmanager
@@ -231,8 +235,12 @@ class Database:
                 # Busy past the short timeout, or a broken connection: drop it and take the
                 # regular path this time.
                 self._close_point_conn()
-        async with self.read() as conn:
-            return list(await conn.execute(statement, params))
+        if self._autocommit is None:
+            async with self.read() as conn:
+                return list(await conn.execute(statement, params))
+        with translate_errors():
+            async with self._autocommit.connect() as conn:
+                return list(await conn.execute(statement, params))
 
     def _close_point_conn(self) -> None:
         conn, self._point_conn = self._point_conn, None
