@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,7 +207,11 @@ async def test_a_password_change_ends_every_session(server: TestServer) -> None:
 
 async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
     async with test_server(
-        tmp_path / "d", test_registry(), session_cookie_secure=False, session_ttl_seconds=1
+        # Long enough that a slow login (scrypt on a busy machine) still gets a live cookie.
+        tmp_path / "d",
+        test_registry(),
+        session_cookie_secure=False,
+        session_ttl_seconds=5,
     ) as server:
         await add_member(server, "olga@example.com")
         await login(server, "olga@example.com")
@@ -222,7 +227,7 @@ async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
             use_session(server, forged)
             assert (await server.client.get("/api/v1/pipelines")).status_code == 401, forged
         use_session(server, token)
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(max(0.0, int(expiry) - time.time()) + 1.2)
         expired = await server.client.get("/api/v1/pipelines")
         assert expired.status_code == 401
         assert "log in again" in expired.json()["detail"]
