@@ -105,10 +105,17 @@ class PostgresWatcher(LedgerWatcher):
     def backend_pid(self) -> int | None:
         return self._conn.info.backend_pid if self._conn is not None else None
 
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=5
+            )
+        return self._conn
+
     async def open(self) -> None:
-        self._conn = await psycopg.AsyncConnection.connect(
-            self._url, autocommit=True, connect_timeout=5
-        )
+        await self._connect()
         await super().open()
 
     async def close(self) -> None:
@@ -116,22 +123,31 @@ class PostgresWatcher(LedgerWatcher):
         if self._conn is not None:
             await self._conn.close()
 
+    async def _query(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One read; after a lost connection (a PostgreSQL restart) reconnect and retry once."""
+        for attempt in (1, 2):
+            try:
+                conn = await self._connect()
+                cursor = await conn.execute(query, params)  # type: ignore[arg-type]
+                return await cursor.fetchall()
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(1.0)
+        raise AssertionError("unreachable")
+
     async def completed(self) -> list[str]:
         """Every completed execution in the ledger."""
-        assert self._conn is not None
-        cursor = await self._conn.execute(
-            "SELECT execution_id FROM executions WHERE status = 'completed'"
-        )
-        return [str(r[0]) for r in await cursor.fetchall()]
+        rows = await self._query("SELECT execution_id FROM executions WHERE status = 'completed'")
+        return [str(r[0]) for r in rows]
 
     async def statuses(self, execution_ids: list[str]) -> dict[str, str]:
-        assert self._conn is not None
         self.queries += 1
-        cursor = await self._conn.execute(
+        rows = await self._query(
             "SELECT execution_id, status FROM executions WHERE execution_id = ANY(%s)",
             (execution_ids,),
         )
-        return {str(r[0]): str(r[1]) for r in await cursor.fetchall()}
+        return {str(r[0]): str(r[1]) for r in rows}
 
 
 class SqliteWatcher(LedgerWatcher):

@@ -26,10 +26,12 @@ import signal
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -305,15 +307,24 @@ async def _main(args: argparse.Namespace) -> Report:
         if args.live == "redis":
             space = stack.enter_context(redis_space(args.redis_url))
             report.redis_db = space.db
-        await run_embedded(args, report, parts)
-        await run_scaleout(args, report, parts, space)
+        await _guarded(report, "embedded", run_embedded(args, report, parts))
+        await _guarded(report, "scale-out", run_scaleout(args, report, parts, space))
         if "soak" in parts:
-            await run_soak(args, report, space)
+            await _guarded(report, "soak", run_soak(args, report, space))
         if space is not None:
             space.cleanup()  # again on exit, which is harmless: to report what is left
             report.redis_left = _redis_keys_left(space)
     report.notes.append(f"Run time {time.monotonic() - started:.0f} s.")
     return report
+
+
+async def _guarded(report: Report, name: str, part: Coroutine[Any, Any, None]) -> None:
+    """Run one part; if it fails, say so in the report and go on with the next part."""
+    try:
+        await part
+    except Exception as error:
+        say(f"{name} failed:\n{traceback.format_exc()}")
+        report.notes.append(f"**The {name} part failed:** `{type(error).__name__}: {error}`.")
 
 
 def _redis_keys_left(space: RedisSpace) -> int:
