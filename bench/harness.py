@@ -85,8 +85,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_server(workers: int = 2) -> AsyncIterator[Server]:
-    """Start a fresh server on a free loopback port with a temp data dir; always stop it."""
+async def running_server(workers: int = 2, processors: str = "bench") -> AsyncIterator[Server]:
+    """Start a fresh server on a free loopback port with a temp data dir; always stop it.
+
+    ``processors`` is ``bench`` (instant test processors) or ``standard`` (the real ones)."""
     with tempfile.TemporaryDirectory(prefix="pagemill-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         # Issue the key first: it also migrates the fresh ledger.
@@ -109,6 +111,8 @@ async def running_server(workers: int = 2) -> AsyncIterator[Server]:
                     str(data_dir),
                     "--workers",
                     str(workers),
+                    "--processors",
+                    processors,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

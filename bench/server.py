@@ -6,6 +6,8 @@ Composed like ``pagemill.cli.serve`` (settings → ``open_runtime`` → ``embedd
 ``create_app``), with three differences: the processor registry holds the benchmark's fast
 test processors (``bench_processors``), compute runs inline (no process pool to start), and
 ``GET /bench/constant`` returns a constant JSON body — the floor the API is compared with.
+``--processors standard`` removes the first two differences (the throughput benchmark of a
+real one-page document).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Response
@@ -33,14 +36,21 @@ from pagemill.worker import embedded
 CONSTANT_BODY = b'{"status":"ok","bench":"constant"}'
 
 
-def build_app(settings: Settings) -> FastAPI:
-    registry = ProcessorRegistry([SleepyConvert(), FastSegment()])
+def build_app(settings: Settings, *, standard_processors: bool = False) -> FastAPI:
+    """The app; ``standard_processors`` swaps the test processors for pagemill's real ones and
+    the inline compute for the real process pool (what ``pagemill serve`` runs)."""
+    runtime_parts: dict[str, Any] = {}
+    if not standard_processors:
+        runtime_parts = {
+            "compute": InlineComputePool(),
+            "processors": ProcessorRegistry([SleepyConvert(), FastSegment()]),
+        }
 
     @contextlib.asynccontextmanager
     async def serving() -> AsyncIterator[Services]:
         try:
             async with (
-                open_runtime(settings, compute=InlineComputePool(), processors=registry) as runtime,
+                open_runtime(settings, **runtime_parts) as runtime,
                 embedded(runtime) as services,
             ):
                 yield services
@@ -62,6 +72,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--workers", type=int, default=2, help="embedded step workers")
+    parser.add_argument(
+        "--processors",
+        choices=("bench", "standard"),
+        default="bench",
+        help="the instant test processors (default), or pagemill's real ones",
+    )
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("the benchmark server listens on loopback only")
@@ -69,7 +85,7 @@ def main() -> None:
         data_dir=args.data_dir, host=args.host, port=args.port, workers=args.workers
     )
     uvicorn.run(
-        build_app(settings),
+        build_app(settings, standard_processors=args.processors == "standard"),
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -219,11 +219,17 @@ def ledger_execution_ids(database_url: str) -> set[str]:
 
 @contextlib.asynccontextmanager
 async def running_cluster(
-    postgres_url: str, live_url: str, execution_ids: set[str] | None = None
+    postgres_url: str,
+    live_url: str,
+    execution_ids: set[str] | None = None,
+    *,
+    processors: str = "bench",
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Cluster]:
     """A migrated fresh database, an API key, and no nodes yet; everything removed afterwards.
 
-    Before the database is dropped, the id of every execution it holds is added to
+    Every node gets ``--processors processors`` and the extra ``PAGEMILL_*`` settings in
+    ``env``. Before the database is dropped, the id of every execution it holds is added to
     ``execution_ids`` (so the caller can delete their live entries, even those whose submission
     was interrupted before the answer came back)."""
     with (
@@ -234,7 +240,8 @@ async def running_cluster(
         # Issuing the key migrates the ledger and applies Procrastinate's schema.
         settings = Settings(data_dir=root / "admin", database_url=database_url)
         issued = await issue_key(settings, "bench")
-        env = _clean_env(
+        node_env = _clean_env(
+            **(env or {}),
             PAGEMILL_DATABASE_URL=database_url,
             PAGEMILL_LIVE_URL=live_url,
             PAGEMILL_BLOB_DIR=str(root / "shared-blobs"),  # the directory every node shares
@@ -242,7 +249,8 @@ async def running_cluster(
             # The load hammers one key on purpose: a per-key rate limit would measure itself.
             PAGEMILL_RATE_LIMIT_PER_MINUTE="0",
         )
-        cluster = Cluster(database_url, live_url, root, env, issued.secret)
+        cluster = Cluster(database_url, live_url, root, node_env, issued.secret)
+        cluster.extra_node_args += ["--processors", processors]
         try:
             yield cluster
         finally:

@@ -27,6 +27,7 @@ import psutil
 import psycopg
 
 import loadgen
+import onepage
 from bench_get_inflight import InflightResult, _sample
 from bench_handoff import TERMINAL, HandoffResult, _ms
 from harness import TINY_PDF, Server, create_pipeline, expect, get_execution
@@ -37,6 +38,26 @@ FAST_PIPELINE = [{"type": "convert"}]
 TWO_STEP_PIPELINE = [{"type": "convert"}, {"type": "segment"}]
 SLEEP_SECONDS = 120  # the in-flight execution the GET pollers read
 EXECUTION_TIMEOUT_SECONDS = 30.0
+
+
+def tiny_unique_pdf() -> bytes:
+    """Unique bytes per document: the executor cache must not answer instead of the worker."""
+    return TINY_PDF + f"% {secrets.token_hex(8)}\n".encode()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one execution of a throughput measurement is: a pipeline and a fresh document."""
+
+    name: str
+    pipeline: list[dict[str, Any]]
+    document: Callable[[], bytes]
+
+
+# The benchmark's instant test processor: only pagemill's own costs (needs ``bench`` nodes).
+INSTANT = Workload("instant", FAST_PIPELINE, tiny_unique_pdf)
+# pagemill's real ``convert`` of a one-page report (needs ``standard`` nodes).
+ONE_PAGE = Workload("one-page", FAST_PIPELINE, onepage.unique_copy)
 
 
 # -- waiting for executions -----------------------------------------------------------------
@@ -304,10 +325,10 @@ class Target:
     execution_ids: set[str] = field(default_factory=set)  # every execution submitted
     db_counters: Callable[[], dict[str, int]] | None = None  # PostgreSQL transaction counters
 
-    async def submit(self, client: httpx.AsyncClient, pipeline_id: str) -> str:
-        # Unique bytes per document: the executor cache must not answer instead of the worker.
-        document = TINY_PDF + f"% {secrets.token_hex(8)}\n".encode()
-        files = {"file": ("bench.pdf", document, "application/pdf")}
+    async def submit(
+        self, client: httpx.AsyncClient, pipeline_id: str, document: bytes | None = None
+    ) -> str:
+        files = {"file": ("bench.pdf", document or tiny_unique_pdf(), "application/pdf")}
         body = expect(await client.post(f"/api/v1/pipelines/{pipeline_id}/run", files=files))
         execution_id = str(body["execution_id"])
         self.execution_ids.add(execution_id)
@@ -334,13 +355,13 @@ class ThroughputResult:
 
 
 async def throughput(
-    target: Target, *, in_flight: int, warmup: float, duration: float
+    target: Target, workload: Workload, *, in_flight: int, warmup: float, duration: float
 ) -> ThroughputResult:
-    """Keep ``in_flight`` one-step executions going; count those that end in the window."""
+    """Keep ``in_flight`` executions of ``workload`` going; count those that end in the window."""
     result = ThroughputResult(target.label, in_flight, duration)
     meter = CpuMeter(target.cpu_groups)
     async with target.server.client() as client:
-        pipeline_id = await create_pipeline(client, FAST_PIPELINE)
+        pipeline_id = await create_pipeline(client, workload.pipeline)
         begin = time.monotonic() + warmup
         end = begin + duration
 
@@ -348,7 +369,7 @@ async def throughput(
             while time.monotonic() < end:
                 sent = time.monotonic()
                 try:
-                    execution_id = await target.submit(client, pipeline_id)
+                    execution_id = await target.submit(client, pipeline_id, workload.document())
                 except (httpx.HTTPError, RuntimeError):
                     result.errors += 1
                     await asyncio.sleep(0.1)

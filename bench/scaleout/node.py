@@ -13,8 +13,10 @@ Settings come from the environment (``PAGEMILL_*``), as for ``pagemill serve``/`
   then ``run_queue_worker`` until SIGTERM/SIGINT, when running steps are released as the CLI
   does. It prints ``pagemill worker serving`` once the queue worker task has started.
 
-Both use the benchmark's processor registry (``bench/bench_processors.py``), so the numbers
-measure pagemill's own costs, not PDF parsing.
+``--processors bench`` (the default) uses the benchmark's test processors
+(``bench/bench_processors.py``), so the numbers measure pagemill's own costs, not PDF parsing.
+``--processors standard`` uses pagemill's real processors and, in a worker, the real process
+pool (``PAGEMILL_PROCESS_POOL_SIZE`` children), as ``pagemill serve``/``worker`` do.
 """
 
 from __future__ import annotations
@@ -122,9 +124,9 @@ def _configure_logging() -> None:
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
 
 
-def serve_api(settings: Settings) -> None:
+def serve_api(settings: Settings, processors: str) -> None:
     uvicorn.run(
-        build_app(settings),
+        build_app(settings, standard_processors=processors == "standard"),
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -134,12 +136,15 @@ def serve_api(settings: Settings) -> None:
     )
 
 
-async def run_worker(settings: Settings, concurrency: int) -> None:
-    registry = ProcessorRegistry([SleepyConvert(), FastSegment()])
+async def run_worker(settings: Settings, concurrency: int, processors: str) -> None:
+    runtime_parts: dict[str, Any] = {}
+    if processors == "bench":
+        runtime_parts = {
+            "compute": InlineComputePool(),
+            "processors": ProcessorRegistry([SleepyConvert(), FastSegment()]),
+        }
     try:
-        async with open_runtime(
-            settings, compute=InlineComputePool(), processors=registry
-        ) as runtime:
+        async with open_runtime(settings, runs_steps=True, **runtime_parts) as runtime:
             work = asyncio.create_task(
                 run_queue_worker(runtime, queues=None, concurrency=concurrency)
             )
@@ -165,6 +170,12 @@ def main() -> None:
     common.add_argument(
         "--count-sql", action="store_true", help="print PostgreSQL round-trip counts (profiling)"
     )
+    common.add_argument(
+        "--processors",
+        choices=("bench", "standard"),
+        default="bench",
+        help="the benchmark's instant test processors, or pagemill's real ones",
+    )
     sub = parser.add_subparsers(dest="role", required=True)
     api = sub.add_parser("api", parents=[common], help="the API process (no in-process workers)")
     api.add_argument("--host", default="127.0.0.1")
@@ -179,14 +190,14 @@ def main() -> None:
         if args.host not in LOOPBACK:
             parser.error("the benchmark API listens on loopback only")
         settings = Settings(data_dir=args.data_dir, host=args.host, port=args.port, workers=0)
-        serve_api(settings)
+        serve_api(settings, args.processors)
         return
     settings = Settings(data_dir=args.data_dir, workers=0)
     if not settings.uses_procrastinate():
         parser.error("a worker node needs PAGEMILL_DATABASE_URL=postgresql://…")
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
-    _run_until_signal(run_worker(settings, args.concurrency))
+    _run_until_signal(run_worker(settings, args.concurrency, args.processors))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from scaleout.cluster import (
     redis_space,
     running_cluster,
 )
-from scaleout.measure import PostgresWatcher, Target, throughput
+from scaleout.measure import INSTANT, PostgresWatcher, Target, throughput
 from scaleout.node import SQL_COUNT_PREFIX
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -133,7 +133,7 @@ async def _completed(watcher: PostgresWatcher) -> int:
 async def _main(args: argparse.Namespace) -> None:
     with redis_space(args.redis_url) as space, tempfile.TemporaryDirectory() as tmp:
         async with running_cluster(args.postgres_url, space.url, space.execution_ids) as cluster:
-            cluster.extra_node_args = ["--count-sql"]
+            cluster.extra_node_args.append("--count-sql")
             api = await cluster.start_api()
             for _ in range(args.workers):
                 await cluster.start_worker(args.concurrency)
@@ -152,7 +152,9 @@ async def _main(args: argparse.Namespace) -> None:
             sql_before, done_before = sql_counts(cluster), await _completed(watcher)
             try:
                 measuring = asyncio.create_task(
-                    throughput(target, in_flight=16, warmup=args.warmup, duration=args.duration)
+                    throughput(
+                        target, INSTANT, in_flight=16, warmup=args.warmup, duration=args.duration
+                    )
                 )
                 await asyncio.sleep(args.warmup)
                 for name, pid in cluster.pagemill_pids().items():

@@ -160,10 +160,13 @@ async def open_runtime(
     clock: Clock | None = None,
     compute: ComputePool | None = None,
     processors: ProcessorRegistry | None = None,
+    runs_steps: bool | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open every adapter the settings name; close them all on exit.
 
     ``clock``, ``compute`` and ``processors`` replace the defaults (tests, benchmarks).
+    ``runs_steps`` (default: ``settings.workers > 0``) starts the process pool's children
+    before returning, so the first step does not wait for them; a queue worker passes True.
     """
     clock = clock or SystemClock()
     processors = processors or ProcessorRegistry.builtin(
@@ -185,9 +188,11 @@ async def open_runtime(
         dispatcher: Dispatcher = queue.dispatcher() if queue else LocalDispatcher()
         if compute is None:
             pool = ProcessComputePool(
-                settings.process_pool_size, settings.process_max_tasks_per_child
+                settings.process_pool_size,
+                settings.process_max_tasks_per_child,
+                preload=processors.preload_modules,
             )
-            if settings.workers > 0:
+            if runs_steps if runs_steps is not None else settings.workers > 0:
                 await pool.start()
             compute = pool
         stack.push_async_callback(compute.close)

@@ -119,7 +119,7 @@ def worker(
     wanted = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
 
     async def run() -> None:
-        async with bootstrap.open_runtime(settings) as runtime:
+        async with bootstrap.open_runtime(settings, runs_steps=True) as runtime:
             if metrics_port is not None:
                 runtime.serve_metrics(metrics_port)
             work = asyncio.create_task(

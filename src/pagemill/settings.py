@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     workers: int = Field(default=2, ge=0, description="In-process step workers (embedded).")
     process_pool_size: int = Field(default=2, ge=1)
-    process_max_tasks_per_child: int = Field(default=50, ge=1)
+    process_max_tasks_per_child: int = Field(default=500, ge=1)
     lease_seconds: float = Field(default=30.0, gt=0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)

@@ -110,3 +110,50 @@ async def test_cancelling_a_task_kills_its_child_at_once() -> None:
         assert await pool.run(square, 6) == 36  # a fresh child took the slot
     finally:
         await pool.close()
+
+
+def imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules
+
+
+async def test_children_import_the_preload_modules_before_their_first_task() -> None:
+    # ``colorsys``: a standard module nothing here imports on its own.
+    cold = ProcessComputePool(size=1, max_tasks_per_child=10)
+    warm = ProcessComputePool(size=1, max_tasks_per_child=10, preload=["colorsys"])
+    await cold.start()
+    await warm.start()
+    try:
+        assert await cold.run(imported, "colorsys") is False
+        assert await warm.run(imported, "colorsys") is True
+    finally:
+        await cold.close()
+        await warm.close()
+
+
+async def test_a_module_that_cannot_be_preloaded_does_not_stop_the_pool() -> None:
+    pool = ProcessComputePool(size=1, max_tasks_per_child=10, preload=["no_such_module_here"])
+    await pool.start()
+    try:
+        assert await pool.run(square, 8) == 64
+    finally:
+        await pool.close()
+
+
+async def test_a_recycled_childs_successor_is_started_before_it_is_needed() -> None:
+    pool = ProcessComputePool(size=1, max_tasks_per_child=1)
+    await pool.start()
+    try:
+        first = await pool.run(pid)
+        # The successor starts in the background as soon as the first child retires: the
+        # pool holds a ready child again without another task asking for one.
+        for _ in range(200):
+            if pool.pids():
+                break
+            await asyncio.sleep(0.05)
+        (successor,) = pool.pids()
+        assert successor != first
+        assert await pool.run(pid) == successor
+    finally:
+        await pool.close()

@@ -33,6 +33,9 @@ class Processor(ABC):
     step_type: str
     version: str
     cpu_heavy: bool = True
+    # Modules a worker process imports before its first task (heavy parsers), so no step pays
+    # for them; the processor's own module is always imported.
+    preload: tuple[str, ...] = ()
 
     @abstractmethod
     def check_settings(self, settings: dict[str, Any]) -> None:

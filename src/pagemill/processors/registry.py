@@ -46,6 +46,17 @@ class ProcessorRegistry:
         return custom.transforms if isinstance(custom, CustomStepProcessor) else {}
 
     @property
+    def preload_modules(self) -> list[str]:
+        """What a worker process should import before it runs CPU-heavy steps."""
+        modules = {
+            name
+            for processor in self._processors.values()
+            if processor.cpu_heavy
+            for name in (type(processor).__module__, *processor.preload)
+        }
+        return sorted(modules)
+
+    @property
     def step_types(self) -> list[str]:
         return sorted(self._processors)
 

@@ -3,16 +3,22 @@
 Unlike ``ProcessPoolExecutor``, a child that dies (SIGKILL, OOM, segfault in a native parser)
 fails only the task it was running, and its slot is replaced; the other tasks keep going. Each
 child is recycled after ``max_tasks_per_child`` tasks to contain leaks in native libraries.
+
+Children are warm before they take work: each imports the ``preload`` modules (the processors'
+parsers, hundreds of milliseconds of imports) and reports ready, and a recycled child's
+replacement is started in the background, so no step waits for an interpreter to start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import logging
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -21,11 +27,19 @@ from typing import Any, TypeVar
 from pagemill.ports.compute import ComputePool, WorkerCrashed
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+READY_TIMEOUT_SECONDS = 120.0  # a child importing the parsers on a slow, busy machine
 
 
-def _child_main(conn: Connection) -> None:
+def _child_main(conn: Connection, preload: Sequence[str] = ()) -> None:
     # One thread per child: the pool size is the parallelism knob, not the libraries.
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # the task that needs it reports the real error
+            conn.send(("preload-failed", f"{module}: {exc!r}"))
+    conn.send(("ready", os.getpid()))
     while True:
         try:
             message = conn.recv()
@@ -56,22 +70,46 @@ class _Slot:
 
 
 class ProcessComputePool(ComputePool):
-    def __init__(self, size: int, max_tasks_per_child: int, start_method: str = "spawn") -> None:
+    def __init__(
+        self,
+        size: int,
+        max_tasks_per_child: int,
+        start_method: str = "spawn",
+        preload: Sequence[str] = (),
+    ) -> None:
         self._size = size
         self._max_tasks = max_tasks_per_child
         self._context = multiprocessing.get_context(start_method)
+        self._preload = tuple(preload)
         self._idle: list[_Slot] = []
+        self._replacing: set[asyncio.Task[None]] = set()  # recycled children's successors
         self._slots = asyncio.Semaphore(size)
         self._closed = False
 
     def _spawn(self) -> _Slot:
+        """Start a child and wait until it has imported ``preload`` and is ready for work."""
         parent, child = self._context.Pipe()
         process = self._context.Process(  # type: ignore[attr-defined]
-            target=_child_main, args=(child,), daemon=True
+            target=_child_main, args=(child, self._preload), daemon=True
         )
         process.start()
         child.close()
-        return _Slot(process=process, conn=parent)
+        slot = _Slot(process=process, conn=parent)
+        try:
+            while True:
+                if not parent.poll(READY_TIMEOUT_SECONDS):
+                    raise WorkerCrashed("a worker process did not start in time")
+                kind, detail = parent.recv()
+                if kind == "ready":
+                    return slot
+                logger.warning("worker process could not preload %s", detail)
+        except (EOFError, OSError, WorkerCrashed) as exc:
+            self._kill(slot)
+            if isinstance(exc, WorkerCrashed):
+                raise
+            raise WorkerCrashed(
+                f"a worker process died while starting (exit code {process.exitcode})"
+            ) from exc
 
     async def start(self) -> None:
         """Start every child now, so the first document does not pay for interpreter start-up."""
@@ -95,6 +133,8 @@ class ProcessComputePool(ComputePool):
             finally:
                 if healthy and slot.tasks < self._max_tasks and not self._closed:
                     self._idle.append(slot)
+                elif healthy and not self._closed:
+                    self._recycle(slot)
                 elif healthy:
                     await asyncio.to_thread(self._stop, slot)
                 else:
@@ -105,14 +145,40 @@ class ProcessComputePool(ComputePool):
             raise value
         return value  # type: ignore[no-any-return]
 
-    async def _acquire(self) -> _Slot:
-        while self._idle:
-            slot = self._idle.pop()
-            if slot.process.is_alive():
-                return slot
-            # Killed while idle (OOM killer, an operator): replace it, do not fail a task on it.
+    def _recycle(self, slot: _Slot) -> None:
+        """Retire a child that did its share of tasks; start its successor in the background."""
+
+        async def replace() -> None:
             await asyncio.to_thread(self._stop, slot)
-        return await asyncio.to_thread(self._spawn)
+            if not self._closed:
+                fresh = await asyncio.to_thread(self._spawn)
+                if self._closed:
+                    await asyncio.to_thread(self._stop, fresh)
+                else:
+                    self._idle.append(fresh)
+
+        task = asyncio.create_task(replace())
+        self._replacing.add(task)
+        task.add_done_callback(self._replaced)
+
+    def _replaced(self, task: asyncio.Task[None]) -> None:
+        self._replacing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The next task spawns a child itself (and reports the failure if it persists).
+            logger.warning("could not replace a recycled worker process: %r", task.exception())
+
+    async def _acquire(self) -> _Slot:
+        while True:
+            while self._idle:
+                slot = self._idle.pop()
+                if slot.process.is_alive():
+                    return slot
+                # Killed while idle (OOM killer, an operator): replace it, do not fail a task.
+                await asyncio.to_thread(self._stop, slot)
+            if not self._replacing:
+                return await asyncio.to_thread(self._spawn)
+            # A successor is starting: it is as quick to wait for it as to start another.
+            await asyncio.wait(set(self._replacing), return_when=asyncio.FIRST_COMPLETED)
 
     @staticmethod
     def _call(slot: _Slot, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -146,5 +212,7 @@ class ProcessComputePool(ComputePool):
 
     async def close(self) -> None:
         self._closed = True
+        if self._replacing:
+            await asyncio.wait(set(self._replacing))
         idle, self._idle = self._idle, []
         await asyncio.gather(*(asyncio.to_thread(self._stop, slot) for slot in idle))

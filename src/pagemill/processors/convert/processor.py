@@ -15,7 +15,12 @@ from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert.document import Document
-from pagemill.processors.convert.formats import ParseRequest, detect_format, parser_for
+from pagemill.processors.convert.formats import (
+    PARSERS,
+    ParseRequest,
+    detect_format,
+    parser_for,
+)
 from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
 from pagemill.processors.progress import reporter
 
@@ -46,6 +51,8 @@ class ConvertProcessor(Processor):
     # Part of every executor-cache key: bump it whenever the output for the same input changes.
     version = "convert-2"
     cpu_heavy = True
+    # PDF is what most pipelines convert; other formats' parsers load on first use.
+    preload = (PARSERS["pdf"].partition(":")[0],)
 
     def check_settings(self, settings: dict[str, Any]) -> None:
         for key in BOOL_SETTINGS:
