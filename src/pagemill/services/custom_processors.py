@@ -11,7 +11,7 @@ look it up and a run keeps doing what it was started with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.ports.ledger import Ledger
 from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.step_freezing import StepFreezer
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ def _version_info(processor_id: str, v: CustomProcessorVersion, active: int) -> 
     )
 
 
-class CustomProcessorService:
+class CustomProcessorService(StepFreezer):
+    step_type = "custom"
+
     def __init__(self, ledger: Ledger, processors: ProcessorRegistry, clock: Clock) -> None:
         self._ledger = ledger
         self._clock = clock
@@ -237,22 +240,11 @@ class CustomProcessorService:
         return _info(changed)
 
     # -- pipelines ---------------------------------------------------------------------------
-    async def check_steps(self, team_id: str, steps: Sequence[StepSpec]) -> None:
-        """Every ``custom`` step must reference a usable processor of the team (422 if not)."""
-        await self.freeze_steps(team_id, steps)
-
-    async def freeze_steps(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
-        """Each step's settings for a new execution, ``custom`` steps with their definition."""
-        frozen: list[dict[str, Any]] = []
-        for index, step in enumerate(steps):
-            settings = dict(step.settings)
-            if step.type == "custom":
-                try:
-                    settings.update(await self._freeze(team_id, step.raw, step.settings))
-                except InvalidInput as exc:
-                    raise InvalidInput(f"Step {index} (custom): {exc.detail}") from exc
-            frozen.append(settings)
-        return frozen
+    async def _freeze_step(
+        self, team_id: str, step: StepSpec, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The settings with the definition of the pinned or active version."""
+        return {**settings, **await self._freeze(team_id, step.raw, step.settings)}
 
     async def _freeze(
         self, team_id: str, raw: Mapping[str, Any], settings: Mapping[str, Any]

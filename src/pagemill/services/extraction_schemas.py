@@ -13,7 +13,7 @@ never look it up and a run keeps the schema it was started with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pagemill.domain.clock import Clock
@@ -32,12 +32,15 @@ from pagemill.domain.extraction_schemas import (
 from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.ports.ledger import Ledger
+from pagemill.services.step_freezing import StepFreezer
 
 FIELD = "schema_json"
 UPDATABLE = frozenset({"name", "description", FIELD, "archived"})
 
 
-class ExtractionSchemaService:
+class ExtractionSchemaService(StepFreezer):
+    step_type = "extract"
+
     def __init__(self, ledger: Ledger, clock: Clock) -> None:
         self._ledger = ledger
         self._clock = clock
@@ -123,24 +126,12 @@ class ExtractionSchemaService:
         return changed
 
     # -- pipelines ---------------------------------------------------------------------------
-    async def check_steps(self, team_id: str, steps: Sequence[StepSpec]) -> None:
-        """Every ``extract`` step's ``schema_id`` must name a usable schema of the team (422)."""
-        await self.freeze_steps(team_id, steps)
-
-    async def freeze_steps(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
-        """Each step's settings for a new execution, ``extract`` steps with their schema."""
-        frozen: list[dict[str, Any]] = []
-        for index, step in enumerate(steps):
-            settings = dict(step.settings)
-            if step.type == "extract":
-                try:
-                    ref = schema_ref(settings)
-                    if ref is not None:
-                        settings = await self._freeze(team_id, ref, settings)
-                except InvalidInput as exc:
-                    raise InvalidInput(f"Step {index} (extract): {exc.detail}") from exc
-            frozen.append(settings)
-        return frozen
+    async def _freeze_step(
+        self, team_id: str, step: StepSpec, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The settings with the JSON of the named schema, if the step names one."""
+        ref = schema_ref(settings)
+        return settings if ref is None else await self._freeze(team_id, ref, settings)
 
     async def _freeze(
         self, team_id: str, ref: SchemaRef, settings: Mapping[str, Any]

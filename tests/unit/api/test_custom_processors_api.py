@@ -6,7 +6,6 @@ one installed transform, ``cp_upper``, provided by a faked ``pagemill.processors
 
 from __future__ import annotations
 
-import asyncio
 import importlib.metadata
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +16,9 @@ import pytest
 from pagemill.processors.registry import ProcessorRegistry
 from tests.pdfgen import make_pdf
 from tests.support.app import TestServer, test_server
+from tests.support.runs import run_to_completion
 
 CP = "/api/v1/custom_processors"
-TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 DROP_LISTS: dict[str, Any] = {"rules": [{"action": "drop", "match": {"type": "list_item"}}]}
 SHOUT: dict[str, Any] = {
     "rules": [{"action": "rename", "match": {"pattern": "Terms"}, "to": "TERMS"}],
@@ -83,27 +82,8 @@ async def pipeline(
 
 
 async def run_to_end(server: TestServer, pipeline_id: str, pdf: bytes) -> dict[str, Any]:
-    started = await server.client.post(
-        f"/api/v1/pipelines/{pipeline_id}/run",
-        files={"file": ("offer.pdf", pdf, "application/pdf")},
-        headers=server.headers(),
-    )
-    assert started.status_code == 200, started.text
-    execution_id = started.json()["execution_id"]
-    for _ in range(500):
-        body: dict[str, Any] = (
-            await server.client.get(
-                f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers()
-            )
-        ).json()
-        if body["status"] in TERMINAL:
-            assert body["status"] == "completed", body
-            result = await server.client.get(
-                body["steps"][1]["result_url"], headers=server.headers()
-            )
-            return {"execution": body, "result": result.json()}
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{execution_id} did not finish")
+    execution, result = await run_to_completion(server, pipeline_id, "offer.pdf", pdf)
+    return {"execution": execution, "result": result}
 
 
 async def test_create_answers_like_a_finished_generation_request(server: TestServer) -> None:

@@ -7,7 +7,6 @@ generated invoice whose field values are known.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -19,9 +18,9 @@ import pytest
 from pagemill.processors.registry import ProcessorRegistry
 from tests.docgen_extract import INVOICE_SCHEMA, GeneratedDoc, invoice, write_pdf
 from tests.support.app import TestServer, test_server
+from tests.support.runs import run_to_completion
 
 ES = "/api/v1/extraction_schemas"
-TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 TOTALS: dict[str, Any] = {
     "type": "object",
     "properties": {"total": {"type": "number", "description": "Total amount due"}},
@@ -79,33 +78,14 @@ async def pipeline(server: TestServer, settings: dict[str, Any]) -> Any:
 
 
 async def run_to_end(server: TestServer, pipeline_id: str, pdf: bytes) -> dict[str, Any]:
-    started = await server.client.post(
-        f"/api/v1/pipelines/{pipeline_id}/run",
-        files={"file": ("invoice.pdf", pdf, "application/pdf")},
-        headers=server.headers(),
-    )
-    assert started.status_code == 200, started.text
-    execution_id = started.json()["execution_id"]
-    for _ in range(1000):
-        body: dict[str, Any] = (
-            await server.client.get(
-                f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers()
-            )
-        ).json()
-        if body["status"] in TERMINAL:
-            assert body["status"] == "completed", body
-            result = (
-                await server.client.get(body["steps"][1]["result_url"], headers=server.headers())
-            ).json()
-            steps = await server.services.ledger.steps(execution_id)
-            return {
-                "execution": body,
-                "result": result,
-                "data": json_of(result),
-                "settings": steps[1].settings,
-            }
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{execution_id} did not finish")
+    execution, result = await run_to_completion(server, pipeline_id, "invoice.pdf", pdf)
+    steps = await server.services.ledger.steps(execution["execution_id"])
+    return {
+        "execution": execution,
+        "result": result,
+        "data": json_of(result),
+        "settings": steps[1].settings,
+    }
 
 
 def json_of(result: dict[str, Any]) -> dict[str, Any]:

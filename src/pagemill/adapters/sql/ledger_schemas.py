@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db, to_db
+from pagemill.adapters.sql.ledger_versioned import VersionedTables
 from pagemill.adapters.sql.tables import extraction_schema_versions, extraction_schemas
 from pagemill.domain.extraction_schemas import (
     ExtractionSchema,
@@ -17,9 +18,16 @@ from pagemill.domain.extraction_schemas import (
     SchemaVersionSummary,
 )
 
-# The columns ``update_extraction_schema`` may set; everything else is owned by the ledger.
-UPDATABLE_EXTRACTION_SCHEMA_COLUMNS = frozenset({"name", "description", "archived"})
-
+SCHEMAS = VersionedTables(
+    resources=extraction_schemas,
+    versions=extraction_schema_versions,
+    public_id="schema_id",
+    resource_pk="schema_pk",
+    payload="schema_json",
+    updater="update_extraction_schema",
+    # The columns the updater may set; everything else is owned by the ledger.
+    updatable=frozenset({"name", "description", "archived"}),
+)
 _schemas = extraction_schemas
 _versions = extraction_schema_versions
 # A schema with the JSON of its current version.
@@ -30,10 +38,6 @@ _SCHEMA = sa.select(_schemas, _versions.c.schema_json).join(
 _HISTORY = sa.select(
     _versions.c.schema_pk, _versions.c.version, _versions.c.description, _versions.c.created
 )
-
-
-def _mine(team_id: str, schema_id: str) -> sa.ColumnElement[bool]:
-    return (_schemas.c.schema_id == schema_id) & (_schemas.c.team_id == team_id)
 
 
 def schema_from(row: sa.Row[Any], history: Sequence[SchemaVersionSummary]) -> ExtractionSchema:
@@ -111,70 +115,44 @@ class ExtractionSchemaMethods:
     ) -> ExtractionSchema:
         at = to_db(now)
         async with self._db.write() as conn:
-            result = await conn.execute(
-                sa.insert(_schemas).values(
-                    schema_id=schema_id,
-                    team_id=team_id,
-                    name=name,
-                    description=description,
-                    current_version=1,
-                    archived=False,
-                    created=at,
-                    updated=at,
-                )
+            pk = await SCHEMAS.create(
+                conn,
+                team_id,
+                schema_id,
+                at,
+                columns={"name": name, "description": description, "current_version": 1},
+                payload=schema_json,
+                description=description,
             )
-            pk = result.inserted_primary_key
-            assert pk is not None
-            await conn.execute(
-                sa.insert(_versions).values(
-                    schema_pk=pk[0],
-                    version=1,
-                    schema_json=schema_json,
-                    description=description,
-                    created=at,
-                )
-            )
-            created = await _schema(conn, _schemas.c.id == pk[0])
+            created = await _schema(conn, _schemas.c.id == pk)
         assert created is not None
         return created
 
     async def extraction_schema(self, team_id: str, schema_id: str) -> ExtractionSchema | None:
         async with self._db.read() as conn:
-            return await _schema(conn, _mine(team_id, schema_id))
+            return await _schema(conn, SCHEMAS.mine(team_id, schema_id))
 
     async def list_extraction_schemas(
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[ExtractionSchema], int]:
-        where: list[sa.ColumnElement[bool]] = [_schemas.c.team_id == team_id]
-        if not include_archived:
-            where.append(_schemas.c.archived.is_(False))
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(_schemas).where(*where))
-            ).scalar_one()
-            rows = list(
-                await conn.execute(
-                    _SCHEMA.where(*where)
-                    .order_by(_schemas.c.updated.desc(), _schemas.c.id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                )
+            rows, total = await SCHEMAS.page(
+                conn,
+                _SCHEMA,
+                team_id,
+                include_archived=include_archived,
+                limit=limit,
+                offset=offset,
             )
             histories = await _histories(conn, [row._mapping[_schemas.c.id] for row in rows])
         items = [schema_from(row, histories[row._mapping[_schemas.c.id]]) for row in rows]
-        return items, int(total)
+        return items, total
 
     async def extraction_schema_version(
         self, team_id: str, schema_id: str, version: int
     ) -> ExtractionSchemaVersion | None:
         async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(_versions)
-                    .join(_schemas, _schemas.c.id == _versions.c.schema_pk)
-                    .where(_mine(team_id, schema_id), _versions.c.version == version)
-                )
-            ).first()
+            row = await SCHEMAS.version_row(conn, team_id, schema_id, version)
         return None if row is None else schema_version_from(row)
 
     async def update_extraction_schema(
@@ -186,43 +164,18 @@ class ExtractionSchemaMethods:
         new_version: dict[str, Any] | None = None,
         **changes: Any,
     ) -> ExtractionSchema | None:
-        unknown = set(changes) - UPDATABLE_EXTRACTION_SCHEMA_COLUMNS
-        if unknown:
-            raise ValueError(
-                f"update_extraction_schema cannot set {', '.join(sorted(unknown))}; "
-                f"only {', '.join(sorted(UPDATABLE_EXTRACTION_SCHEMA_COLUMNS))}"
-            )
+        SCHEMAS.check_updatable(changes)
         at = to_db(now)
-        mine = _mine(team_id, schema_id)
         async with self._db.write() as conn:
-            # Lock the schema: two concurrent new versions must not pick the same number.
-            current = (
-                await conn.execute(
-                    sa.select(_schemas.c.id, _schemas.c.description).where(mine).with_for_update()
-                )
-            ).first()
+            current = await SCHEMAS.lock(conn, team_id, schema_id, _schemas.c.description)
             if current is None:
                 return None
-            pk, description = current
-            values: dict[str, Any] = {**changes, "updated": at}
+            pk, description = current.id, current.description
+            values: dict[str, Any] = dict(changes)
             if new_version is not None:
-                latest = (
-                    await conn.execute(
-                        sa.select(sa.func.max(_versions.c.version)).where(
-                            _versions.c.schema_pk == pk
-                        )
-                    )
-                ).scalar_one()
-                version = (latest or 0) + 1
-                await conn.execute(
-                    sa.insert(_versions).values(
-                        schema_pk=pk,
-                        version=version,
-                        schema_json=new_version,
-                        description=changes.get("description", description),
-                        created=at,
-                    )
+                version_description = changes.get("description", description)
+                values["current_version"], _ = await SCHEMAS.add_version(
+                    conn, pk, new_version, version_description, at
                 )
-                values["current_version"] = version
-            await conn.execute(sa.update(_schemas).where(_schemas.c.id == pk).values(**values))
+            await SCHEMAS.touch(conn, pk, at, **values)
             return await _schema(conn, _schemas.c.id == pk)
