@@ -131,6 +131,26 @@ async def test_claim_by_ref_is_exact_and_single(ledger: SqlLedger) -> None:
     assert await ledger.execution(ref.execution_id) == claim.execution
 
 
+async def test_a_claim_by_ref_returns_the_stored_snapshot(ledger: SqlLedger) -> None:
+    await team(ledger)
+    created = await ledger.create_execution(new_execution("team_a", ["convert", "extract"]), T0)
+    execution_id = created.execution.execution_id
+    first = await ledger.claim(created.steps[0].ref, "w1", at(1), LEASE)
+    assert first is not None
+    assert first.snapshot.steps[1] == created.steps[1]  # untouched, as stored
+    done = await ledger.complete_step(first.step.ref, "w1", at(2), output(first.step.ref), RATES)
+    assert done is not None
+
+    second = await ledger.claim(done.steps[1].ref, "w2", at(3), LEASE)
+
+    assert second is not None
+    assert second.snapshot.execution == await ledger.execution(execution_id)
+    assert second.snapshot.steps == await ledger.steps(execution_id)
+    assert second.upstream == done.steps[0]
+    assert (second.step.status, second.step.lease_owner) == (StepStatus.RUNNING, "w2")
+    assert second.execution.seq == done.execution.seq + 1
+
+
 async def test_a_claim_takes_the_execution_before_the_step(ledger: SqlLedger) -> None:
     """Every transition locks the execution row first. A claim that locked its step first would
     deadlock with a cancellation that holds the execution and then updates the steps."""

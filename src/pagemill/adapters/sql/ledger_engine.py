@@ -10,7 +10,8 @@ then fails. On PostgreSQL the polling claimer (``claim_next``) skips rows anothe
 
 The hot statements (claim, completion) are prebuilt with bind parameters, and the completion
 reads the steps once and the execution not at all (``UPDATE … RETURNING``): a one-step
-execution costs six statements to complete.
+execution costs six statements to complete. On PostgreSQL a claim by reference (queue
+delivery) is a single statement in autocommit (``ledger_claim``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
+from pagemill.adapters.sql.ledger_claim import claim_in_one_statement
 from pagemill.adapters.sql.ledger_rows import execution_from, step_from
 from pagemill.adapters.sql.ledger_statements import (
     CACHED,
@@ -136,6 +138,8 @@ class EngineMethods:
     async def claim(
         self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
     ) -> Claim | None:
+        if not self._db.is_sqlite:
+            return await claim_in_one_statement(self._db, ref, worker, now, lease_seconds)
         try:
             async with self._db.write() as conn:
                 return await self._claim(conn, ref, worker, now, lease_seconds)
