@@ -4,9 +4,10 @@ Every transition is a compare-and-set inside one write transaction, shaped as
 ``ledger_transitions`` describes: the execution row is locked first, so that the steps of one
 execution change one transaction at a time and finalization has a single winner. A claim locks
 it with the ``UPDATE`` that starts the execution and rolls back when the step's compare-and-set
-then fails. On PostgreSQL the polling claimer (``claim_next``) skips rows another claimer holds
-(``FOR UPDATE SKIP LOCKED``). On SQLite the write lock (``BEGIN IMMEDIATE`` plus the in-process
-``asyncio.Lock``) already serializes every write, and ``FOR UPDATE`` renders as nothing.
+then fails. On PostgreSQL the polling claimer (``claim_next``) skips executions that another
+transaction holds (``FOR UPDATE SKIP LOCKED``). On SQLite the write lock (``BEGIN IMMEDIATE``
+plus the in-process ``asyncio.Lock``) already serializes every write, and ``FOR UPDATE``
+renders as nothing.
 
 The hot statements (claim, completion) are prebuilt with bind parameters, and the completion
 reads the steps once and the execution not at all (``UPDATE … RETURNING``): a one-step
@@ -123,8 +124,9 @@ class EngineMethods:
             )
             .order_by(step_runs.c.available_at, executions.c.id, step_runs.c.step_index)
             .limit(1)
-            # Concurrent claimers each take a different row instead of queueing on one.
-            .with_for_update(skip_locked=True, of=step_runs)
+            # Concurrent claimers each take a different execution instead of queueing on one.
+            # The execution row, not the step: every transition locks the execution first.
+            .with_for_update(skip_locked=True, of=executions)
         )
         try:
             async with self._db.write() as conn:
