@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import psycopg_pool
 import pytest
 
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
+from pagemill.adapters.procrastinate import ProcrastinateQueue
+from pagemill.adapters.procrastinate import queue as queue_module
 from pagemill.domain.models import StepRef
 from pagemill.services.container import Services
 from pagemill.services.executions import RunOptions
@@ -108,3 +112,37 @@ async def test_a_stale_delivery_changes_nothing(deployment: Deployment) -> None:
     again = await finished(deployment, view.execution.execution_id)
     assert again.execution.seq == view.execution.seq
     assert await deployment.services.ledger.count_results(view.execution.execution_id, 0) == 1
+
+
+@pytest.mark.postgres
+async def test_the_queue_pool_is_autocommit_and_checks_only_idle_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Procrastinate's queries are single statements: no BEGIN/COMMIT around them, and no
+    liveness round trip before a connection that was just used."""
+    checks: list[object] = []
+
+    async def counted_check(conn: psycopg.AsyncConnection[Any]) -> None:
+        checks.append(conn)
+
+    monkeypatch.setattr(psycopg_pool.AsyncConnectionPool, "check_connection", counted_check)
+    async with postgres_database_async() as url:
+        queue = ProcrastinateQueue(url)
+        await queue.apply_schema()
+        await queue.open()
+        try:
+            pool = queue.app.connector.pool  # type: ignore[attr-defined]
+            monkeypatch.setattr(queue_module, "CHECK_IDLE_SECONDS", 3600.0)
+            async with pool.connection() as conn:
+                assert conn.autocommit
+            checked_once = len(checks)  # a new connection has never been used: checked
+            for _ in range(3):
+                async with pool.connection() as conn:
+                    await conn.execute("SELECT 1")
+            assert len(checks) == checked_once
+            monkeypatch.setattr(queue_module, "CHECK_IDLE_SECONDS", -1.0)
+            async with pool.connection() as conn:
+                assert conn.autocommit
+            assert len(checks) == checked_once + 1
+        finally:
+            await queue.close()

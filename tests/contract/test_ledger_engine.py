@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from pagemill.adapters.sql import SqlLedger
+from pagemill.adapters.sql.tables import executions, step_runs
 from pagemill.domain.models import (
     ExecutionSnapshot,
     StepRef,
@@ -121,6 +126,71 @@ async def test_claim_by_ref_is_exact_and_single(ledger: SqlLedger) -> None:
     assert claim.snapshot.execution.seq == 2
     # A duplicate delivery of the same attempt finds it running: harmless.
     assert await ledger.claim(ref, "w2", T0, LEASE) is None
+    # The refused claims left nothing behind (the claim counts the execution before its
+    # compare-and-set on the step, and rolls back when that fails).
+    assert await ledger.execution(ref.execution_id) == claim.execution
+
+
+async def test_a_claim_by_ref_returns_the_stored_snapshot(ledger: SqlLedger) -> None:
+    await team(ledger)
+    created = await ledger.create_execution(new_execution("team_a", ["convert", "extract"]), T0)
+    execution_id = created.execution.execution_id
+    first = await ledger.claim(created.steps[0].ref, "w1", at(1), LEASE)
+    assert first is not None
+    assert first.snapshot.steps[1] == created.steps[1]  # untouched, as stored
+    done = await ledger.complete_step(first.step.ref, "w1", at(2), output(first.step.ref), RATES)
+    assert done is not None
+
+    second = await ledger.claim(done.steps[1].ref, "w2", at(3), LEASE)
+
+    assert second is not None
+    assert second.snapshot.execution == await ledger.execution(execution_id)
+    assert second.snapshot.steps == await ledger.steps(execution_id)
+    assert second.upstream == done.steps[0]
+    assert (second.step.status, second.step.lease_owner) == (StepStatus.RUNNING, "w2")
+    assert second.execution.seq == done.execution.seq + 1
+
+
+async def test_a_claim_takes_the_execution_before_the_step(ledger: SqlLedger) -> None:
+    """Every transition locks the execution row first. A claim that locked its step first would
+    deadlock with a cancellation that holds the execution and then updates the steps."""
+    if ledger.dialect == "sqlite":
+        pytest.skip("SQLite serializes whole write transactions: there are no row locks")
+    await team(ledger)
+    created = await ledger.create_execution(new_execution("team_a", ["convert"]), T0)
+    ref = created.steps[0].ref
+    engine = ledger._db.engine
+    async with engine.connect() as canceller, engine.connect() as observer:
+        async with canceller.begin():
+            await canceller.execute(
+                sa.select(executions.c.id)
+                .where(executions.c.execution_id == ref.execution_id)
+                .with_for_update()
+            )
+            claiming = asyncio.create_task(ledger.claim(ref, "w1", at(1), LEASE))
+            await _until_waiting_for_a_lock(observer)
+            # What a cancellation does next: take the steps. NOWAIT fails if the claim has them.
+            await canceller.execute(
+                sa.select(step_runs.c.step_index)
+                .where(step_runs.c.execution_id == ref.execution_id)
+                .with_for_update(nowait=True)
+            )
+        claim = await claiming
+    assert claim is not None
+    assert claim.step.ref == ref
+
+
+async def _until_waiting_for_a_lock(observer: AsyncConnection) -> None:
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(1000):
+        if (await observer.execute(waiting)).scalar_one():
+            return
+        await observer.rollback()  # a fresh view of the activity next time
+        await asyncio.sleep(0.01)
+    raise AssertionError("the claim never waited for the execution's lock")
 
 
 async def test_retry_then_success(ledger: SqlLedger) -> None:

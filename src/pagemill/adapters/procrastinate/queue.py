@@ -6,17 +6,30 @@ dispatch hook), so a step is never dispatched without its job or the other way r
 per step type lets convert workers and extract workers scale apart. Procrastinate's own retries
 stay off: the ledger is the one retry authority, and a duplicate or stale job is a no-op at the
 claim's compare-and-set.
+
+Every query Procrastinate runs on its own pool is one statement (a function call such as
+``procrastinate_fetch_job_v2``), so its connections run in autocommit: a fetch or a finish is one
+round trip instead of four (the pool's liveness check, ``BEGIN``, the call, ``COMMIT``). Each
+``NOTIFY`` of a deferred job wakes every idle worker process and each of them fetches, so the
+empty fetches of the losers are the price of low hand-off latency; autocommit makes that price
+one cheap round trip. Only connections that sat idle in the pool for a while are checked before
+use (a busy connection just worked); a dead one still fails a query now and then, and the
+worker loop reconnects (``worker.runner``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
+import psycopg
+import psycopg_pool
 from procrastinate import jobs as procrastinate_jobs
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +45,8 @@ REAP_TASK = "pagemill.reap"
 # Seconds between reaper runs; a periodic job runs once per tick across all workers.
 REAP_CRON = "* * * * * */10"
 REAPER_QUEUE = "pagemill-reaper"
+# A pooled connection idle for longer is checked (one empty query) before it is handed out.
+CHECK_IDLE_SECONDS = 5.0
 
 StepHandler = Callable[[StepRef], Awaitable[None]]
 Reaper = Callable[[], Awaitable[None]]
@@ -47,7 +62,10 @@ class ProcrastinateQueue:
 
     def __init__(self, database_url: str) -> None:
         self.app = procrastinate.App(
-            connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
+            connector=procrastinate.PsycopgConnector(
+                conninfo=libpq_url(database_url),
+                pool_factory=_pool_checking_idle_connections,
+            )
         )
         # Set by the process that runs steps (``pagemill worker`` or ``serve``), once the engine
         # that the ledger (and so this queue) feeds exists.
@@ -137,6 +155,29 @@ class ProcrastinateQueue:
                     )
                     released += 1
         return released
+
+
+def _pool_checking_idle_connections(**options: Any) -> psycopg_pool.AsyncConnectionPool:
+    """Procrastinate's pool, in autocommit, with its check on every checkout (a round trip
+    each) replaced by a check of connections that were idle for ``CHECK_IDLE_SECONDS``."""
+    returned: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    async def autocommit(conn: psycopg.AsyncConnection[Any]) -> None:
+        # Not ``kwargs={"autocommit": True}``: Procrastinate's listener connects with those
+        # kwargs plus its own ``autocommit=True``, and the duplicate is a TypeError.
+        await conn.set_autocommit(True)
+
+    async def note_return(conn: psycopg.AsyncConnection[Any]) -> None:
+        returned[conn] = time.monotonic()
+
+    async def check_if_idle(conn: psycopg.AsyncConnection[Any]) -> None:
+        if time.monotonic() - returned.get(conn, 0.0) > CHECK_IDLE_SECONDS:
+            await psycopg_pool.AsyncConnectionPool.check_connection(conn)
+
+    options["check"] = check_if_idle
+    return psycopg_pool.AsyncConnectionPool(**options, configure=autocommit, reset=note_return)
 
 
 def _future_only(when: datetime | None) -> datetime | None:

@@ -8,15 +8,23 @@ ends the attempt through ``fail_step``, which turns a flagged step ``cancelled``
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.engine import Database, to_db
-from pagemill.adapters.sql.ledger_engine import _bump, _fenced, _finalize, _snapshot
+from pagemill.adapters.sql.ledger_engine import _fenced
+from pagemill.adapters.sql.ledger_rows import load_snapshot
+from pagemill.adapters.sql.ledger_transitions import (
+    commit_transition,
+    final_values,
+    lock_head,
+    read_steps,
+)
 from pagemill.adapters.sql.ledger_webhooks import record_due_webhooks
-from pagemill.adapters.sql.tables import executions, step_runs
+from pagemill.adapters.sql.tables import step_runs
 from pagemill.domain.models import ExecutionSnapshot, StepRef
-from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.domain.statuses import StepStatus
 
 _NOT_STARTED = [StepStatus.PENDING.value, StepStatus.DISPATCHED.value]
 
@@ -28,18 +36,11 @@ class CancelMethods:
         self, execution_id: str, team_id: str, now: datetime, rates: dict[str, int]
     ) -> ExecutionSnapshot | None:
         async with self._db.write() as conn:
-            status = (
-                await conn.execute(
-                    sa.select(executions.c.status)
-                    .where(executions.c.execution_id == execution_id)
-                    .where(executions.c.team_id == team_id)
-                    .with_for_update()
-                )
-            ).scalar_one_or_none()
-            if status is None:
+            head = await lock_head(conn, execution_id)
+            if head is None or head.team_id != team_id:
                 return None
-            if status in {s.value for s in TERMINAL_EXECUTION}:
-                return await _snapshot(conn, execution_id)  # nothing left to cancel
+            if head.terminal:
+                return await load_snapshot(conn, execution_id)  # nothing left to cancel
             ours = step_runs.c.execution_id == execution_id
             await conn.execute(
                 sa.update(step_runs)
@@ -51,10 +52,11 @@ class CancelMethods:
                 .where(ours, step_runs.c.status == StepStatus.RUNNING.value)
                 .values(cancel_requested=True)
             )
-            await _bump(conn, execution_id)
+            steps = await read_steps(conn, execution_id)
+            final: dict[str, Any] = {}
             if running.rowcount == 0:
-                await _finalize(conn, execution_id, now, rates, "Cancelled.")
-            snapshot = await _snapshot(conn, execution_id)
+                final = final_values(steps, now, rates, head.page_count, "Cancelled.")
+            snapshot = await commit_transition(conn, execution_id, steps, **final)
             await record_due_webhooks(conn, snapshot, now)
             return snapshot
 
@@ -62,6 +64,8 @@ class CancelMethods:
         self, ref: StepRef, worker: str, now: datetime
     ) -> ExecutionSnapshot | None:
         async with self._db.write() as conn:
+            if await lock_head(conn, ref.execution_id) is None:
+                return None
             result = await conn.execute(
                 sa.update(step_runs)
                 .where(_fenced(ref, worker), step_runs.c.cancel_requested.is_(False))
@@ -78,7 +82,7 @@ class CancelMethods:
             )
             if result.rowcount != 1:
                 return None
-            await _bump(conn, ref.execution_id)
-            snapshot = await _snapshot(conn, ref.execution_id)
+            steps = await read_steps(conn, ref.execution_id)
+            snapshot = await commit_transition(conn, ref.execution_id, steps)
             await self._db.dispatched(conn, snapshot)
             return snapshot

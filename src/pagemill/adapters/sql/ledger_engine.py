@@ -1,11 +1,18 @@
 """The engine half of the SQL ledger: claims, heartbeats, completion, failure, finalization.
 
-Every transition is a compare-and-set inside one write transaction. On PostgreSQL the claimer
-skips rows another claimer holds (``FOR UPDATE SKIP LOCKED``), and completion and failure lock
-the execution row first, so that the steps of one execution change one transaction at a time and
-finalization has a single winner. On SQLite the write lock (``BEGIN IMMEDIATE`` plus the
-in-process ``asyncio.Lock``) already serializes every write, and ``FOR UPDATE`` renders as
-nothing.
+Every transition is a compare-and-set inside one write transaction, shaped as
+``ledger_transitions`` describes: the execution row is locked first, so that the steps of one
+execution change one transaction at a time and finalization has a single winner. A claim locks
+it with the ``UPDATE`` that starts the execution and rolls back when the step's compare-and-set
+then fails. On PostgreSQL the polling claimer (``claim_next``) skips executions that another
+transaction holds (``FOR UPDATE SKIP LOCKED``). On SQLite the write lock (``BEGIN IMMEDIATE``
+plus the in-process ``asyncio.Lock``) already serializes every write, and ``FOR UPDATE``
+renders as nothing.
+
+The hot statements (claim, completion) are prebuilt with bind parameters, and the completion
+reads the steps once and the execution not at all (``UPDATE … RETURNING``): a one-step
+execution costs six statements to complete. On PostgreSQL a claim by reference (queue
+delivery) is a single statement in autocommit (``ledger_claim``).
 """
 
 from __future__ import annotations
@@ -18,9 +25,27 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
-from pagemill.adapters.sql.ledger_rows import load_snapshot, step_from
+from pagemill.adapters.sql.ledger_claim import claim_in_one_statement
+from pagemill.adapters.sql.ledger_rows import execution_from, step_from
+from pagemill.adapters.sql.ledger_statements import (
+    CACHED,
+    CLAIM_STEP,
+    COMPLETE_STEP,
+    DISPATCH_STEP,
+    RECORD_RESULT,
+    REMEMBER,
+    START_EXECUTION,
+    ref_params,
+)
+from pagemill.adapters.sql.ledger_transitions import (
+    commit_transition,
+    final_values,
+    lock_head,
+    read_steps,
+    replace_steps,
+)
 from pagemill.adapters.sql.ledger_webhooks import record_due_webhooks
-from pagemill.adapters.sql.tables import executions, step_cache, step_results, step_runs
+from pagemill.adapters.sql.tables import executions, step_cache, step_runs
 from pagemill.domain.models import (
     CacheEntry,
     Claim,
@@ -30,19 +55,11 @@ from pagemill.domain.models import (
     StepRef,
     StepRun,
 )
-from pagemill.domain.rates import execution_rate_breakdown
-from pagemill.domain.statuses import (
-    TERMINAL_EXECUTION,
-    ExecutionStatus,
-    StepStatus,
-    can_move_step,
-    final_execution_status,
-)
+from pagemill.domain.statuses import StepStatus, can_move_step
 
 _PENDING = StepStatus.PENDING.value
 _DISPATCHED = StepStatus.DISPATCHED.value
 _RUNNING = StepStatus.RUNNING.value
-_TERMINAL = sorted(s.value for s in TERMINAL_EXECUTION)
 
 # Every step move this module makes. The domain's transition table is the authority: a move it
 # does not allow is a bug, caught when the module is imported rather than in production data.
@@ -84,6 +101,11 @@ def _by_type(step_types: Sequence[str] | None) -> list[sa.ColumnElement[bool]]:
     return [] if step_types is None else [step_runs.c.step_type.in_(list(step_types))]
 
 
+class _Undone(Exception):
+    """Raised inside a write transaction to roll it back: a compare-and-set that failed after
+    an earlier statement of the transaction already wrote."""
+
+
 class EngineMethods:
     _db: Database
 
@@ -102,20 +124,29 @@ class EngineMethods:
             )
             .order_by(step_runs.c.available_at, executions.c.id, step_runs.c.step_index)
             .limit(1)
-            # Concurrent claimers each take a different row instead of queueing on one.
-            .with_for_update(skip_locked=True, of=step_runs)
+            # Concurrent claimers each take a different execution instead of queueing on one.
+            # The execution row, not the step: every transition locks the execution first.
+            .with_for_update(skip_locked=True, of=executions)
         )
-        async with self._db.write() as conn:
-            row = (await conn.execute(due)).first()
-            if row is None:
-                return None
-            return await self._claim(conn, StepRef(*row), worker, now, lease_seconds)
+        try:
+            async with self._db.write() as conn:
+                row = (await conn.execute(due)).first()
+                if row is None:
+                    return None
+                return await self._claim(conn, StepRef(*row), worker, now, lease_seconds)
+        except _Undone:
+            return None
 
     async def claim(
         self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
     ) -> Claim | None:
-        async with self._db.write() as conn:
-            return await self._claim(conn, ref, worker, now, lease_seconds)
+        if not self._db.is_sqlite:
+            return await claim_in_one_statement(self._db, ref, worker, now, lease_seconds)
+        try:
+            async with self._db.write() as conn:
+                return await self._claim(conn, ref, worker, now, lease_seconds)
+        except _Undone:
+            return None  # stale, duplicate or cancelled delivery
 
     async def _claim(
         self,
@@ -125,32 +156,27 @@ class EngineMethods:
         now: datetime,
         lease_seconds: float,
     ) -> Claim | None:
+        # The execution first (the lock order of every transition), counted and started in the
+        # statement that locks it; undone below when the step turns out not to be claimable.
+        head = (
+            await conn.execute(START_EXECUTION, {"e_id": ref.execution_id, "now": to_db(now)})
+        ).first()
+        if head is None:
+            return None
         result = await conn.execute(
-            sa.update(step_runs)
-            .where(_step(ref), step_runs.c.status == _DISPATCHED)
-            .values(
-                status=_RUNNING,
-                lease_owner=worker,
-                lease_expires_at=to_db(now + timedelta(seconds=lease_seconds)),
-                heartbeat_at=to_db(now),
-                started_at=to_db(now),
-            )
+            CLAIM_STEP,
+            {
+                **ref_params(ref),
+                "worker": worker,
+                "lease_until": to_db(now + timedelta(seconds=lease_seconds)),
+                "now": to_db(now),
+            },
         )
         if result.rowcount != 1:
-            return None  # stale, duplicate or cancelled delivery
-        await _bump(
-            conn,
-            ref.execution_id,
-            status=sa.case(
-                (
-                    executions.c.status == ExecutionStatus.PENDING.value,
-                    ExecutionStatus.RUNNING.value,
-                ),
-                else_=executions.c.status,
-            ),
-            started_at=sa.func.coalesce(executions.c.started_at, _at(now)),
+            raise _Undone
+        snapshot = ExecutionSnapshot(
+            execution=execution_from(head), steps=await read_steps(conn, ref.execution_id)
         )
-        snapshot = await _snapshot(conn, ref.execution_id)
         step = snapshot.steps[ref.step_index]
         upstream = snapshot.steps[ref.step_index - 1] if ref.step_index > 0 else None
         return Claim(step=step, execution=snapshot.execution, upstream=upstream, snapshot=snapshot)
@@ -181,62 +207,61 @@ class EngineMethods:
         rates: dict[str, int],
     ) -> ExecutionSnapshot | None:
         async with self._db.write() as conn:
-            await self._lock_execution(conn, ref.execution_id)
+            head = await lock_head(conn, ref.execution_id)
+            if head is None:
+                return None
             result = await conn.execute(
-                sa.update(step_runs)
-                .where(_fenced(ref, worker))
-                .values(
-                    status=StepStatus.COMPLETED.value,
-                    finished_at=to_db(now),
-                    result_key=output.result_key,
-                    checkpoint_id=output.checkpoint_id,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    # A message left by an earlier, retried attempt no longer describes the step.
-                    error_message=None,
-                    cache=output.cache,
-                )
+                COMPLETE_STEP,
+                {
+                    **ref_params(ref),
+                    "worker": worker,
+                    "now": to_db(now),
+                    "b_result_key": output.result_key,
+                    "b_checkpoint_id": output.checkpoint_id,
+                    "b_cache": output.cache,
+                },
             )
             if result.rowcount != 1:
                 # Lost the lease: nothing was written, so ending the transaction discards nothing.
                 return None
+            steps = await read_steps(conn, ref.execution_id)
+            following = ref.step_index + 1
+            dispatched = False
+            if following < len(steps) and steps[following].status is StepStatus.PENDING:
+                rows = (
+                    await conn.execute(
+                        DISPATCH_STEP,
+                        {"e_id": ref.execution_id, "b_index": following, "now": to_db(now)},
+                    )
+                ).all()
+                replace_steps(steps, rows)
+                dispatched = bool(rows)
             if output.cache_key is not None and (output.cache or {}).get("status") != "hit":
-                await _remember(conn, ref, output, now)
+                await _remember(conn, head.team_id, ref, output, now)
             await conn.execute(
-                sa.insert(step_results).values(
-                    execution_id=ref.execution_id,
-                    step_index=ref.step_index,
-                    attempt=ref.attempt,
-                    result_key=output.result_key,
-                    checkpoint_id=output.checkpoint_id,
-                    page_count=output.page_count,
-                    created=to_db(now),
-                )
+                RECORD_RESULT,
+                {
+                    **ref_params(ref),
+                    "b_result_key": output.result_key,
+                    "b_checkpoint_id": output.checkpoint_id,
+                    "b_page_count": output.page_count,
+                    "b_created": to_db(now),
+                },
             )
-            await _bump(
-                conn,
-                ref.execution_id,
+            values: dict[str, Any] = {}
+            page_count = head.page_count
+            if page_count is None:
                 # The first step that counts pages (convert) fixes the billed page count.
-                page_count=sa.func.coalesce(executions.c.page_count, output.page_count),
-            )
-            dispatched = await conn.execute(
-                sa.update(step_runs)
-                .where(
-                    step_runs.c.execution_id == ref.execution_id,
-                    step_runs.c.step_index == ref.step_index + 1,
-                    step_runs.c.status == _PENDING,
-                )
-                .values(status=_DISPATCHED, attempt=1, available_at=to_db(now))
-            )
-            if dispatched.rowcount == 0:
-                await _finalize(conn, ref.execution_id, now, rates, None)
-            snapshot = await _snapshot(conn, ref.execution_id)
+                page_count = values["page_count"] = output.page_count
+            if not dispatched and not head.terminal:
+                values |= final_values(steps, now, rates, page_count, None)
+            snapshot = await commit_transition(conn, ref.execution_id, steps, **values)
             await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)
             return snapshot
 
     async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
-        rows = await self._db.point_read(_CACHED, {"team_id": team_id, "cache_key": cache_key})
+        rows = await self._db.point_read(CACHED, {"team_id": team_id, "cache_key": cache_key})
         if not rows:
             return None
         m = rows[0]._mapping
@@ -258,7 +283,9 @@ class EngineMethods:
         rates: dict[str, int],
     ) -> ExecutionSnapshot | None:
         async with self._db.write() as conn:
-            await self._lock_execution(conn, ref.execution_id)
+            head = await lock_head(conn, ref.execution_id)
+            if head is None:
+                return None
             held = (
                 await conn.execute(
                     sa.select(step_runs.c.max_attempts, step_runs.c.cancel_requested).where(
@@ -291,7 +318,6 @@ class EngineMethods:
             )
             if result.rowcount != 1:
                 return None
-            await _bump(conn, ref.execution_id)
             if not retry:
                 # A linear chain cannot run past a failed step.
                 await conn.execute(
@@ -303,8 +329,11 @@ class EngineMethods:
                     )
                     .values(status=StepStatus.SKIPPED.value)
                 )
-                await _finalize(conn, ref.execution_id, now, rates, error)
-            snapshot = await _snapshot(conn, ref.execution_id)
+            steps = await read_steps(conn, ref.execution_id)
+            final: dict[str, Any] = {}
+            if not retry and not head.terminal:
+                final = final_values(steps, now, rates, head.page_count, error)
+            snapshot = await commit_transition(conn, ref.execution_id, steps, **final)
             await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)
             return snapshot
@@ -345,96 +374,21 @@ class EngineMethods:
             ).scalar_one_or_none()
         return from_db_opt(due)
 
-    async def _lock_execution(self, conn: AsyncConnection, execution_id: str) -> None:
-        if self._db.is_sqlite:
-            return  # the write transaction already holds the database lock
-        await conn.execute(
-            sa.select(executions.c.id)
-            .where(executions.c.execution_id == execution_id)
-            .with_for_update()
-        )
 
-
-async def _bump(conn: AsyncConnection, execution_id: str, **values: Any) -> None:
-    """Count one more transition of the execution (the live store's freshness stamp)."""
-    await conn.execute(
-        sa.update(executions)
-        .where(executions.c.execution_id == execution_id)
-        .values(seq=executions.c.seq + 1, **values)
-    )
-
-
-async def _snapshot(conn: AsyncConnection, execution_id: str) -> ExecutionSnapshot:
-    snapshot = await load_snapshot(conn, execution_id)
-    assert snapshot is not None  # the caller changed a step of it in this transaction
-    return snapshot
-
-
-async def _finalize(
-    conn: AsyncConnection,
-    execution_id: str,
-    now: datetime,
-    rates: dict[str, int],
-    error: str | None,
+async def _remember(
+    conn: AsyncConnection, team_id: str, ref: StepRef, output: StepOutput, now: datetime
 ) -> None:
-    """Make the execution terminal unless it already is (then another transaction won)."""
-    steps = (
-        await conn.execute(
-            sa.select(step_runs.c.step_type, step_runs.c.status)
-            .where(step_runs.c.execution_id == execution_id)
-            .order_by(step_runs.c.step_index)
-        )
-    ).all()
-    page_count = (
-        await conn.execute(
-            sa.select(executions.c.page_count).where(executions.c.execution_id == execution_id)
-        )
-    ).scalar_one()
-    statuses = [StepStatus(status) for _, status in steps]
-    final = final_execution_status(statuses)
-    values: dict[str, Any] = {
-        "status": final.value,
-        "completed_at": to_db(now),
-        "rate_breakdown": execution_rate_breakdown(
-            [step_type for step_type, _ in steps],
-            [s is StepStatus.COMPLETED for s in statuses],
-            page_count or 0,
-            rates,
-        ),
-    }
-    if error is not None and final is not ExecutionStatus.COMPLETED:
-        values["error_message"] = error
-    await conn.execute(
-        sa.update(executions)
-        .where(executions.c.execution_id == execution_id, executions.c.status.not_in(_TERMINAL))
-        .values(**values)
-    )
-
-
-_CACHED = sa.select(step_cache).where(
-    step_cache.c.team_id == sa.bindparam("team_id"),
-    step_cache.c.cache_key == sa.bindparam("cache_key"),
-)
-
-
-async def _remember(conn: AsyncConnection, ref: StepRef, output: StepOutput, now: datetime) -> None:
     """Point the cache key at this result (the newest identical work wins)."""
-    team_id = (
-        await conn.execute(
-            sa.select(executions.c.team_id).where(executions.c.execution_id == ref.execution_id)
-        )
-    ).scalar_one()
-    key = (step_cache.c.team_id == team_id) & (step_cache.c.cache_key == output.cache_key)
-    await conn.execute(sa.delete(step_cache).where(key))
     await conn.execute(
-        sa.insert(step_cache).values(
-            team_id=team_id,
-            cache_key=output.cache_key,
-            result_key=output.result_key,
-            checkpoint_id=output.checkpoint_id,
-            page_count=output.page_count,
-            source_execution_id=ref.execution_id,
-            source_step_index=ref.step_index,
-            created=to_db(now),
-        )
+        REMEMBER[conn.dialect.name],
+        {
+            "team_id": team_id,
+            "cache_key": output.cache_key,
+            "result_key": output.result_key,
+            "checkpoint_id": output.checkpoint_id,
+            "page_count": output.page_count,
+            "source_execution_id": ref.execution_id,
+            "source_step_index": ref.step_index,
+            "created": to_db(now),
+        },
     )

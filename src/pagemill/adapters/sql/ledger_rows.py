@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,8 +80,15 @@ def version_from(row: Row) -> PipelineVersion:
     )
 
 
-def execution_from(row: Row) -> Execution:
+def _by_name(row: Row, table: sa.Table, prefix: str) -> Mapping[Any, Any]:
+    # A row of a derived query (a CTE, a join with clashing names) is read by label instead.
     m = row._mapping
+    return {column: m[prefix + column.name] for column in table.c}
+
+
+def execution_from(row: Row, prefix: str | None = None) -> Execution:
+    """``prefix``: read the columns by their labels (``prefix`` + name) instead."""
+    m = row._mapping if prefix is None else _by_name(row, executions, prefix)
     return Execution(
         pk=m[executions.c.id],
         execution_id=m[executions.c.execution_id],
@@ -102,8 +109,9 @@ def execution_from(row: Row) -> Execution:
     )
 
 
-def step_from(row: Row) -> StepRun:
-    m = row._mapping
+def step_from(row: Row, prefix: str | None = None) -> StepRun:
+    """``prefix``: read the columns by their labels (``prefix`` + name) instead."""
+    m = row._mapping if prefix is None else _by_name(row, step_runs, prefix)
     return StepRun(
         execution_id=m[step_runs.c.execution_id],
         step_index=m[step_runs.c.step_index],
