@@ -221,8 +221,10 @@ async def open_runtime(
         )
         webhooks = webhook_service(settings, ledger, clock)
         engine.observe(webhooks.notice)
+        keys = KeyService(ledger, clock, settings.key_cache_seconds)
+        stack.push_async_callback(keys.close)  # its background writes end before the ledger
         services = Services(
-            keys=KeyService(ledger, clock, settings.key_cache_seconds),
+            keys=keys,
             teams=TeamService(ledger, clock),
             sessions=SessionService(
                 ledger,
