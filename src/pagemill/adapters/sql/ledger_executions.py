@@ -96,15 +96,15 @@ class ExecutionMethods:
         return execution_from(rows[0]) if rows else None
 
     async def execution_head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
-        rows = await self._db.point_read(
+        # Every GET of an execution starts here: the cheapest read there is (text, integer).
+        rows = await self._db.point_read_plain(
             _TEAM_EXECUTION_HEAD, {"execution_id": execution_id, "team_id": team_id}
         )
         if not rows:
             return None
-        head = rows[0]._mapping
-        return ExecutionHead(
-            status=ExecutionStatus(head[executions.c.status]), seq=int(head[executions.c.seq])
-        )
+        status, seq = rows[0]
+        return ExecutionHead(status=ExecutionStatus(status), seq=int(seq))
+
 
     async def steps(self, execution_id: str) -> list[StepRun]:
         rows = await self._db.point_read(_STEPS, {"execution_id": execution_id})
