@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -276,11 +277,22 @@ class ExecutionService:
         return view
 
     async def _read(self, team_id: str, execution_id: str) -> ExecutionView:
-        head = await self._ledger.execution_head(execution_id, team_id)
-        if head is None:
-            raise NotFound(f"Execution {execution_id} not found")
-        if head.status not in TERMINAL_EXECUTION:
-            live = await self._live_snapshot(execution_id)
+        # The head and the live entry are read at once: the rule compares them, and the
+        # comparison (live only when its seq is at least the head's) holds whichever read
+        # finishes first. In scale-out they are two servers: waiting for one, then the other,
+        # doubled the latency and the exposure to a slow wake-up.
+        live_read = asyncio.ensure_future(self._live_snapshot(execution_id))
+        try:
+            head = await self._ledger.execution_head(execution_id, team_id)
+        except BaseException:
+            live_read.cancel()
+            raise
+        if head is None or head.status in TERMINAL_EXECUTION:
+            live_read.cancel()  # not used (usually answered already)
+            if head is None:
+                raise NotFound(f"Execution {execution_id} not found")
+        else:
+            live = await live_read
             if live is not None and live.execution.seq >= head.seq:
                 return ExecutionView(live.execution, live.steps, "live", live.progress)
         row = await self._ledger.execution(execution_id, team_id)
