@@ -16,7 +16,7 @@ from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
 from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
 from pagemill.adapters.prometheus import PrometheusMetrics
-from pagemill.adapters.sql import DispatchHook, create_ledger, migrate_async
+from pagemill.adapters.sql import DispatchHook, PoolSizing, create_ledger, migrate_async
 from pagemill.domain.clock import Clock, SystemClock
 from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
@@ -57,6 +57,15 @@ def open_live_store(url: str) -> LiveStore:
     )
 
 
+def ledger_pool(settings: Settings) -> PoolSizing:
+    """The PostgreSQL connection pool of this process, as configured."""
+    return PoolSizing(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        recycle_seconds=settings.database_pool_recycle_seconds,
+    )
+
+
 @contextlib.asynccontextmanager
 async def open_ledger(
     settings: Settings, on_dispatch: DispatchHook | None = None
@@ -67,7 +76,7 @@ async def open_ledger(
     await migrate_async(url)
     if settings.uses_procrastinate():
         await _queue(url).apply_schema()
-    ledger = create_ledger(url, on_dispatch)
+    ledger = create_ledger(url, on_dispatch, ledger_pool(settings))
     try:
         yield ledger
     finally:
@@ -226,8 +235,10 @@ async def open_runtime(
         )
         webhooks = webhook_service(settings, ledger, clock)
         engine.observe(webhooks.notice)
+        keys = KeyService(ledger, clock, settings.key_cache_seconds)
+        stack.push_async_callback(keys.close)  # its background writes end before the ledger
         services = Services(
-            keys=KeyService(ledger, clock, settings.key_cache_seconds),
+            keys=keys,
             teams=TeamService(ledger, clock),
             sessions=SessionService(
                 ledger,
@@ -302,6 +313,7 @@ __all__ = [
     "Runtime",
     "first_run_key",
     "issue_key",
+    "ledger_pool",
     "open_admin",
     "open_ledger",
     "open_runtime",

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Ledger URL; default: SQLite file in the data dir."
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="PostgreSQL connections each process keeps open (at least its concurrent "
+        "requests).",
+    )
+    database_max_overflow: int = Field(
+        default=20, ge=0, description="Extra PostgreSQL connections under load, closed after use."
+    )
+    database_pool_recycle_seconds: float = Field(
+        default=1800.0, gt=0, description="A PostgreSQL connection older than this is replaced."
+    )
     live_url: str = Field(default="memory://", description="Live store URL.")
     blob_dir: Path | None = Field(default=None, description="Blob directory; default: data dir.")
     queue: Literal["auto", "local", "procrastinate"] = Field(

@@ -40,14 +40,13 @@ async def test_server(
 ) -> AsyncIterator[TestServer]:
     settings = Settings(
         data_dir=data_dir,
-        workers=2,
         heartbeat_seconds=0.2,
         lease_seconds=2.0,
         reaper_interval_seconds=0.2,
         retry_base_seconds=0.01,
         retry_max_seconds=0.05,
         # Tests poll hard with one key; test_rate_limit.py turns the limit on.
-        **{"rate_limit_per_minute": 0, **overrides},  # type: ignore[arg-type]
+        **{"rate_limit_per_minute": 0, "workers": 2, **overrides},  # type: ignore[arg-type]
     )
     holder: dict[str, Runtime] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -14,7 +15,7 @@ from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.files import is_reference
 from pagemill.domain.ids import new_execution_id, random_base62
-from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, StepRun
+from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
@@ -159,12 +160,35 @@ class ExecutionService:
         await self._blobs.delete(document.key)
 
     # -- run ---------------------------------------------------------------------------------
+    async def runnable_pipeline(self, team_id: str, pipeline_id: str) -> Pipeline:
+        """The pipeline a run of ``pipeline_id`` would use: ``NotFound`` for an unknown one,
+        ``Conflict`` for an archived one. Read it before receiving the document, to refuse
+        early, and hand it to ``run``."""
+        pipeline = await self._ledger.pipeline(team_id, pipeline_id)
+        if pipeline is None:
+            raise NotFound(f"Pipeline {pipeline_id} not found")
+        if pipeline.archived:
+            raise Conflict(f"Pipeline {pipeline_id} is archived; unarchive it to run it.")
+        return pipeline
+
     async def run(
-        self, team_id: str, pipeline_id: str, options: RunOptions, document: StoredDocument
+        self,
+        team_id: str,
+        pipeline_id: str,
+        options: RunOptions,
+        document: StoredDocument,
+        *,
+        pipeline: Pipeline | None = None,
     ) -> ExecutionView:
-        """Create the execution and dispatch its first step; the document is consumed."""
+        """Create the execution and dispatch its first step; the document is consumed.
+
+        ``pipeline`` is ``runnable_pipeline``'s answer from the start of the request (the run
+        uses the definition as it was when the request arrived); without it, it is read here.
+        """
         try:
-            new = await self._prepare(team_id, pipeline_id, options, document)
+            if pipeline is None:
+                pipeline = await self.runnable_pipeline(team_id, pipeline_id)
+            new = await self._prepare(team_id, pipeline, options, document)
             if self._admission is None:
                 snapshot = await self._ledger.create_execution(new, self._clock.now())
             else:  # page limits, checked before anything is queued
@@ -178,7 +202,7 @@ class ExecutionService:
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def _prepare(
-        self, team_id: str, pipeline_id: str, options: RunOptions, document: StoredDocument
+        self, team_id: str, pipeline: Pipeline, options: RunOptions, document: StoredDocument
     ) -> NewExecution:
         if document.size == 0:
             raise InvalidInput("The uploaded file is empty.")
@@ -189,12 +213,9 @@ class ExecutionService:
         if options.webhook_url is not None:
             check_webhook_url(options.webhook_url)
         webhook_events = parse_webhook_events(options.webhook_events)
-        pipeline = await self._ledger.pipeline(team_id, pipeline_id)
-        if pipeline is None:
-            raise NotFound(f"Pipeline {pipeline_id} not found")
-        if pipeline.archived:
-            raise Conflict(f"Pipeline {pipeline_id} is archived; unarchive it to run it.")
-        versions = await self._ledger.versions(pipeline.pk)
+        wanted = pipeline.active_version if options.version is None else options.version
+        # The draft (version 0) is on the pipeline row: read published versions only if needed.
+        versions = await self._ledger.versions(pipeline.pk) if wanted > 0 else []
         version = select_version(
             options.version, pipeline.active_version, [v.version for v in versions]
         )
@@ -214,7 +235,7 @@ class ExecutionService:
         return NewExecution(
             execution_id=new_execution_id(),
             team_id=team_id,
-            pipeline_id=pipeline_id,
+            pipeline_id=pipeline.pipeline_id,
             pipeline_version=version,
             input_key=document.key,
             config_snapshot={
@@ -256,11 +277,22 @@ class ExecutionService:
         return view
 
     async def _read(self, team_id: str, execution_id: str) -> ExecutionView:
-        head = await self._ledger.execution_head(execution_id, team_id)
-        if head is None:
-            raise NotFound(f"Execution {execution_id} not found")
-        if head.status not in TERMINAL_EXECUTION:
-            live = await self._live_snapshot(execution_id)
+        # The head and the live entry are read at once: the rule compares them, and the
+        # comparison (live only when its seq is at least the head's) holds whichever read
+        # finishes first. In scale-out they are two servers: waiting for one, then the other,
+        # doubled the latency and the exposure to a slow wake-up.
+        live_read = asyncio.ensure_future(self._live_snapshot(execution_id))
+        try:
+            head = await self._ledger.execution_head(execution_id, team_id)
+        except BaseException:
+            live_read.cancel()
+            raise
+        if head is None or head.status in TERMINAL_EXECUTION:
+            live_read.cancel()  # not used (usually answered already)
+            if head is None:
+                raise NotFound(f"Execution {execution_id} not found")
+        else:
+            live = await live_read
             if live is not None and live.execution.seq >= head.seq:
                 return ExecutionView(live.execution, live.steps, "live", live.progress)
         row = await self._ledger.execution(execution_id, team_id)

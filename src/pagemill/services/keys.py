@@ -3,16 +3,27 @@
 A key acts for its team. Keys the operator creates (CLI, first start) act as the team's owner;
 a key a user created acts with that user's current role in the team and stops working when the
 user leaves the team or is disabled. ``last_used_at`` is written at most once a minute per key
-and process, never on every request.
+and process, in the background: never on a request's path.
+
+Authentication is cached per secret for ``cache_seconds``, counted from the start of the ledger
+read that produced the entry, so a key revoked (or a user removed) elsewhere stops working in
+this process within that window. Two things keep the cache from stalling a busy server:
+
+- **Single flight.** Concurrent requests with the same key share one ledger lookup.
+- **Refresh ahead.** Once an entry is half its window old, the next request starts a refresh in
+  the background and is served from the cache meanwhile; under steady traffic the entry is
+  renewed before it expires and no request waits for a read. An entry that could not be renewed
+  in time is dropped at the end of its window as before.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -32,6 +43,7 @@ _SECRET_LENGTH = 32  # 62**32 ≈ 2**190 bits of entropy: a plain SHA-256 is a s
 DEFAULT_TEAM = "default"
 TOUCH_INTERVAL_SECONDS = 60.0  # ``last_used_at`` is written at most this often per key
 _MAX_CACHED = 10_000
+_REFRESH_AFTER = 0.5  # fraction of ``cache_seconds`` after which an entry is renewed ahead
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,13 @@ class IssuedKey:
     key: ApiKey | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    principal: Principal
+    read_at: float  # monotonic time the ledger read began: what the entry knows is this old
+    expires_at: datetime | None  # the key's own expiry
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -62,14 +81,25 @@ def check_team_name(team_name: str) -> str:
 
 
 class KeyService:
-    def __init__(self, ledger: Ledger, clock: Clock, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Clock,
+        cache_seconds: float = 5.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ledger = ledger
         self._clock = clock
+        self._monotonic = monotonic  # ages cache entries; replaceable in tests
         self._cache_seconds = cache_seconds
-        # hash of a secret → (principal, monotonic deadline, expiry). Only successful lookups
-        # are cached, so a revoked key stops working within ``cache_seconds``.
-        self._cache: dict[str, tuple[Principal, float, datetime | None]] = {}
+        # hash of a secret → what authenticated it. Only successful lookups are cached.
+        self._cache: dict[str, _Cached] = {}
+        self._lookups: dict[str, asyncio.Task[_Cached]] = {}  # hash → the lookup in flight
+        # Bumped by a revocation here: a lookup that began before it must not be cached.
+        self._generation = 0
         self._touched: dict[str, float] = {}  # key id → monotonic time of the last write
+        self._touches: set[asyncio.Task[None]] = set()
 
     async def issue(
         self, team_name: str, key_name: str = "default", created_by: str | None = None
@@ -125,6 +155,7 @@ class KeyService:
 
     async def list_keys(self, team_id: str, *, actor: Role) -> list[ApiKey]:
         require_manager(actor)
+        await self.settle()  # the listing shows the last uses this process has seen
         return await self._ledger.list_api_keys(team_id)
 
     async def revoke_key(self, team_id: str, key_id: str, *, actor: Role) -> ApiKey:
@@ -136,8 +167,9 @@ class KeyService:
         return key
 
     def _forget(self, key_id: str) -> None:
-        for digest, (principal, _, _) in list(self._cache.items()):
-            if principal.key_id == key_id:
+        self._generation += 1
+        for digest, entry in list(self._cache.items()):
+            if entry.principal.key_id == key_id:
                 del self._cache[digest]
 
     # -- authentication ----------------------------------------------------------------------
@@ -145,30 +177,88 @@ class KeyService:
         if not secret:
             raise Unauthenticated("Missing API key: send it in the X-API-Key header.")
         digest = hash_secret(secret)
+        now = self._monotonic()
         cached = self._cache.get(digest)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            principal, _, expires_at = cached
-            if expires_at is not None and expires_at <= self._clock.now():
-                del self._cache[digest]
+        if cached is not None and now - cached.read_at < self._cache_seconds:
+            if cached.expires_at is not None and cached.expires_at <= self._clock.now():
+                self._cache.pop(digest, None)
                 raise Unauthenticated("Invalid API key.")
+            if now - cached.read_at >= self._cache_seconds * _REFRESH_AFTER:
+                self._start_lookup(secret, digest)  # serve this one cached; renew behind it
+            principal = cached.principal
         else:
-            principal, expires_at = await self._lookup(secret, digest)
-            if len(self._cache) > _MAX_CACHED:
-                self._cache.clear()
-            self._cache[digest] = (principal, now + self._cache_seconds, expires_at)
-        last = self._touched.get(principal.key_id)
-        if last is None or now - last >= TOUCH_INTERVAL_SECONDS:
-            await self._touch(principal.key_id, now)
+            principal = (await self._shared_lookup(secret, digest)).principal
+        self._touch_later(principal.key_id, now)
         return principal
 
-    async def _touch(self, key_id: str, now: float) -> None:
+    async def _shared_lookup(self, secret: str, digest: str) -> _Cached:
+        """The lookup of ``digest`` in flight, or a new one; every caller awaits the same read.
+        Shielded: a caller that goes away does not cancel the others' answer."""
+        try:
+            return await asyncio.shield(self._start_lookup(secret, digest))
+        except Unauthenticated:
+            raise Unauthenticated("Invalid API key.") from None  # one instance per request
+
+    def _start_lookup(self, secret: str, digest: str) -> asyncio.Task[_Cached]:
+        task = self._lookups.get(digest)
+        if task is None:
+            task = asyncio.create_task(self._lookup_and_cache(secret, digest))
+            self._lookups[digest] = task
+            task.add_done_callback(lambda done: self._lookup_done(digest, done))
+        return task
+
+    def _lookup_done(self, digest: str, task: asyncio.Task[_Cached]) -> None:
+        if self._lookups.get(digest) is task:
+            del self._lookups[digest]
+        if not task.cancelled():
+            task.exception()  # a refresh nobody awaited: its failure is not worth a warning
+
+    async def _lookup_and_cache(self, secret: str, digest: str) -> _Cached:
+        generation, read_at = self._generation, self._monotonic()
+        try:
+            principal, expires_at = await self._lookup(secret, digest)
+        except Unauthenticated:
+            self._cache.pop(digest, None)  # revoked, expired or gone: stop serving it now
+            raise
+        entry = _Cached(principal, read_at, expires_at)
+        if generation == self._generation:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            self._cache[digest] = entry
+        return entry
+
+    def _touch_later(self, key_id: str, now: float) -> None:
+        """Record the use in the background, at most once per ``TOUCH_INTERVAL_SECONDS``."""
+        last = self._touched.get(key_id)
+        if last is not None and now - last < TOUCH_INTERVAL_SECONDS:
+            return
         if len(self._touched) > _MAX_CACHED:
             self._touched.clear()
         self._touched[key_id] = now
-        # Bookkeeping only: a ledger hiccup must not fail the request it rides on.
-        with contextlib.suppress(ServiceUnavailable):
+        task = asyncio.create_task(self._touch(key_id))
+        self._touches.add(task)
+        task.add_done_callback(self._touches.discard)
+
+    async def _touch(self, key_id: str) -> None:
+        try:
             await self._ledger.touch_api_key(key_id, self._clock.now())
+        except ServiceUnavailable:
+            pass  # bookkeeping only: the next use after the interval writes it again
+        except Exception:
+            log.warning("recording the last use of key %s failed", key_id, exc_info=True)
+
+    async def settle(self) -> None:
+        """Wait for the last-used writes started so far."""
+        if self._touches:
+            await asyncio.gather(*self._touches)
+
+    async def close(self) -> None:
+        """Finish the last-used writes and stop lookups in flight (before the ledger closes)."""
+        await self.settle()
+        lookups = list(self._lookups.values())
+        for task in lookups:
+            task.cancel()
+        await asyncio.gather(*lookups, return_exceptions=True)
 
     async def _lookup(self, secret: str, digest: str) -> tuple[Principal, datetime | None]:
         invalid = Unauthenticated("Invalid API key.")

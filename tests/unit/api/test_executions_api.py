@@ -244,6 +244,35 @@ async def test_stale_live_data_falls_back_to_the_ledger(server: TestServer) -> N
     await wait_done(server, execution_id)
 
 
+async def test_the_live_entry_is_read_while_the_ledger_head_is(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline_id = await make_pipeline(server, [{"type": "convert", "settings": {"sleep": 2}}])
+    execution_id = (await run(server, pipeline_id)).json()["execution_id"]
+    executions = server.runtime.services.executions
+    head_read, live_read = executions._ledger.execution_head, executions._live.get
+    release_head, live_started = asyncio.Event(), asyncio.Event()
+
+    async def held_head(*args: Any) -> Any:
+        await release_head.wait()
+        return await head_read(*args)
+
+    async def watched_live(*args: Any) -> Any:
+        live_started.set()
+        return await live_read(*args)
+
+    monkeypatch.setattr(executions._ledger, "execution_head", held_head)
+    monkeypatch.setattr(executions._live, "get", watched_live)
+    polling = asyncio.create_task(
+        server.client.get(f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers())
+    )
+    await asyncio.wait_for(live_started.wait(), 30)  # the head read has not answered yet
+    release_head.set()
+
+    assert (await polling).status_code == 200
+    await wait_done(server, execution_id)
+
+
 async def test_execution_routes_are_not_pipeline_routes(server: TestServer) -> None:
     missing = await server.client.get(
         "/api/v1/pipelines/executions/pex_doesnotexist", headers=server.headers()

@@ -4,7 +4,16 @@ SQLite (embedded mode, one process): WAL so that readers never block the writer,
 transaction starts with ``BEGIN IMMEDIATE`` so that it takes the write lock up front instead of
 failing on a lock upgrade half-way. Writers are also queued on an ``asyncio.Lock``: they would
 serialize on the file lock anyway, and waiting on the lock costs nothing while ``busy_timeout``
-polls. PostgreSQL (scale-out): a plain pool with pre-ping; row locks do the serializing.
+polls. PostgreSQL (scale-out): a sized pool without a per-checkout ping; row locks do the
+serializing.
+
+Why no ``pool_pre_ping``: it costs a round trip on every checkout, that is on every request.
+Instead, a connection the server dropped fails its statement, SQLAlchemy recognizes the
+disconnect and invalidates that connection and every other one opened before it (the whole pool
+after a server restart), and the request gets a 503 with the reason; the next checkout connects
+afresh. Single-statement autocommit reads (``point_read``) are idempotent, so they retry once on
+a fresh connection instead of failing. ``pool_recycle`` replaces connections before idle-timeouts
+of the server or of a proxy in between can close them.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +31,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pagemill.adapters.sql.pg_point_reads import PostgresPointReader
 from pagemill.domain.clock import utc
 from pagemill.domain.errors import Conflict, InvalidInput, ServiceUnavailable
 from pagemill.domain.models import ExecutionSnapshot, StepRun
@@ -72,12 +83,39 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolSizing:
+    """The connection pool of a PostgreSQL ledger (SQLite ignores it).
+
+    ``size`` connections stay open once opened; up to ``max_overflow`` more are opened under
+    load and closed when returned. Keep ``size`` at or above the requests a process serves at
+    once: every overflow connection is a new server session (a backend process) per checkout.
+    """
+
+    size: int = 20
+    max_overflow: int = 20
+    recycle_seconds: float = 1800.0
+
+    def __post_init__(self) -> None:
+        if self.size < 1 or self.max_overflow < 0 or self.recycle_seconds <= 0:
+            raise ValueError(
+                "pool size must be at least 1, max_overflow at least 0 and recycle_seconds "
+                f"positive; got {self.size}, {self.max_overflow}, {self.recycle_seconds}"
+            )
+
+
+def create_engine(url: str, pool: PoolSizing | None = None) -> AsyncEngine:
     """An async engine for ``url`` (any form ``normalize_url`` accepts), set up for its dialect."""
     normalized = make_url(normalize_url(url))
     if normalized.get_backend_name() == "sqlite":
         return _sqlite_engine(normalized)
-    return create_async_engine(normalized, pool_pre_ping=True)
+    sizing = pool or PoolSizing()
+    return create_async_engine(
+        normalized,
+        pool_size=sizing.size,
+        max_overflow=sizing.max_overflow,
+        pool_recycle=sizing.recycle_seconds,
+    )
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
@@ -169,13 +207,20 @@ DispatchHook = Callable[[AsyncConnection, Sequence[StepRun]], Awaitable[None]]
 class Database:
     """One engine plus the write discipline of its dialect."""
 
-    def __init__(self, engine: AsyncEngine, on_dispatch: DispatchHook | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        on_dispatch: DispatchHook | None = None,
+        pool: PoolSizing | None = None,
+    ) -> None:
         self.engine = engine
         self._on_dispatch = on_dispatch
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._point_reader = _sqlite_point_reader(engine.url) if self.is_sqlite else None
         self._point_conn: sa.Connection | None = None
         self._autocommit: AsyncEngine | None = None
+        self._plain_reader: PostgresPointReader | None = None
+        self._plain_sql: dict[sa.Select[Any], str] = {}
         if self.is_sqlite:
             self._writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
             self._reader = engine
@@ -187,6 +232,12 @@ class Database:
             # One statement needs no transaction: autocommit saves the BEGIN and ROLLBACK
             # round trips on the poll path.
             self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+            sizing = pool or PoolSizing()
+            self._plain_reader = PostgresPointReader(
+                engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                max_connections=max(1, sizing.size // 2),
+                recycle_seconds=sizing.recycle_seconds,
+            )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @contextlib.asynccontextmanager
@@ -221,9 +272,9 @@ class Database:
         self, statement: sa.Select[Any], params: dict[str, Any] | None = None
     ) -> list[sa.Row[Any]]:
         """The rows of one small, indexed query (a primary-key read, the steps of one
-        execution): inline on SQLite (see ``_sqlite_point_reader``), a read transaction
-        elsewhere. Pass a prebuilt statement with bind parameters: building one costs more
-        than the read itself."""
+        execution): inline on SQLite (see ``_sqlite_point_reader``), one autocommit statement
+        on PostgreSQL (no BEGIN/ROLLBACK round trips). Pass a prebuilt statement with bind
+        parameters: building one costs more than the read itself."""
         if self._point_reader is not None:
             try:
                 if self._point_conn is None:
@@ -239,8 +290,46 @@ class Database:
             async with self.read() as conn:
                 return list(await conn.execute(statement, params))
         with translate_errors():
+            try:
+                return await self._autocommit_read(self._autocommit, statement, params)
+            except exc.DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+            # The server dropped the pooled connection (a restart): SQLAlchemy has invalidated
+            # the pool, and one autocommit statement is safe to repeat on a fresh connection.
+            return await self._autocommit_read(self._autocommit, statement, params)
+
+    async def point_read_plain(
+        self, statement: sa.Select[Any], params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """``point_read`` for columns SQLAlchemy does not convert (text, integers), rows as
+        tuples: on PostgreSQL straight on the driver, without SQLAlchemy (``pg_point_reads``)."""
+        if self._plain_reader is None:
+            return [tuple(row) for row in await self.point_read(statement, params)]
+        sql = self._plain_sql.get(statement)
+        if sql is None:
+            sql = self._plain_sql[statement] = str(statement.compile(dialect=self.engine.dialect))
+        return await self._plain_reader.fetch(sql, params)
+
+    async def write_one(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> None:
+        """One self-contained write statement (bookkeeping such as a last-used time): a single
+        autocommit round trip on PostgreSQL, the write transaction (and its lock) on SQLite."""
+        if self._autocommit is None:
+            async with self.write() as conn:
+                await conn.execute(statement, params)
+            return
+        with translate_errors():
             async with self._autocommit.connect() as conn:
-                return list(await conn.execute(statement, params))
+                await conn.execute(statement, params)
+
+    @staticmethod
+    async def _autocommit_read(
+        engine: AsyncEngine, statement: sa.Select[Any], params: dict[str, Any] | None
+    ) -> list[sa.Row[Any]]:
+        async with engine.connect() as conn:
+            return list(await conn.execute(statement, params))
 
     def _close_point_conn(self) -> None:
         conn, self._point_conn = self._point_conn, None
@@ -253,6 +342,8 @@ class Database:
             self._close_point_conn()
             if self._point_reader is not None:
                 self._point_reader.dispose()
+            if self._plain_reader is not None:
+                await self._plain_reader.close()
             await self.engine.dispose()
 
 

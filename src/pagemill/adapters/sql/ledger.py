@@ -10,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, DispatchHook, create_engine, to_db
+from pagemill.adapters.sql.engine import Database, DispatchHook, PoolSizing, create_engine, to_db
 from pagemill.adapters.sql.ledger_cancel import CancelMethods
 from pagemill.adapters.sql.ledger_custom import CustomProcessorMethods
 from pagemill.adapters.sql.ledger_engine import EngineMethods
@@ -25,6 +25,14 @@ from pagemill.adapters.sql.ledger_webhooks import WebhookMethods
 from pagemill.adapters.sql.tables import api_keys, teams
 from pagemill.domain.models import ApiKey, Team
 from pagemill.ports.ledger import Ledger
+
+# Prebuilt: authentication reads a key on every cache miss.
+_API_KEY = sa.select(api_keys).where(api_keys.c.id == sa.bindparam("key_id"))
+_TOUCH_API_KEY = (
+    sa.update(api_keys)
+    .where(api_keys.c.id == sa.bindparam("key_id"))
+    .values(last_used_at=sa.bindparam("now"))
+)
 
 
 class SqlLedger(
@@ -96,26 +104,25 @@ class SqlLedger(
             )
 
     async def api_key(self, key_id: str) -> ApiKey | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id))).first()
-        return None if row is None else api_key_from(row)
+        rows = await self._db.point_read(_API_KEY, {"key_id": key_id})
+        return api_key_from(rows[0]) if rows else None
 
     async def touch_api_key(self, key_id: str, now: datetime) -> None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=to_db(now))
-            )
+        await self._db.write_one(_TOUCH_API_KEY, {"key_id": key_id, "now": to_db(now)})
 
 
 def _opt(value: datetime | None) -> datetime | None:
     return None if value is None else to_db(value)
 
 
-def create_ledger(url: str, on_dispatch: DispatchHook | None = None) -> SqlLedger:
+def create_ledger(
+    url: str, on_dispatch: DispatchHook | None = None, pool: PoolSizing | None = None
+) -> SqlLedger:
     """A ledger on the database at ``url`` (``sqlite:///…`` or ``postgresql://…``).
 
-    ``on_dispatch`` runs inside every transaction that dispatches steps (see ``DispatchHook``).
+    ``on_dispatch`` runs inside every transaction that dispatches steps (see ``DispatchHook``);
+    ``pool`` sizes PostgreSQL's connection pool (default ``PoolSizing()``).
     Raises ``ValueError`` for a URL of another kind. Connects lazily: the first call that needs
     the database raises ``ServiceUnavailable`` if it cannot be reached.
     """
-    return SqlLedger(Database(create_engine(url), on_dispatch))
+    return SqlLedger(Database(create_engine(url, pool), on_dispatch, pool))

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.engine import Database, to_db
-from pagemill.adapters.sql.ledger_rows import execution_from, load_snapshot, load_steps, step_from
+from pagemill.adapters.sql.ledger_rows import execution_from, load_steps, step_from
 from pagemill.adapters.sql.tables import executions, step_results, step_runs
 from pagemill.domain.ids import LOOKUP_PREFIX, new_id
 from pagemill.domain.models import (
@@ -44,22 +44,27 @@ class ExecutionMethods:
             raise ValueError("step_types and step_settings must have the same length")
         at = to_db(now)
         async with self._db.write() as conn:
-            await conn.execute(
-                sa.insert(executions).values(
-                    execution_id=new.execution_id,
-                    team_id=new.team_id,
-                    pipeline_id=new.pipeline_id,
-                    pipeline_version=new.pipeline_version,
-                    status=ExecutionStatus.PENDING.value,
-                    seq=1,
-                    created=at,
-                    input_key=new.input_key,
-                    config_snapshot=new.config_snapshot,
-                    input_config=new.input_config,
+            # RETURNING gives the snapshot the caller mirrors without reading it back.
+            execution_row = (
+                await conn.execute(
+                    sa.insert(executions)
+                    .values(
+                        execution_id=new.execution_id,
+                        team_id=new.team_id,
+                        pipeline_id=new.pipeline_id,
+                        pipeline_version=new.pipeline_version,
+                        status=ExecutionStatus.PENDING.value,
+                        seq=1,
+                        created=at,
+                        input_key=new.input_key,
+                        config_snapshot=new.config_snapshot,
+                        input_config=new.input_config,
+                    )
+                    .returning(executions)
                 )
-            )
-            await conn.execute(
-                sa.insert(step_runs),
+            ).one()
+            step_rows = await conn.execute(
+                sa.insert(step_runs).returning(step_runs, sort_by_parameter_order=True),
                 [
                     {
                         "execution_id": new.execution_id,
@@ -81,8 +86,9 @@ class ExecutionMethods:
                     )
                 ],
             )
-            snapshot = await load_snapshot(conn, new.execution_id)
-            assert snapshot is not None
+            snapshot = ExecutionSnapshot(
+                execution=execution_from(execution_row), steps=[step_from(r) for r in step_rows]
+            )
             await self._db.dispatched(conn, snapshot)
         return snapshot
 
@@ -96,15 +102,14 @@ class ExecutionMethods:
         return execution_from(rows[0]) if rows else None
 
     async def execution_head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
-        rows = await self._db.point_read(
+        # Every GET of an execution starts here: the cheapest read there is (text, integer).
+        rows = await self._db.point_read_plain(
             _TEAM_EXECUTION_HEAD, {"execution_id": execution_id, "team_id": team_id}
         )
         if not rows:
             return None
-        head = rows[0]._mapping
-        return ExecutionHead(
-            status=ExecutionStatus(head[executions.c.status]), seq=int(head[executions.c.seq])
-        )
+        status, seq = rows[0]
+        return ExecutionHead(status=ExecutionStatus(status), seq=int(seq))
 
     async def steps(self, execution_id: str) -> list[StepRun]:
         rows = await self._db.point_read(_STEPS, {"execution_id": execution_id})

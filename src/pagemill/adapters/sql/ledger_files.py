@@ -18,6 +18,12 @@ UPDATABLE_FILE_COLUMNS = frozenset({"upload_status", "file_size", "sha256"})
 # The key of ``executions.input_config`` that holds the page count admission control counted.
 PAGE_COUNT_KEY = "page_count_at_submit"
 _IN_FLIGHT = [s.value for s in ExecutionStatus if s not in TERMINAL_EXECUTION]
+_PAGES_IN_FLIGHT = sa.select(
+    sa.func.coalesce(sa.func.sum(executions.c.input_config[PAGE_COUNT_KEY].as_integer()), 0)
+).where(
+    executions.c.team_id == sa.bindparam("team_id"),
+    executions.c.status.in_(_IN_FLIGHT),
+)
 
 
 def file_from(row: sa.Row[Any]) -> StoredFile:
@@ -112,13 +118,6 @@ class FileMethods:
         return file_from(row)
 
     async def pages_in_flight(self, team_id: str) -> int:
-        pages = executions.c.input_config[PAGE_COUNT_KEY].as_integer()
-        async with self._db.read() as conn:
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.coalesce(sa.func.sum(pages), 0)).where(
-                        executions.c.team_id == team_id, executions.c.status.in_(_IN_FLIGHT)
-                    )
-                )
-            ).scalar_one()
-        return int(total)
+        # One statement: an autocommit read on PostgreSQL (checked at every submit).
+        [row] = await self._db.point_read(_PAGES_IN_FLIGHT, {"team_id": team_id})
+        return int(row[0])

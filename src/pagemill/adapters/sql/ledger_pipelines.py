@@ -15,6 +15,17 @@ from pagemill.domain.models import Pipeline, PipelineVersion
 # The columns ``update_pipeline`` may set; everything else is owned by the ledger.
 UPDATABLE_PIPELINE_COLUMNS = frozenset({"steps", "name", "is_saved", "archived"})
 
+# Prebuilt, one statement each: every run reads its pipeline (and its version when published).
+_PIPELINE = sa.select(pipelines).where(
+    pipelines.c.pipeline_id == sa.bindparam("pipeline_id"),
+    pipelines.c.team_id == sa.bindparam("team_id"),
+)
+_VERSIONS = (
+    sa.select(pipeline_versions)
+    .where(pipeline_versions.c.pipeline_pk == sa.bindparam("pipeline_pk"))
+    .order_by(pipeline_versions.c.version.desc())
+)
+
 
 class PipelineMethods:
     _db: Database
@@ -42,15 +53,10 @@ class PipelineMethods:
         return pipeline_from(row)
 
     async def pipeline(self, team_id: str, pipeline_id: str) -> Pipeline | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(pipelines).where(
-                        pipelines.c.pipeline_id == pipeline_id, pipelines.c.team_id == team_id
-                    )
-                )
-            ).first()
-        return None if row is None else pipeline_from(row)
+        rows = await self._db.point_read(
+            _PIPELINE, {"pipeline_id": pipeline_id, "team_id": team_id}
+        )
+        return pipeline_from(rows[0]) if rows else None
 
     async def list_pipelines(
         self, team_id: str, *, saved_only: bool, include_archived: bool, limit: int, offset: int
@@ -140,10 +146,5 @@ class PipelineMethods:
         return version_from(row)
 
     async def versions(self, pipeline_pk: int) -> list[PipelineVersion]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                sa.select(pipeline_versions)
-                .where(pipeline_versions.c.pipeline_pk == pipeline_pk)
-                .order_by(pipeline_versions.c.version.desc())
-            )
-            return [version_from(row) for row in rows]
+        rows = await self._db.point_read(_VERSIONS, {"pipeline_pk": pipeline_pk})
+        return [version_from(row) for row in rows]

@@ -104,8 +104,9 @@ async def run_pipeline(
     caller: CallerDep,
 ) -> Response:
     executions = caller.services.executions
-    # Refuse an unknown pipeline before reading a possibly huge body.
-    await caller.services.pipelines.get(caller.team_id, pipeline_id)
+    # Refuse an unknown or archived pipeline before reading a possibly huge body; the run
+    # uses this read instead of repeating it.
+    pipeline = await executions.runnable_pipeline(caller.team_id, pipeline_id)
     reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
     document = await executions.receive_upload(reader.file_chunks())
     try:
@@ -134,7 +135,7 @@ async def run_pipeline(
         webhook_events=form.webhook_events,
         version=form.version,
     )
-    view = await executions.run(caller.team_id, pipeline_id, options, document)
+    view = await executions.run(caller.team_id, pipeline_id, options, document, pipeline=pipeline)
     return wire.execution_response(view)
 
 
