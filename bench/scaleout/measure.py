@@ -32,6 +32,7 @@ from bench_get_inflight import InflightResult, _sample
 from bench_handoff import TERMINAL, HandoffResult, _ms
 from harness import TINY_PDF, Server, create_pipeline, expect, get_execution
 from loadgen import LoadResult, measure
+from scaleout.submitter import RawSubmitter, SubmitError
 
 MiB = 1024 * 1024
 FAST_PIPELINE = [{"type": "convert"}]
@@ -362,6 +363,8 @@ async def throughput(
     meter = CpuMeter(target.cpu_groups)
     async with target.server.client() as client:
         pipeline_id = await create_pipeline(client, workload.pipeline)
+    submitter = RawSubmitter(target.server.base_url, target.server.api_key)
+    try:
         begin = time.monotonic() + warmup
         end = begin + duration
 
@@ -369,8 +372,9 @@ async def throughput(
             while time.monotonic() < end:
                 sent = time.monotonic()
                 try:
-                    execution_id = await target.submit(client, pipeline_id, workload.document())
-                except (httpx.HTTPError, RuntimeError):
+                    execution_id = await submitter.run(pipeline_id, workload.document())
+                    target.execution_ids.add(execution_id)
+                except SubmitError:
                     result.errors += 1
                     await asyncio.sleep(0.1)
                     continue
@@ -397,6 +401,8 @@ async def throughput(
                 result.db["commits"] -= target.watcher.queries - queries
 
         await asyncio.gather(window(), *(slot() for _ in range(in_flight)))
+    finally:
+        await submitter.close()
     return result
 
 

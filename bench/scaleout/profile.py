@@ -33,7 +33,7 @@ from scaleout.cluster import (
     redis_space,
     running_cluster,
 )
-from scaleout.measure import INSTANT, PostgresWatcher, Target, throughput
+from scaleout.measure import INSTANT, ONE_PAGE, PostgresWatcher, Target, throughput
 from scaleout.node import SQL_COUNT_PREFIX
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
@@ -132,7 +132,13 @@ async def _completed(watcher: PostgresWatcher) -> int:
 
 async def _main(args: argparse.Namespace) -> None:
     with redis_space(args.redis_url) as space, tempfile.TemporaryDirectory() as tmp:
-        async with running_cluster(args.postgres_url, space.url, space.execution_ids) as cluster:
+        async with running_cluster(
+            args.postgres_url,
+            space.url,
+            space.execution_ids,
+            processors="standard" if args.one_page else "bench",
+            env={"PAGEMILL_PROCESS_POOL_SIZE": "1"} if args.one_page else None,
+        ) as cluster:
             cluster.extra_node_args.append("--count-sql")
             api = await cluster.start_api()
             for _ in range(args.workers):
@@ -153,7 +159,11 @@ async def _main(args: argparse.Namespace) -> None:
             try:
                 measuring = asyncio.create_task(
                     throughput(
-                        target, INSTANT, in_flight=16, warmup=args.warmup, duration=args.duration
+                        target,
+                        ONE_PAGE if args.one_page else INSTANT,
+                        in_flight=16,
+                        warmup=args.warmup,
+                        duration=args.duration,
                     )
                 )
                 await asyncio.sleep(args.warmup)
@@ -173,6 +183,7 @@ async def _main(args: argparse.Namespace) -> None:
                                 "--format",
                                 "raw",
                                 "--nonblocking",
+                                "--subprocesses",
                                 "--output",
                                 str(out),
                             ],
@@ -222,6 +233,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--py-spy", required=True, help="path of the py-spy executable")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--one-page",
+        action="store_true",
+        help="real processors on the one-page report (process pool of 1, children profiled)",
+    )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
