@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from pagemill.adapters.sql import SqlLedger, create_ledger
@@ -41,12 +42,12 @@ async def _plans(
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
-    engine = ledger._db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
+    # On every engine: reads may take the ledger's async engine or its inline point reader.
+    event.listen(sa.Engine, "before_cursor_execute", seen)
     try:
         await call()
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        event.remove(sa.Engine, "before_cursor_execute", seen)
     assert statements, "the call sent no SELECT"
     with sqlite3.connect(path) as db:
         return {
