@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +29,12 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 TINY_PDF = b"%PDF-1.4\n% pagemill benchmark document\n%%EOF\n"
+
+
+def unique_pdf() -> bytes:
+    """``TINY_PDF`` with random bytes after the header: the executor cache never answers for
+    it, so the processors run (the benchmark's test processors accept any bytes)."""
+    return TINY_PDF + f"% {secrets.token_hex(8)}\n".encode()
 
 
 def free_port() -> int:
@@ -153,8 +160,12 @@ async def create_pipeline(client: httpx.AsyncClient, steps: list[dict[str, Any]]
     return str(body["pipeline_id"])
 
 
-async def run_small(client: httpx.AsyncClient, pipeline_id: str) -> dict[str, Any]:
-    files = {"file": ("bench.pdf", TINY_PDF, "application/pdf")}
+async def run_small(
+    client: httpx.AsyncClient, pipeline_id: str, document: bytes = TINY_PDF
+) -> dict[str, Any]:
+    """Run ``pipeline_id`` on ``document``; the same bytes every time are answered by the
+    executor cache from the second execution on (pass ``unique_pdf()`` to run processors)."""
+    files = {"file": ("bench.pdf", document, "application/pdf")}
     result: dict[str, Any] = expect(
         await client.post(f"/api/v1/pipelines/{pipeline_id}/run", files=files)
     )

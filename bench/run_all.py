@@ -55,7 +55,9 @@ async def _main(args: argparse.Namespace) -> tuple[str, bool]:
         checks += found
     if "handoff" in selected:
         print("· step hand-off latency …", file=sys.stderr, flush=True)
-        result_h = await bench_handoff.run(executions=args.executions)
+        result_h = await bench_handoff.run(
+            executions=args.executions, same_document=args.handoff_same_document
+        )
         lines, found = bench_handoff.report(result_h)
         sections += ["### 2. Step hand-off latency (convert → segment)", "", *lines, ""]
         checks += found
@@ -111,6 +113,12 @@ def main() -> int:
         type=int,
         default=200,
         help="executions for the hand-off benchmark (default 200)",
+    )
+    parser.add_argument(
+        "--handoff-same-document",
+        action="store_true",
+        help="hand-off benchmark: submit the same document every time, so the executor "
+        "cache answers (the target is measured with unique documents, the default)",
     )
     parser.add_argument(
         "--upload-mib", type=int, default=200, help="size of the uploaded file in MiB (default 200)"

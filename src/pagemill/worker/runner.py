@@ -1,4 +1,5 @@
-"""The embedded worker: N claim loops and a reaper as tasks on the server's event loop."""
+"""The embedded worker: one claim loop feeding N step slots, and a reaper, as tasks on the
+server's event loop."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from pagemill.bootstrap import Runtime
 from pagemill.domain.clock import Clock
 from pagemill.domain.ids import random_base62
+from pagemill.domain.models import Claim
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.services.container import Services
 from pagemill.services.engine import StepEngine
@@ -28,6 +30,13 @@ def worker_identity() -> str:
 
 
 class EmbeddedWorkers:
+    """``concurrency`` step slots fed by one claim loop.
+
+    Only the claim loop looks for work, and only while a slot is free: a dispatch wakes one
+    claimer instead of every idle worker, each of which would otherwise run a claim transaction
+    (and a ``next_due`` read) for a step only one of them can get.
+    """
+
     def __init__(
         self,
         engine: StepEngine,
@@ -45,36 +54,47 @@ class EmbeddedWorkers:
         self._reaper_interval = reaper_interval_seconds
         self.identity = identity or worker_identity()
         self._tasks: list[asyncio.Task[None]] = []
+        # Lease-owner names of the free slots; a running step holds its slot's name.
+        self._free: list[str] = []
+        self._slot_freed = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     async def start(self) -> None:
         recovered = await self._engine.recover_previous_boot(self.identity)
         if recovered:
             log.warning("requeued %d step(s) left running by a previous start", recovered)
+        self._free = [f"{self.identity}/{slot}" for slot in reversed(range(self._concurrency))]
         self._tasks = [
-            asyncio.create_task(self._claim_loop(f"{self.identity}/{slot}"), name=f"worker-{slot}")
-            for slot in range(self._concurrency)
+            asyncio.create_task(self._claim_loop(), name="claimer"),
+            asyncio.create_task(self._reaper_loop(), name="reaper"),
         ]
-        self._tasks.append(asyncio.create_task(self._reaper_loop(), name="reaper"))
 
     async def stop(self, grace_seconds: float = 0.0) -> None:
         """Stop claiming, let running steps finish for ``grace_seconds``, release the rest."""
         self._stopping = True
         await self._engine.release_all(grace_seconds)
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._running]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
 
-    async def _claim_loop(self, worker: str) -> None:
+    async def _claim_loop(self) -> None:
         while not self._stopping:
+            if not self._free:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
             generation = self._dispatcher.generation()
+            worker = self._free[-1]
             try:
                 claim = await self._engine.claim_next(worker)
                 if claim is not None:
-                    await self._engine.run(claim, worker)
+                    self._free.pop()
+                    self._start(claim, worker)
                     continue
                 timeout = await self._idle_timeout()
             except asyncio.CancelledError:
@@ -85,6 +105,19 @@ class EmbeddedWorkers:
                 await asyncio.sleep(1.0)
                 continue
             await self._dispatcher.wait(generation, timeout)
+
+    def _start(self, claim: Claim, worker: str) -> None:
+        task = asyncio.create_task(self._engine.run(claim, worker), name=worker)
+        self._running.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._running.discard(task)
+            self._free.append(worker)
+            self._slot_freed.set()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("worker %s: step run error", worker, exc_info=task.exception())
+
+        task.add_done_callback(done)
 
     async def _idle_timeout(self) -> float:
         due = await self._engine.next_due()
@@ -106,8 +139,9 @@ class EmbeddedWorkers:
 
 @contextlib.asynccontextmanager
 async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
-    """The runtime's services with ``settings.workers`` workers running in this process:
-    local claim loops and a reaper, or a Procrastinate worker when the runtime has a queue."""
+    """The runtime's services with ``settings.workers`` workers running in this process: a
+    local claim loop feeding that many step slots and a reaper, or a Procrastinate worker when
+    the runtime has a queue."""
     settings = runtime.settings
     if settings.workers == 0:
         yield runtime.services

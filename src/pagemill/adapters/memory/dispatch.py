@@ -1,4 +1,4 @@
-"""Embedded step delivery: the ledger is the queue; an event wakes idle workers at once."""
+"""Embedded step delivery: the ledger is the queue; an event wakes the idle claim loop at once."""
 
 from __future__ import annotations
 

@@ -148,6 +148,9 @@ executions = sa.Table(
     sa.Column("page_count", sa.Integer, nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
+    # Admission sums the pages of a team's unfinished executions on every submit: a lookup of
+    # the few pending or running rows, not a walk over the team's whole history.
+    sa.Index("ix_executions_team_id_status", "team_id", "status"),
 )
 
 step_runs = sa.Table(
