@@ -21,6 +21,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from pagemill.adapters.redis import RedisLiveStore
+from pagemill.domain.errors import ServiceUnavailable
 from pagemill.domain.statuses import StepStatus
 from tests.contract.test_live_store import snapshot
 from tests.support.app import TestServer, test_server
@@ -182,3 +183,28 @@ async def test_the_lua_guard_keeps_the_highest_seq_across_racing_clients(tmp_pat
             await admin.aclose()
             for store in stores:
                 await store.close()
+
+
+async def test_after_a_restart_one_failed_write_clears_every_dead_pooled_connection(
+    tmp_path: Path,
+) -> None:
+    with private_redis_server(tmp_path / "redis") as redis:
+        store = RedisLiveStore(redis.url, timeout_seconds=2.0)
+        try:
+            # Eight commands at once: eight pooled connections, idle afterwards.
+            await asyncio.gather(*(store.put(snapshot(seq)) for seq in range(1, 9)))
+            redis.kill()
+            redis.start()  # same port, empty: every pooled socket is dead
+            # The first write after the restart meets a dead socket and fails ...
+            with contextlib.suppress(ServiceUnavailable):
+                await store.put(snapshot(10))
+            # ... and takes the other dead ones with it: eight writes at once, each on its own
+            # pooled connection, all succeed (without the clean-up seven would fail).
+            outcomes = await asyncio.gather(
+                *(store.put(snapshot(seq)) for seq in range(11, 19)), return_exceptions=True
+            )
+            assert [o for o in outcomes if o is not None] == []
+            got = await store.get("pex_a")
+            assert got is not None and got.execution.seq == 18
+        finally:
+            await store.close()

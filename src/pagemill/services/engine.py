@@ -24,7 +24,7 @@ from pagemill.domain.clock import Clock
 from pagemill.domain.errors import PagemillError, ProcessingError
 from pagemill.domain.ids import CHECKPOINT_PREFIX, new_id
 from pagemill.domain.models import Claim, ExecutionSnapshot, StepOutput, StepRef, StepRun
-from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.domain.statuses import StepStatus
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.dispatch import Dispatcher
@@ -35,6 +35,7 @@ from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors import progress as progress_file
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
+from pagemill.services.live_mirror import LiveMirror
 
 log = logging.getLogger("pagemill.engine")
 
@@ -90,6 +91,7 @@ class StepEngine:
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
         self._cache = ExecutorCache(ledger, blobs, processors)
+        self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
         self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
         self._stop_reasons: dict[StepRef, StopReason] = {}
         self._all_stopped = asyncio.Event()
@@ -107,14 +109,7 @@ class StepEngine:
     # -- mirroring ---------------------------------------------------------------------------
     async def publish(self, snapshot: ExecutionSnapshot) -> None:
         """Mirror a committed snapshot into the live store and wake workers for new work."""
-        try:
-            await self._live.put(snapshot)
-            if snapshot.execution.status in TERMINAL_EXECUTION:
-                await self._live.expire(
-                    snapshot.execution.execution_id, self._config.live_ttl_after_finish_seconds
-                )
-        except Exception:  # the live store is a cache: its outage must not fail a step
-            log.warning("live store write failed", exc_info=True)
+        await self._mirror.write(snapshot)  # never raises: the live store is a cache
         await self._dispatcher.dispatched(
             [s.ref for s in snapshot.steps if s.status is StepStatus.DISPATCHED]
         )
@@ -258,6 +253,7 @@ class StepEngine:
         last_progress: dict[str, Any] | None = None
         while True:
             await asyncio.sleep(min(PROGRESS_SECONDS, interval))
+            await self._mirror.repair(ref.execution_id)  # a write the live store missed
             progress = progress_file.read(self._progress_path(ref))
             if progress is not None and progress != last_progress:
                 last_progress = progress

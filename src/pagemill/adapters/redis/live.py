@@ -20,6 +20,7 @@ Every Redis error leaves this module as ``ServiceUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Mapping
@@ -29,6 +30,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from pagemill.adapters.redis.codec import (
@@ -227,6 +229,12 @@ class RedisLiveStore(LiveStore):
             async with asyncio.timeout(self._deadline):
                 return await command
         except (RedisError, OSError) as error:  # TimeoutError is an OSError
+            if isinstance(error, RedisConnectionError):
+                # The server went away (a restart, a failover): every idle pooled connection is
+                # as dead as this one. Drop them all now, or each would fail one more write
+                # after the server is back, and those writes' live entries would be missing.
+                with contextlib.suppress(RedisError, OSError):
+                    await self._client.connection_pool.disconnect(inuse_connections=False)
             reason = str(error) or type(error).__name__
             raise ServiceUnavailable(f"The live store is unavailable: {reason}") from error
 
