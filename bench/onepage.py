@@ -1,10 +1,12 @@
-"""A realistic one-page PDF for throughput benchmarks that run the real processors.
+"""Realistic one-page PDFs for throughput benchmarks that run the real processors.
 
 The page is a short business report: a title, a section heading, three paragraphs and a ruled
-table (about 250 words), drawn once with reportlab. ``unique_copy`` appends a PDF comment after
-``%%EOF`` so every submission has different bytes: the executor cache never answers instead of
-the processors, and the page itself (what the converter reads) stays the same, so every
-execution costs the same work. Readers ignore bytes after ``%%EOF``.
+table (about 250 words), drawn once with reportlab. ``scanned_page_pdf`` is the same page as a
+scanner delivers it: a 200 dpi greyscale image with no text layer, which the converter OCRs.
+``unique_copy``/``unique_scan`` append a PDF comment after ``%%EOF`` so every submission has
+different bytes: the executor cache never answers instead of the processors, and the page
+itself (what the converter reads) stays the same, so every execution costs the same work.
+Readers ignore bytes after ``%%EOF``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import functools
 import io
 import secrets
 
+import pypdfium2 as pdfium
 from reportlab.lib.pagesizes import letter
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 _PARAGRAPHS = (
@@ -87,6 +91,33 @@ def one_page_pdf() -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
+def scanned_page_pdf(dpi: int = 200) -> bytes:
+    """The benchmark page rasterised at ``dpi`` (greyscale) in an image-only PDF."""
+    document = pdfium.PdfDocument(one_page_pdf())
+    try:
+        image = document[0].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=letter, invariant=True)
+    canvas.drawImage(ImageReader(io.BytesIO(png.getvalue())), 0, 0, *letter)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _unique(document: bytes) -> bytes:
+    return document + f"% bench {secrets.token_hex(8)}\n".encode()
+
+
 def unique_copy() -> bytes:
     """The benchmark page with a random comment after ``%%EOF``: new bytes, same page."""
-    return one_page_pdf() + f"% bench {secrets.token_hex(8)}\n".encode()
+    return _unique(one_page_pdf())
+
+
+def unique_scan() -> bytes:
+    """The scanned benchmark page with new bytes (see ``unique_copy``)."""
+    return _unique(scanned_page_pdf())

@@ -53,12 +53,15 @@ class Workload:
     name: str
     pipeline: list[dict[str, Any]]
     document: Callable[[], bytes]
+    slow: bool = False  # about a second per execution: fewer in flight, longer windows
 
 
 # The benchmark's instant test processor: only pagemill's own costs (needs ``bench`` nodes).
 INSTANT = Workload("instant", FAST_PIPELINE, tiny_unique_pdf)
-# pagemill's real ``convert`` of a one-page report (needs ``standard`` nodes).
+# pagemill's real ``convert`` of a one-page report (needs ``standard`` nodes) ...
 ONE_PAGE = Workload("one-page", FAST_PIPELINE, onepage.unique_copy)
+# ... and of the same page scanned (OCR).
+ONE_PAGE_SCAN = Workload("one-page scan", FAST_PIPELINE, onepage.unique_scan, slow=True)
 
 
 # -- waiting for executions -----------------------------------------------------------------

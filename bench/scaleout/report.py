@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import platform
 import statistics
@@ -36,8 +37,10 @@ CPU_COLUMNS = (
 class Report:
     args: argparse.Namespace
     checks: list[tuple[str, str, str, bool]] = field(default_factory=list)
-    throughput: list[tuple[int, ThroughputResult]] = field(default_factory=list)  # one page
-    overhead: list[tuple[int, ThroughputResult]] = field(default_factory=list)  # instant
+    # Executions/s rounds by workload name ("one-page", "one-page scan", "instant").
+    rates: collections.defaultdict[str, list[tuple[int, ThroughputResult]]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
     handoff: dict[str, tuple[HandoffResult, CpuUsage]] = field(default_factory=dict)
     get: list[GetResult] = field(default_factory=list)
     soak: SoakResult | None = None
@@ -99,21 +102,40 @@ def _per_execution_row(round_: int, r: ThroughputResult) -> str:
     )
 
 
+def _real_setup(args: argparse.Namespace) -> str:
+    return (
+        "Unique bytes per execution, so the executor cache never answers. A scale-out worker "
+        "process is sized for one core: `pagemill worker --concurrency "
+        f"{args.worker_concurrency}` with a process pool of {args.worker_pool}. Embedded: "
+        f"`pagemill serve` as shipped ({args.embedded_workers} in-process step workers, a "
+        "process pool of 2). The API and worker columns include their process-pool children."
+    )
+
+
 def throughput_section(report: Report) -> list[str]:
     args = report.args
     return _rates_section(
         report,
-        report.throughput,
-        f"One-page pipeline: pagemill's real `convert` (in the process pool) of a one-page "
-        f"report PDF (title, headings, three paragraphs, a ruled 5x5 table; about 27 ms of "
-        f"conversion CPU), unique bytes per execution so the executor cache never answers. "
-        f"{args.in_flight} executions in flight, {args.duration:g} s per measurement after "
-        f"{args.warmup:g} s warm-up. A scale-out worker process is sized for one core: "
-        f"`pagemill worker --concurrency {args.worker_concurrency}` with a process pool of "
-        f"{args.worker_pool}. Embedded: `pagemill serve` as shipped ({args.embedded_workers} "
-        "in-process step workers, process pool of 2). The API and worker columns include "
-        "their process-pool children.",
-        check="Scale-out executions/s of a one-page pipeline, 2 workers vs 1 (medians; best)",
+        report.rates["one-page"],
+        "One-page pipeline, text PDF: pagemill's real `convert` (in the process pool) of a "
+        "one-page report PDF with a text layer (title, headings, three paragraphs, a ruled 5x5 "
+        f"table; about 27 ms of conversion CPU). {args.in_flight} executions in flight, "
+        f"{args.duration:g} s per measurement after {args.warmup:g} s warm-up. "
+        + _real_setup(args),
+        check="Scale-out executions/s, one-page text PDF, 2 workers vs 1 (medians; best)",
+    )
+
+
+def scan_section(report: Report) -> list[str]:
+    args = report.args
+    return _rates_section(
+        report,
+        report.rates["one-page scan"],
+        "One-page pipeline, scanned page: the same page as a 200 dpi greyscale image without "
+        "a text layer, so `convert` runs OCR (Tesseract, one thread; about 0.5 s of CPU). "
+        f"{args.scan_in_flight} executions in flight, {args.scan_duration:g} s per measurement "
+        f"after {args.warmup:g} s warm-up. " + _real_setup(args),
+        check="Scale-out executions/s, one-page scan (OCR), 2 workers vs 1 (medians; best)",
     )
 
 
@@ -121,7 +143,7 @@ def overhead_section(report: Report) -> list[str]:
     args = report.args
     return _rates_section(
         report,
-        report.overhead,
+        report.rates["instant"],
         f"pagemill's own cost per execution: a one-step pipeline whose `convert` is the "
         f"benchmark's instant test processor (`cpu_heavy=False`, returns at once), "
         f"{args.in_flight} executions in flight, {args.concurrency} concurrent steps per worker "
@@ -381,8 +403,9 @@ def render(report: Report, load_before: float) -> str:
     args = report.args
     sections: list[str] = []
     for title, builder in (
-        ("### 1. Executions per second, one-page pipeline", throughput_section),
-        ("### 1b. Executions per second, engine only (instant processor)", overhead_section),
+        ("### 1. Executions per second, one-page pipeline (text PDF)", throughput_section),
+        ("### 1b. Executions per second, one-page pipeline (scanned page)", scan_section),
+        ("### 1c. Executions per second, engine only (instant processor)", overhead_section),
         ("### 2. Step hand-off latency", handoff_section),
         (f"### 3. GET execution with {args.pollers} pollers while work runs", get_section),
         (f"### 4. Soak ({args.soak_minutes:g} min)", soak_section),

@@ -49,6 +49,7 @@ from scaleout.cluster import (
 from scaleout.measure import (
     INSTANT,
     ONE_PAGE,
+    ONE_PAGE_SCAN,
     GetResult,
     PostgresWatcher,
     SqliteWatcher,
@@ -155,12 +156,19 @@ async def cluster_target(
 # -- running --------------------------------------------------------------------------------
 
 
+REAL_WORKLOADS = (ONE_PAGE, ONE_PAGE_SCAN)
+
+
 async def _measure(
     target: Target, workload: Workload, args: argparse.Namespace
 ) -> ThroughputResult:
     await quiet(target, args)
+    if workload.slow:
+        in_flight, duration = args.scan_in_flight, args.scan_duration
+    else:
+        in_flight, duration = args.in_flight, args.duration
     return await throughput(
-        target, workload, in_flight=args.in_flight, warmup=args.warmup, duration=args.duration
+        target, workload, in_flight=in_flight, warmup=args.warmup, duration=duration
     )
 
 
@@ -168,9 +176,11 @@ async def run_embedded(args: argparse.Namespace, report: Report, parts: list[str
     if "throughput" in parts:
         say(f"· {EMBEDDED}, real processors: bench/server.py --processors standard")
         async with embedded_target(args.embedded_workers, "standard") as target:
-            for round_ in range(1, args.rounds + 1):
-                say(f"  one-page executions/s, round {round_}")
-                report.throughput.append((round_, await _measure(target, ONE_PAGE, args)))
+            for workload in REAL_WORKLOADS:
+                for round_ in range(1, args.rounds + 1):
+                    say(f"  {workload.name} executions/s, round {round_}")
+                    result = await _measure(target, workload, args)
+                    report.rates[workload.name].append((round_, result))
     if not {"overhead", "handoff", "get"} & set(parts):
         return
     say(f"· {EMBEDDED}, test processors: bench/server.py with {args.concurrency} workers")
@@ -178,7 +188,7 @@ async def run_embedded(args: argparse.Namespace, report: Report, parts: list[str
         if "overhead" in parts:
             for round_ in range(1, args.overhead_rounds + 1):
                 say(f"  instant executions/s, round {round_}")
-                report.overhead.append((round_, await _measure(target, INSTANT, args)))
+                report.rates[INSTANT.name].append((round_, await _measure(target, INSTANT, args)))
         if "handoff" in parts:
             say("  hand-off")
             await quiet(target, args)
@@ -245,21 +255,24 @@ async def run_scaleout(
         pool = {"PAGEMILL_PROCESS_POOL_SIZE": str(args.worker_pool)}
         async with cluster_target(args, space, "standard", pool) as (cluster, target):
             await cluster.start_worker(args.worker_concurrency)
-            report.throughput += await _one_then_two(
-                cluster,
-                target,
-                ONE_PAGE,
-                args,
-                rounds=args.rounds,
-                concurrency=args.worker_concurrency,
-            )
+            for workload in REAL_WORKLOADS:
+                report.rates[workload.name] += await _one_then_two(
+                    cluster,
+                    target,
+                    workload,
+                    args,
+                    rounds=args.rounds,
+                    concurrency=args.worker_concurrency,
+                )
+                if len(cluster.workers) > 1:  # the next workload starts with one worker again
+                    await cluster.stop_node(cluster.workers[-1])
     if not {"overhead", "handoff", "get"} & set(parts):
         return
     say(f"· scale-out, test processors: fresh PostgreSQL database, live store {live}")
     async with cluster_target(args, space) as (cluster, target):
         await cluster.start_worker(args.concurrency)
         if "overhead" in parts:
-            report.overhead += await _one_then_two(
+            report.rates[INSTANT.name] += await _one_then_two(
                 cluster,
                 target,
                 INSTANT,
@@ -390,6 +403,13 @@ def _parser() -> argparse.ArgumentParser:
         help="one-page throughput: embedded step workers (default 2, as `pagemill serve`)",
     )
     add("--overhead-rounds", type=int, default=2, help="instant rounds per mode (default 2)")
+    add("--scan-in-flight", type=int, default=6, help="scanned page: in flight (default 6)")
+    add(
+        "--scan-duration",
+        type=float,
+        default=30.0,
+        help="scanned page: seconds per measurement (default 30)",
+    )
     add("--handoff-executions", type=int, default=200, help="hand-off executions (default 200)")
     add("--pollers", type=int, default=32, help="concurrent GET pollers (default 32)")
     add("--poll-interval-ms", type=int, default=100, help="pause between polls (default 100)")
