@@ -83,3 +83,38 @@ async def test_copies_are_independent_and_stream_back(blobs: BlobStore) -> None:
         async for _ in blobs.read_stream("files/original"):
             pass
     assert not await blobs.exists("inputs/other")
+
+
+async def test_writes_create_missing_directories_and_leave_no_temporary_files(
+    tmp_path: Path,
+) -> None:
+    blobs = FilesystemBlobStore(tmp_path / "blobs")
+    await blobs.write_bytes("results/e1/0/1.json", b"{}")
+    await blobs.write_bytes("results/e1/0/2.json", b"{}")  # the directory exists now
+    # A directory removed behind the store's back (retention, an operator) is made again.
+    for name in ("1.json", "2.json"):
+        (tmp_path / "blobs/results/e1/0" / name).unlink()
+    (tmp_path / "blobs/results/e1/0").rmdir()
+    await blobs.write_bytes("results/e1/0/3.json", b"[]")
+    big = b"x" * (2 * 1024 * 1024)  # written on a thread
+    await blobs.write_bytes("results/e2/0/1.json", big)
+    assert await blobs.read_bytes("results/e1/0/3.json") == b"[]"
+    assert await blobs.read_bytes("results/e2/0/1.json") == big
+    leftovers = [p.name for p in (tmp_path / "blobs").rglob(".*")]
+    assert leftovers == []
+
+
+async def test_a_failed_write_keeps_nothing(tmp_path: Path) -> None:
+    blobs = FilesystemBlobStore(tmp_path / "blobs")
+    (tmp_path / "blobs/results").write_bytes(b"a file where a directory belongs")
+    with pytest.raises(NotADirectoryError):
+        await blobs.write_bytes("results/e/0/1.json", b"{}")
+    assert sorted(p.name for p in (tmp_path / "blobs").iterdir()) == ["results"]
+
+
+async def test_two_stores_on_one_directory_do_not_share_temporary_names(tmp_path: Path) -> None:
+    first, second = FilesystemBlobStore(tmp_path / "b"), FilesystemBlobStore(tmp_path / "b")
+    await first.write_bytes("results/e/0/1.json", b"first")
+    await second.write_bytes("results/e/0/2.json", b"second")
+    assert await first.read_bytes("results/e/0/2.json") == b"second"
+    assert await second.read_bytes("results/e/0/1.json") == b"first"

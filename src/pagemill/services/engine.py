@@ -56,7 +56,10 @@ class EngineConfig:
 
 def result_key(ref: StepRef) -> str:
     # Attempt-scoped: a late attempt can never overwrite the result the ledger points at.
-    return f"results/{ref.execution_id}/{ref.step_index}/{ref.attempt}.json"
+    # Filed under the id's last two (random) characters, not a directory per execution and
+    # step: creating two directories per execution cost more than writing the result.
+    execution_id = ref.execution_id
+    return f"results/{execution_id[-2:]}/{execution_id}.{ref.step_index}.{ref.attempt}.json"
 
 
 class StopReason(StrEnum):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import itertools
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,11 +16,20 @@ from pathlib import Path
 from pagemill.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from pagemill.ports.blobs import BlobInfo, BlobStore
 
+# Results and checkpoints of a page or two are a few KiB; larger blobs are written on a thread.
+INLINE_WRITE_BYTES = 256 * 1024
+# O_EXCL: a name taken by anyone else is an error, never a shared file.
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
 
 class FilesystemBlobStore(BlobStore):
     def __init__(self, root: Path) -> None:
         self._root = root.resolve()
         self._root.mkdir(parents=True, exist_ok=True)
+        # Names this store's temporary files apart from those of other processes sharing the
+        # directory (other workers, on this host or another).
+        self._token = secrets.token_hex(8)
+        self._counter = itertools.count()
 
     def _path(self, key: str) -> Path:
         # Keys are built by pagemill, but refuse anything that could leave the root anyway.
@@ -54,21 +65,33 @@ class FilesystemBlobStore(BlobStore):
 
     async def write_bytes(self, key: str, data: bytes) -> BlobInfo:
         path = self._path(key)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".write-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp_name, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp_name)
-                raise
-
-        await asyncio.to_thread(write)
+        if len(data) <= INLINE_WRITE_BYTES:
+            # A few system calls into the page cache cost less than a hop to a thread.
+            self._write_file(path, data)
+        else:
+            await asyncio.to_thread(self._write_file, path, data)
         return BlobInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    def _write_file(self, path: Path, data: bytes) -> None:
+        """Write ``data`` under a temporary name in the target's directory, then rename it.
+
+        The temporary name is this store's token and a counter (unique without the random
+        names and retries of ``mkstemp``), and the directory is created only when the first
+        attempt finds it missing: most writes pay for neither."""
+        tmp_name = os.path.join(path.parent, f".write-{self._token}-{next(self._counter)}")
+        try:
+            fd = os.open(tmp_name, _CREATE_FLAGS, 0o600)
+        except FileNotFoundError:
+            os.makedirs(path.parent, exist_ok=True)
+            fd = os.open(tmp_name, _CREATE_FLAGS, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp_name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
 
     async def read_bytes(self, key: str) -> bytes:
         path = self._path(key)

@@ -11,8 +11,9 @@ renders as nothing.
 
 The hot statements (claim, completion) are prebuilt with bind parameters, and the completion
 reads the steps once and the execution not at all (``UPDATE … RETURNING``): a one-step
-execution costs six statements to complete. On PostgreSQL a claim by reference (queue
-delivery) is a single statement in autocommit (``ledger_claim``).
+execution costs six statements to complete on SQLite, and three on PostgreSQL, where
+data-modifying CTEs merge them (``ledger_completion``). On PostgreSQL a claim by reference
+(queue delivery) is a single statement in autocommit (``ledger_claim``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
 from pagemill.adapters.sql.ledger_claim import claim_in_one_statement
+from pagemill.adapters.sql.ledger_completion import complete_with_ctes
 from pagemill.adapters.sql.ledger_rows import execution_from, step_from
 from pagemill.adapters.sql.ledger_statements import (
     CACHED,
@@ -210,6 +212,12 @@ class EngineMethods:
             head = await lock_head(conn, ref.execution_id)
             if head is None:
                 return None
+            if not self._db.is_sqlite:
+                snapshot = await complete_with_ctes(conn, head, ref, worker, now, output, rates)
+                if snapshot is not None:
+                    await record_due_webhooks(conn, snapshot, now)
+                    await self._db.dispatched(conn, snapshot)
+                return snapshot
             result = await conn.execute(
                 COMPLETE_STEP,
                 {
