@@ -133,8 +133,10 @@ async def test_the_queue_pool_is_autocommit_and_checks_only_idle_connections(
         try:
             pool = queue.app.connector.pool  # type: ignore[attr-defined]
             monkeypatch.setattr(queue_module, "CHECK_IDLE_SECONDS", 3600.0)
-            async with pool.connection() as conn:
-                assert conn.autocommit
+            await pool.wait()  # every connection of the pool's minimum is open
+            for _ in range(pool.min_size):  # the pool rotates them: each is used once
+                async with pool.connection() as conn:
+                    assert conn.autocommit
             checked_once = len(checks)  # a new connection has never been used: checked
             for _ in range(3):
                 async with pool.connection() as conn:
