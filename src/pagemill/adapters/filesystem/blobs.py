@@ -9,15 +9,17 @@ import itertools
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pagemill.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from pagemill.ports.blobs import BlobInfo, BlobStore
 
 # Results and checkpoints of a page or two are a few KiB; larger blobs are written on a thread.
 INLINE_WRITE_BYTES = 256 * 1024
+# Uploads up to this size are written in one go; larger ones stream to disk past it.
+MEMORY_BUFFER_BYTES = 1024 * 1024
 # O_EXCL: a name taken by anyone else is an error, never a shared file.
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
@@ -41,36 +43,55 @@ class FilesystemBlobStore(BlobStore):
         self, key: str, chunks: AsyncIterator[bytes], max_bytes: int
     ) -> BlobInfo:
         path = self._path(key)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        # The first bytes are held in memory: a small upload (the usual document) is then
+        # written by one thread call (open, write, rename); a thread hop costs more than the
+        # write itself. Past the threshold the rest streams to a temporary file.
+        buffered: list[bytes] = []
+        handle: BinaryIO | None = None
+        tmp_name = ""
         try:
-            with os.fdopen(fd, "wb") as handle:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise PayloadTooLarge(
-                            f"The file is larger than the limit of {max_bytes} bytes."
-                        )
-                    digest.update(chunk)
-                    # Small writes go straight to the OS buffer; a thread hop per chunk costs more.
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(
+                        f"The file is larger than the limit of {max_bytes} bytes."
+                    )
+                digest.update(chunk)
+                if handle is not None:
+                    # Small writes go straight to the OS buffer; a thread hop per chunk costs
+                    # more.
                     handle.write(chunk)
-            await asyncio.to_thread(os.replace, tmp_name, path)
+                    continue
+                buffered.append(chunk)
+                if size > MEMORY_BUFFER_BYTES:
+                    handle, tmp_name = await asyncio.to_thread(_open_temporary, path, buffered)
+                    buffered = []
+            if handle is None:
+                await self._write_small_or_threaded(path, b"".join(buffered))
+            else:
+                handle.close()
+                await asyncio.to_thread(os.replace, tmp_name, path)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
+            if handle is not None:
+                handle.close()
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
             raise
         return BlobInfo(key=key, size=size, sha256=digest.hexdigest())
 
     async def write_bytes(self, key: str, data: bytes) -> BlobInfo:
         path = self._path(key)
+        await self._write_small_or_threaded(path, data)
+        return BlobInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    async def _write_small_or_threaded(self, path: Path, data: bytes) -> None:
         if len(data) <= INLINE_WRITE_BYTES:
             # A few system calls into the page cache cost less than a hop to a thread.
             self._write_file(path, data)
         else:
             await asyncio.to_thread(self._write_file, path, data)
-        return BlobInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def _write_file(self, path: Path, data: bytes) -> None:
         """Write ``data`` under a temporary name in the target's directory, then rename it.
@@ -103,7 +124,8 @@ class FilesystemBlobStore(BlobStore):
     @contextlib.asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:
         path = self._path(key)
-        if not await asyncio.to_thread(path.exists):
+        # One stat of a local file: cheaper in place than a thread hop.
+        if not path.exists():
             raise NotFound(f"Blob {key} not found or expired")
         yield path
 
@@ -136,3 +158,21 @@ class FilesystemBlobStore(BlobStore):
             await asyncio.to_thread(link)
         except FileNotFoundError as exc:  # deleted while linking
             raise NotFound(f"Blob {source} not found or expired") from exc
+
+
+def _open_temporary(path: Path, first: list[bytes]) -> tuple[BinaryIO, str]:
+    """A new temporary file beside ``path`` (its directory made if missing) holding ``first``."""
+    tmp_name = str(path.with_name(f".upload-{path.name}-{secrets.token_hex(6)}"))
+    try:
+        fd = os.open(tmp_name, _CREATE_FLAGS, 0o600)
+    except FileNotFoundError:  # the first blob under this prefix: one mkdir, then never again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp_name, _CREATE_FLAGS, 0o600)
+    handle = os.fdopen(fd, "wb")
+    try:
+        handle.writelines(first)
+    except BaseException:
+        handle.close()
+        os.unlink(tmp_name)
+        raise
+    return handle, tmp_name

@@ -32,6 +32,10 @@ _STEPS = (
     .where(step_runs.c.execution_id == sa.bindparam("execution_id"))
     .order_by(step_runs.c.step_index)
 )
+# Prebuilt as well: every run inserts with these, and building an INSERT with its values inline
+# (and its cache key) costs more than sending it.
+_INSERT_EXECUTION = sa.insert(executions).returning(executions)
+_INSERT_STEPS = sa.insert(step_runs).returning(step_runs, sort_by_parameter_order=True)
 
 
 class ExecutionMethods:
@@ -47,24 +51,23 @@ class ExecutionMethods:
             # RETURNING gives the snapshot the caller mirrors without reading it back.
             execution_row = (
                 await conn.execute(
-                    sa.insert(executions)
-                    .values(
-                        execution_id=new.execution_id,
-                        team_id=new.team_id,
-                        pipeline_id=new.pipeline_id,
-                        pipeline_version=new.pipeline_version,
-                        status=ExecutionStatus.PENDING.value,
-                        seq=1,
-                        created=at,
-                        input_key=new.input_key,
-                        config_snapshot=new.config_snapshot,
-                        input_config=new.input_config,
-                    )
-                    .returning(executions)
+                    _INSERT_EXECUTION,
+                    {
+                        "execution_id": new.execution_id,
+                        "team_id": new.team_id,
+                        "pipeline_id": new.pipeline_id,
+                        "pipeline_version": new.pipeline_version,
+                        "status": ExecutionStatus.PENDING.value,
+                        "seq": 1,
+                        "created": at,
+                        "input_key": new.input_key,
+                        "config_snapshot": new.config_snapshot,
+                        "input_config": new.input_config,
+                    },
                 )
             ).one()
             step_rows = await conn.execute(
-                sa.insert(step_runs).returning(step_runs, sort_by_parameter_order=True),
+                _INSERT_STEPS,
                 [
                     {
                         "execution_id": new.execution_id,
