@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagemill.adapters.sql.engine import to_db
 from pagemill.adapters.sql.ledger_rows import execution_from, step_from
 from pagemill.adapters.sql.ledger_statements import COMPLETE_STEP, RECORD_RESULT, ref_params
-from pagemill.adapters.sql.ledger_transitions import Head, final_values, timestamp
+from pagemill.adapters.sql.ledger_transitions import Head, completion_values, timestamp
 from pagemill.adapters.sql.tables import executions, step_cache, step_runs
 from pagemill.domain.models import ExecutionSnapshot, StepOutput, StepRef, StepRun
 from pagemill.domain.statuses import StepStatus
@@ -152,13 +152,9 @@ async def complete_with_ctes(
     dispatched = any(
         row._mapping[_CHANGED] and row._mapping["step_index"] != ref.step_index for row in rows
     )
-    values: dict[str, Any] = {}
-    page_count = head.page_count
-    if page_count is None:
-        # The first step that counts pages (convert) fixes the billed page count.
-        page_count = values["page_count"] = output.page_count
-    if not dispatched and not head.terminal:
-        values |= final_values(steps, now, rates, page_count, None)
+    values = completion_values(
+        head, steps, page_count=output.page_count, dispatched=dispatched, now=now, rates=rates
+    )
     remember = output.cache_key is not None and (output.cache or {}).get("status") != "hit"
     params: dict[str, Any] = {
         **ref_params(ref),

@@ -41,6 +41,7 @@ from pagemill.adapters.sql.ledger_statements import (
 )
 from pagemill.adapters.sql.ledger_transitions import (
     commit_transition,
+    completion_values,
     final_values,
     lock_head,
     read_steps,
@@ -256,13 +257,14 @@ class EngineMethods:
                     "b_created": to_db(now),
                 },
             )
-            values: dict[str, Any] = {}
-            page_count = head.page_count
-            if page_count is None:
-                # The first step that counts pages (convert) fixes the billed page count.
-                page_count = values["page_count"] = output.page_count
-            if not dispatched and not head.terminal:
-                values |= final_values(steps, now, rates, page_count, None)
+            values = completion_values(
+                head,
+                steps,
+                page_count=output.page_count,
+                dispatched=dispatched,
+                now=now,
+                rates=rates,
+            )
             snapshot = await commit_transition(conn, ref.execution_id, steps, **values)
             await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)

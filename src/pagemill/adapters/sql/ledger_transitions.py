@@ -103,6 +103,27 @@ def final_values(
     return values
 
 
+def completion_values(
+    head: Head,
+    steps: Sequence[StepRun],
+    *,
+    page_count: int,
+    dispatched: bool,
+    now: datetime,
+    rates: dict[str, int],
+) -> dict[str, Any]:
+    """The execution's columns after one of its steps completed: the billed page count (the
+    first step that counts pages fixes it) and, when nothing was dispatched next and the
+    execution is not already over, what makes it terminal."""
+    values: dict[str, Any] = {}
+    billed = head.page_count
+    if billed is None:
+        billed = values["page_count"] = page_count
+    if not dispatched and not head.terminal:
+        values |= final_values(steps, now, rates, billed, None)
+    return values
+
+
 async def commit_transition(
     conn: AsyncConnection, execution_id: str, steps: list[StepRun], **values: Any
 ) -> ExecutionSnapshot:
