@@ -62,6 +62,7 @@ from pagemill.domain.statuses import StepStatus, can_move_step
 
 _PENDING = StepStatus.PENDING.value
 _DISPATCHED = StepStatus.DISPATCHED.value
+CLAIM_NEXT_TRIES = 4
 _RUNNING = StepStatus.RUNNING.value
 
 # Every step move this module makes. The domain's transition table is the authority: a move it
@@ -131,14 +132,20 @@ class EngineMethods:
             # The execution row, not the step: every transition locks the execution first.
             .with_for_update(skip_locked=True, of=executions)
         )
-        try:
-            async with self._db.write() as conn:
-                row = (await conn.execute(due)).first()
-                if row is None:
-                    return None
-                return await self._claim(conn, StepRef(*row), worker, now, lease_seconds)
-        except _Undone:
-            return None
+        # A concurrent claimer can commit between our read of the step and our lock of its
+        # execution; PostgreSQL then rechecks only the locked execution row, so the step we
+        # found may be taken already. That is no reason to report "nothing to claim": look
+        # again (a few times; a step that stays unclaimable ends the search).
+        for _ in range(CLAIM_NEXT_TRIES):
+            try:
+                async with self._db.write() as conn:
+                    row = (await conn.execute(due)).first()
+                    if row is None:
+                        return None
+                    return await self._claim(conn, StepRef(*row), worker, now, lease_seconds)
+            except _Undone:
+                continue
+        return None
 
     async def claim(
         self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
