@@ -33,8 +33,9 @@ from scaleout.cluster import (
     redis_space,
     running_cluster,
 )
-from scaleout.measure import INSTANT, ONE_PAGE, PostgresWatcher, Target, throughput
+from scaleout.measure import INSTANT, ONE_PAGE, Target, throughput
 from scaleout.node import SQL_COUNT_PREFIX
+from scaleout.watchers import PostgresWatcher
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 

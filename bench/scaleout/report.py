@@ -14,7 +14,9 @@ from pathlib import Path
 from harness import percentile
 from loadgen import LoadResult, tool_name
 from run_all import _cpu_model
-from scaleout.measure import CpuUsage, GetResult, HandoffResult, SoakResult, ThroughputResult
+from scaleout.cpu import CpuUsage
+from scaleout.measure import GetResult, HandoffResult, ThroughputResult
+from scaleout.soak import SoakResult
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
 PARTS = ("throughput", "overhead", "handoff", "get", "soak")

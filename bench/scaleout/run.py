@@ -46,23 +46,22 @@ from scaleout.cluster import (
     running_cluster,
     service_pids,
 )
+from scaleout.cpu import wait_quiet
 from scaleout.measure import (
     INSTANT,
     ONE_PAGE,
     ONE_PAGE_SCAN,
     GetResult,
-    PostgresWatcher,
-    SqliteWatcher,
     Target,
     ThroughputResult,
     Workload,
     get_under_load,
     handoff,
-    soak,
     throughput,
-    wait_quiet,
 )
 from scaleout.report import EMBEDDED, ONE, PARTS, RESULTS, TWO, Report, render
+from scaleout.soak import soak
+from scaleout.watchers import PostgresWatcher, SqliteWatcher
 
 
 def say(message: str) -> None:
