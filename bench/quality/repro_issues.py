@@ -41,7 +41,7 @@ def prose(seed: int, sentences: int = 3) -> str:
 def convert(path: Path) -> tuple[str, list[dict[str, object]]]:
     from pagemill.ports.processing import ProcessorInput
     from pagemill.processors.convert import ConvertProcessor
-    from pagemill.processors.convert.document import Document
+    from pagemill.processors.document import Document
 
     output = ConvertProcessor().run(
         ProcessorInput(document=path, filename=path.name, settings={"mode": "fast"})

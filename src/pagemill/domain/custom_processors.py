@@ -34,7 +34,7 @@ DEFINITION_KEY = "_definition"
 PROCESSOR_KEY = "_processor"
 RESERVED_SETTINGS = (DEFINITION_KEY, PROCESSOR_KEY)
 
-# The block kinds of the convert checkpoint (``processors.convert.document.BLOCK_TYPE_NAMES``).
+# The block kinds of the convert checkpoint (``processors.document.BLOCK_TYPE_NAMES``).
 BLOCK_TYPES = (
     "heading",
     "paragraph",

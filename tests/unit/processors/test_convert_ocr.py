@@ -13,12 +13,13 @@ from PIL import Image
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
-from pagemill.processors.convert import ConvertProcessor, ocr
-from pagemill.processors.convert.document import Document
+from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.images import parse as parse_image
-from pagemill.processors.convert.pdf import parse as parse_pdf
+from pagemill.processors.convert.ocr import tesseract as ocr
+from pagemill.processors.convert.ocr.images import parse as parse_image
+from pagemill.processors.convert.pdf.parse import parse as parse_pdf
 from pagemill.processors.convert.render import RenderOptions, render_markdown
+from pagemill.processors.document import Document
 from tests.pdfgen import filler_paragraph, make_pdf, page_image, page_words
 
 MIN_WORD_ACCURACY = 0.97

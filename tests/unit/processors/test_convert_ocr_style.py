@@ -1,19 +1,19 @@
 """What OCR does not report, estimated from the page: weights, paragraph breaks, one size per style
-(``ocr_style``), on measured lines made up here, without Tesseract."""
+(``ocr.style``), on measured lines made up here, without Tesseract."""
 
 from __future__ import annotations
 
 import pytest
 from PIL import Image, ImageDraw
 
-from pagemill.processors.convert.ocr_style import (
+from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.ocr.style import (
     Measured,
     harmonise_sizes,
     refine_page,
     stroke_width,
     tabbed,
 )
-from pagemill.processors.convert.pdf_layout import Line
 
 PITCH = 14.0  # baseline to baseline inside a paragraph, points
 

@@ -12,16 +12,16 @@ import pytest
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
-from pagemill.processors.convert import docx as docx_parser
-from pagemill.processors.convert import epub as epub_parser
-from pagemill.processors.convert import html as html_parser
-from pagemill.processors.convert import office_safety
-from pagemill.processors.convert import pptx as pptx_parser
-from pagemill.processors.convert import xlsx as xlsx_parser
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest, detect_format
+from pagemill.processors.convert.office import docx as docx_parser
+from pagemill.processors.convert.office import pptx as pptx_parser
+from pagemill.processors.convert.office import safety as office_safety
+from pagemill.processors.convert.office import xlsx as xlsx_parser
 from pagemill.processors.convert.processor import ConvertProcessor
 from pagemill.processors.convert.render import RenderOptions, render
+from pagemill.processors.convert.web import epub as epub_parser
+from pagemill.processors.convert.web import html as html_parser
+from pagemill.processors.document import Document
 from tests.officegen import (
     Image,
     Table,

@@ -15,8 +15,9 @@ import pytest
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import ConvertProcessor, Document
-from pagemill.processors.convert.pdf import join_lines
+from pagemill.processors.convert import ConvertProcessor
+from pagemill.processors.convert.pdf.parse import join_lines
+from pagemill.processors.document import Document
 from tests.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 
 SEPARATOR = "-" * 48
@@ -454,8 +455,8 @@ def test_text_pdf_metadata_names_no_ocr_pages(report_pdf: Path) -> None:
 def test_which_pages_need_ocr_in_each_mode(
     chars: int, bad: int, coverage: float, paths: int, expected: tuple[bool, bool, bool]
 ) -> None:
-    from pagemill.processors.convert.pdf import _needs_ocr, _PageText
-    from pagemill.processors.convert.pdf_images import PageObjects
+    from pagemill.processors.convert.pdf.objects import PageObjects
+    from pagemill.processors.convert.pdf.parse import _needs_ocr, _PageText
 
     text = _PageText(page=0, width=612, height=792, lines=[], chars=chars, bad_chars=bad)
     objects = PageObjects(image_coverage=coverage, paths=paths)
@@ -466,7 +467,7 @@ def test_which_pages_need_ocr_in_each_mode(
 def test_unexpected_failures_inside_the_parser_are_processing_errors(
     report_pdf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pagemill.processors.convert import pdf
+    from pagemill.processors.convert.pdf import parse as pdf
 
     def broken(*args: object, **kwargs: object) -> None:
         raise IndexError("list index out of range")
@@ -479,7 +480,7 @@ def test_unexpected_failures_inside_the_parser_are_processing_errors(
 
 def test_parser_turns_a_bad_range_into_a_processing_error(report_pdf: Path) -> None:
     from pagemill.processors.convert.formats import ParseRequest
-    from pagemill.processors.convert.pdf import parse
+    from pagemill.processors.convert.pdf.parse import parse
 
     with pytest.raises(ProcessingError, match="selects no page"):
         parse(ParseRequest(path=report_pdf, filename="report.pdf", page_range="9"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pagemill.processors.convert.document import Block, Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.pdf import parse
-from pagemill.processors.convert.pdf_blocks import BodyStyle, heading_rule
-from pagemill.processors.convert.pdf_columns import column_reach, find_columns, reading_order
-from pagemill.processors.convert.pdf_layout import Atom, Line, group_column
+from pagemill.processors.convert.layout.blocks import BodyStyle, heading_rule
+from pagemill.processors.convert.layout.columns import column_reach, find_columns, reading_order
+from pagemill.processors.convert.layout.lines import Atom, Line, group_column
+from pagemill.processors.convert.pdf.parse import parse
+from pagemill.processors.document import Block, Document
 from tests.pdfgen import make_pdf
 
 SENTENCE = "The survey team measured seasonal changes in demand across all inland routes"

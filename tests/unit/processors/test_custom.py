@@ -13,8 +13,9 @@ import pytest
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import Block, ConvertProcessor, Document
+from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.custom import CustomStepProcessor, load_transforms
+from pagemill.processors.document import Block, Document
 from pagemill.processors.registry import ProcessorRegistry
 from tests.pdfgen import make_pdf
 
@@ -159,7 +160,7 @@ def test_a_step_needs_its_frozen_processor_and_the_checkpoint(checkpoint: Path) 
     definition = {"rules": [{"action": "drop", "match": {"type": "heading"}}]}
     with pytest.raises(ProcessingError, match="not resolved to a custom processor version"):
         run(checkpoint, definition, _processor=None)
-    with pytest.raises(ProcessingError, match="needs the document checkpoint"):
+    with pytest.raises(ProcessingError, match="no document checkpoint"):
         run(None, definition)
     with pytest.raises(ProcessingError, match=r"cp_test version 3 is not valid: definition\.rules"):
         run(checkpoint, {"rules": [{"action": "nope"}]})

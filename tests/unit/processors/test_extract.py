@@ -13,7 +13,8 @@ import pytest
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import ConvertProcessor, Document
+from pagemill.processors.convert import ConvertProcessor
+from pagemill.processors.document import Document
 from pagemill.processors.extract import ExtractProcessor
 from pagemill.processors.segment import SegmentProcessor
 from tests.docgen_extract import (

@@ -11,8 +11,9 @@ import pytest
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import ConvertProcessor, Document
-from pagemill.processors.segment import SEGMENTS_KEY, SegmentProcessor
+from pagemill.processors.convert import ConvertProcessor
+from pagemill.processors.document import SEGMENTS_KEY, Document
+from pagemill.processors.segment import SegmentProcessor
 from pagemill.processors.segment.lexical import stem, tokens
 from pagemill.processors.segment.schema import SegmentSpec, parse_segmentation_schema
 from tests.docgen_extract import GeneratedDoc, corpus, invoice, letter, resume, write_pdf

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.processors.convert.document import Document
+from pagemill.processors.document import Document
 
 PDF_MAGIC = b"%PDF-"
 MAGIC_WINDOW = 1024  # readers accept a PDF header anywhere in the first kilobyte
@@ -37,13 +37,13 @@ Parser = Callable[[ParseRequest], Document]
 
 # format → "module:function". A format whose module is not installed is reported unsupported.
 PARSERS: dict[str, str] = {
-    "pdf": "pagemill.processors.convert.pdf:parse",
-    "image": "pagemill.processors.convert.images:parse",
-    "docx": "pagemill.processors.convert.docx:parse",
-    "pptx": "pagemill.processors.convert.pptx:parse",
-    "xlsx": "pagemill.processors.convert.xlsx:parse",
-    "html": "pagemill.processors.convert.html:parse",
-    "epub": "pagemill.processors.convert.epub:parse",
+    "pdf": "pagemill.processors.convert.pdf.parse:parse",
+    "image": "pagemill.processors.convert.ocr.images:parse",
+    "docx": "pagemill.processors.convert.office.docx:parse",
+    "pptx": "pagemill.processors.convert.office.pptx:parse",
+    "xlsx": "pagemill.processors.convert.office.xlsx:parse",
+    "html": "pagemill.processors.convert.web.html:parse",
+    "epub": "pagemill.processors.convert.web.epub:parse",
 }
 
 _IMAGE_SIGNATURES: tuple[bytes, ...] = (

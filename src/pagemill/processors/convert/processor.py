@@ -14,7 +14,6 @@ from typing import Any
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import (
     PARSERS,
     ParseRequest,
@@ -22,6 +21,7 @@ from pagemill.processors.convert.formats import (
     parser_for,
 )
 from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
+from pagemill.processors.document import Document
 from pagemill.processors.progress import reporter
 
 MODES = ("fast", "balanced", "accurate")

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput
-from pagemill.processors.convert.document import BBox, Block, Document
+from pagemill.processors.document import BBox, Block, Document
 
 OUTPUT_FORMATS = ("markdown", "html", "json", "chunks")
 PAGE_SEPARATOR = "-" * 48

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from pagemill.domain.custom_processors import Definition, Rule
-from pagemill.processors.convert.document import Block, Document
+from pagemill.processors.document import Block, Document
 
 
 def apply_definition(document: Document, definition: Definition) -> Document:

@@ -21,11 +21,11 @@ from pagemill.domain.custom_processors import (
 )
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.processor import document_result
 from pagemill.processors.convert.render import parse_output_formats
 from pagemill.processors.custom.apply import apply_definition, classify_pages
 from pagemill.processors.custom.transforms import InstalledTransform
+from pagemill.processors.document import Document, read_checkpoint
 
 RENDER_FLAGS = ("paginate", "add_block_ids", "include_markdown_in_chunks")
 
@@ -56,9 +56,7 @@ class CustomStepProcessor(Processor):
                 "This custom step was not resolved to a custom processor version when the run "
                 "started; run the pipeline again."
             )
-        if job.checkpoint is None:
-            raise ProcessingError("The custom step needs the document checkpoint of convert.")
-        document = Document.from_json_bytes(job.checkpoint.read_bytes())
+        document = read_checkpoint(job)
         options = {k: v for k, v in settings.items() if k not in RESERVED_SETTINGS}
         try:
             _check_output_settings(options)

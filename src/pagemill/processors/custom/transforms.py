@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pagemill.domain.custom_processors import CUSTOM_PROCESSOR_PREFIX
-from pagemill.processors.convert.document import Document
+from pagemill.processors.document import Document
 
 log = logging.getLogger("pagemill.processors.custom")
 

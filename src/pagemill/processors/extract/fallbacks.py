@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pagemill.processors.convert.document import Block
+from pagemill.processors.document import Block
 from pagemill.processors.extract.schema import FieldSpec
 from pagemill.processors.extract.typed import read_name, shape_of
 from pagemill.processors.extract.values import EMAIL, PHONE, URL, Found, find_date, is_phone

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.processors.convert.document import Block
+from pagemill.processors.document import Block
 from pagemill.processors.extract.labels import LabelPattern, find_labels
 from pagemill.processors.extract.schema import FieldSpec
 from pagemill.processors.extract.typed import read_value

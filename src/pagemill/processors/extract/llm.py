@@ -14,7 +14,7 @@ from typing import Any
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.extractor import StructuredExtractor
-from pagemill.processors.convert.document import Block
+from pagemill.processors.document import Block
 from pagemill.processors.extract.offline import Extraction
 
 MAX_TEXT_CHARS = 400_000  # past this the text is cut (and the cut reported)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagemill.processors.convert.document import Block
+from pagemill.processors.document import Block
 from pagemill.processors.extract.fallbacks import guesses
 from pagemill.processors.extract.labels import (
     LABEL_BOX_WORDS,

@@ -25,11 +25,10 @@ from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.extraction_schemas import SCHEMA_ID, SCHEMA_KEY, schema_ref
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
-from pagemill.processors.convert.document import Block, Document
+from pagemill.processors.document import SEGMENTS_KEY, Block, Document, read_checkpoint
 from pagemill.processors.extract.llm import CITATIONS, extract_with
 from pagemill.processors.extract.offline import Extraction, extract_offline
 from pagemill.processors.extract.schema import SETTING, fields_of, load_schema, prune_invalid
-from pagemill.processors.segment.processor import SEGMENTS_KEY, read_checkpoint
 
 OFFLINE, LLM = "offline", "llm"
 # Hosted modes are accepted; each uses the configured extractor, or the offline one.

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagemill.processors.convert.document import Block
+from pagemill.processors.document import Block
 from pagemill.processors.extract.grid import STOP_ROWS, grid_tables, visual_rows
 from pagemill.processors.extract.labels import (
     LabelMatch,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pagemill.processors.convert.document import Block, Document
+from pagemill.processors.document import Block, Document
 from pagemill.processors.segment.lexical import (
     Counts,
     TfIdf,

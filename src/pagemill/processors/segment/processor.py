@@ -13,11 +13,9 @@ from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
-from pagemill.processors.convert.document import Document
+from pagemill.processors.document import SEGMENTS_KEY, Document, read_checkpoint
 from pagemill.processors.segment.matching import Segment, auto_segments, match_segments, pages_of
 from pagemill.processors.segment.schema import SETTING, parse_segmentation_schema
-
-SEGMENTS_KEY = "segments"  # Document.metadata key read by extract
 
 
 class SegmentProcessor(Processor):
@@ -56,21 +54,6 @@ class SegmentProcessor(Processor):
             checkpoint=passed_on.to_json_bytes(),
             metadata={"segment_count": len(segments), "segmentation_method": method},
         )
-
-
-def read_checkpoint(job: ProcessorInput) -> Document:
-    """The upstream document; ``ProcessingError`` when there is none or it cannot be read."""
-    if job.checkpoint is None:
-        raise ProcessingError(
-            "There is no document checkpoint to read: this step must follow a convert step."
-        )
-    try:
-        data = job.checkpoint.read_bytes()
-    except OSError as error:
-        raise ProcessingError(
-            f"Could not read the upstream checkpoint: {error}", retryable=True
-        ) from error
-    return Document.from_json_bytes(data)
 
 
 def with_segments(document: Document, segments: list[Segment]) -> Document:

@@ -24,21 +24,21 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.html import (
-    MAX_IMAGE_BYTES,
-    BlockWriter,
-    data_uri_image,
-    make_soup,
-)
-from pagemill.processors.convert.office_safety import (
+from pagemill.processors.convert.office.safety import (
     BlockSink,
     check_zip,
     collapse,
     parse_errors,
     selected_pages,
 )
+from pagemill.processors.convert.web.html import (
+    MAX_IMAGE_BYTES,
+    BlockWriter,
+    data_uri_image,
+    make_soup,
+)
+from pagemill.processors.document import Document
 
 HTML_TYPES = ("application/xhtml+xml", "text/html")
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "webp", "svg", "bmp", "tif", "tiff")

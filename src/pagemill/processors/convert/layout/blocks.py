@@ -16,8 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pagemill.processors.convert.document import BBox, Block, block_id_for
-from pagemill.processors.convert.pdf_layout import (
+from pagemill.processors.convert.layout.lines import (
     BULLET,
     SENTENCE_END,
     Atom,
@@ -26,6 +25,7 @@ from pagemill.processors.convert.pdf_layout import (
     list_marker,
     union,
 )
+from pagemill.processors.document import BBox, Block, block_id_for
 
 HEADING_SIZE_RATIO = 1.15  # this much larger than body text (and at least 1 pt) reads as a heading
 HEADING_MIN_SIZE_GAP = 1.0

@@ -26,15 +26,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.office_safety import (
+from pagemill.processors.convert.office.safety import (
     BlockSink,
     check_zip,
     collapse,
     parse_errors,
     selected_pages,
 )
+from pagemill.processors.document import Document
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

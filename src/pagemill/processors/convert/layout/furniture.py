@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from pagemill.processors.convert.pdf_layout import Line, PageLayout
+from pagemill.processors.convert.layout.lines import Line, PageLayout
 
 FURNITURE_BAND = 0.10  # share of the page height at the top and at the bottom
 SAME_HEIGHT = 4.0  # points: scans drift a little from page to page

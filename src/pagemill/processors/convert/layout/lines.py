@@ -1,4 +1,4 @@
-"""Page geometry → lines and paragraphs: the units ``pdf_columns`` puts in reading order.
+"""Page geometry → lines and paragraphs: the units ``layout.columns`` puts in reading order.
 
 The unit is the *line* (a run of text on one baseline with one dominant style), never pdftext's
 block: pdftext groups lines in content-stream order, so a page written in row-major order (a line
@@ -7,7 +7,7 @@ its blocks. Instead:
 
 1. pdftext lines are split wherever a wide horizontal gap separates two spans (a column gutter),
    so a row-major "line" that runs across both columns becomes one line per column;
-2. ``pdf_columns`` finds the columns and cuts the page into bands;
+2. ``layout.columns`` finds the columns and cuts the page into bands;
 3. each band is read column by column, top to bottom, and consecutive lines of one column are
    joined into paragraphs where style, spacing and left edge agree (``group_column``).
 """
@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pagemill.processors.convert.document import BBox, TableRows
+from pagemill.processors.document import BBox, TableRows
 
 BULLET = re.compile(r"^[•●○◦▪▫■□‣⁃∙·*\-–—]\s+(?=\S)")  # noqa: RUF001 - the dashes are bullets
 NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")

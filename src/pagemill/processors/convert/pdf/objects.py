@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagemill.processors.convert.document import BBox
+from pagemill.processors.document import BBox
 
 RULE_MIN_LENGTH = 15.0  # points: shorter paths are glyph outlines, bullets or decorations
 RULE_MAX_THICKNESS = 2.0

@@ -29,15 +29,15 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.office_safety import (
+from pagemill.processors.convert.office.safety import (
     MIB,
     BlockSink,
     collapse,
     parse_errors,
     selected_pages,
 )
+from pagemill.processors.document import Document
 
 MAX_HTML_BYTES = 64 * MIB  # the parsed tree takes 10-20x the text in memory
 MAX_IMAGE_BYTES = 20 * MIB

@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pagemill.processors.convert.document import BBox, Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.office_safety import (
+from pagemill.processors.convert.office.safety import (
     NO_BOX,
     BlockSink,
     check_zip,
@@ -31,6 +30,7 @@ from pagemill.processors.convert.office_safety import (
     parse_errors,
     selected_pages,
 )
+from pagemill.processors.document import BBox, Document
 
 EMU_PER_POINT = 12700
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

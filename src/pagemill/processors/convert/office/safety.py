@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
-from pagemill.processors.convert.document import BBox, Block, Document, TableRows, block_id_for
+from pagemill.processors.document import BBox, Block, Document, TableRows, block_id_for
 
 MIB = 1024 * 1024
 NO_BOX: BBox = (0.0, 0.0, 0.0, 0.0)  # formats without geometry (a flowing text, not a page)

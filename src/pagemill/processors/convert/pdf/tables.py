@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.processors.convert.document import BBox, TableRows
-from pagemill.processors.convert.pdf_blocks import join_lines
+from pagemill.processors.convert.layout.blocks import join_lines
+from pagemill.processors.document import BBox, TableRows
 
 TABLE_SETTINGS: dict[str, Any] = {
     "vertical_strategy": "lines",

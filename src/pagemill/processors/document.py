@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
+from pagemill.ports.processing import ProcessorInput
 
 CHECKPOINT_FORMAT = "pagemill.document"
 CHECKPOINT_VERSION = 1
+SEGMENTS_KEY = "segments"  # metadata key: segment writes the segments, extract reads them
 
 # Block kinds and the names they carry on the wire (block ids, ``block_type`` in json/chunks).
 BLOCK_TYPE_NAMES: dict[str, str] = {
@@ -134,3 +136,18 @@ class Document:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             # json.JSONDecodeError is a ValueError. A bad checkpoint never gets better on retry.
             raise ProcessingError(f"Unreadable document checkpoint: {error}") from error
+
+
+def read_checkpoint(job: ProcessorInput) -> Document:
+    """The upstream document; ``ProcessingError`` when there is none or it cannot be read."""
+    if job.checkpoint is None:
+        raise ProcessingError(
+            "There is no document checkpoint to read: this step must follow a convert step."
+        )
+    try:
+        data = job.checkpoint.read_bytes()
+    except OSError as error:
+        raise ProcessingError(
+            f"Could not read the upstream checkpoint: {error}", retryable=True
+        ) from error
+    return Document.from_json_bytes(data)

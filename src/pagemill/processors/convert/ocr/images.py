@@ -18,13 +18,13 @@ from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
-from pagemill.processors.convert import ocr
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.ocr import ocr_layout
-from pagemill.processors.convert.pdf_blocks import body_style, build_blocks
-from pagemill.processors.convert.pdf_furniture import find_furniture
-from pagemill.processors.convert.pdf_layout import Line
+from pagemill.processors.convert.layout.blocks import body_style, build_blocks
+from pagemill.processors.convert.layout.furniture import find_furniture
+from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.ocr import tesseract as ocr
+from pagemill.processors.convert.ocr.tesseract import ocr_layout
+from pagemill.processors.document import Document
 
 MAX_FRAME_PIXELS = 50_000_000
 MAX_SIDE = 30_000

@@ -2,7 +2,7 @@
 
 Tesseract gives each text line a row height and its words' boxes, but no font size or weight,
 and it often glues a heading to the paragraph under it. Headings on scanned pages are found by
-the same font statistics as on text pages (``pdf_blocks``), so this module supplies them:
+the same font statistics as on text pages (``layout.blocks``), so this module supplies them:
 
 * **size** from the row's x-height plus ascenders. Tesseract's row height also counts the
   descenders, which it has to guess on a line without descending letters, so the same style
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.processors.convert.pdf_layout import Line
+from pagemill.processors.convert.layout.lines import Line
 
 SIZE_JUMP = 1.25  # consecutive lines whose sizes differ this much are a heading and its text
 SAME_SIZE = 1.10  # one document's sizes this close are one size misjudged

@@ -7,7 +7,7 @@ Tesseract instance per process is created on first use and kept: loading the mod
 
 Tesseract segments the page itself (columns, blocks, paragraphs), so its paragraph order is the
 reading order. Each line gets a font size estimated from its row metrics and a weight measured
-from its strokes, and paragraphs Tesseract glued together are split again (``ocr_style``), which
+from its strokes, and paragraphs Tesseract glued together are split again (``ocr.style``), which
 lets headings be found on scanned pages by the same font statistics as on text pages; callers
 pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.processors.convert import ocr_style
-from pagemill.processors.convert.pdf_blocks import round_size
-from pagemill.processors.convert.pdf_furniture import set_apart
-from pagemill.processors.convert.pdf_layout import Line, PageLayout
+from pagemill.processors.convert.layout.blocks import round_size
+from pagemill.processors.convert.layout.furniture import set_apart
+from pagemill.processors.convert.layout.lines import Line, PageLayout
+from pagemill.processors.convert.ocr import style as ocr_style
 
 # OpenMP threads make Tesseract 1.6 times slower on 2 cores (reference/converters.md §3), and the
 # worker pool already runs one conversion per core. libgomp reads this when it is loaded, so it
@@ -228,7 +228,7 @@ def _line(row: _Row, scale: float) -> Line:
         text=text,
         bbox=(x0, y0, x1, y1),
         size=round_size(size),
-        bold=False,  # Tesseract's LSTM models report no weight: ocr_style measures it
+        bold=False,  # Tesseract's LSTM models report no weight: ocr.style measures it
         chars=sum(1 for char in text if not char.isspace()),
     )
 

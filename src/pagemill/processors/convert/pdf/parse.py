@@ -40,15 +40,20 @@ from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
-from pagemill.processors.convert import ocr
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.pdf_blocks import body_style, build_blocks, join_lines, round_size
-from pagemill.processors.convert.pdf_columns import reading_order
-from pagemill.processors.convert.pdf_furniture import find_furniture, set_apart
-from pagemill.processors.convert.pdf_images import PageObjects, scan_page
-from pagemill.processors.convert.pdf_layout import Atom, Group, Line, PageLayout, split_at_gaps
-from pagemill.processors.convert.pdf_tables import Table, find_tables
+from pagemill.processors.convert.layout.blocks import (
+    body_style,
+    build_blocks,
+    join_lines,
+    round_size,
+)
+from pagemill.processors.convert.layout.columns import reading_order
+from pagemill.processors.convert.layout.furniture import find_furniture, set_apart
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, split_at_gaps
+from pagemill.processors.convert.ocr import tesseract as ocr
+from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
+from pagemill.processors.convert.pdf.tables import Table, find_tables
+from pagemill.processors.document import Document
 
 __all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
 

@@ -21,15 +21,15 @@ import datetime as dt
 import warnings
 from typing import Any
 
-from pagemill.processors.convert.document import Document
 from pagemill.processors.convert.formats import ParseRequest
-from pagemill.processors.convert.office_safety import (
+from pagemill.processors.convert.office.safety import (
     BlockSink,
     check_zip,
     collapse,
     parse_errors,
     selected_pages,
 )
+from pagemill.processors.document import Document
 
 MAX_ROWS = 5_000
 MAX_COLUMNS = 200

@@ -5,7 +5,7 @@ crosses; heading-like lines do not vote). A column reaches up to the next gutter
 picture as wide as its column stays in it. Lines and atoms wider than that (titles, wide tables)
 span the columns and cut the page into bands, and so do section titles that fit in one column
 and the short last line of a wrapped spanning title. Each band is read column by column
-(``pdf_layout.group_column`` makes the paragraphs).
+(``layout.lines.group_column`` makes the paragraphs).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from pagemill.processors.convert.pdf_layout import (
+from pagemill.processors.convert.layout.lines import (
     SENTENCE_END,
     Atom,
     Group,

@@ -1,0 +1,1 @@
+"""Scanned pages and images: Tesseract words and lines, style from strokes."""

@@ -1,0 +1,1 @@
+"""DOCX, PPTX and XLSX, with the zip and XML safety they share."""

@@ -1,0 +1,1 @@
+"""PDFs from their text layer: parsing, page objects (pictures, rules), tables."""
