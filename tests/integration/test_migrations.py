@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -70,7 +71,9 @@ def test_upgrade_is_idempotent(empty_database: str) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
+def test_downgrade_to_base_removes_everything(
+    empty_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
     migrate(empty_database)
 
     def downgrade(connection: sa.Connection) -> None:
@@ -86,11 +89,20 @@ def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with caplog.at_level(logging.INFO, logger="pagemill.migrations"):
+        asyncio.run(run())
 
     _, revision, tables = _inspect(empty_database)
     assert revision is None
     assert tables == {"alembic_version"}
+    reverted = [
+        r.getMessage().split("reverted migration ")[1].split()[0]
+        for r in caplog.records
+        if "reverted migration" in r.getMessage()
+    ]
+    assert reverted == [
+        s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    ]
 
 
 def test_migrations_form_one_linear_history() -> None:

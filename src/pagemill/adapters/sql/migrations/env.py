@@ -32,7 +32,8 @@ def _log_applied(
 ) -> None:
     if not step.is_migration:
         return
-    revision = step.up_revision_id if step.is_upgrade else step.down_revision_ids[0]
+    # Upgrading applies the "up" revision; downgrading reverts it.
+    revision = step.up_revision_id
     script = step.revision_map.get_revision(revision)
     what = "applied" if step.is_upgrade else "reverted"
     log.info("ledger schema: %s migration %s (%s)", what, revision, getattr(script, "doc", ""))
