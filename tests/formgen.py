@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 from reportlab.lib.pagesizes import LETTER
@@ -120,11 +121,11 @@ def tracked_docx(
 
 
 def run(text: str) -> str:
-    return f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r>'
+    return f'<w:r><w:t xml:space="preserve">{escape(text, quote=False)}</w:t></w:r>'
 
 
 def deleted_run(text: str) -> str:
-    return f'<w:r><w:delText xml:space="preserve">{text}</w:delText></w:r>'
+    return f'<w:r><w:delText xml:space="preserve">{escape(text, quote=False)}</w:delText></w:r>'
 
 
 def change(tag: str, author: str, inner: str, *, change_id: int = 1) -> str:
