@@ -87,7 +87,9 @@ def test_markdown_marks_insertions_deletions_moves_and_comments(contract: Path) 
     assert '<del class="move-from" data-move="move1" data-author="Bob"' in markdown
     assert '<ins class="move-to" data-move="move1" data-author="Bob"' in markdown
     assert "- Item one" in markdown
-    assert '| Qty | <ins data-author="Cy" data-date="2024-05-02T10:00:00Z">Price</ins> |' in markdown
+    assert (
+        '| Qty | <ins data-author="Cy" data-date="2024-05-02T10:00:00Z">Price</ins> |' in markdown
+    )
     assert result["output_format"] == "markdown,html,chunks"
 
 
