@@ -4,6 +4,7 @@ every step type."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,7 @@ def test_table_row_bboxes_for_pdf_tables(table_pdf: Path) -> None:
     )
     rows = result["metadata"]["table_row_bboxes"][table["id"]]
     assert len(rows) == 3
-    assert all(r[1] < s[1] for r, s in zip(rows, rows[1:], strict=False))  # top to bottom
+    assert all(r[1] < s[1] for r, s in itertools.pairwise(rows))  # top to bottom
     x0, y0, x1, y1 = table["bbox"]
     assert all(x0 - 2 <= r[0] and r[2] <= x1 + 2 and y0 - 2 <= r[1] < r[3] <= y1 + 2 for r in rows)
 
@@ -182,7 +183,8 @@ def test_extract_links_from_html_and_docx(tmp_path: Path) -> None:
         [
             (
                 "raw",
-                '<p>See <a href="https://example.org/x">the docs</a> and <a href="#top">top</a>.</p>',
+                '<p>See <a href="https://example.org/x">the docs</a> '
+                'and <a href="#top">top</a>.</p>',
             )
         ],
     )
