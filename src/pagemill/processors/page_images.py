@@ -21,25 +21,31 @@ MAX_RENDER_PIXELS = 50_000_000
 PDFIUM_LOCK = threading.RLock()
 
 
+def open_pdf_document(path: Path) -> Any:
+    """``pypdfium2.PdfDocument(path)``, its failures as ``ProcessingError`` (the caller
+    closes it)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as error:
+        if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise ProcessingError(
+                "The PDF is encrypted (password-protected); "
+                "remove the password and upload it again."
+            ) from error
+        raise ProcessingError(
+            f"The PDF could not be opened: it is corrupt or truncated ({error})."
+        ) from error
+
+
 @contextmanager
 def open_pdf(path: Path, *, forms: bool = False) -> Iterator[Any]:
     """The PDF at ``path`` as a ``pypdfium2.PdfDocument`` (with its form fields drawn when
     ``forms``), held under ``PDFIUM_LOCK`` and closed on exit."""
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
     with PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(str(path))
-        except pdfium.PdfiumError as error:
-            if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
-                raise ProcessingError(
-                    "The PDF is encrypted (password-protected); "
-                    "remove the password and upload it again."
-                ) from error
-            raise ProcessingError(
-                f"The PDF could not be opened: it is corrupt or truncated ({error})."
-            ) from error
+        pdf = open_pdf_document(path)
         try:
             if forms:
                 pdf.init_forms()

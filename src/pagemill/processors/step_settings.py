@@ -62,3 +62,22 @@ def page_range_of(settings: Mapping[str, Any], run_level: str | None = None) -> 
     """The page range in force: the run-level one, else the step's; blank means none."""
     value = run_level or settings.get("page_range") or ""
     return str(value).strip() or None
+
+
+def comma_list(value: Any, allowed: Collection[str], what: str) -> list[str]:
+    """``"a, b"`` or ``["a", "b"]`` → ``["a", "b"]`` (lower-cased, deduplicated, in order);
+    a name not in ``allowed`` → ``InvalidInput`` naming it."""
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list) and all(isinstance(part, str) for part in value):
+        parts = value
+    else:
+        raise InvalidInput(f"Setting {what!r} must be a comma-separated string of names.")
+    names = list(dict.fromkeys(part.strip().lower() for part in parts if part.strip()))
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown {what} {', '.join(repr(name) for name in unknown)}; expected one or more "
+            f"of {', '.join(allowed)} (comma-separated)."
+        )
+    return names

@@ -75,7 +75,7 @@ def test_the_settings_pipelines_use_are_accepted() -> None:
         ({"additional_config": ["x"]}, "must be an object"),
         ({"additional_config": {"colour": True}}, "Unknown additional_config key: 'colour'"),
         ({"additional_config": {"keep_spreadsheet_formatting": "yes"}}, "true or false"),
-        ({"extras": "extract_links,telepathy"}, "Unknown extra: 'telepathy'"),
+        ({"extras": "extract_links,telepathy"}, "Unknown extras 'telepathy'"),
         ({"extras": 3}, "comma-separated"),
         ({"token_efficient_markdown": "true"}, "true or false"),
     ],

@@ -19,6 +19,7 @@ from pagemill.processors.step_settings import (
     check_bools,
     check_choice,
     check_pages,
+    comma_list,
     refuse_unknown,
 )
 
@@ -94,22 +95,7 @@ def additional_config(settings: Mapping[str, Any]) -> dict[str, Any]:
 def extras(settings: Mapping[str, Any]) -> list[str]:
     """``extras``: a comma-separated string (as the SDK sends it) or a list of names."""
     raw = settings.get("extras")
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        names = [part.strip() for part in raw.split(",")]
-    elif isinstance(raw, list) and all(isinstance(part, str) for part in raw):
-        names = [part.strip() for part in raw]
-    else:
-        raise InvalidInput("Setting 'extras' must be a comma-separated string of extra names.")
-    wanted = list(dict.fromkeys(name for name in names if name))
-    unknown = [name for name in wanted if name not in EXTRAS]
-    if unknown:
-        raise InvalidInput(
-            f"Unknown extra{'s' if len(unknown) > 1 else ''}: "
-            f"{', '.join(repr(name) for name in unknown)}. Accepted: {', '.join(EXTRAS)}."
-        )
-    return wanted
+    return [] if raw is None else comma_list(raw, EXTRAS, "extras")
 
 
 @dataclass(frozen=True, slots=True)

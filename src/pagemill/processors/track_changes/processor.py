@@ -17,6 +17,7 @@ from pagemill.processors.convert.formats import detect_format
 from pagemill.processors.step_settings import (
     check_bools,
     check_pages,
+    comma_list,
     page_range_of,
     refuse_unknown,
 )
@@ -75,15 +76,9 @@ class TrackChangesProcessor(Processor):
 def output_formats(value: Any) -> list[str]:
     if value is None or (isinstance(value, str) and not value.strip()):
         value = DEFAULT_FORMATS
-    if not isinstance(value, str):
-        raise InvalidInput("Setting 'output_format' must be a string such as 'markdown,html'.")
-    formats = list(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
-    unknown = [name for name in formats if name not in OUTPUT_FORMATS]
-    if unknown:
-        raise InvalidInput(
-            f"Unknown output_format {', '.join(map(repr, unknown))} for track changes; expected "
-            f"one or more of {', '.join(OUTPUT_FORMATS)} (comma-separated)."
-        )
+    formats = comma_list(value, OUTPUT_FORMATS, "output_format")
+    if not formats:
+        raise InvalidInput(f"output_format {value!r} names no format.")
     return formats
 
 

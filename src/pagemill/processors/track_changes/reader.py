@@ -18,6 +18,7 @@ What is read (WordprocessingML):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -342,17 +343,7 @@ def _split_pages(spans: list[Span]) -> list[list[Span]]:
             if index:
                 pages.append([])
             if part or span.marker:
-                pages[-1].append(
-                    Span(
-                        part,
-                        span.kind,
-                        span.author,
-                        span.date,
-                        span.move,
-                        span.comments,
-                        span.marker,
-                    )
-                )
+                pages[-1].append(dataclasses.replace(span, text=part))
     return pages
 
 
@@ -363,15 +354,5 @@ def _merge(spans: list[Span]) -> list[Span]:
         if merged and merged[-1].same_run(span):
             merged[-1].text += span.text
         else:
-            merged.append(
-                Span(
-                    span.text,
-                    span.kind,
-                    span.author,
-                    span.date,
-                    span.move,
-                    span.comments,
-                    span.marker,
-                )
-            )
+            merged.append(dataclasses.replace(span))  # a copy: its text may grow
     return merged
