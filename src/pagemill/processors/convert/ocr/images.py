@@ -20,7 +20,7 @@ from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
 from pagemill.processors.convert.formats import ParseRequest
 from pagemill.processors.convert.layout.blocks import body_style, build_blocks
-from pagemill.processors.convert.layout.furniture import find_furniture
+from pagemill.processors.convert.layout.furniture import find_furniture, running_text
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.ocr.tesseract import OcrPage, ocr_layout
 from pagemill.processors.document import Document
@@ -86,6 +86,7 @@ def _parse(request: ParseRequest) -> Document:
         "body_font_size": style.size if style is not None else None,
         "pages_without_text": [layout.page for layout in layouts if not layout.groups],
         "ocr_pages": list(pages),
+        "running_text": running_text(layouts),
     }
     turned = {str(page): read.rotation for page, _, _, read in recognised if read.rotation}
     if turned:
