@@ -107,6 +107,8 @@ def _csv(request: ParseRequest, text: str) -> Document:
     delimiter = _delimiter(sample) or ("\t" if "\t" in text[:4096] else ",")
     rows: list[list[str]] = []
     more_rows = more_columns = False
+    # A field may be as long as the file (the module's default cap is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_BYTES))
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         if len(rows) >= MAX_ROWS:
             more_rows = True
