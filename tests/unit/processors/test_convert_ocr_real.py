@@ -129,3 +129,12 @@ def test_text_in_two_columns_is_not_a_table() -> None:
     document = parse_pdf(request(CARDINAL, page_range="0"))
     assert [block for block in document.blocks if block.type == "table"] == []
     assert similarity(LINN, markdown(document)) >= MIN_SIMILARITY
+
+
+def test_old_print_upside_down_is_read_upright_when_osd_is_unsure() -> None:
+    # An 1871 Senate document fed upside down: OSD is not sure of this print (it says 0°, with
+    # low confidence), so the page is tried upside down and that reading wins.
+    corpus = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real"
+    document = parse_pdf(request(corpus / "docs" / "congress-1871-rot180.pdf"))
+    reference = (corpus / "ref" / "congress-1871-rot180.md").read_text(encoding="utf-8")
+    assert similarity(reference, markdown(document)) >= 0.90
