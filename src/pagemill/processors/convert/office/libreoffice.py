@@ -15,6 +15,7 @@ what to install.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -89,18 +90,8 @@ def parse(request: ParseRequest) -> Document:
         _link_or_copy(request.path, source)
         converted = _convert(program, source, twin, folder)
         parser = {"docx": docx.parse, "xlsx": xlsx.parse, "pptx": pptx.parse}[twin]
-        document = parser(
-            ParseRequest(
-                path=converted,
-                filename=f"{Path(request.filename).stem or 'document'}.{twin}",
-                page_range=request.page_range,
-                max_pages=request.max_pages,
-                mode=request.mode,
-                include_headers_footers=request.include_headers_footers,
-                include_images=request.include_images,
-                report=request.report,
-            )
-        )
+        stem = Path(request.filename).stem or "document"
+        document = parser(dataclasses.replace(request, path=converted, filename=f"{stem}.{twin}"))
     document.metadata["converted_by"] = "libreoffice"
     document.metadata["converted_from"] = kind
     return document
