@@ -91,6 +91,7 @@ def test_a_blank_scan_is_an_empty_page_not_a_failure(tmp_path: Path) -> None:
     assert document.pages == [0]
     assert document.blocks == []
     assert document.metadata["pages_without_text"] == [0]
+    assert ocr.read_text_lines(paper.convert("L"), dpi=150) == []  # the ocr step's reader too
 
 
 def test_a_ruled_table_on_a_scanned_page_is_a_table(tmp_path: Path) -> None:

