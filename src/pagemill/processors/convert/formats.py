@@ -81,6 +81,7 @@ _OLE_STREAMS: tuple[tuple[bytes, str], ...] = (
 )
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 OLE_SCAN_BYTES = 64 * 1024 * 1024
+OLE_CHUNK = 1024 * 1024
 _NAMES = {
     "legacy-office": "legacy Office document (.doc/.xls/.ppt) that is encrypted or unknown",
     "zip": "ZIP archive that is not DOCX, PPTX, XLSX or EPUB",
@@ -142,12 +143,25 @@ def _zip_format(path: Path) -> str:
 
 
 def _ole_format(path: Path) -> str:
-    """``doc``, ``xls`` or ``ppt`` by the compound file's streams; else ``legacy-office``."""
+    """``doc``, ``xls`` or ``ppt`` by the compound file's streams; else ``legacy-office``.
+
+    The stream names are in the file's directory sectors, which may be anywhere: the first
+    ``OLE_SCAN_BYTES`` are searched a chunk at a time (chunks overlap by the longest name). An
+    embedded object brings its own streams (a workbook inside a document), so the name met
+    first wins: the directory lists the document's own streams before those of its objects.
+    """
+    overlap = max(len(name) for name, _ in _OLE_STREAMS)
+    tail = b""
     with path.open("rb") as handle:
-        data = handle.read(OLE_SCAN_BYTES)
-    for name, kind in _OLE_STREAMS:
-        if name in data:
-            return kind
+        for _ in range(OLE_SCAN_BYTES // OLE_CHUNK):
+            chunk = handle.read(OLE_CHUNK)
+            if not chunk:
+                break
+            window = tail + chunk
+            hits = [(window.find(name), kind) for name, kind in _OLE_STREAMS if name in window]
+            if hits:
+                return min(hits)[1]
+            tail = window[-overlap:]
     return "legacy-office"
 
 
