@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pagemill.processors.document import Block
+from pagemill.processors.extract.concepts import AMOUNT_CONCEPTS, concept_of
+from pagemill.processors.extract.facts import Facts, facts_of
 from pagemill.processors.extract.fallbacks import guesses
 from pagemill.processors.extract.labels import (
     LABEL_BOX_WORDS,
+    Variant,
     LabelMatch,
     LabelPattern,
     common_patterns,
@@ -30,6 +33,8 @@ from pagemill.processors.extract.labels import (
     patterns_for,
     region_end,
 )
+from pagemill.processors.extract.lexicon import labels
+from pagemill.processors.extract.resolve import RESOLVED, customer_zone, resolve
 from pagemill.processors.extract.schema import FieldSpec
 from pagemill.processors.extract.tables import extract_table, generic_headers
 from pagemill.processors.extract.typed import read_value, shape_of
@@ -39,6 +44,11 @@ RIGHT_POINTS, BELOW_POINTS = 250.0, 30.0
 OTHER_SECTION, OUTSIDE_SECTION, WEAK = 0.3, 0.1, 0.4
 MAX_SECTION_BLOCKS = 40
 LAST_WINS = {"total", "balance", "grand"}
+LEXICON_QUALITY = 0.88  # a label of the field's concept, from the lexicon
+LABELLED = ("invoice_number", "order_number", "document_date", "due_date", "delivery_date")
+LABELLED += AMOUNT_CONCEPTS
+MIN_RESOLVED = 0.3
+CONSISTENT = 0.5  # bonus for a total, subtotal and tax that add up
 
 
 @dataclass(slots=True)
@@ -62,11 +72,21 @@ class Extraction:
 class _Leaf:
     spec: FieldSpec
     parent: FieldSpec | None  # the innermost object holding it, if any
+    concept: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    facts: Facts
+    not_total: tuple[LabelPattern, ...]
 
 
 def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Extraction:
     usable = [b for b in blocks if b.type != "picture" and b.text.strip()]
     leaves, tables, objects = _walk(fields)
+    facts = facts_of(usable)
+    for leaf in leaves.values():
+        leaf.concept = concept_of(leaf.spec)
     excluded: set[int] = set()
     candidates: list[Candidate] = []
     for spec in tables:
@@ -80,28 +100,33 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
             )
     excluded |= generic_headers(usable)
 
-    patterns: list[LabelPattern] = common_patterns()
+    not_total = patterns_for(None, (Variant(p, 0.0) for p in labels("not_total")))
+    patterns: list[LabelPattern] = [*common_patterns(), *not_total]
     for leaf in leaves.values():
         parent_words = leaf.parent.words if leaf.parent is not None else None
-        patterns.extend(
-            patterns_for(
-                leaf.spec.dotted,
-                field_variants(
-                    leaf.spec.words, leaf.spec.title, parent_words, leaf.spec.description
-                ),
-            )
+        variants = field_variants(
+            leaf.spec.words, leaf.spec.title, parent_words, leaf.spec.description
         )
+        if leaf.concept in LABELLED:
+            variants += [Variant(p, LEXICON_QUALITY) for p in labels(str(leaf.concept))]
+        patterns.extend(patterns_for(leaf.spec.dotted, variants))
     matches = [[] if i in excluded else find_labels(b.text, patterns) for i, b in enumerate(usable)]
     sections = {spec.dotted: _section(usable, spec) for spec in objects}
+    reading = _Reading(facts, tuple(not_total))
 
     for index in range(len(usable)):
         for match in matches[index]:
-            if match.owner is None:
+            if match.owner is None or leaves[match.owner].concept in RESOLVED:
                 continue
-            found = _labelled(usable, matches, index, match, leaves[match.owner], sections)
+            found = _labelled(usable, matches, index, match, leaves[match.owner], sections, reading)
             if found is not None:
                 candidates.append(found)
+    zone = customer_zone(usable)
+    reasons: dict[str, str] = {}
     for leaf in leaves.values():
+        if leaf.concept in RESOLVED:
+            candidates.extend(_resolved(leaf, usable, facts, zone, reasons))
+            continue
         for guess in guesses(leaf.spec, usable, excluded):
             offset = guess.offset + guess.found.start
             candidates.append(
@@ -114,10 +139,69 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
                     (guess.block, offset),
                 )
             )
+    _consistency(candidates, leaves)
     chosen = _assign(
         candidates, {**{k: v.spec for k, v in leaves.items()}, **{t.dotted: t for t in tables}}
     )
-    return _assemble(fields, chosen, usable)
+    extraction = _assemble(fields, chosen, usable)
+    for path, leaf in leaves.items():
+        if path not in chosen:
+            reasons.setdefault(path, _why_empty(leaf))
+    if reasons:
+        extraction.notes["null_reasons"] = reasons
+    extraction.notes["document_language"] = facts.language.code
+    return extraction
+
+
+def _why_empty(leaf: _Leaf) -> str:
+    if leaf.concept is None:
+        return "no label of this field was found with a value of its type"
+    return f"no value read as {leaf.concept.replace('_', ' ')} was found"
+
+
+def _resolved(
+    leaf: _Leaf,
+    blocks: Sequence[Block],
+    facts: Facts,
+    zone: dict[int, int],
+    reasons: dict[str, str],
+) -> list[Candidate]:
+    found = resolve(str(leaf.concept), blocks, facts, zone)
+    kept = [r for r in found if r.score >= MIN_RESOLVED]
+    if found and not kept:
+        reasons[leaf.spec.dotted] = f"only doubtful candidates ({found[0].reason})"
+    return [
+        Candidate(
+            leaf.spec.dotted,
+            r.value,
+            r.score,
+            r.block * 100_000,
+            (blocks[r.block].block_id,),
+            None,
+        )
+        for r in kept
+    ]
+
+
+def _consistency(candidates: list[Candidate], leaves: dict[str, _Leaf]) -> None:
+    """Raise the total, subtotal and tax that add up (total = subtotal + tax)."""
+    by_concept: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        leaf = leaves.get(candidate.path)
+        if leaf is not None and leaf.concept in AMOUNT_CONCEPTS and leaf.parent is None:
+            by_concept.setdefault(str(leaf.concept), []).append(candidate)
+    totals = by_concept.get("total", [])
+    subtotals = by_concept.get("subtotal", [])
+    taxes = by_concept.get("tax", [])
+    for total in totals:
+        for subtotal in subtotals:
+            for tax in taxes:
+                values = (total.value, subtotal.value, tax.value)
+                if not all(isinstance(v, int | float) for v in values):
+                    continue
+                if abs(subtotal.value + tax.value - total.value) <= 0.011 and total.value:
+                    for candidate in (total, subtotal, tax):
+                        candidate.score = max(candidate.score, 1.0) + CONSISTENT
 
 
 def _walk(
@@ -153,6 +237,7 @@ def _labelled(
     match: LabelMatch,
     leaf: _Leaf,
     sections: dict[str, set[int]],
+    reading: _Reading,
 ) -> Candidate | None:
     if match.weak and _free_text(leaf.spec):
         return None  # prose words are no label for free text
@@ -164,7 +249,8 @@ def _labelled(
     value_index, offset = index, match.value_start
     if leaf.spec.kind == "array":
         return _list(blocks, index, match, leaf.spec, region)
-    found: Found | None = read_value(leaf.spec, region) if region.strip() else None
+    day_first = reading.facts.day_first
+    found: Found | None = read_value(leaf.spec, region, day_first) if region.strip() else None
     if found is None:
         # A label box ("Invoice No." / "Tax (10%)") has its value in the box beside or below.
         if not _label_box(text, match, region):
@@ -172,12 +258,16 @@ def _labelled(
         for neighbour in _neighbours(blocks, matches, index):
             later = [m.start for m in matches[neighbour] if m.start > 0 and not m.weak]
             region = blocks[neighbour].text[: min(later, default=len(blocks[neighbour].text))]
-            found = read_value(leaf.spec, region)
+            found = read_value(leaf.spec, region, day_first)
             if found is not None:
                 value_index, offset = neighbour, 0
                 break
         if found is None:
             return None
+    if leaf.concept in AMOUNT_CONCEPTS and value_index == index:
+        between = text[match.start : match.value_start + found.start]
+        if leaf.concept != "tax" and "%" in between:
+            return None  # "Total includes 6% GST 0.48": a tax line, not a total
     score = match.quality + (0.03 if match.separator else 0.0) - (WEAK if match.weak else 0.0)
     score -= 0.02 if value_index != index else 0.0
     for path, section in sections.items():

@@ -1,0 +1,244 @@
+"""Values found by what they are, for the concepts labels alone get wrong.
+
+* currency: the document's own (``facts``), as an ISO code;
+* IBAN: one with a valid checksum, not the customer's;
+* VAT id: one of the national shapes, near a VAT label, not in the customer's block;
+* vendor: the letterhead — a company name with a legal form near the top or repeated in the
+  footer, or the first name of the first page — never the title or the bill-to block;
+* customer: the name under or after a bill-to label;
+* addresses: the street and the postcode with its town after the vendor's (customer's) name.
+
+Each resolver returns ``Resolved`` values with a score; the best is kept. Layout counts through
+the block order and boxes: the bill-to *zone* is the block holding a customer label and the
+blocks right below it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pagemill.processors.document import Block
+from pagemill.processors.extract import facts as doc_facts
+from pagemill.processors.extract.facts import Facts, Hit, block_text
+from pagemill.processors.extract.labels import (
+    LabelPattern,
+    Variant,
+    find_labels,
+    patterns_for,
+)
+from pagemill.processors.extract.lexicon import labels
+from pagemill.processors.extract.typed import read_name
+
+RESOLVED = ("currency", "iban", "vat_id", "vendor", "customer")
+RESOLVED += ("vendor_address", "customer_address")
+ZONE_BLOCKS = 3  # blocks under a bill-to label that belong to it
+ZONE_POINTS = 90.0
+TOP_BLOCKS, TOP_POINTS = 4, 200.0
+DOC_TITLES = re.compile(
+    r"^\W*(tax\s+)?(invoice|receipt|rechnung|facture|factuur|factura|fattura|avoir|credit\s+note"
+    r"|gutschrift|quittung|bon|ticket|purchase\s+order|bestellung|statement|page|seite)\b",
+    re.IGNORECASE,
+)
+POSTCODE_CITY = re.compile(
+    r"(?:\b[A-Z]{1,2}[- ])?\b(\d{4,5}(?:[ ]?[A-Z]{2})?),?[ ]+([A-ZÄÖÜÉÈ][\w\-]+(?:[ ][A-ZÄÖÜ(][\w\-)]+)?)"
+)
+CUSTOMER_CONTEXT = re.compile(
+    r"(client|customer|buyer|kunde|käufer|cliente|klant|afnemer|debiteur|acheteur|abgebucht|"
+    r"vos identifiants|datos fiscales|empfänger)[^\n]{0,40}$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    value: str
+    score: float
+    block: int
+    reason: str
+
+
+def _patterns(concept: str) -> list[LabelPattern]:
+    return patterns_for(concept, (Variant(phrase, 1.0) for phrase in labels(concept)))
+
+
+def customer_zone(blocks: Sequence[Block]) -> dict[int, int]:
+    """Block index → offset in its text from which the block is in a bill-to zone."""
+    patterns = _patterns("customer")
+    zone: dict[int, int] = {}
+    for index, block in enumerate(blocks):
+        matches = [m for m in find_labels(block.text, patterns) if not m.weak]
+        if not matches:
+            continue
+        zone[index] = min(zone.get(index, 10**6), matches[0].start)
+        x0, _, x1, y1 = block.bbox
+        for later in range(index + 1, min(len(blocks), index + 1 + ZONE_BLOCKS)):
+            other = blocks[later]
+            overlap = min(x1, other.bbox[2]) - max(x0, other.bbox[0]) > 0
+            if other.page == block.page and overlap and 0 <= other.bbox[1] - y1 <= ZONE_POINTS:
+                zone.setdefault(later, 0)
+    return zone
+
+
+def _in_zone(zone: dict[int, int], hit: Hit) -> bool:
+    return hit.block in zone and hit.start >= zone[hit.block]
+
+
+def resolve(
+    concept: str, blocks: Sequence[Block], facts: Facts, zone: dict[int, int]
+) -> list[Resolved]:
+    if concept == "currency":
+        hit = facts.currency
+        return [] if hit is None else [Resolved(hit.value, 0.9, hit.block, "document currency")]
+    if concept == "iban":
+        return _ibans(blocks, zone)
+    if concept == "vat_id":
+        return _vat_ids(blocks, zone)
+    if concept == "vendor":
+        return vendors(blocks, zone)
+    if concept == "customer":
+        return _customers(blocks, zone)
+    if concept in ("vendor_address", "customer_address"):
+        names = vendors(blocks, zone) if concept == "vendor_address" else _customers(blocks, zone)
+        return _address(blocks, names[:1])
+    return []
+
+
+def _context(blocks: Sequence[Block], hit: Hit) -> str:
+    return block_text(blocks[hit.block])[max(0, hit.start - 60) : hit.start]
+
+
+def _ibans(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
+    found = []
+    for hit in doc_facts.ibans(blocks):
+        score = 0.85
+        if _in_zone(zone, hit) or CUSTOMER_CONTEXT.search(_context(blocks, hit)):
+            score -= 0.6
+        found.append(Resolved(hit.value, score, hit.block, "IBAN with a valid checksum"))
+    return found
+
+
+def _vat_ids(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
+    vat_labels = _patterns("vat_id")
+    companies = doc_facts.companies(blocks)
+    found = []
+    for hit in doc_facts.vat_ids(blocks):
+        before = _context(blocks, hit)
+        labelled = any(m.end >= len(before) - 25 for m in find_labels(before, vat_labels))
+        score = 0.55 + (0.3 if labelled else 0.0)
+        if _in_zone(zone, hit) or CUSTOMER_CONTEXT.search(before):
+            score -= 0.6
+        if any(c.block == hit.block and not _in_zone(zone, c) for c in companies):
+            score += 0.1
+        if not labelled and not hit.value[:2].isalpha():
+            score -= 0.3  # a bare national number is a VAT id only under its label
+        found.append(Resolved(hit.value, score, hit.block, "VAT id by its shape"))
+    return found
+
+
+def vendors(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
+    """Candidates for the issuer, best first."""
+    if not blocks:
+        return []
+    found: list[Resolved] = []
+    hits = doc_facts.companies(blocks)
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[_norm(hit.value)] = counts.get(_norm(hit.value), 0) + 1
+    first_page = blocks[0].page
+    vendor_labels = _patterns("vendor")
+    for hit in hits:
+        block = blocks[hit.block]
+        score = 0.55
+        if block.page == first_page and (hit.block < TOP_BLOCKS or block.bbox[1] < TOP_POINTS):
+            score += 0.25
+        if counts[_norm(hit.value)] > 1:
+            score += 0.15
+        if find_labels(_context(blocks, hit)[-40:], vendor_labels):
+            score += 0.2
+        if _in_zone(zone, hit) or CUSTOMER_CONTEXT.search(_context(blocks, hit)):
+            score -= 0.7
+        found.append(Resolved(hit.value, score, hit.block, "company name with a legal form"))
+    found.extend(_letterhead(blocks, zone))
+    found.extend(_after_label(blocks, vendor_labels, 0.7, "name under a vendor label"))
+    return sorted(found, key=lambda r: -r.score)
+
+
+def _letterhead(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
+    first_page = blocks[0].page
+    for index, block in enumerate(blocks[:TOP_BLOCKS]):
+        text = block.text.strip()
+        if block.page != first_page or index in zone:
+            continue
+        if DOC_TITLES.match(text) or ":" in text or block.type == "picture":
+            continue
+        name = read_name(re.split(r"\s[-–•|]\s", text)[0])
+        if name is not None and any(c.isalpha() for c in name.value):
+            return [Resolved(name.value, 0.35, index, "first name on the first page")]
+    return []
+
+
+def _after_label(
+    blocks: Sequence[Block], patterns: list[LabelPattern], score: float, reason: str
+) -> list[Resolved]:
+    """The first name-like text after a label: on its line, else in the blocks below it."""
+    found = []
+    for index, block in enumerate(blocks):
+        matches = [m for m in find_labels(block.text, patterns) if not m.weak]
+        if not matches:
+            continue
+        rest = [block.text[matches[0].value_start :]]
+        rest += [blocks[later].text for later in range(index + 1, min(len(blocks), index + 4))]
+        for offset, text in enumerate(rest):
+            for piece in re.split(r"\s[-–•|]\s|\n", text):
+                candidate = piece.strip()
+                if not candidate or ":" in candidate or DOC_TITLES.match(candidate):
+                    continue
+                if sum(c.isdigit() for c in candidate) * 3 > len(candidate):
+                    continue
+                name = read_name(candidate)
+                if name is not None and len(name.value) > 1:
+                    found.append(Resolved(name.value, score, index + offset, reason))
+                break
+            else:
+                continue
+            break
+    return found
+
+
+def _customers(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
+    found = _after_label(blocks, _patterns("customer"), 0.75, "name under a bill-to label")
+    for hit in doc_facts.companies(blocks):
+        if _in_zone(zone, hit):
+            found.append(Resolved(hit.value, 0.8, hit.block, "company name in the bill-to block"))
+    return sorted(found, key=lambda r: -r.score)
+
+
+def _address(blocks: Sequence[Block], names: list[Resolved]) -> list[Resolved]:
+    """Street, postcode and town in the text that follows the best name."""
+    if not names or names[0].score < 0.5:
+        return []
+    owner = names[0]
+    text = block_text(blocks[owner.block])
+    start = text.find(owner.value)
+    if start < 0:
+        return []
+    following = text[start + len(owner.value) :]
+    for later in range(owner.block + 1, min(len(blocks), owner.block + 3)):
+        following += " , " + block_text(blocks[later])
+    following = following[:160]
+    place = POSTCODE_CITY.search(following)
+    if place is None:
+        return []
+    street = re.sub(r"^[\s,•|\-–]+|[\s,•|\-–]+$", "", following[: place.start()])
+    street = re.split(r"\s[•|]\s|\s[-–]\s", street)[-1].strip(" ,")
+    words = street.split()
+    if not words or not any(c.isdigit() for c in street) or len(words) > 7:
+        return []
+    value = f"{street}, {place.group(1)} {place.group(2)}"
+    return [Resolved(value, owner.score, owner.block, "address after the name")]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
