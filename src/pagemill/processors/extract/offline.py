@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.document import Block
@@ -48,6 +48,9 @@ LEXICON_QUALITY = 0.88  # a label of the field's concept, from the lexicon
 LABELLED = ("invoice_number", "order_number", "document_date", "due_date", "delivery_date")
 LABELLED += AMOUNT_CONCEPTS
 MIN_RESOLVED = 0.3
+MIN_LABELLED = 0.5  # a labelled value of a concept scored below this is left out
+WHOLE_NUMBER = 0.45  # an amount without decimals or currency is rarely money
+CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban")
 CONSISTENT = 0.5  # bonus for a total, subtotal and tax that add up
 
 
@@ -82,7 +85,7 @@ class _Reading:
 
 
 def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Extraction:
-    usable = [b for b in blocks if b.type != "picture" and b.text.strip()]
+    usable = [_readable(b) for b in blocks if b.type != "picture" and (b.text.strip() or b.rows)]
     leaves, tables, objects = _walk(fields)
     facts = facts_of(usable)
     for leaf in leaves.values():
@@ -101,7 +104,10 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
     excluded |= generic_headers(usable)
 
     not_total = patterns_for(None, (Variant(p, 0.0) for p in labels("not_total")))
-    patterns: list[LabelPattern] = [*common_patterns(), *not_total]
+    # Every concept's labels end the value before them and shadow shorter labels inside them
+    # ("Date of delivery" is no "Date", "BTW Nummer" no "BTW").
+    others = patterns_for(None, (Variant(p, 0.0) for c in CONCEPTS for p in labels(c)))
+    patterns: list[LabelPattern] = [*common_patterns(), *not_total, *others]
     for leaf in leaves.values():
         parent_words = leaf.parent.words if leaf.parent is not None else None
         variants = field_variants(
@@ -151,6 +157,14 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
         extraction.notes["null_reasons"] = reasons
     extraction.notes["document_language"] = facts.language.code
     return extraction
+
+
+def _readable(block: Block) -> Block:
+    """A table block whose cells are its only text, with the rows as its text."""
+    if block.text.strip() or not block.rows:
+        return block
+    text = "\n".join(" | ".join(cell for cell in row if cell.strip()) for row in block.rows)
+    return replace(block, text=text)
 
 
 def _why_empty(leaf: _Leaf) -> str:
@@ -269,6 +283,14 @@ def _labelled(
         if leaf.concept != "tax" and "%" in between:
             return None  # "Total includes 6% GST 0.48": a tax line, not a total
     score = match.quality + (0.03 if match.separator else 0.0) - (WEAK if match.weak else 0.0)
+    # A longer label names its value more surely: "Fecha factura" before "Fecha".
+    score += min(0.04, 0.01 * (len(text[match.start : match.end].split()) - 1))
+    if leaf.concept in AMOUNT_CONCEPTS:
+        shown = blocks[value_index].text[offset + found.start : offset + found.end]
+        if not re.search(r"[.,]\d{1,2}\b|[€$£]|[A-Z]{3}", shown):
+            score -= WHOLE_NUMBER
+    if leaf.concept in LABELLED and score < MIN_LABELLED:
+        return None
     score -= 0.02 if value_index != index else 0.0
     for path, section in sections.items():
         if value_index in section and (leaf.parent is None or leaf.parent.dotted != path):

@@ -45,10 +45,18 @@ POSTCODE_CITY = re.compile(
     r"(?:\b[A-Z]{1,2}[- ])?\b(\d{4,5}(?:[ ]?[A-Z]{2})?),?[ ]+([A-ZÄÖÜÉÈ][\w\-]+(?:[ ][A-ZÄÖÜ(][\w\-)]+)?)"
 )
 CUSTOMER_CONTEXT = re.compile(
-    r"(client|customer|buyer|kunde|käufer|cliente|klant|afnemer|debiteur|acheteur|abgebucht|"
-    r"vos identifiants|datos fiscales|empfänger)[^\n]{0,40}$",
+    r"\b(client|customer|buyer|kunde|kunden\w*|käufer|cliente|klant|afnemer|debiteur|acheteur"
+    r"|abgebucht|vos identifiants|datos fiscales|empfänger)\b[^\n]{0,40}$",
     re.IGNORECASE,
 )
+# Words that are labels, never part of a name before or in it.
+LABEL_WORDS = {
+    *("number", "no", "nr", "vat", "order", "notes", "note", "date", "page", "total", "invoice"),
+    *("numero", "número", "fecha", "nummer", "datum", "factuur", "rechnung", "facture", "factura"),
+    *("leverancier", "crediteur", "debiteur", "afnemer", "verkäufer", "käufer", "lieferant"),
+    *("fournisseur", "vendeur", "client", "cliente", "kunde", "customer", "seller", "buyer"),
+    *("supplier", "vendor", "fdo", "firmado", "signed", "address", "adresse", "delivery"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,11 @@ def _ibans(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
         if _in_zone(zone, hit) or CUSTOMER_CONTEXT.search(_context(blocks, hit)):
             score -= 0.6
         found.append(Resolved(hit.value, score, hit.block, "IBAN with a valid checksum"))
+    if not found:  # a sample or masked IBAN: only right after its label
+        for index, block in enumerate(blocks):
+            for match in re.finditer(r"\bIBAN\s*:?\s*([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8})\b",
+                                     block_text(block)):
+                found.append(Resolved(match.group(1), 0.6, index, "IBAN-shaped after its label"))
     return found
 
 
@@ -142,7 +155,7 @@ def vendors(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
     if not blocks:
         return []
     found: list[Resolved] = []
-    hits = doc_facts.companies(blocks)
+    hits = [Hit(trim_name(h.value), h.block, h.start, h.end) for h in doc_facts.companies(blocks)]
     counts: dict[str, int] = {}
     for hit in hits:
         counts[_norm(hit.value)] = counts.get(_norm(hit.value), 0) + 1
@@ -188,6 +201,9 @@ def _after_label(
         matches = [m for m in find_labels(block.text, patterns) if not m.weak]
         if not matches:
             continue
+        after = block.text[matches[0].value_start :].split()
+        if after and after[0].strip(".:#°").casefold() in LABEL_WORDS | {"id", "#", "n°", "nº"}:
+            continue  # "Customer VAT Number", "Numero de Cliente": a longer label
         rest = [block.text[matches[0].value_start :]]
         rest += [blocks[later].text for later in range(index + 1, min(len(blocks), index + 4))]
         for offset, text in enumerate(rest):
@@ -197,9 +213,12 @@ def _after_label(
                     continue
                 if sum(c.isdigit() for c in candidate) * 3 > len(candidate):
                     continue
-                name = read_name(candidate)
-                if name is not None and len(name.value) > 1:
-                    found.append(Resolved(name.value, score, index + offset, reason))
+                company = doc_facts.COMPANY.search(candidate)
+                name = read_name(company.group(1) if company else candidate)
+                if name is not None and len(trim_name(name.value)) > 1:
+                    value = trim_name(name.value)
+                    if not _labelish(value):
+                        found.append(Resolved(value, score, index + offset, reason))
                 break
             else:
                 continue
@@ -211,7 +230,8 @@ def _customers(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
     found = _after_label(blocks, _patterns("customer"), 0.75, "name under a bill-to label")
     for hit in doc_facts.companies(blocks):
         if _in_zone(zone, hit):
-            found.append(Resolved(hit.value, 0.8, hit.block, "company name in the bill-to block"))
+            value = trim_name(hit.value)
+            found.append(Resolved(value, 0.8, hit.block, "company name in the bill-to block"))
     return sorted(found, key=lambda r: -r.score)
 
 
@@ -238,6 +258,23 @@ def _address(blocks: Sequence[Block], names: list[Resolved]) -> list[Resolved]:
         return []
     value = f"{street}, {place.group(1)} {place.group(2)}"
     return [Resolved(value, owner.score, owner.block, "address after the name")]
+
+
+def trim_name(name: str) -> str:
+    """``name`` without leading words that are labels, numbers or abbreviations."""
+    words = name.split()
+    while len(words) > 1 and (
+        any(c.isdigit() for c in words[0])
+        or words[0].strip(".:,").casefold() in LABEL_WORDS
+        or words[0].endswith((".", ":"))
+        and len(words[0]) <= 5
+    ):
+        words.pop(0)
+    return " ".join(words)
+
+
+def _labelish(name: str) -> bool:
+    return any(w.strip(".:,()").casefold() in LABEL_WORDS for w in name.split())
 
 
 def _norm(text: str) -> str:
