@@ -50,8 +50,10 @@ LABELLED += AMOUNT_CONCEPTS
 MIN_RESOLVED = 0.3
 MIN_LABELLED = 0.5  # a labelled value of a concept scored below this is left out
 WHOLE_NUMBER = 0.45  # an amount without decimals or currency is rarely money
-CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban")
+CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban", "other")
+HEADER_COVERAGE = 0.7  # a block this much covered by labels is a header row
 CONSISTENT = 0.5  # bonus for a total, subtotal and tax that add up
+INCONSISTENT = 0.6
 
 
 @dataclass(slots=True)
@@ -216,6 +218,13 @@ def _consistency(candidates: list[Candidate], leaves: dict[str, _Leaf]) -> None:
                 if abs(subtotal.value + tax.value - total.value) <= 0.011 and total.value:
                     for candidate in (total, subtotal, tax):
                         candidate.score = max(candidate.score, 1.0) + CONSISTENT
+    if totals and subtotals:
+        best_total = max(totals, key=lambda c: c.score)
+        best_subtotal = max(subtotals, key=lambda c: c.score)
+        if isinstance(best_total.value, int | float) and isinstance(best_subtotal.value, int | float):
+            for tax in taxes:
+                if abs(best_subtotal.value + tax.value - best_total.value) > 0.011:
+                    tax.score -= INCONSISTENT  # a tax that does not fit the totals is a rate
 
 
 def _walk(
@@ -263,13 +272,18 @@ def _labelled(
     value_index, offset = index, match.value_start
     if leaf.spec.kind == "array":
         return _list(blocks, index, match, leaf.spec, region)
+    if leaf.concept in AMOUNT_CONCEPTS and "%" in text[match.end : match.end + 3]:
+        return None  # "BTW%", "MwSt-%": the column of rates, not of amounts
     day_first = reading.facts.day_first
     found: Found | None = read_value(leaf.spec, region, day_first) if region.strip() else None
     if found is None:
         # A label box ("Invoice No." / "Tax (10%)") has its value in the box beside or below.
-        if not _label_box(text, match, region):
+        column = _column_value(blocks, matches, index, match, leaf, reading)
+        if column is not None:
+            found, value_index, offset = column
+        elif not _label_box(text, match, region):
             return None
-        for neighbour in _neighbours(blocks, matches, index):
+        for neighbour in [] if column is not None else _neighbours(blocks, matches, index):
             later = [m.start for m in matches[neighbour] if m.start > 0 and not m.weak]
             region = blocks[neighbour].text[: min(later, default=len(blocks[neighbour].text))]
             found = read_value(leaf.spec, region, day_first)
@@ -308,6 +322,36 @@ def _labelled(
         tuple(ids),
         (value_index, position),
     )
+
+
+def _column_value(
+    blocks: Sequence[Block],
+    matches: list[list[LabelMatch]],
+    index: int,
+    match: LabelMatch,
+    leaf: _Leaf,
+    reading: _Reading,
+) -> tuple[Found, int, int] | None:
+    """A header row of labels ("TOTAL HT  TOTAL TVA  TOTAL TTC") over a row of values: the
+    value in the same column, counted from the left."""
+    text = blocks[index].text
+    labels_here = [m for m in matches[index] if not m.weak]
+    covered = sum(len(text[m.start : m.end].replace(" ", "")) for m in labels_here)
+    if len(labels_here) < 2 or covered < HEADER_COVERAGE * len(text.replace(" ", "")):
+        return None
+    ordinal = next((i for i, m in enumerate(labels_here) if m.start == match.start), None)
+    below = _neighbours(blocks, matches, index)
+    if ordinal is None or not below:
+        return None
+    row = below[-1]
+    cells = list(re.finditer(r"\S+", blocks[row].text))
+    if len(cells) < len(labels_here):
+        return None
+    cell = cells[ordinal]
+    found = read_value(leaf.spec, cell.group(0), reading.facts.day_first)
+    if found is None:
+        return None
+    return Found(found.value, found.start, found.end), row, cell.start()
 
 
 def _free_text(spec: FieldSpec) -> bool:

@@ -56,6 +56,8 @@ LABEL_WORDS = {
     *("leverancier", "crediteur", "debiteur", "afnemer", "verkäufer", "käufer", "lieferant"),
     *("fournisseur", "vendeur", "client", "cliente", "kunde", "customer", "seller", "buyer"),
     *("supplier", "vendor", "fdo", "firmado", "signed", "address", "adresse", "delivery"),
+    *("payment", "description", "line", "forma", "pago", "cif", "dni", "nif", "iban", "bic"),
+    *("postbus", "straat", "strasse", "straße", "rue", "calle", "contact", "tel", "phone"),
 }
 
 
@@ -114,7 +116,13 @@ def resolve(
 
 
 def _context(blocks: Sequence[Block], hit: Hit) -> str:
-    return block_text(blocks[hit.block])[max(0, hit.start - 60) : hit.start]
+    """The text before ``hit``: in its block, and in the block above when it starts near it."""
+    before = block_text(blocks[hit.block])[max(0, hit.start - 60) : hit.start]
+    if hit.start < 30 and hit.block > 0:
+        above, here = blocks[hit.block - 1], blocks[hit.block]
+        if above.page == here.page and 0 <= here.bbox[1] - above.bbox[3] <= 20:
+            before = block_text(above)[-60:] + "\n" + before
+    return before
 
 
 def _ibans(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
@@ -227,9 +235,14 @@ def _after_label(
 
 
 def _customers(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
-    found = _after_label(blocks, _patterns("customer"), 0.75, "name under a bill-to label")
+    issuer = {_norm(v.value) for v in vendors(blocks, zone)[:1]}
+    found = [
+        r
+        for r in _after_label(blocks, _patterns("customer"), 0.75, "name under a bill-to label")
+        if _norm(r.value) not in issuer
+    ]
     for hit in doc_facts.companies(blocks):
-        if _in_zone(zone, hit):
+        if _in_zone(zone, hit) and _norm(trim_name(hit.value)) not in issuer:
             value = trim_name(hit.value)
             found.append(Resolved(value, 0.8, hit.block, "company name in the bill-to block"))
     return sorted(found, key=lambda r: -r.score)
