@@ -46,7 +46,7 @@ VENDOR |= {"verkäufer", "fournisseur", "vendeur", "leverancier", "proveedor", "
 VENDOR |= {"emisor", "cedente", "händler", "haendler", "biller"}
 VENDOR_PHRASES = ("issued the", "that issued", "sent the")
 CUSTOMER = {"customer", "client", "buyer", "purchaser", "kunde", "käufer", "klant", "afnemer"}
-CUSTOMER |= {"cliente", "acheteur", "comprador", "cessionario", "debiteur", "recipient"}
+CUSTOMER |= {"cliente", "acheteur", "comprador", "cessionario", "debiteur"}
 CUSTOMER_PHRASES = ("bill to", "billed to", "sold to", "invoice to")
 
 

@@ -165,8 +165,33 @@ def _readable(block: Block) -> Block:
     """A table block whose cells are its only text, with the rows as its text."""
     if block.text.strip() or not block.rows:
         return block
-    text = "\n".join(" | ".join(cell for cell in row if cell.strip()) for row in block.rows)
-    return replace(block, text=text)
+    return replace(block, text=_render(block.rows))
+
+
+def _render(rows: Sequence[Sequence[str]]) -> str:
+    return "\n".join(" | ".join(row) for row in rows)
+
+
+def _cell_below(block: Block, match: LabelMatch) -> tuple[str, int] | None:
+    """For a label alone in a table cell, the cell under it and where it starts in the text."""
+    if not block.rows or block.text != _render(block.rows):
+        return None
+    position = 0
+    starts: list[list[int]] = []
+    for row in block.rows:
+        starts.append([])
+        for cell in row:
+            starts[-1].append(position)
+            position += len(cell) + 3
+        position += 1 - 3 if row else 1
+    for r, row in enumerate(block.rows[:-1]):
+        for c, cell in enumerate(row):
+            start = starts[r][c]
+            if start <= match.start < start + len(cell):
+                if cell[match.value_start - start :].strip() or c >= len(block.rows[r + 1]):
+                    return None
+                return block.rows[r + 1][c], starts[r + 1][c]
+    return None
 
 
 def _why_empty(leaf: _Leaf) -> str:
@@ -272,10 +297,15 @@ def _labelled(
     value_index, offset = index, match.value_start
     if leaf.spec.kind == "array":
         return _list(blocks, index, match, leaf.spec, region)
-    if leaf.concept in AMOUNT_CONCEPTS and "%" in text[match.end : match.end + 3]:
+    if leaf.concept in AMOUNT_CONCEPTS and re.match(r"-?%", text[match.end : match.end + 2]):
         return None  # "BTW%", "MwSt-%": the column of rates, not of amounts
     day_first = reading.facts.day_first
     found: Found | None = read_value(leaf.spec, region, day_first) if region.strip() else None
+    below = _cell_below(blocks[index], match) if found is None else None
+    if below is not None:  # a table's header cell: the value is in the cell under it
+        found = read_value(leaf.spec, below[0], day_first)
+        if found is not None:
+            return _candidate(leaf, found, match, (index, index, below[1]), blocks, sections)
     if found is None:
         # A label box ("Invoice No." / "Tax (10%)") has its value in the box beside or below.
         column = _column_value(blocks, matches, index, match, leaf, reading)
@@ -292,6 +322,21 @@ def _labelled(
                 break
         if found is None:
             return None
+    return _candidate(leaf, found, match, (index, value_index, offset), blocks, sections)
+
+
+def _candidate(
+    leaf: _Leaf,
+    found: Found,
+    match: LabelMatch,
+    where: tuple[int, int, int],  # the label's block, the value's block, the region's offset
+    blocks: Sequence[Block],
+    sections: dict[str, set[int]],
+) -> Candidate | None:
+    """The candidate for a value read after ``match``, scored by the label and the layout."""
+    index, value_index, offset = where
+    text = blocks[index].text
+    own_section = sections.get(leaf.parent.dotted) if leaf.parent is not None else None
     if leaf.concept in AMOUNT_CONCEPTS and value_index == index:
         between = text[match.start : match.value_start + found.start]
         if leaf.concept != "tax" and "%" in between:
@@ -334,8 +379,13 @@ def _column_value(
 ) -> tuple[Found, int, int] | None:
     """A header row of labels ("TOTAL HT  TOTAL TVA  TOTAL TTC") over a row of values: the
     value in the same column, counted from the left."""
+    if leaf.spec.kind == "string" and shape_of(leaf.spec) not in ("id", "date", "date_text"):
+        return None  # one word per column: only for numbers, dates and identifiers
     text = blocks[index].text
-    labels_here = [m for m in matches[index] if not m.weak]
+    labels_here: list[LabelMatch] = []
+    for m in matches[index]:
+        if not m.weak and all(m.start >= o.end or m.end <= o.start for o in labels_here):
+            labels_here.append(m)
     covered = sum(len(text[m.start : m.end].replace(" ", "")) for m in labels_here)
     if len(labels_here) < 2 or covered < HEADER_COVERAGE * len(text.replace(" ", "")):
         return None

@@ -206,7 +206,11 @@ def _after_label(
     """The first name-like text after a label: on its line, else in the blocks below it."""
     found = []
     for index, block in enumerate(blocks):
-        matches = [m for m in find_labels(block.text, patterns) if not m.weak]
+        matches = [
+            m
+            for m in find_labels(block.text, patterns)
+            if not m.weak and (m.separator or not block.text[m.value_start :].strip())
+        ]
         if not matches:
             continue
         after = block.text[matches[0].value_start :].split()
