@@ -82,13 +82,22 @@ def customer_zone(blocks: Sequence[Block]) -> dict[int, int]:
         if not matches:
             continue
         zone[index] = min(zone.get(index, 10**6), matches[0].start)
-        x0, _, x1, y1 = block.bbox
-        for later in range(index + 1, min(len(blocks), index + 1 + ZONE_BLOCKS)):
-            other = blocks[later]
-            overlap = min(x1, other.bbox[2]) - max(x0, other.bbox[0]) > 0
-            if other.page == block.page and overlap and 0 <= other.bbox[1] - y1 <= ZONE_POINTS:
-                zone.setdefault(later, 0)
+        for later in below(blocks, index, ZONE_POINTS)[:ZONE_BLOCKS]:
+            zone.setdefault(later, 0)
     return zone
+
+
+def below(blocks: Sequence[Block], index: int, points: float) -> list[int]:
+    """Blocks under ``blocks[index]`` on its page that overlap it horizontally, nearest first."""
+    page, (x0, _, x1, y1) = blocks[index].page, blocks[index].bbox
+    found = []
+    for other, block in enumerate(blocks):
+        if other == index or block.page != page:
+            continue
+        bx0, by0, bx1, _ = block.bbox
+        if min(x1, bx1) - max(x0, bx0) > 0 and -2 <= by0 - y1 <= points:
+            found.append((by0, other))
+    return [other for _, other in sorted(found)]
 
 
 def _in_zone(zone: dict[int, int], hit: Hit) -> bool:
@@ -216,9 +225,9 @@ def _after_label(
         after = block.text[matches[0].value_start :].split()
         if after and after[0].strip(".:#°").casefold() in LABEL_WORDS | {"id", "#", "n°", "nº"}:
             continue  # "Customer VAT Number", "Numero de Cliente": a longer label
-        rest = [block.text[matches[0].value_start :]]
-        rest += [blocks[later].text for later in range(index + 1, min(len(blocks), index + 4))]
-        for offset, text in enumerate(rest):
+        rest = [(index, block.text[matches[0].value_start :])]
+        rest += [(later, blocks[later].text) for later in below(blocks, index, ZONE_POINTS)[:3]]
+        for where, text in rest:
             for piece in re.split(r"\s[-–•|]\s|\n", text):
                 candidate = piece.strip()
                 if not candidate or ":" in candidate or DOC_TITLES.match(candidate):
@@ -230,7 +239,7 @@ def _after_label(
                 if name is not None and len(trim_name(name.value)) > 1:
                     value = trim_name(name.value)
                     if not _labelish(value):
-                        found.append(Resolved(value, score, index + offset, reason))
+                        found.append(Resolved(value, score, where, reason))
                 break
             else:
                 continue
