@@ -37,6 +37,7 @@ LEGAL_FORM = (
     r"S\.L\.L\.|S\.L\.|SLU|SLL|SL|B\.V\.|BV|N\.V\.|NV|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|"
     r"Corporation|S\.p\.A\.|SpA|S\.r\.l\.|Srl|plc|PLC|GbR)"
 )
+LEGAL_ONLY = re.compile(LEGAL_FORM)
 COMPANY = re.compile(rf"(?<![\w&])((?:[\w'&.\-]+,?[ ]){{1,6}}?{LEGAL_FORM})(?![\w])")
 
 

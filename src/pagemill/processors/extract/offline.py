@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.document import Block
-from pagemill.processors.extract.concepts import AMOUNT_CONCEPTS, concept_of
+from pagemill.processors.extract.concepts import AMOUNT_CONCEPTS, DATE_CONCEPTS, concept_of
 from pagemill.processors.extract.facts import Facts, facts_of
 from pagemill.processors.extract.fallbacks import guesses
 from pagemill.processors.extract.labels import (
@@ -48,10 +48,12 @@ LEXICON_QUALITY = 0.88  # a label of the field's concept, from the lexicon
 LABELLED = ("invoice_number", "order_number", "document_date", "due_date", "delivery_date")
 LABELLED += AMOUNT_CONCEPTS
 MIN_RESOLVED = 0.3
+WEAK_DATE = 0.2  # "Rechnung 507 vom 21.01.2019": a lower-case word before a date still names it
 MIN_LABELLED = 0.5  # a labelled value of a concept scored below this is left out
 WHOLE_NUMBER = 0.45  # an amount without decimals or currency is rarely money
 CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban", "other")
 HEADER_COVERAGE = 0.7  # a block this much covered by labels is a header row
+COLUMN_SLACK = 15.0
 CONSISTENT = 0.5  # bonus for a total, subtotal and tax that add up
 INCONSISTENT = 0.6
 
@@ -135,7 +137,7 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
         if leaf.concept in RESOLVED:
             candidates.extend(_resolved(leaf, usable, facts, zone, reasons))
             continue
-        for guess in guesses(leaf.spec, usable, excluded):
+        for guess in guesses(leaf.spec, usable, excluded, facts.day_first):
             offset = guess.offset + guess.found.start
             candidates.append(
                 Candidate(
@@ -341,7 +343,8 @@ def _candidate(
         between = text[match.start : match.value_start + found.start]
         if leaf.concept != "tax" and "%" in between:
             return None  # "Total includes 6% GST 0.48": a tax line, not a total
-    score = match.quality + (0.03 if match.separator else 0.0) - (WEAK if match.weak else 0.0)
+    weak = WEAK_DATE if leaf.concept in DATE_CONCEPTS else WEAK
+    score = match.quality + (0.03 if match.separator else 0.0) - (weak if match.weak else 0.0)
     # A longer label names its value more surely: "Fecha factura" before "Fecha".
     score += min(0.04, 0.01 * (len(text[match.start : match.end].split()) - 1))
     if leaf.concept in AMOUNT_CONCEPTS:
@@ -395,13 +398,23 @@ def _column_value(
         return None
     row = below[-1]
     cells = list(re.finditer(r"\S+", blocks[row].text))
-    if len(cells) < len(labels_here):
-        return None
-    cell = cells[ordinal]
-    found = read_value(leaf.spec, cell.group(0), reading.facts.day_first)
-    if found is None:
-        return None
-    return Found(found.value, found.start, found.end), row, cell.start()
+    if len(cells) >= len(labels_here):
+        cell = cells[ordinal]
+        found = read_value(leaf.spec, cell.group(0), reading.facts.day_first)
+        if found is not None:
+            return Found(found.value, found.start, found.end), row, cell.start()
+    # Values in blocks of their own: the one under the label's place in the row.
+    x0, _, x1, y1 = blocks[index].bbox
+    share = (match.start + match.end) / 2 / max(1, len(text))
+    centre = x0 + share * (x1 - x0)
+    for other, block in enumerate(blocks):
+        bx0, by0, bx1, _ = block.bbox
+        if block.page == blocks[index].page and 0 <= by0 - y1 <= BELOW_POINTS:
+            if bx0 - COLUMN_SLACK <= centre <= bx1 + COLUMN_SLACK:
+                found = read_value(leaf.spec, block.text, reading.facts.day_first)
+                if found is not None:
+                    return found, other, 0
+    return None
 
 
 def _free_text(spec: FieldSpec) -> bool:

@@ -23,6 +23,7 @@ from pagemill.processors.document import Block
 from pagemill.processors.extract import facts as doc_facts
 from pagemill.processors.extract.facts import Facts, Hit, block_text
 from pagemill.processors.extract.labels import (
+    LabelMatch,
     LabelPattern,
     Variant,
     find_labels,
@@ -58,6 +59,7 @@ LABEL_WORDS = {
     *("supplier", "vendor", "fdo", "firmado", "signed", "address", "adresse", "delivery"),
     *("payment", "description", "line", "forma", "pago", "cif", "dni", "nif", "iban", "bic"),
     *("postbus", "straat", "strasse", "straße", "rue", "calle", "contact", "tel", "phone"),
+    *("références", "referencias", "referenze", "referenties", "precio", "dto", "menge"),
 }
 
 
@@ -78,7 +80,7 @@ def customer_zone(blocks: Sequence[Block]) -> dict[int, int]:
     patterns = _patterns("customer")
     zone: dict[int, int] = {}
     for index, block in enumerate(blocks):
-        matches = [m for m in find_labels(block.text, patterns) if not m.weak]
+        matches = _heading_labels(block.text, patterns)
         if not matches:
             continue
         zone[index] = min(zone.get(index, 10**6), matches[0].start)
@@ -130,7 +132,7 @@ def _context(blocks: Sequence[Block], hit: Hit) -> str:
     if hit.start < 30 and hit.block > 0:
         above, here = blocks[hit.block - 1], blocks[hit.block]
         if above.page == here.page and 0 <= here.bbox[1] - above.bbox[3] <= 20:
-            before = block_text(above)[-60:] + "\n" + before
+            before = block_text(above)[-60:] + " " + before
     return before
 
 
@@ -205,7 +207,7 @@ def _letterhead(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]
             continue
         name = read_name(re.split(r"\s[-–•|]\s", text)[0])
         if name is not None and any(c.isalpha() for c in name.value):
-            return [Resolved(name.value, 0.35, index, "first name on the first page")]
+            return [Resolved(trim_name(name.value), 0.35, index, "first name on the first page")]
     return []
 
 
@@ -215,16 +217,9 @@ def _after_label(
     """The first name-like text after a label: on its line, else in the blocks below it."""
     found = []
     for index, block in enumerate(blocks):
-        matches = [
-            m
-            for m in find_labels(block.text, patterns)
-            if not m.weak and (m.separator or not block.text[m.value_start :].strip())
-        ]
+        matches = _heading_labels(block.text, patterns)
         if not matches:
             continue
-        after = block.text[matches[0].value_start :].split()
-        if after and after[0].strip(".:#°").casefold() in LABEL_WORDS | {"id", "#", "n°", "nº"}:
-            continue  # "Customer VAT Number", "Numero de Cliente": a longer label
         rest = [(index, block.text[matches[0].value_start :])]
         rest += [(later, blocks[later].text) for later in below(blocks, index, ZONE_POINTS)[:3]]
         for where, text in rest:
@@ -244,6 +239,20 @@ def _after_label(
             else:
                 continue
             break
+    return found
+
+
+def _heading_labels(text: str, patterns: list[LabelPattern]) -> list[LabelMatch]:
+    """Labels that head a block ("Bill To:", "Käufer/Leistungsempfänger:", "Afnemer"), not
+    words inside a longer label ("Customer VAT Number", "Numero de Cliente")."""
+    found = []
+    for match in find_labels(text, patterns):
+        if match.weak or not (match.separator or not text[match.value_start :].strip()):
+            continue
+        after = text[match.value_start :].split()
+        if after and after[0].strip(".:#°").casefold() in LABEL_WORDS | {"id", "#", "n°", "nº"}:
+            continue
+        found.append(match)
     return found
 
 
@@ -289,7 +298,7 @@ def _address(blocks: Sequence[Block], names: list[Resolved]) -> list[Resolved]:
 def trim_name(name: str) -> str:
     """``name`` without leading words that are labels, numbers or abbreviations."""
     words = name.split()
-    while len(words) > 1 and (
+    while len(words) > 1 and not (len(words) == 2 and doc_facts.LEGAL_ONLY.fullmatch(words[1])) and (
         any(c.isdigit() for c in words[0])
         or words[0].strip(".:,").casefold() in LABEL_WORDS
         or words[0].endswith((".", ":"))
@@ -300,7 +309,11 @@ def trim_name(name: str) -> str:
 
 
 def _labelish(name: str) -> bool:
-    return any(w.strip(".:,()").casefold() in LABEL_WORDS for w in name.split())
+    """Label words, column headings or one lower-case word: not a name."""
+    words = name.split()
+    if any(c in name for c in "%/") or (len(words) == 1 and name.islower()):
+        return True
+    return any(w.strip(".:,()").casefold() in LABEL_WORDS for w in words)
 
 
 def _norm(text: str) -> str:
