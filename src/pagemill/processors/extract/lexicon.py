@@ -66,9 +66,24 @@ def month_numbers() -> dict[str, int]:
     return months
 
 
+@cache
+def _vocabulary(code: str) -> frozenset[str]:
+    """The language's common words and the words of its labels that no other language uses."""
+    def words(lang: Language) -> set[str]:
+        found = set(lang.markers)
+        for phrases in lang.labels.values():
+            for phrase in phrases:
+                found.update(re.findall(r"[^\W\d_]{3,}", phrase.casefold()))
+        return found
+
+    own = words(language(code))
+    others = set().union(*(words(lang) for lang in languages() if lang.code != code))
+    return frozenset(own - (others - set(language(code).markers)))
+
+
 def detect(text: str) -> Language:
     """The language whose common words the text uses most (English when none stands out)."""
     words = re.findall(r"[^\W\d_]+", text.casefold())
-    counts = {lang.code: sum(word in lang.markers for word in words) for lang in languages()}
+    counts = {lang.code: sum(word in _vocabulary(lang.code) for word in words) for lang in languages()}
     best = max(counts, key=lambda code: (counts[code], code == "en"))
     return language(best if counts[best] else "en")

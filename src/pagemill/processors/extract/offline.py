@@ -296,6 +296,8 @@ def _labelled(
         return None
     text = blocks[index].text
     region = text[match.value_start : region_end(text, match, matches[index])]
+    if blocks[index].rows:  # a table row ends the value
+        region = "" if "\n" in text[match.end : match.value_start] else region.split("\n")[0]
     value_index, offset = index, match.value_start
     if leaf.spec.kind == "array":
         return _list(blocks, index, match, leaf.spec, region)
