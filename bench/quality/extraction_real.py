@@ -197,7 +197,7 @@ def run(directory: Path | None = None) -> RealResult:
 
 def _cell(tally: Tally | None) -> str:
     if tally is None:
-        return "–"
+        return "\u2013"
     return f"{tally.accuracy:.3f} ({tally.right}/{tally.labelled})"
 
 

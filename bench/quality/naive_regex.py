@@ -28,7 +28,9 @@ NUMBER_LABELS = (
 )
 PATTERNS: dict[str, str] = {
     "number": NUMBER_LABELS + r"\s*[:#]?\s*([A-Z0-9][\w/\-]*\d[\w/\-]*)",
-    "po_number": r"(?:purchase order|order|po)\s*(?:no\.?|number|#|id)?\s*[:#]?\s*([A-Z0-9][\w/\-]+)",
+    "po_number": (
+        r"(?:purchase order|order|po)\s*(?:no\.?|number|#|id)?\s*[:#]?\s*([A-Z0-9][\w/\-]+)"
+    ),
     "date": r"(?:invoice date|date|datum|fecha|data|rechnungsdatum|factuurdatum)\s*:?\s*" + DATE,
     "due": r"(?:due date|due|fällig\w*|échéance|vervaldatum|vencimiento|scadenza)\s*:?\s*" + DATE,
     "total": (
@@ -46,7 +48,9 @@ PATTERNS: dict[str, str] = {
         r"\b([A-Z]{2}\s?[0-9A-Z][0-9A-Z\s]{7,14}[0-9A-Z])\b"
     ),
     "iban": r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?)\b",
-    "customer": r"(?:bill to|billed to|customer|kunde|client|klant|cliente|afnemer)\s*:?\s*\n+\s*(.+)",
+    "customer": (
+        r"(?:bill to|billed to|customer|kunde|client|klant|cliente|afnemer)\s*:?\s*\n+\s*(.+)"
+    ),
 }
 # Which pattern fills which field of the set's schemas, and the last match or the first.
 FIELDS: dict[str, tuple[str, bool]] = {
@@ -126,7 +130,11 @@ def _date(raw: str) -> str | None:
             return date(year, month, day).isoformat()  # day first, as in most of Europe
         words = raw.replace(",", "").split()
         if words[0][:3].lower() in MONTHS:
-            return date(int(words[2]), MONTHS.index(words[0][:3].lower()) + 1, int(words[1])).isoformat()
-        return date(int(words[2]), MONTHS.index(words[1][:3].lower()) + 1, int(words[0])).isoformat()
+            return date(
+                int(words[2]), MONTHS.index(words[0][:3].lower()) + 1, int(words[1])
+            ).isoformat()
+        return date(
+            int(words[2]), MONTHS.index(words[1][:3].lower()) + 1, int(words[0])
+        ).isoformat()
     except (ValueError, IndexError):
         return None

@@ -87,7 +87,9 @@ def test_a_date_after_the_total_label_is_not_the_amount() -> None:
 
 
 def test_the_total_adds_up_and_is_not_the_pre_tax_amount() -> None:
-    blocks = page("Total HT 624,90 €", "Total TVA 46,25 €", "Total TTC 671,15 €", "Acompte 201,00 €")
+    blocks = page(
+        "Total HT 624,90 €", "Total TVA 46,25 €", "Total TTC 671,15 €", "Acompte 201,00 €"
+    )
     assert extract(blocks, TOTALS) == {"subtotal": 624.90, "tax": 46.25, "total": 671.15}
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pagemill.processors.document import Block
 from pagemill.processors.extract.lexicon import Language, detect, languages
 
-CODES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "JPY", "CAD")
-CODES += ("AUD", "INR", "CNY", "RON", "BGN", "MYR", "SGD", "ZAR", "BRL", "MXN")
+CODES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF")
+CODES += ("JPY", "CAD", "AUD", "INR", "CNY", "RON", "BGN", "MYR", "SGD", "ZAR", "BRL", "MXN")
 SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR"}
 CURRENCY = re.compile(rf"(?<![A-Z])(?:{'|'.join(CODES)})(?![A-Za-z])|[€$£¥₹]")
 NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})([./\-])(\d{1,2})\2(\d{4}|\d{2})(?![\d])")
@@ -28,7 +28,8 @@ VAT = re.compile(
     r"(?<![A-Z0-9])("
     r"DE[ ]?\d{3}[ ]?\d{3}[ ]?\d{3}|ATU[ ]?\d{8}|FR[ ]?[0-9A-Z]{2}[ ]?\d{3}[ ]?\d{3}[ ]?\d{3}"
     r"|NL[ ]?\d{9}[ ]?B[ ]?\d{2}|BE[ ]?[01]?\d{3}[ .]?\d{3}[ .]?\d{3}(?:[ ]?B[ ]?\d{2})?"
-    r"|ES[ ]?[A-Z0-9]\d{7}[A-Z0-9]|IT[ ]?\d{11}|GB[ ]?\d{9}(?:\d{3})?|CHE[-. ]?\d{3}[.]?\d{3}[.]?\d{3}"
+    r"|ES[ ]?[A-Z0-9]\d{7}[A-Z0-9]|IT[ ]?\d{11}|GB[ ]?\d{9}(?:\d{3})?"
+    r"|CHE[-. ]?\d{3}[.]?\d{3}[.]?\d{3}"
     r"|[ABCDEFGHJNPQRSUVW]-?\d{8}|\d{8}-?[A-Z]"  # Spanish CIF / NIF without the ES prefix
     r")(?![A-Za-z0-9])"
 )
@@ -88,7 +89,10 @@ def _currency(texts: Sequence[str], language: Language) -> Hit | None:
     counts: Counter[str] = Counter()
     first: dict[str, Hit] = {}
     words = {
-        word: code for lang in languages() for code, ws in lang.currency_words.items() for word in ws
+        word: code
+        for lang in languages()
+        for code, ws in lang.currency_words.items()
+        for word in ws
     }
     word_pattern = re.compile(
         r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")\b",
@@ -158,8 +162,8 @@ def _lines(text: str) -> list[tuple[int, str]]:
     pieces = []
     for match in re.finditer(r"[^\n•|●·]+", text):
         start = match.start()
-        for part in re.split(r"(\s[-–]\s)", match.group(0)):
-            if part.strip() and not re.fullmatch(r"\s[-–]\s", part):
+        for part in re.split(r"(\s[-\u2013]\s)", match.group(0)):
+            if part.strip() and not re.fullmatch(r"\s[-\u2013]\s", part):
                 pieces.append((start, part))
             start += len(part)
     return pieces

@@ -69,6 +69,7 @@ def month_numbers() -> dict[str, int]:
 @cache
 def _vocabulary(code: str) -> frozenset[str]:
     """The language's common words and the words of its labels that no other language uses."""
+
     def words(lang: Language) -> set[str]:
         found = set(lang.markers)
         for phrases in lang.labels.values():
@@ -84,6 +85,8 @@ def _vocabulary(code: str) -> frozenset[str]:
 def detect(text: str) -> Language:
     """The language whose common words the text uses most (English when none stands out)."""
     words = re.findall(r"[^\W\d_]+", text.casefold())
-    counts = {lang.code: sum(word in _vocabulary(lang.code) for word in words) for lang in languages()}
+    counts = {
+        lang.code: sum(word in _vocabulary(lang.code) for word in words) for lang in languages()
+    }
     best = max(counts, key=lambda code: (counts[code], code == "en"))
     return language(best if counts[best] else "en")

@@ -22,7 +22,8 @@ from typing import Any
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.processors.document import Block
-from pagemill.processors.extract.offline import Extraction, extract_offline
+from pagemill.processors.extract.candidates import Extraction
+from pagemill.processors.extract.offline import extract_offline
 from pagemill.processors.extract.schema import fields_of
 from pagemill.processors.extract.values import DATE, NUMBER, parse_date_match, parse_number
 
@@ -79,11 +80,11 @@ def extract_with(
     text, cut = document_text(blocks)
     hints = extract_offline(blocks, fields_of(schema))
     if hints.data:
-        cited = {
+        offered = {
             key: {"value": value, "blocks": hints.citations.get(key, [])}
             for key, value in hints.data.items()
         }
-        text += HINTS + json.dumps(cited, ensure_ascii=False, default=str)
+        text += HINTS + json.dumps(offered, ensure_ascii=False, default=str)
     answer = extractor.extract(text, cited_schema(schema), INSTRUCTIONS)
     if not isinstance(answer, dict):
         raise ProcessingError("The LLM extractor answered with something other than an object.")
@@ -95,7 +96,9 @@ def extract_with(
         if key not in answer or answer[key] is None:
             continue
         cited = answer.get(f"{key}{CITATIONS}")
-        ids = [c.strip("[] ") for c in cited if isinstance(c, str)] if isinstance(cited, list) else []
+        ids = (
+            [c.strip("[] ") for c in cited if isinstance(c, str)] if isinstance(cited, list) else []
+        )
         ids = [i for i in ids if i in by_id]
         if not ids:
             rejected[key] = "no citation of a block of the document"

@@ -26,8 +26,9 @@ from pagemill.domain.extraction_schemas import SCHEMA_ID, SCHEMA_KEY, schema_ref
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.document import SEGMENTS_KEY, Block, Document, read_checkpoint
+from pagemill.processors.extract.candidates import Extraction
 from pagemill.processors.extract.llm import CITATIONS, extract_with
-from pagemill.processors.extract.offline import Extraction, extract_offline
+from pagemill.processors.extract.offline import extract_offline
 from pagemill.processors.extract.schema import SETTING, fields_of, load_schema, prune_invalid
 
 OFFLINE, LLM = "offline", "llm"

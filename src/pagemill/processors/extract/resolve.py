@@ -32,7 +32,7 @@ from pagemill.processors.extract.labels import (
 from pagemill.processors.extract.lexicon import labels
 from pagemill.processors.extract.typed import read_name
 
-RESOLVED = ("currency", "iban", "vat_id", "vendor", "customer")
+RESOLVED: tuple[str, ...] = ("currency", "iban", "vat_id", "vendor", "customer")
 RESOLVED += ("vendor_address", "customer_address")
 ZONE_BLOCKS = 3  # blocks under a bill-to label that belong to it
 ZONE_POINTS = 90.0
@@ -43,7 +43,8 @@ DOC_TITLES = re.compile(
     re.IGNORECASE,
 )
 POSTCODE_CITY = re.compile(
-    r"(?:\b[A-Z]{1,2}[- ])?\b(\d{4,5}(?:[ ]?[A-Z]{2})?),?[ ]+([A-ZÄÖÜÉÈ][\w\-]+(?:[ ][A-ZÄÖÜ(][\w\-)]+)?)"
+    r"(?:\b[A-Z]{1,2}[- ])?\b(\d{4,5}(?:[ ]?[A-Z]{2})?),?[ ]+"
+    r"([A-ZÄÖÜÉÈ][\w\-]+(?:[ ][A-ZÄÖÜ(][\w\-)]+)?)"
 )
 CUSTOMER_CONTEXT = re.compile(
     r"\b(client|customer|buyer|kunde|kunden\w*|käufer|cliente|klant|afnemer|debiteur|acheteur"
@@ -145,8 +146,9 @@ def _ibans(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
         found.append(Resolved(hit.value, score, hit.block, "IBAN with a valid checksum"))
     if not found:  # a sample or masked IBAN: only right after its label
         for index, block in enumerate(blocks):
-            for match in re.finditer(r"\bIBAN\s*:?\s*([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8})\b",
-                                     block_text(block)):
+            for match in re.finditer(
+                r"\bIBAN\s*:?\s*([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8})\b", block_text(block)
+            ):
                 found.append(Resolved(match.group(1), 0.6, index, "IBAN-shaped after its label"))
     return found
 
@@ -205,7 +207,7 @@ def _letterhead(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]
             continue
         if DOC_TITLES.match(text) or ":" in text or block.type == "picture":
             continue
-        name = read_name(re.split(r"\s[-–•|]\s", text)[0])
+        name = read_name(re.split(r"\s[-\u2013•|]\s", text)[0])
         if name is not None and any(c.isalpha() for c in name.value):
             return [Resolved(trim_name(name.value), 0.35, index, "first name on the first page")]
     return []
@@ -223,7 +225,7 @@ def _after_label(
         rest = [(index, block.text[matches[0].value_start :])]
         rest += [(later, blocks[later].text) for later in below(blocks, index, ZONE_POINTS)[:3]]
         for where, text in rest:
-            for piece in re.split(r"\s[-–•|]\s|\n", text):
+            for piece in re.split(r"\s[-\u2013•|]\s|\n", text):
                 candidate = piece.strip()
                 if not candidate or ":" in candidate or DOC_TITLES.match(candidate):
                     continue
@@ -286,8 +288,8 @@ def _address(blocks: Sequence[Block], names: list[Resolved]) -> list[Resolved]:
     place = POSTCODE_CITY.search(following)
     if place is None:
         return []
-    street = re.sub(r"^[\s,•|\-–]+|[\s,•|\-–]+$", "", following[: place.start()])
-    street = re.split(r"\s[•|]\s|\s[-–]\s", street)[-1].strip(" ,")
+    street = re.sub(r"^[\s,•|\-\u2013]+|[\s,•|\-\u2013]+$", "", following[: place.start()])
+    street = re.split(r"\s[•|]\s|\s[-\u2013]\s", street)[-1].strip(" ,")
     words = street.split()
     if not words or not any(c.isdigit() for c in street) or len(words) > 7:
         return []
@@ -298,11 +300,14 @@ def _address(blocks: Sequence[Block], names: list[Resolved]) -> list[Resolved]:
 def trim_name(name: str) -> str:
     """``name`` without leading words that are labels, numbers or abbreviations."""
     words = name.split()
-    while len(words) > 1 and not (len(words) == 2 and doc_facts.LEGAL_ONLY.fullmatch(words[1])) and (
-        any(c.isdigit() for c in words[0])
-        or words[0].strip(".:,").casefold() in LABEL_WORDS
-        or words[0].endswith((".", ":"))
-        and len(words[0]) <= 5
+    while (
+        len(words) > 1
+        and not (len(words) == 2 and doc_facts.LEGAL_ONLY.fullmatch(words[1]))
+        and (
+            any(c.isdigit() for c in words[0])
+            or words[0].strip(".:,").casefold() in LABEL_WORDS
+            or (words[0].endswith((".", ":")) and len(words[0]) <= 5)
+        )
     ):
         words.pop(0)
     return " ".join(words)

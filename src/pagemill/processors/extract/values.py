@@ -36,7 +36,9 @@ MONTHS = {
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
-    + "|".join(sorted({re.escape(name) for name in month_numbers() if len(name) > 3}, key=len)[::-1])
+    + "|".join(
+        sorted({re.escape(name) for name in month_numbers() if len(name) > 3}, key=len)[::-1]
+    )
     + r")\.?"
 )
 _DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
