@@ -184,3 +184,25 @@ def test_a_null_field_says_why() -> None:
     extraction = extract_offline(blocks, fields_of(schema(iban=STRING, due_date=DATE)))
     assert extraction.data == {}
     assert set(extraction.notes["null_reasons"]) == {"iban", "due_date"}
+
+
+def test_a_count_before_the_amount_is_skipped() -> None:
+    assert extract(page("SUMME [3] EUR 152,00"), schema(total=NUMBER)) == {"total": 152.0}
+
+
+def test_the_customer_is_the_name_under_the_sender_line() -> None:
+    blocks = page(
+        "Acme GmbH",
+        "Acme GmbH | Europa-Allee 1980 | 60486 Frankfurt",
+        "Herr Karl E. Coyote Uferstraße 113 88045 Friedrichshafen",
+        "Rechnung Nr. 42",
+    )
+    data = extract(blocks, schema(vendor_name=STRING, customer_name=STRING))
+    assert data == {"vendor_name": "Acme GmbH", "customer_name": "Karl E. Coyote"}
+
+
+def test_an_amount_label_ending_a_header_row_does_not_take_the_first_column() -> None:
+    blocks = page(
+        "TOTAL COMPRA (iva incl.) 45.71", "Tipo Base Iva Total", "10.00% 27.69 2.77 30.46"
+    )
+    assert extract(blocks, schema(total=NUMBER)) == {"total": 45.71}

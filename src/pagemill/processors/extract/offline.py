@@ -52,18 +52,19 @@ from pagemill.processors.extract.resolve import RESOLVED, customer_zone
 from pagemill.processors.extract.schema import FieldSpec
 from pagemill.processors.extract.tables import extract_table, generic_headers
 from pagemill.processors.extract.typed import read_value, shape_of
-from pagemill.processors.extract.values import Found
+from pagemill.processors.extract.values import Found, find_amount
 
 OTHER_SECTION, OUTSIDE_SECTION, WEAK = 0.3, 0.1, 0.4
 MAX_SECTION_BLOCKS = 40
 LAST_WINS = {"total", "balance", "grand"}
-LEXICON_QUALITY = 0.88  # a label of the field's concept, from the lexicon
+LEXICON_QUALITY = 0.9  # a label of the field's concept, from the lexicon
 LABELLED: tuple[str, ...] = ("invoice_number", "order_number", "document_date", "due_date")
 LABELLED += ("delivery_date",)
 LABELLED += AMOUNT_CONCEPTS
 WEAK_DATE = 0.2  # "Rechnung 507 vom 21.01.2019": a lower-case word before a date still names it
 MIN_LABELLED = 0.5  # a labelled value of a concept scored below this is left out
 WHOLE_NUMBER = 0.45  # an amount without decimals or currency is rarely money
+COLUMN = 0.1  # a value read by its column under a row of labels is less sure than one beside
 CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban", "other")
 
 
@@ -192,7 +193,11 @@ def _labelled(
     if leaf.concept in AMOUNT_CONCEPTS and re.match(r"-?%", text[match.end : match.end + 2]):
         return None  # "BTW%", "MwSt-%": the column of rates, not of amounts
     day_first = reading.facts.day_first
-    found: Found | None = read_value(leaf.spec, region, day_first) if region.strip() else None
+    penalty = 0.0
+    found: Found | None = None
+    if region.strip():
+        money = leaf.concept in AMOUNT_CONCEPTS and leaf.spec.kind == "number"
+        found = find_amount(region) if money else read_value(leaf.spec, region, day_first)
     below = cell_below(blocks[index], match) if found is None else None
     if below is not None:  # a table's header cell: the value is in the cell under it
         found = read_value(leaf.spec, below[0], day_first)
@@ -203,9 +208,13 @@ def _labelled(
         column = column_value(blocks, matches, index, match, leaf, reading)
         if column is not None:
             found, value_index, offset = column
+            penalty = COLUMN
         elif not _label_box(text, match, region):
             return None
         for neighbour in [] if column is not None else neighbours(blocks, matches, index):
+            under = blocks[neighbour].bbox[1] >= blocks[index].bbox[3] - 2
+            if under and leaf.concept in AMOUNT_CONCEPTS and text[: match.start].strip():
+                continue  # an amount label ending a header row: its column is elsewhere
             later = [m.start for m in matches[neighbour] if m.start > 0 and not m.weak]
             region = blocks[neighbour].text[: min(later, default=len(blocks[neighbour].text))]
             found = read_value(leaf.spec, region, day_first)
@@ -214,7 +223,10 @@ def _labelled(
                 break
         if found is None:
             return None
-    return _candidate(leaf, found, match, (index, value_index, offset), blocks, sections)
+    candidate = _candidate(leaf, found, match, (index, value_index, offset), blocks, sections)
+    if candidate is not None:
+        candidate.score -= penalty
+    return candidate
 
 
 def _candidate(

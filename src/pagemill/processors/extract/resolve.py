@@ -61,6 +61,8 @@ LABEL_WORDS = {
     *("payment", "description", "line", "forma", "pago", "cif", "dni", "nif", "iban", "bic"),
     *("postbus", "straat", "strasse", "straße", "rue", "calle", "contact", "tel", "phone"),
     *("références", "referencias", "referenze", "referenties", "precio", "dto", "menge"),
+    *("betreft", "referentie", "subject", "objet", "asunto", "oggetto", "tva", "btw", "ust"),
+    *("vat", "siret", "siren", "iva", "mwst"),
 }
 
 
@@ -258,6 +260,45 @@ def _heading_labels(text: str, patterns: list[LabelPattern]) -> list[LabelMatch]
     return found
 
 
+SENDER_SEPARATORS = re.compile(r"\s[•●|·]\s|\s[-\u2013]\s")
+SALUTATION = re.compile(
+    r"^(?:(?:Herrn?|Frau|Mr|Mrs|Ms|Mx|Dr|M|Mme|Mlle|Monsieur|Madame|Dhr|Mevr|Sr|Sra|Sig|Sig\.ra)"
+    r"\.?\s+)+"
+)
+STREET_WORD = re.compile(
+    r"(?i)\S*(?:str\.|straße|strasse|weg|allee|platz|gasse|laan|straat|road|street|rue|calle)$"
+)
+
+
+def _window(blocks: Sequence[Block], issuer: set[str]) -> list[Resolved]:
+    """The recipient of a letter-style document: the name under the small sender line
+    ("Acme GmbH | Europa-Allee 1980 | 60486 Frankfurt") of the envelope window."""
+    first_page = blocks[0].page
+    for index, block in enumerate(blocks):
+        if block.page != first_page:
+            break
+        text = block.text
+        if len(SENDER_SEPARATORS.findall(text)) < 2 or not POSTCODE_CITY.search(text):
+            continue
+        if not any(name and name in _norm(text) for name in issuer):
+            continue
+        for under in below(blocks, index, 30.0)[:1]:
+            if ":" in blocks[under].text:
+                continue  # a label line of the letterhead, not an address
+            rest = SALUTATION.sub("", blocks[under].text.strip())
+            rest = re.split(r"\s(?:Herrn?|Frau|Mr|Mrs|Ms|M|Mme)\.?\s", rest)[0]
+            name = read_name(rest)
+            if name is None:
+                continue
+            words = name.value.split()
+            while words and STREET_WORD.match(words[-1]):
+                words.pop()
+            value = " ".join(words)
+            if len(value) > 1 and not _labelish(value) and _norm(value) not in issuer:
+                return [Resolved(value, 0.7, under, "name under the sender line")]
+    return []
+
+
 def _customers(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
     issuer = {_norm(v.value) for v in vendors(blocks, zone)[:1]}
     found = [
@@ -269,6 +310,8 @@ def _customers(blocks: Sequence[Block], zone: dict[int, int]) -> list[Resolved]:
         if _in_zone(zone, hit) and _norm(trim_name(hit.value)) not in issuer:
             value = trim_name(hit.value)
             found.append(Resolved(value, 0.8, hit.block, "company name in the bill-to block"))
+    if not found and blocks:
+        found = _window(blocks, issuer)
     return sorted(found, key=lambda r: -r.score)
 
 
@@ -318,6 +361,8 @@ def _labelish(name: str) -> bool:
     words = name.split()
     if any(c in name for c in "%/") or (len(words) == 1 and name.islower()):
         return True
+    if len(words) == 1 and "-" in name and name.endswith("."):
+        return True  # "Art-Nr-Lief.": an abbreviated column heading
     return any(w.strip(".:,()").casefold() in LABEL_WORDS for w in words)
 
 

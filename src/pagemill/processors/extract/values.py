@@ -113,6 +113,28 @@ def find_number(region: str, *, percent: bool = False) -> Found | None:
     return None
 
 
+MONEY = re.compile(r"[.,]\d{1,2}(?!\d)|[$€£¥₹]|\b[A-Z]{3}\b")
+
+
+def find_amount(region: str) -> Found | None:
+    """The first money-shaped number near the start of ``region`` (decimals or a currency),
+    skipping dates, percentages and bare counts ("SUMME [3] EUR 152,00" → 152.0); else the
+    first number, as ``find_number`` reads it."""
+    limit = _token_limit(region, 8)
+    dates = [(m.start(), m.end()) for m in DATE.finditer(region)]
+    for match in NUMBER.finditer(region):
+        if match.start() > limit:
+            break
+        token = match.group(0)
+        if "%" in token or any(start <= match.start() < end for start, end in dates):
+            continue
+        if MONEY.search(token):
+            value = parse_number(token)
+            if value is not None:
+                return Found(value, match.start(), match.end())
+    return find_number(region)
+
+
 def find_integer(region: str) -> Found | None:
     found = find_number(region)
     if found is None or not float(found.value).is_integer():
@@ -248,7 +270,7 @@ def _closest(text: str, names: dict[str, Any]) -> Any:
     return names[close[0]] if close else None
 
 
-def _token_limit(region: str) -> int:
-    """Character offset of the ``REGION_TOKENS``-th token: typed values must start before it."""
+def _token_limit(region: str, tokens: int = REGION_TOKENS) -> int:
+    """Character offset of the ``tokens``-th token: typed values must start before it."""
     positions = [m.start() for m in re.finditer(r"\S+", region)]
-    return positions[REGION_TOKENS] if len(positions) > REGION_TOKENS else len(region)
+    return positions[tokens] if len(positions) > tokens else len(region)
