@@ -11,7 +11,6 @@ from typing import Any
 from pagemill.processors.document import Block
 from pagemill.processors.extract.concepts import AMOUNT_CONCEPTS
 from pagemill.processors.extract.facts import Facts
-from pagemill.processors.extract.labels import LabelPattern
 from pagemill.processors.extract.resolve import resolve
 from pagemill.processors.extract.schema import FieldSpec
 
@@ -46,8 +45,9 @@ class Leaf:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
+    """What the whole document says about how to read a value (day/month order, language)."""
+
     facts: Facts
-    not_total: tuple[LabelPattern, ...]
 
 
 def why_empty(leaf: Leaf) -> str:

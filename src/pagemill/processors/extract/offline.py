@@ -1,14 +1,22 @@
 """The built-in extractor: fills a JSON schema from a document's blocks, offline.
 
+0. Each property gets its *concept* from its name, description, type and format
+   (``concepts``); the document its language, day/month order and currency (``facts``).
 1. Arrays of objects come from tables (``tables``); their blocks leave the key-value search.
-2. Every block is searched for the labels of every scalar field (``labels``). The value is the
-   text after the label up to the next label — or, for a block that holds only a label, the
-   block to its right or below it (forms with boxes) — read by the field's type (``typed``).
+2. Every block is searched for the labels of every scalar field (``labels``): its own words and,
+   for a concept, the lexicon's labels in every language (``lexicon``). The value is the text
+   after the label up to the next label — or, for a label alone, the box to its right or below
+   it, the cell under a table header, the column under a header row of labels (``layout``) —
+   read by the field's type (``typed``); amounts must look like money.
 3. Objects have a *section*: the blocks under a heading that names them ("Emergency Contact").
    Their properties' bare labels ("Name:") count only there, and other fields' values found
    there score lower.
-4. Unlabelled values get low-scored guesses (``fallbacks``).
-5. Candidates are assigned best score first; each value in the text is used once.
+4. Concepts that labels get wrong — currency, IBAN, VAT id, vendor, customer, addresses — are
+   resolved from the whole document (``resolve``); other unlabelled values get low-scored
+   guesses (``fallbacks``).
+5. Totals, subtotals and taxes that add up are preferred (``candidates``); candidates are
+   assigned best score first, each value in the text used once. A field left empty gets its
+   reason in ``notes["null_reasons"]``.
 """
 
 from __future__ import annotations
@@ -102,7 +110,7 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
         patterns.extend(patterns_for(leaf.spec.dotted, variants))
     matches = [[] if i in excluded else find_labels(b.text, patterns) for i, b in enumerate(usable)]
     sections = {spec.dotted: _section(usable, spec) for spec in objects}
-    reading = Reading(facts, tuple(not_total))
+    reading = Reading(facts)
 
     for index in range(len(usable)):
         for match in matches[index]:
