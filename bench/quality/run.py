@@ -316,7 +316,7 @@ def report(
     ]
     if real is not None:
         out += [
-            "## Extraction on real documents (issue 13)",
+            "## Extraction on real documents",
             "",
             "Public invoices, receipts and a purchase order (`bench/quality/extraction_real/`, "
             "sources and licences in `labels.json`), convert → extract with default settings; "

@@ -34,7 +34,7 @@ from pagemill.processors.extract.schema import SETTING, fields_of, load_schema, 
 OFFLINE, LLM = "offline", "llm"
 # Hosted modes are accepted; each uses the configured extractor, or the offline one.
 MODES = (OFFLINE, LLM, "fast", "balanced", "accurate", "turbo")
-VERSION = "offline-2"  # issue 13: concepts, lexicon, layout, resolvers, checked LLM answers
+VERSION = "offline-2"
 
 
 class ExtractProcessor(Processor):
