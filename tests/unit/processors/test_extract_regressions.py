@@ -206,3 +206,11 @@ def test_an_amount_label_ending_a_header_row_does_not_take_the_first_column() ->
         "TOTAL COMPRA (iva incl.) 45.71", "Tipo Base Iva Total", "10.00% 27.69 2.77 30.46"
     )
     assert extract(blocks, schema(total=NUMBER)) == {"total": 45.71}
+
+
+def test_a_heading_label_before_the_customer_and_its_post_box() -> None:
+    blocks = page(
+        "Crediteur", "Electronica B.V.", "Debiteur Cust Omer BV Postbus 10000 1001AA, Amsterdijk"
+    )
+    data = extract(blocks, schema(customer_name=STRING))
+    assert data == {"customer_name": "Cust Omer BV"}

@@ -236,7 +236,7 @@ def _after_label(
                 company = doc_facts.COMPANY.search(candidate)
                 name = read_name(company.group(1) if company else candidate)
                 if name is not None and len(trim_name(name.value)) > 1:
-                    value = trim_name(name.value)
+                    value = _without_street(trim_name(name.value))
                     if not _labelish(value):
                         found.append(Resolved(value, score, where, reason))
                 break
@@ -251,7 +251,8 @@ def _heading_labels(text: str, patterns: list[LabelPattern]) -> list[LabelMatch]
     words inside a longer label ("Customer VAT Number", "Numero de Cliente")."""
     found = []
     for match in find_labels(text, patterns):
-        if match.weak or not (match.separator or not text[match.value_start :].strip()):
+        heads = match.start == 0 and text[: match.end].strip()[:1].isupper()
+        if match.weak or not (match.separator or heads or not text[match.value_start :].strip()):
             continue
         after = text[match.value_start :].split()
         if after and after[0].strip(".:#°").casefold() in LABEL_WORDS | {"id", "#", "n°", "nº"}:
@@ -260,6 +261,7 @@ def _heading_labels(text: str, patterns: list[LabelPattern]) -> list[LabelMatch]
     return found
 
 
+POSTBOX = {"postbus", "postfach", "apartado", "casella", "bp", "po", "p.o."}
 SENDER_SEPARATORS = re.compile(r"\s[•●|·]\s|\s[-\u2013]\s")
 SALUTATION = re.compile(
     r"^(?:(?:Herrn?|Frau|Mr|Mrs|Ms|Mx|Dr|M|Mme|Mlle|Monsieur|Madame|Dhr|Mevr|Sr|Sra|Sig|Sig\.ra)"
@@ -353,6 +355,14 @@ def trim_name(name: str) -> str:
         )
     ):
         words.pop(0)
+    return " ".join(words)
+
+
+def _without_street(name: str) -> str:
+    """``name`` without the street or post-box word that follows it on a merged line."""
+    words = name.split()
+    while len(words) > 1 and (STREET_WORD.match(words[-1]) or words[-1].casefold() in POSTBOX):
+        words.pop()
     return " ".join(words)
 
 
