@@ -251,7 +251,10 @@ def _heading_labels(text: str, patterns: list[LabelPattern]) -> list[LabelMatch]
     words inside a longer label ("Customer VAT Number", "Numero de Cliente")."""
     found = []
     for match in find_labels(text, patterns):
-        heads = match.start == 0 and text[: match.end].strip()[:1].isupper()
+        # A capitalised label opening its block before a capitalised name heads it ("Debiteur
+        # Cust Omer BV"); one opening a sentence ("Invoice to pay by wire transfer") does not.
+        following = text[match.value_start : match.value_start + 1]
+        heads = match.start == 0 and text[:1].isupper() and following.isupper()
         if match.weak or not (match.separator or heads or not text[match.value_start :].strip()):
             continue
         after = text[match.value_start :].split()
