@@ -75,12 +75,17 @@ def list_marker(text: str) -> bool:
 
 
 def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
-    """Merge the pieces of one pdftext line, except across a gutter-wide gap.
+    """Merge the pieces of one text line, except across a gutter-wide gap.
 
-    ``pieces`` are the line's spans (in order) as one-piece lines. A gap of at least one font
-    size between two pieces separates two lines, unless the left piece is only a list marker
-    ("•", "1.", "(a)"), whose hanging indent can be as wide; so does a jump back to the left.
+    ``pieces`` are the line's spans (in logical order) as one-piece lines. A gap of at least one
+    font size between two pieces separates two lines, unless the left piece is only a list
+    marker ("•", "1.", "(a)"), whose hanging indent can be as wide; so does a jump back to the
+    left. A line with right-to-left text is judged in visual order: its logical order jumps
+    left and right across embedded left-to-right runs ("اسمي Jeremy في"), and those jumps are
+    not gutters; each part keeps its pieces in logical order.
     """
+    if any(_has_rtl(piece.text) for piece in pieces):
+        return _split_visual(pieces)
     lines: list[list[Line]] = []
     for piece in pieces:
         if lines:
@@ -95,6 +100,28 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 continue
         lines.append([piece])
     return [merge_pieces(line) for line in lines]
+
+
+def _split_visual(pieces: Sequence[Line]) -> list[Line]:
+    order = {id(piece): index for index, piece in enumerate(pieces)}
+    parts: list[list[Line]] = []
+    right_edge = 0.0
+    for piece in sorted(pieces, key=lambda piece: piece.bbox[0]):
+        if parts:
+            gap = piece.bbox[0] - right_edge
+            if gap < max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size):
+                parts[-1].append(piece)
+                right_edge = max(right_edge, piece.bbox[2])
+                continue
+        parts.append([piece])
+        right_edge = piece.bbox[2]
+    # Right-to-left lines read their parts from the right.
+    parts.reverse()
+    return [merge_pieces(sorted(part, key=lambda piece: order[id(piece)])) for part in parts]
+
+
+def _has_rtl(text: str) -> bool:
+    return any("\u0590" <= char <= "\u08ff" or "\ufb1d" <= char <= "\ufefc" for char in text)
 
 
 def merge_pieces(pieces: Sequence[Line]) -> Line:
