@@ -115,9 +115,6 @@ def parse_pdf(
         ocr.harmonise_sizes(ocr_lines.values())
     finally:
         pdf.close()
-    tables = find_tables(
-        path, [t.page for t in texts if objects[t.page].rulings and t.page not in ocr_lines]
-    )
 
     furniture = find_furniture(
         [
@@ -135,7 +132,8 @@ def parse_pdf(
             continue
         layout = PageLayout(page=text.page)
         body = set_apart(layout, text.height, text.lines, furniture)
-        page_tables = tables.get(text.page, [])
+        page_objects = objects[text.page]
+        page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
         layout.groups = reading_order(_outside(body, page_tables), atoms)
         layouts.append(layout)
@@ -244,19 +242,24 @@ def _ocr(
 
 
 def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:
-    """The lines not inside a table: the table block stands for them."""
-
-    def inside(line: Line, table: Table) -> bool:
-        x0, y0, x1, y1 = table.bbox
-        return x0 - 1 <= line.center_x <= x1 + 1 and y0 - 1 <= line.center_y <= y1 + 1
-
-    return [line for line in lines if not any(inside(line, table) for table in tables)]
+    """The lines not in a table: the table block stands for them."""
+    members = {member for table in tables for member in table.members}
+    return [line for line in lines if id(line) not in members]
 
 
 def _atoms(
     page: int, tables: list[Table], objects: PageObjects, images: dict[str, str]
 ) -> list[Atom]:
-    atoms = [Atom(bbox=table.bbox, type="table", rows=table.rows) for table in tables]
+    # A table's text is its rows, one line each: what segment and extract read as its words.
+    atoms = [
+        Atom(
+            bbox=table.bbox,
+            type="table",
+            rows=table.rows,
+            text="\n".join(" ".join(cell for cell in row if cell) for row in table.rows),
+        )
+        for table in tables
+    ]
     for index, picture in enumerate(objects.pictures):
         name = f"page_{page}_picture_{index}.png"
         images[name] = picture.png_base64

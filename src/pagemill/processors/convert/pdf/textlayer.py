@@ -259,7 +259,7 @@ def _lines(chars: list[_Char]) -> list[Line]:
             lines.extend(split_at_gaps(_pieces(current)))
             current = []
             continue
-        if current and char.style is not None and _off_line(current, char):
+        if current and char.style is not None and _starts_line(current, char):
             lines.extend(split_at_gaps(_pieces(current)))
             current = []
         current.append(char)
@@ -270,10 +270,21 @@ def _lines(chars: list[_Char]) -> list[Line]:
     return [line for line in lines if line.text]
 
 
-def _off_line(current: list[_Char], char: _Char) -> bool:
-    """Whether ``char`` lies wholly above or below the line built so far."""
-    top = min(c.y0 for c in current[-8:] if c.style is not None) if current else char.y0
-    bottom = max(c.y1 for c in current[-8:] if c.style is not None) if current else char.y1
+def _starts_line(current: list[_Char], char: _Char) -> bool:
+    """Whether ``char`` lies wholly above or below the line built so far.
+
+    Rotated text runs along its own axis: it continues while the style stays the same.
+    """
+    styled = [c for c in current[-8:] if c.style is not None]
+    if not styled:
+        return False
+    style = char.style
+    if style is not None and not style.upright:
+        return styled[-1].style is not style
+    if not all(c.style is not None and c.style.upright for c in styled):
+        return True
+    top = min(c.y0 for c in styled)
+    bottom = max(c.y1 for c in styled)
     return char.y0 >= bottom or char.y1 <= top
 
 
@@ -302,6 +313,8 @@ def _pieces(chars: list[_Char]) -> list[Line]:
         if current is not None:
             previous = current.last
             gap = max(char.x0 - previous.x1, previous.x0 - char.x1, 0.0)
+            if not style.upright:
+                gap = max(gap, char.y0 - previous.y1, previous.y0 - char.y1)
             size = max(style.size, 1.0)
             if style is not current.style or gap > PIECE_GAP_EMS * size:
                 pieces.append(current.line(trailing_space=bool(space)))
