@@ -88,9 +88,9 @@ def find_tables(
         if region.open_sides:
             _extend(region, runs)
         inside = [line for line in lines if region.holds(line) and id(line) not in used]
-        table = _table(region, inside, horizontal, vertical)
-        if table is not None:
-            tables.append(table)
+        found = _tables(region, inside, horizontal, vertical)
+        if found:
+            tables.extend(found)
             taken.append(region)
             used.update(id(line) for line in inside)
     free = [
@@ -101,9 +101,7 @@ def find_tables(
     for region, inside in _unruled_regions(free):
         if _has_drawings(region, drawings):
             continue
-        table = _table(region, inside, [], [])
-        if table is not None:
-            tables.append(table)
+        tables.extend(_tables(region, inside, [], []))
     tables.sort(key=lambda table: table.bbox[1])
     return tables
 
@@ -298,6 +296,39 @@ def _cell_limit(cell: Line, run: list[list[Line]]) -> float:
 # --- region → grid ----------------------------------------------------------------------------
 
 
+def _tables(
+    region: _Region, lines: list[Line], horizontal: list[Rule], vertical: list[Rule]
+) -> list[Table]:
+    """The region's table, or its tables where a line spanning the columns on a row of its
+    own ("Billed To: ...", a section title) separates two of them."""
+    if len(lines) < 2:
+        return []
+    edges = _column_edges(region, lines, vertical)
+    parts: list[list[Line]] = [[]]
+    for row in _rows(lines):
+        if len(row) == 1 and _crossings(row[0], edges) >= 1 and parts[-1]:
+            parts.append([])
+            continue
+        parts[-1].extend(row)
+    if len(parts) == 1:
+        table = _table(region, lines, horizontal, vertical)
+        return [table] if table is not None else []
+    tables = []
+    for part in parts:
+        if len(part) >= 2:
+            x0, y0 = min(ln.bbox[0] for ln in part), min(ln.bbox[1] for ln in part)
+            x1, y1 = max(ln.bbox[2] for ln in part), max(ln.bbox[3] for ln in part)
+            sub = _Region(x0, y0, x1, y1, ruled=region.ruled, open_sides=True)
+            table = _table(sub, part, horizontal, vertical)
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
+def _crossings(line: Line, edges: list[float]) -> int:
+    return sum(1 for x in edges[1:-1] if line.bbox[0] + SNAP < x < line.bbox[2] - SNAP)
+
+
 def _table(
     region: _Region, lines: list[Line], horizontal: list[Rule], vertical: list[Rule]
 ) -> Table | None:
@@ -314,6 +345,9 @@ def _table(
     if len(rows) < MIN_TABLE_ROWS:
         return None
     rows = _drop_empty_columns(rows)
+    # Two rows under a rule are a form's labels over their values, not a table.
+    if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
+        return None
     if not _looks_tabular(rows, ruled=region.ruled):
         return None
     bbox = (
