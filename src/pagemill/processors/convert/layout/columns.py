@@ -155,13 +155,14 @@ def _set_apart_titles(
         return []
     body = dominant_style(lines)
     promoted: list[Line | Atom] = []
+    column_of = {id(item): _column_of(item, columns) for item in items}
     for line in lines:
         if not heading_like(line, body):
             continue
         pad = 1.0  # points
         top, bottom = line.bbox[1] - pad, line.bbox[3] + pad
-        column = _column_of(line, columns)
-        others = [item for item in items if _column_of(item, columns) != column]
+        column = column_of[id(line)]
+        others = [item for item in items if column_of[id(item)] != column]
         beside = any(item.bbox[1] < bottom and item.bbox[3] > top for item in others)
         above = any(item.bbox[3] <= top for item in others)
         below = any(item.bbox[1] >= bottom for item in others)

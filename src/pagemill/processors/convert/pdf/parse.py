@@ -188,8 +188,9 @@ def _read_pages(
     for done, page_number in enumerate(pages, start=1):
         page = pdf[page_number]
         try:
-            texts.append(read_page(page, page_number))
-            objects[page_number] = scan_page(page, want_pictures=False)
+            objects[page_number] = scan = scan_page(page, want_pictures=False)
+            walls = [(r.at, r.start, r.end) for r in scan.rules if not r.horizontal]
+            texts.append(read_page(page, page_number, walls))
         except ProcessingError:
             raise
         except Exception as error:  # pdfium raises many types on damaged page content

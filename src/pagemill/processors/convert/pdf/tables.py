@@ -161,12 +161,18 @@ def _ruled_regions(horizontal: list[Rule], vertical: list[Rule]) -> list[_Region
         parent[find(i)] = find(j)
 
     offset = len(horizontal)
+    crossed: set[int] = set()  # horizontal rules that meet a vertical one: part of a grid
     for i, h in enumerate(horizontal):
         for j, v in enumerate(vertical):
             if v.start - SNAP <= h.at <= v.end + SNAP and h.start - SNAP <= v.at <= h.end + SNAP:
                 union(i, offset + j)
-    # Stacked horizontal rules of about the same extent bound one table (rules without verticals).
-    ordered = sorted(range(len(horizontal)), key=lambda i: horizontal[i].at)
+                crossed.add(i)
+    # Stacked horizontal rules of about the same extent bound one table (rules without
+    # verticals). Grids are whole on their own: stacking them would merge tables drawn one
+    # under another.
+    ordered = sorted(
+        (i for i in range(len(horizontal)) if i not in crossed), key=lambda i: horizontal[i].at
+    )
     for a, b in itertools.pairwise(ordered):
         first, second = horizontal[a], horizontal[b]
         overlap = min(first.end, second.end) - max(first.start, second.start)

@@ -24,6 +24,7 @@ import importlib
 import itertools
 import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,8 +104,14 @@ def _api() -> _Api:
     return _API
 
 
-def read_page(page: Any, page_number: int) -> PageText:
-    """The text layer of one pypdfium2 page as lines (origin top-left, PDF points)."""
+def read_page(
+    page: Any, page_number: int, walls: Sequence[tuple[float, float, float]] = ()
+) -> PageText:
+    """The text layer of one pypdfium2 page as lines (origin top-left, PDF points).
+
+    ``walls`` are vertical rules as ``(x, top, bottom)``: text on either side of one is never
+    the same line (two cells of a ruled table can sit closer than a word space).
+    """
     api = _api()
     left, bottom, right, top = page.get_bbox()
     width, height = abs(right - left), abs(top - bottom)
@@ -126,7 +133,7 @@ def read_page(page: Any, page_number: int) -> PageText:
         page=page_number,
         width=float(math.ceil(width)),
         height=float(math.ceil(height)),
-        lines=_lines(chars),
+        lines=_lines(chars, sorted(walls)),
         chars=visible,
         bad_chars=bad,
     )
@@ -249,42 +256,59 @@ def _text_of(code: int) -> str:
 # --- characters → lines of pieces -------------------------------------------------------------
 
 
-def _lines(chars: list[_Char]) -> list[Line]:
+def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ()) -> list[Line]:
     from pagemill.processors.convert.layout.lines import split_at_gaps
 
     lines: list[Line] = []
     current: list[_Char] = []
+    top = bottom = 0.0  # the vertical extent of the line's upright glyphs so far
+    style: _Style | None = None  # the style of its last glyph
+    last: _Char | None = None  # its last glyph
+
+    def flush() -> None:
+        nonlocal style
+        lines.extend(split_at_gaps(_pieces(current)))
+        current.clear()
+        style = None
+
     for char in chars:
         if char.code in LINE_BREAKS and char.style is None:
-            lines.extend(split_at_gaps(_pieces(current)))
-            current = []
+            flush()
             continue
-        if current and char.style is not None and _starts_line(current, char):
-            lines.extend(split_at_gaps(_pieces(current)))
-            current = []
+        if char.style is not None:
+            if style is not None and (
+                _starts_line(style, top, bottom, char)
+                or (walls and last is not None and _walled(last, char, walls))
+            ):
+                flush()
+            if style is None or not style.upright:
+                top, bottom = char.y0, char.y1
+            elif char.style.upright:
+                top, bottom = min(top, char.y0), max(bottom, char.y1)
+            style = char.style
+            last = char
         current.append(char)
         if char.code == HYPHEN_MARK:
-            lines.extend(split_at_gaps(_pieces(current)))
-            current = []
-    lines.extend(split_at_gaps(_pieces(current)))
+            flush()
+    flush()
     return [line for line in lines if line.text]
 
 
-def _starts_line(current: list[_Char], char: _Char) -> bool:
+def _walled(left: _Char, right: _Char, walls: Sequence[tuple[float, float, float]]) -> bool:
+    """Whether a vertical rule runs between two neighbouring glyphs."""
+    x0, x1 = sorted((left.x1, right.x0))
+    middle = (right.y0 + right.y1) / 2
+    return any(x0 - 0.5 <= x <= x1 + 0.5 and top <= middle <= bottom for x, top, bottom in walls)
+
+
+def _starts_line(style: _Style, top: float, bottom: float, char: _Char) -> bool:
     """Whether ``char`` lies wholly above or below the line built so far.
 
     Rotated text runs along its own axis: it continues while the style stays the same.
     """
-    styled = [c for c in current[-8:] if c.style is not None]
-    if not styled:
-        return False
-    style = char.style
-    if style is not None and not style.upright:
-        return styled[-1].style is not style
-    if not all(c.style is not None and c.style.upright for c in styled):
-        return True
-    top = min(c.y0 for c in styled)
-    bottom = max(c.y1 for c in styled)
+    assert char.style is not None
+    if not char.style.upright or not style.upright:
+        return char.style is not style
     return char.y0 >= bottom or char.y1 <= top
 
 
