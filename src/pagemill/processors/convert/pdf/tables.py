@@ -35,6 +35,7 @@ SNAP = 3.0  # points: rules this close touch or line up
 MIN_TABLE_ROWS = 2
 MIN_UNRULED_ROWS = 3
 MIN_UNRULED_COLUMNS = 3
+SMALL_TABLE_ROWS = 6  # fewer unruled rows than this need a header row (no figures in it)
 MAX_CELL_CHARS = 400  # a longer "cell" is a paragraph: the region is not a table
 MAX_MEDIAN_UNRULED_CELL = 32  # characters: unruled table cells are short, prose lines are not
 MIN_FILLED_ROW_SHARE = 0.5  # of the rows must have two or more cells
@@ -82,7 +83,7 @@ def find_tables(
     taken: list[_Region] = []
     used: set[int] = set()  # lines already in a table (nested or duplicated rule groups)
     runs = _unruled_regions([line for line in lines if not _vertical(line)])
-    for region in _ruled_regions(horizontal, vertical):
+    for region in _ruled_regions(horizontal, vertical, lines):
         if _has_drawings(region, drawings):
             continue
         if region.open_sides:
@@ -107,12 +108,16 @@ def find_tables(
 
 
 def _extend(region: _Region, runs: list[tuple[_Region, list[Line]]]) -> None:
-    """Rules drawn only between rows leave the header above the first rule and the last row
-    below the last: grow the region to the run of aligned rows it belongs to."""
+    """Rules drawn only between rows leave the header above the first rule and the last rows
+    below the last: grow the region down the run of aligned rows it belongs to, and up by the
+    one row just above its first rule (the header; rows further up are another block)."""
     for run, inside in runs:
-        if any(region.holds(line) for line in inside):
-            region.x0, region.y0 = min(region.x0, run.x0), min(region.y0, run.y0)
-            region.x1, region.y1 = max(region.x1, run.x1), max(region.y1, run.y1)
+        if not any(region.holds(line) for line in inside):
+            continue
+        above = [row for row in _rows(inside) if max(ln.center_y for ln in row) < region.y0]
+        top = min(ln.bbox[1] for ln in above[-1]) if above else region.y0
+        region.x0, region.x1 = min(region.x0, run.x0), max(region.x1, run.x1)
+        region.y0, region.y1 = min(region.y0, top), max(region.y1, run.y1)
 
 
 def _vertical(line: Line) -> bool:
@@ -146,7 +151,9 @@ def _merge(rules: list[Rule]) -> list[Rule]:
     return merged
 
 
-def _ruled_regions(horizontal: list[Rule], vertical: list[Rule]) -> list[_Region]:
+def _ruled_regions(
+    horizontal: list[Rule], vertical: list[Rule], lines: Sequence[Line]
+) -> list[_Region]:
     """Connected groups of rules: grids, and horizontal rules stacked with similar extents."""
     rules = horizontal + vertical
     parent = list(range(len(rules)))
@@ -177,7 +184,11 @@ def _ruled_regions(horizontal: list[Rule], vertical: list[Rule]) -> list[_Region
         first, second = horizontal[a], horizontal[b]
         overlap = min(first.end, second.end) - max(first.start, second.start)
         longest = max(first.end - first.start, second.end - second.start)
-        if overlap >= 0.8 * longest and second.at - first.at > SNAP:
+        if (
+            overlap >= 0.8 * longest
+            and second.at - first.at > SNAP
+            and _one_block(lines, first.at, second.at)
+        ):
             union(a, b)
     groups: dict[int, list[Rule]] = {}
     for index, rule in enumerate(rules):
@@ -194,6 +205,18 @@ def _ruled_regions(horizontal: list[Rule], vertical: list[Rule]) -> list[_Region
         if region.x1 - region.x0 > 2 * SNAP and region.y1 - region.y0 > 2 * SNAP:
             regions.append(region)
     return regions
+
+
+def _one_block(lines: Sequence[Line], top: float, bottom: float) -> bool:
+    """Whether the text rows between two rules follow each other without a paragraph-sized
+    gap: two boxes drawn one under the other, with a line of text between, are two blocks."""
+    rows = _rows([line for line in lines if top < line.center_y < bottom])
+    for upper, lower in itertools.pairwise(rows):
+        height = max(line.bbox[3] - line.bbox[1] for line in upper)
+        gap = min(line.bbox[1] for line in lower) - max(line.bbox[3] for line in upper)
+        if gap > 1.5 * height:
+            return False
+    return True
 
 
 # --- unruled candidates ---------------------------------------------------------------------------
@@ -257,8 +280,9 @@ def _unruled_regions(lines: Sequence[Line]) -> list[tuple[_Region, list[Line]]]:
 def _new_block(
     row: list[Line], run: list[list[Line]], gap: float, gaps: list[float], height: float
 ) -> bool:
-    """A row set apart by more space than the run's rows and whose cells line up with none
-    of the recent rows' cells starts another block (an address block above line items)."""
+    """A row set apart by more space than the run's rows, whose cells line up with few of the
+    recent rows' cells or whose cell count differs, starts another block (an address block
+    above line items)."""
     if not gaps:
         return False
     usual = sorted(gaps)[len(gaps) // 2]
@@ -266,7 +290,8 @@ def _new_block(
         return False
     recent = [cell for previous in run[-3:] for cell in previous]
     aligned = sum(1 for cell in row if any(_aligned(cell, other) for other in recent))
-    return aligned * 2 <= len(row)
+    cells = [len(previous) for previous in run if len(previous) >= 2]
+    return aligned * 2 <= len(row) or (bool(cells) and cells[-1] != len(row))
 
 
 def _aligned(a: Line, b: Line) -> bool:
@@ -582,6 +607,9 @@ def _looks_tabular(rows: list[list[str]], *, ruled: bool) -> bool:
         return True
     if median > MAX_MEDIAN_UNRULED_CELL:
         return False
+    header_figures = rows[0][0] and any(char.isdigit() for cell in rows[0] for char in cell)
+    if len(rows) < SMALL_TABLE_ROWS and header_figures:
+        return False  # a few label/value rows (a form's fields, totals) without a header row
     if len(rows) < MIN_UNRULED_ROWS:
         return False
     # Unruled tables hold figures: a column (not the first, which may number the rows) mostly
