@@ -24,6 +24,8 @@ from pagemill.processors.document import BBox, TableRows
 BULLET = re.compile(r"^[•●○◦▪▫■□‣⁃∙·*\-–—]\s+(?=\S)")  # noqa: RUF001 - the dashes are bullets
 NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")
 MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(?\w{1,3}[.)])$")  # noqa: RUF001
+SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
+SECTION_GAP_EMS = 2.0
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 MIN_SPLIT_GAP = 8.0
 SENTENCE_END = (".", ":", ";", "!", "?")
@@ -93,6 +95,15 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             gap = piece.bbox[0] - previous.bbox[2]
             wide = gap >= max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * max(previous.size, piece.size))
             marker = len(lines[-1]) == 1 and bool(MARKER_ONLY.match(previous.text.strip()))
+            # "1.2  Methods": a section number set a quad before its title, in its style.
+            numbered = (
+                len(lines[-1]) == 1
+                and bool(SECTION_NUMBER.match(previous.text.strip()))
+                and (previous.size, previous.bold) == (piece.size, piece.bold)
+                and gap <= SECTION_GAP_EMS * piece.size
+                and piece.text.lstrip()[:1].isalpha()
+            )
+            marker = marker or numbered
             # A jump back to the left is another column's text drawn first on this baseline.
             backwards = gap < -max(previous.size, piece.size)
             if not backwards and (not wide or marker):

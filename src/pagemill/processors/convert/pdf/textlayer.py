@@ -25,11 +25,11 @@ import itertools
 import math
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.convert.layout.blocks import round_size
-from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.layout.lines import Line, merge_pieces
 
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
 BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
@@ -41,6 +41,8 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
 MIN_WORD_GAP_EMS = 0.12
+MIN_GUTTER_GAP = 8.0  # as ``layout.lines.MIN_SPLIT_GAP``: narrower gaps never split a line
+MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
 
 
 @dataclass(slots=True)
@@ -259,7 +261,7 @@ def _text_of(code: int) -> str:
 def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ()) -> list[Line]:
     from pagemill.processors.convert.layout.lines import split_at_gaps
 
-    lines: list[Line] = []
+    raw: list[list[Line]] = []  # each text line's pieces
     current: list[_Char] = []
     top = bottom = 0.0  # the vertical extent of the line's upright glyphs so far
     style: _Style | None = None  # the style of its last glyph
@@ -267,7 +269,9 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
 
     def flush() -> None:
         nonlocal style
-        lines.extend(split_at_gaps(_pieces(current)))
+        pieces = _pieces(current)
+        if pieces:
+            raw.append(pieces)
         current.clear()
         style = None
 
@@ -291,7 +295,47 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
         if char.code == HYPHEN_MARK:
             flush()
     flush()
+    channels = _gaps(raw)
+    lines: list[Line] = []
+    for pieces in raw:
+        lines.extend(split_at_gaps(_close_stray_gaps(pieces, channels)))
     return [line for line in lines if line.text]
+
+
+def _wide_gaps(pieces: list[Line]) -> list[tuple[float, float]]:
+    return [
+        (left.bbox[2], right.bbox[0])
+        for left, right in itertools.pairwise(pieces)
+        if right.bbox[0] - left.bbox[2] >= max(MIN_GUTTER_GAP, max(left.size, right.size))
+    ]
+
+
+def _gaps(raw: list[list[Line]]) -> list[tuple[float, float]]:
+    """Every wide gap between two pieces of a text line, as an x-range."""
+    return [gap for pieces in raw for gap in _wide_gaps(pieces)]
+
+
+def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -> list[Line]:
+    """Join pieces across a wide gap that no other line shares.
+
+    A gutter or a table's column gap is a white channel down several lines; a wide gap that
+    only this line has (two spaces after a sentence in an OCR text layer, justified text) is
+    a space between words.
+    """
+    if len(pieces) < 2:
+        return pieces
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        left = out[-1]
+        gap = (left.bbox[2], piece.bbox[0])
+        wide = gap[1] - gap[0] >= max(MIN_GUTTER_GAP, max(left.size, piece.size))
+        shared = sum(1 for x0, x1 in channels if x0 < gap[1] and x1 > gap[0]) - 1
+        if wide and shared < MIN_CHANNEL_LINES - 1 and gap[1] > gap[0]:
+            text = left.text if left.text.endswith(" ") else left.text + " "
+            out[-1] = merge_pieces([replace(left, text=text), piece])
+        else:
+            out.append(piece)
+    return out
 
 
 def _walled(left: _Char, right: _Char, walls: Sequence[tuple[float, float, float]]) -> bool:
