@@ -52,41 +52,85 @@ class PageObjects:
     paths: int = 0  # vector paths of any size (art, rules, or text converted to outlines)
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """PDF user space → the page as displayed: origin top-left, ``/Rotate`` applied, in points."""
+
+    left: float
+    bottom: float
+    width: float  # unrotated
+    height: float
+    rotation: int  # 0, 90, 180 or 270
+
+    @classmethod
+    def of(cls, page: Any) -> Frame:
+        left, bottom, right, top = page.get_bbox()
+        try:
+            rotation = int(page.get_rotation()) % 360
+        except Exception:  # a damaged /Rotate entry reads as upright
+            rotation = 0
+        return cls(left, bottom, abs(right - left), abs(top - bottom), rotation)
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """Width and height as displayed."""
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        x, y = x - self.left, self.height - (y - self.bottom)
+        if self.rotation == 90:
+            return self.height - y, x
+        if self.rotation == 180:
+            return self.width - x, self.height - y
+        if self.rotation == 270:
+            return y, self.width - x
+        return x, y
+
+    def box(self, left: float, bottom: float, right: float, top: float) -> BBox:
+        x0, y0 = self.point(left, bottom)
+        x1, y1 = self.point(right, top)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
 def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
-    """Walk ``page``'s path and image objects (forms included) once."""
+    """Walk ``page``'s path and image objects (forms included) once; boxes as displayed."""
     import pypdfium2.raw as pdfium_c
 
-    width, height = page.get_size()
+    frame = Frame.of(page)
+    width, height = frame.size
     area = max(1.0, width * height)
     result = PageObjects()
     covered = 0.0
     objects = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE))
     for obj in objects:
-        left, bottom, right, top = obj.get_bounds()
-        w, h = right - left, top - bottom
+        box = frame.box(*obj.get_bounds())
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             covered += max(0.0, w) * max(0.0, h)
             if want_pictures:
-                picture = _picture(obj, (left, height - top, right, height - bottom))
+                picture = _picture(obj, box)
                 if picture is not None:
                     result.pictures.append(picture)
             continue
         result.paths += 1
         if h <= RULE_MAX_THICKNESS and w >= RULE_MIN_LENGTH:
-            result.rules.append(Rule(True, height - (top + bottom) / 2, left, right))
+            result.rules.append(Rule(True, (y0 + y1) / 2, x0, x1))
         elif w <= RULE_MAX_THICKNESS and h >= RULE_MIN_LENGTH:
-            result.rules.append(Rule(False, (left + right) / 2, height - top, height - bottom))
+            result.rules.append(Rule(False, (x0 + x1) / 2, y0, y1))
         elif w >= BOX_MIN_SIZE and h >= BOX_MIN_SIZE:
-            rules = _path_rules(pdfium_c, obj.raw, height)
+            rules = _path_rules(pdfium_c, obj.raw, frame)
             if rules is None:
-                result.drawings.append((left, height - top, right, height - bottom))
+                result.drawings.append(box)
             else:
                 result.rules.extend(rules)
     result.image_coverage = min(1.0, covered / area)
     return result
 
 
-def _path_rules(pdfium_c: Any, path: Any, height: float) -> list[Rule] | None:
+def _path_rules(pdfium_c: Any, path: Any, frame: Frame) -> list[Rule] | None:
     """The axis-aligned straight segments of a box or grid path, in page space; ``None`` for a
     drawing (curves, slanted lines, or too many segments for a table's rules)."""
     count = pdfium_c.FPDFPath_CountSegments(path)
@@ -107,7 +151,7 @@ def _path_rules(pdfium_c: Any, path: Any, height: float) -> list[Rule] | None:
         if kind == SEGMENT_BEZIERTO:
             return None
         pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-        point = (a * x.value + c * y.value + e, height - (b * x.value + d * y.value + f))
+        point = frame.point(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
         if kind == SEGMENT_LINETO and current is not None:
             if not _add_segment(rules, current, point):
                 return None

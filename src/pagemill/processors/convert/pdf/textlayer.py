@@ -30,6 +30,7 @@ from typing import Any
 
 from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.lines import Line, merge_pieces
+from pagemill.processors.convert.pdf.objects import Frame
 
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
 BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
@@ -115,19 +116,13 @@ def read_page(
     the same line (two cells of a ruled table can sit closer than a word space).
     """
     api = _api()
-    left, bottom, right, top = page.get_bbox()
-    width, height = abs(right - left), abs(top - bottom)
-    try:
-        rotation = int(page.get_rotation()) % 360
-    except Exception:  # a damaged /Rotate entry reads as upright
-        rotation = 0
+    frame = Frame.of(page)
+    width, height = frame.size
     textpage = page.get_textpage()
     try:
-        chars = _chars(api, textpage.raw, (left, bottom, width, height), rotation)
+        chars = _chars(api, textpage.raw, frame)
     finally:
         textpage.close()
-    if rotation in (90, 270):
-        width, height = height, width
     chars = _without_duplicates(chars)
     visible = sum(1 for char in chars if char.style is not None and not _blank(char.code))
     bad = sum(1 for char in chars if char.style is not None and _unmapped(char.code))
@@ -141,16 +136,15 @@ def read_page(
     )
 
 
-def _chars(
-    api: _Api, textpage: Any, frame: tuple[float, float, float, float], rotation: int
-) -> list[_Char]:
+def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
     c = api.c
     get_unicode = c.FPDFText_GetUnicode
     loose_box = c.FPDFText_GetLooseCharBox
     tight_box = c.FPDFText_GetCharBox
     text_object = api.text_object
     rect = api.rect
-    origin_x, origin_y, width, height = frame
+    origin_x, origin_y, height = frame.left, frame.bottom, frame.height
+    upright_page = frame.rotation == 0
     styles: dict[int, _Style] = {}
     interned: dict[_Style, _Style] = {}
     chars: list[_Char] = []
@@ -172,13 +166,14 @@ def _chars(
                 continue
             x0, x1 = api.left.value, api.right.value
             y_bottom, y_top = api.bottom.value, api.top.value
-        x0, x1 = x0 - origin_x, x1 - origin_x
-        y0, y1 = height - (y_top - origin_y), height - (y_bottom - origin_y)
-        if rotation:
-            x0, y0, x1, y1 = _rotate(
-                (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), rotation, width, height
+        if upright_page:
+            x0, x1 = x0 - origin_x, x1 - origin_x
+            y0, y1 = height - (y_top - origin_y), height - (y_bottom - origin_y)
+            chars.append(
+                _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
             )
-        chars.append(_Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj))
+        else:
+            chars.append(_Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj))
     return chars
 
 
@@ -198,17 +193,6 @@ def _style(api: _Api, textpage: Any, index: int) -> _Style:
         upright = abs(matrix.b) < 1e-6 * max(1.0, abs(matrix.a)) and matrix.a > 0
     bold = weight >= 600 or bool(flags & FORCE_BOLD_FLAG) or any(w in name for w in BOLD_NAMES)
     return _Style(size=round_size(size * scale), bold=bold, upright=upright)
-
-
-def _rotate(
-    box: tuple[float, float, float, float], rotation: int, width: float, height: float
-) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = box
-    if rotation == 90:
-        return height - y1, x0, height - y0, x1
-    if rotation == 180:
-        return width - x1, height - y1, width - x0, height - y0
-    return y0, width - x1, y1, width - x0  # 270
 
 
 def _without_duplicates(chars: list[_Char]) -> list[_Char]:
