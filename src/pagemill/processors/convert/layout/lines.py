@@ -27,6 +27,7 @@ MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(
 SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
 SECTION_GAP_EMS = 2.0
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
+BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
 SENTENCE_END = (".", ":", ";", "!", "?")
 
@@ -86,7 +87,7 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
     left and right across embedded left-to-right runs ("اسمي Jeremy في"), and those jumps are
     not gutters; each part keeps its pieces in logical order.
     """
-    if any(_has_rtl(piece.text) for piece in pieces):
+    if any(has_rtl(piece.text) for piece in pieces):
         return _split_visual(pieces)
     lines: list[list[Line]] = []
     for piece in pieces:
@@ -131,7 +132,7 @@ def _split_visual(pieces: Sequence[Line]) -> list[Line]:
     return [merge_pieces(sorted(part, key=lambda piece: order[id(piece)])) for part in parts]
 
 
-def _has_rtl(text: str) -> bool:
+def has_rtl(text: str) -> bool:
     return any("\u0590" <= char <= "\u08ff" or "\ufb1d" <= char <= "\ufefc" for char in text)
 
 
@@ -150,7 +151,8 @@ def merge_pieces(pieces: Sequence[Line]) -> Line:
         text=text.replace("\u00ad", ""),
         bbox=union(piece.bbox for piece in pieces),
         size=max(size_weights.items(), key=lambda item: item[1])[0][0],
-        bold=bold_chars * 2 > chars,
+        # A run-in bold lead ("Note. The form ...") does not make the line bold.
+        bold=bold_chars >= BOLD_LINE_SHARE * chars,
         chars=chars,
     )
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pagemill.processors.convert.layout.blocks import join_lines
-from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, list_marker
+from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, has_rtl, list_marker
 from pagemill.processors.convert.pdf.objects import Rule
 from pagemill.processors.document import BBox, TableRows
 
@@ -376,6 +376,8 @@ def _table(
     if len(rows) < MIN_TABLE_ROWS:
         return None
     rows = _drop_empty_columns(rows)
+    if _right_to_left(rows):  # columns read from the right, as the table's text does
+        rows = [row[::-1] for row in rows]
     # Two rows under a rule are a form's labels over their values, not a table.
     if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
         return None
@@ -577,6 +579,12 @@ def _cell_text(lines: list[Line]) -> str:
 
 BULLET_GLYPH = re.compile(r"^[•●○◦▪▫■□‣⁃∙·](?:\s+|$)")  # noqa: RUF001
 DOT_LEADER = re.compile(r"\s*(?:\.\s?){3,}$|^(?:\.\s?){3,}\s*")  # "Total ........"
+
+
+def _right_to_left(rows: list[list[str]]) -> bool:
+    cells = [cell for row in rows for cell in row if any(char.isalpha() for char in cell)]
+    rtl = sum(1 for cell in cells if has_rtl(cell))
+    return bool(cells) and rtl * 2 > len(cells)
 
 
 def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
