@@ -218,6 +218,15 @@ def continues(block: list[Line], line: Line) -> bool:
     if not -0.5 * size <= gap <= 0.6 * size:
         return False
     tolerance = max(2.0, 0.5 * size)
+    if has_rtl(line.text) and has_rtl(previous.text):
+        # Right-to-left paragraphs start at the right edge; their last line ends short on
+        # the left.
+        right = max(other.bbox[2] for other in block)
+        return (
+            abs(line.bbox[2] - right) <= tolerance
+            or (len(block) == 1 and 0 < right - line.bbox[2] <= 4 * size)
+            or (len(block) == 1 and 0 < line.bbox[2] - right <= 4 * size)
+        )
     left = min(other.bbox[0] for other in block)
     if abs(line.bbox[0] - left) <= tolerance:
         return not (len(block) > 1 and block[-1].bbox[0] > left + tolerance and _item_open(block))
