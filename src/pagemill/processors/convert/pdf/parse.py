@@ -135,7 +135,7 @@ def parse_pdf(
         page_objects = objects[text.page]
         page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
-        layout.groups = reading_order(_outside(body, page_tables), atoms)
+        layout.groups = _read_page(_outside(body, page_tables), atoms, text.width, text.height)
         layouts.append(layout)
 
     blocks = build_blocks(layouts, keep_furniture=include_headers_footers)
@@ -240,6 +240,42 @@ def _ocr(
             page.close()
         result[page_number] = ocr.recognize(image, dpi=page_dpi)
     return result
+
+
+SPREAD_ASPECT = 1.2  # a page this much wider than tall may be two pages side by side
+SPREAD_MIDDLE = 0.08  # the fold: this share of the width around the middle holds no text
+
+
+def _read_page(lines: list[Line], atoms: list[Atom], width: float, height: float) -> list[Group]:
+    """The page in reading order; a spread (two pages scanned or set side by side) is read
+    left page first, each page with its own columns, never across the fold."""
+    halves = _spread_halves(lines, atoms, width, height)
+    if halves is None:
+        return reading_order(lines, atoms)
+    groups: list[Group] = []
+    for half_lines, half_atoms in halves:
+        groups.extend(reading_order(half_lines, half_atoms))
+    return groups
+
+
+def _spread_halves(
+    lines: list[Line], atoms: list[Atom], width: float, height: float
+) -> tuple[tuple[list[Line], list[Atom]], tuple[list[Line], list[Atom]]] | None:
+    if width < SPREAD_ASPECT * height or not lines:
+        return None
+    middle = width / 2
+    fold = (middle - SPREAD_MIDDLE * width / 2, middle + SPREAD_MIDDLE * width / 2)
+    items: list[Line | Atom] = [*lines, *atoms]
+    if any(item.bbox[0] < fold[1] and item.bbox[2] > fold[0] for item in items):
+        return None  # text crosses the middle: one page, not two
+    left = [line for line in lines if line.center_x < middle]
+    right = [line for line in lines if line.center_x >= middle]
+    if not left or not right:
+        return None
+    return (
+        (left, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 < middle]),
+        (right, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 >= middle]),
+    )
 
 
 def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:
