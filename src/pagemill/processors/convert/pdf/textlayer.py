@@ -368,9 +368,10 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             if not style.upright:
                 gap = max(gap, char.y0 - previous.y1, previous.y0 - char.y1)
             size = max(style.size, 1.0)
-            if style is not current.style or gap > PIECE_GAP_EMS * size:
-                # A gap this wide is at least a word space, drawn with a space or not.
-                spaced = bool(space) or gap > PIECE_GAP_EMS * size
+            # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
+            # the line's own letter spacing separates words or pieces.
+            if style is not current.style or gap > tracking + PIECE_GAP_EMS * size:
+                spaced = bool(space) or gap >= tracking + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
                 current = None
             elif space == "real" or (space == "made" and gap >= tracking + MIN_WORD_GAP_EMS * size):
