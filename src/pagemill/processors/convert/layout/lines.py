@@ -1,11 +1,10 @@
 """Page geometry → lines and paragraphs: the units ``layout.columns`` puts in reading order.
 
-The unit is the *line* (a run of text on one baseline with one dominant style), never pdftext's
-block: pdftext groups lines in content-stream order, so a page written in row-major order (a line
-of the left column, then the line beside it in the right column) cannot be fixed by re-sorting
-its blocks. Instead:
+The unit is the *line* (a run of text on one baseline with one dominant style), never a block in
+content-stream order: a page written in row-major order (a line of the left column, then the
+line beside it in the right column) cannot be fixed by re-sorting such blocks. Instead:
 
-1. pdftext lines are split wherever a wide horizontal gap separates two spans (a column gutter),
+1. text lines are split wherever a wide horizontal gap separates two spans (a column gutter),
    so a row-major "line" that runs across both columns becomes one line per column;
 2. ``layout.columns`` finds the columns and cuts the page into bands;
 3. each band is read column by column, top to bottom, and consecutive lines of one column are

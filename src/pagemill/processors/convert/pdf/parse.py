@@ -1,17 +1,19 @@
-"""PDF → ``Document``: text layer, reading order, ruled tables, OCR of scanned pages, pictures.
+"""PDF → ``Document``: text layer, reading order, tables, OCR of scanned pages, pictures.
 
-pypdfium2 opens the file (page count, encryption), scans each page's objects once (ruling
-lines, image coverage, pictures) and renders pages for OCR; pdftext gives lines and spans with
-boxes and fonts. On top of that (``pdf_layout``, ``pdf_columns``, ``pdf_blocks``):
+pypdfium2 opens the file (page count, encryption) and visits each page once: its objects
+(rules, drawings, image coverage, pictures: ``pdf.objects``) and its text layer as styled lines
+(``pdf.textlayer``); pages are rendered for OCR. On top of that (``layout.*``):
 
 * lines are regrouped into columns and paragraphs from their geometry, so pages whose content
-  stream is row-major across columns still read the left column, then the right;
-* running headers and footers (text repeated in the top or bottom band of ≥ 2 pages, page
-  numbers masked) are dropped, or kept as ``page_header``/``page_footer`` blocks with
-  ``include_headers_footers``;
-* ruled tables (pdfplumber, only on pages with ruling lines) replace the text inside them with
-  one ``table`` block; with ``include_images``, embedded images of at least 32 px become
-  ``picture`` blocks whose PNG is in ``Document.images`` as ``page_{p}_picture_{i}.png``;
+  stream is row-major across columns still read the left column, then the right; a spread (two
+  pages side by side) is read left page first;
+* running headers and footers (see ``layout.furniture``: only page numbers, small or identical
+  repeated lines alone on their row) are dropped, or kept as ``page_header``/``page_footer``
+  blocks with ``include_headers_footers``;
+* tables (``pdf.tables``: ruled, horizontal rules only, or whitespace-aligned) replace the lines
+  they are made of with one ``table`` block; with ``include_images``, embedded images of at
+  least 32 px become ``picture`` blocks whose PNG is in ``Document.images`` as
+  ``page_{p}_picture_{i}.png``;
 * pages with (almost) no text layer that show an image are rendered and OCRed with Tesseract
   (``ocr``); their indexes are listed in ``metadata["ocr_pages"]``;
 * headings come from font statistics, list items from bullets and numbers, hyphens at line
