@@ -242,6 +242,14 @@ def report(
     return "\n".join(out) + "\n"
 
 
+def kept_section(path: Path = RESULTS) -> str:
+    """The real-corpus section of ``results.md``, for ``run.py`` to keep when it rewrites it."""
+    text = path.read_text() if path.exists() else ""
+    if START not in text or END not in text:
+        return ""
+    return "\n" + START + text.split(START, 1)[1].split(END, 1)[0] + END + "\n"
+
+
 def save(section: str, path: Path = RESULTS) -> None:
     """Replace the real-corpus section of ``results.md`` (appended when there is none)."""
     block = f"{START}\n{section}{END}\n"

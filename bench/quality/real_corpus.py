@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 REAL = Path(__file__).resolve().parent / "real"
-MANIFEST = REAL / "manifest.json"
 
 # Report order; every family of the manifest must be one of these.
 FAMILIES = (
@@ -53,11 +52,17 @@ class RealDoc:
         return self.reference.read_text(encoding="utf-8")
 
 
+def load_manifest(directory: Path = REAL) -> list[dict[str, Any]]:
+    """The manifest's entries, as written."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    entries: list[dict[str, Any]] = manifest["documents"]
+    return entries
+
+
 def load(directory: Path = REAL) -> list[RealDoc]:
     """Every document of the manifest that has its reference (``pending`` lists the others)."""
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     docs = []
-    for entry in manifest["documents"]:
+    for entry in load_manifest(directory):
         path = directory / entry["file"]
         if not (directory / "ref" / f"{entry['name']}.md").exists():
             continue
@@ -78,10 +83,9 @@ def load(directory: Path = REAL) -> list[RealDoc]:
 
 def pending(directory: Path = REAL) -> list[str]:
     """Documents of the manifest whose reference is not written yet."""
-    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     return [
         entry["name"]
-        for entry in manifest["documents"]
+        for entry in load_manifest(directory)
         if not (directory / "ref" / f"{entry['name']}.md").exists()
     ]
 

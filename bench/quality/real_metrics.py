@@ -208,18 +208,32 @@ def score(reference: Structure, output: Structure, layer: list[str] | None) -> S
 
 
 def text_layer_words(path: Path) -> list[str]:
-    """The words of a PDF's text layer inside each page's box (empty for other formats)."""
+    """The words of a PDF's text layer inside each page's crop box (empty for other formats).
+
+    pdfium's page text (with the spaces and line breaks it infers between runs), keeping only
+    characters drawn inside the crop box, so printer's marks outside the visible page are left
+    out. Running headers and footers are in the layer: removing them costs a little retention.
+    """
     if path.suffix.lower() != ".pdf":
         return []
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(str(path))
+    texts = []
     try:
-        texts = []
         for index in range(len(document)):
             page = document[index]
+            left, bottom, right, top = page.get_cropbox()
             textpage = page.get_textpage()
-            texts.append(textpage.get_text_bounded())
+            text = textpage.get_text_range()
+            kept = []
+            for position, char in enumerate(text[: textpage.count_chars()]):
+                if not char.isspace():
+                    x0, y0, x1, y1 = textpage.get_charbox(position)
+                    if x1 < left or x0 > right or y1 < bottom or y0 > top:
+                        char = " "
+                kept.append(char)
+            texts.append("".join(kept))
             textpage.close()
             page.close()
     finally:
