@@ -25,6 +25,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pagemill.processors.convert.layout.blocks import join_lines
 from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, has_rtl, list_marker
@@ -32,6 +33,13 @@ from pagemill.processors.convert.pdf.objects import Rule
 from pagemill.processors.document import BBox, TableRows
 
 SNAP = 3.0  # points: rules this close touch or line up
+# pdfplumber's line-based finder, for the row boxes of ruled tables (``convert.extras``).
+TABLE_SETTINGS: dict[str, Any] = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "snap_tolerance": 3,
+    "intersection_tolerance": 3,
+}
 MIN_TABLE_ROWS = 2
 MIN_UNRULED_ROWS = 3
 MIN_UNRULED_COLUMNS = 3
