@@ -65,7 +65,8 @@ class _Leaf:
 
 
 def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Extraction:
-    usable = [b for b in blocks if b.type != "picture" and b.text.strip()]
+    # Table blocks carry their words in ``rows`` (their text is empty): keep them for arrays.
+    usable = [b for b in blocks if b.type != "picture" and (b.text.strip() or b.rows)]
     leaves, tables, objects = _walk(fields)
     excluded: set[int] = set()
     candidates: list[Candidate] = []

@@ -176,8 +176,9 @@ def _read_pages(
     texts: list[PageText] = []
     objects: dict[int, PageObjects] = {}
     for done, page_number in enumerate(pages, start=1):
-        page = pdf[page_number]
+        page = None
         try:
+            page = pdf[page_number]
             objects[page_number] = scan = scan_page(page, want_pictures=False)
             walls = [(r.at, r.start, r.end) for r in scan.rules if not r.horizontal]
             texts.append(read_page(page, page_number, walls))
@@ -189,7 +190,8 @@ def _read_pages(
                 f"({type(error).__name__}: {error})."
             ) from error
         finally:
-            page.close()
+            if page is not None:
+                page.close()
         if report is not None and (done % 8 == 0 or done == len(pages)):
             report(stage="text", pages_done=done, pages_total=len(pages))
     return texts, objects
@@ -277,16 +279,7 @@ def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:
 def _atoms(
     page: int, tables: list[Table], objects: PageObjects, images: dict[str, str]
 ) -> list[Atom]:
-    # A table's text is its rows, one line each: what segment and extract read as its words.
-    atoms = [
-        Atom(
-            bbox=table.bbox,
-            type="table",
-            rows=table.rows,
-            text="\n".join(" ".join(cell for cell in row if cell) for row in table.rows),
-        )
-        for table in tables
-    ]
+    atoms = [Atom(bbox=table.bbox, type="table", rows=table.rows) for table in tables]
     for index, picture in enumerate(objects.pictures):
         name = f"page_{page}_picture_{index}.png"
         images[name] = picture.png_base64

@@ -48,6 +48,7 @@ MAX_CELL_CHARS = 400  # a longer "cell" is a paragraph: the region is not a tabl
 MAX_MEDIAN_UNRULED_CELL = 32  # characters: unruled table cells are short, prose lines are not
 MIN_FILLED_ROW_SHARE = 0.5  # of the rows must have two or more cells
 MIN_FILLED_SHARE = 0.4  # of all cells must hold text
+MIN_FLOWING_CHARS = 20
 FLOWING_SHARE = 0.3  # this share of cells continuing the sentence above: prose, not a table
 GUTTER_CROSSING_SHARE = 0.12  # a gutter may be crossed by this share of rows (spanning headers)
 MIN_GUTTER = 2.0
@@ -389,7 +390,8 @@ def _table(
     # Two rows under a rule are a form's labels over their values, not a table.
     if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
         return None
-    if not _looks_tabular(rows, ruled=region.ruled):
+    grid = region.ruled and not region.open_sides
+    if not _looks_tabular(rows, ruled=region.ruled, grid=grid):
         return None
     bbox = (
         min(line.bbox[0] for line in lines),
@@ -600,7 +602,8 @@ def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
     return [[row[index] for index in keep] for row in rows]
 
 
-def _looks_tabular(rows: list[list[str]], *, ruled: bool) -> bool:
+def _looks_tabular(rows: list[list[str]], *, ruled: bool, grid: bool = False) -> bool:
+    """Whether the rows read as a table; ``grid``: every cell is boxed by rules."""
     columns = len(rows[0]) if rows else 0
     if columns < 2 or len(rows) < MIN_TABLE_ROWS:
         return False
@@ -615,7 +618,7 @@ def _looks_tabular(rows: list[list[str]], *, ruled: bool) -> bool:
     numbers = sum(1 for cell in cells if NUMBER.match(cell))
     lengths = sorted(len(cell) for cell in cells)
     median = lengths[len(lengths) // 2]
-    if median <= 2 and numbers * 2 < len(cells):
+    if median <= 2 and numbers * 2 < len(cells) and not grid:
         return False  # one-letter labels and symbols: a diagram or a formula
     if _flows(rows):
         return False  # columns of running text
@@ -651,7 +654,7 @@ def _flows(rows: list[list[str]]) -> bool:
     pairs = flowing = 0
     for upper, lower in itertools.pairwise(rows):
         for above, below in zip(upper, lower, strict=False):
-            if above and below:
+            if len(above) >= MIN_FLOWING_CHARS and below:  # a line of prose, not a label
                 pairs += 1
                 if not above.endswith(SENTENCE_END) and below[:1].islower():
                     flowing += 1
