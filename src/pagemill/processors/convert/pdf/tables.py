@@ -344,14 +344,18 @@ def _tables(
     if len(lines) < 2:
         return []
     edges = _column_edges(region, lines, vertical)
+    rows = _rows(lines)
+    body_size = sorted(line.size for line in lines)[len(lines) // 2]
+    while rows and len(rows[0]) == 1 and _title(rows[0][0], edges, body_size):
+        rows.pop(0)  # a title at the top of the box ("Positionsdaten") stays a heading
     parts: list[list[Line]] = [[]]
-    for row in _rows(lines):
+    for row in rows:
         if len(row) == 1 and _crossings(row[0], edges) >= 1 and parts[-1]:
             parts.append([])
             continue
         parts[-1].extend(row)
     if len(parts) == 1:
-        table = _table(region, lines, horizontal, vertical)
+        table = _table(region, parts[0], horizontal, vertical)
         return [table] if table is not None else []
     tables = []
     for part in parts:
@@ -363,6 +367,11 @@ def _tables(
             if table is not None:
                 tables.append(table)
     return tables
+
+
+def _title(line: Line, edges: list[float], body_size: float) -> bool:
+    """A lone line over the columns, or set larger than the table's text."""
+    return _crossings(line, edges) >= 1 or line.size > 1.1 * body_size
 
 
 def _crossings(line: Line, edges: list[float]) -> int:
