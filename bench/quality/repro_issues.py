@@ -178,7 +178,7 @@ def ocr_bold_heading(tmp: Path) -> tuple[bool, str]:
 
 def ocr_table(tmp: Path) -> tuple[bool, str]:
     """Ruled tables on OCRed pages come out as paragraphs of their words: table detection runs
-    only on pages with a text layer (pdfplumber), never on the OCR words."""
+    only on pages with a text layer, never on the OCR words."""
     pages = [
         [
             ("h1", "Harbour Freight Report"),

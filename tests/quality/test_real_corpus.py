@@ -77,7 +77,10 @@ FLOORS: dict[str, dict[str, float]] = {
     },
     "pdf-rtl": {
         "text_similarity": 0.88,
-        "heading_f1": 0.34,
+        # Lowered from 0.34: the Amiri document's headings are drawn in a font without a
+        # Unicode map, so no converter can match them by text; the 0.13 it scored came from a
+        # contents entry taken for a heading, which now sits in the contents table.
+        "heading_f1": 0.30,
         "heading_f1_level": 0.30,
         "word_retention": 0.96,
         "paragraph_deviation": 2.75,

@@ -296,7 +296,7 @@ def test_processor_pickles() -> None:
     assert isinstance(processor, ConvertProcessor)
     assert (processor.step_type, processor.version, processor.cpu_heavy) == (
         "convert",
-        "convert-4",
+        "convert-5",
         True,
     )
 
@@ -454,9 +454,10 @@ def test_which_pages_need_ocr_in_each_mode(
     chars: int, bad: int, coverage: float, paths: int, expected: tuple[bool, bool, bool]
 ) -> None:
     from pagemill.processors.convert.pdf.objects import PageObjects
-    from pagemill.processors.convert.pdf.parse import _needs_ocr, _PageText
+    from pagemill.processors.convert.pdf.parse import _needs_ocr
+    from pagemill.processors.convert.pdf.textlayer import PageText
 
-    text = _PageText(page=0, width=612, height=792, lines=[], chars=chars, bad_chars=bad)
+    text = PageText(page=0, width=612, height=792, lines=[], chars=chars, bad_chars=bad)
     objects = PageObjects(image_coverage=coverage, paths=paths)
     modes = ("fast", "balanced", "accurate")
     assert tuple(_needs_ocr(text, objects, mode) for mode in modes) == expected
