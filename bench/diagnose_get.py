@@ -100,7 +100,8 @@ async def main() -> None:
                 lambda: services.executions.get(team, execution_id),
             )
             await _timed(
-                "Ledger.execution alone", lambda: services.ledger.execution(execution_id, team)
+                "ExecutionLedger.get alone",
+                lambda: runtime.ledger.executions.get(execution_id, team),
             )
             await _timed(
                 "KeyService.authenticate (cached)",
@@ -120,11 +121,11 @@ async def main() -> None:
 
             calls, undo = _count_aiosqlite_hops()
             try:
-                await services.ledger.execution(execution_id, team)
+                await runtime.ledger.executions.get(execution_id, team)
             finally:
                 undo()
             print(
-                f"\naiosqlite thread round trips per Ledger.execution: {len(calls)} "
+                f"\naiosqlite thread round trips per ExecutionLedger.get: {len(calls)} "
                 f"({', '.join(calls)})"
             )
             RELEASE.set()

@@ -22,6 +22,7 @@ from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
@@ -85,13 +86,13 @@ async def open_ledger(
 
 async def issue_key(settings: Settings, team: str, name: str = "default") -> IssuedKey:
     async with open_ledger(settings) as ledger:
-        return await KeyService(ledger, SystemClock()).issue(team, name)
+        return await KeyService(ledger.tenancy, SystemClock()).issue(team, name)
 
 
 async def first_run_key(settings: Settings) -> IssuedKey | None:
     """On an empty database, create the default team and its first key."""
     async with open_ledger(settings) as ledger:
-        keys = KeyService(ledger, SystemClock())
+        keys = KeyService(ledger.tenancy, SystemClock())
         if await keys.needs_first_key():
             return await keys.issue(DEFAULT_TEAM)
     return None
@@ -109,7 +110,9 @@ class Admin:
 async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
     async with open_ledger(settings) as ledger:
         clock = SystemClock()
-        yield Admin(teams=TeamService(ledger, clock), keys=KeyService(ledger, clock))
+        yield Admin(
+            teams=TeamService(ledger.tenancy, clock), keys=KeyService(ledger.tenancy, clock)
+        )
 
 
 def url_signing_secret(settings: Settings) -> bytes:
@@ -119,7 +122,7 @@ def url_signing_secret(settings: Settings) -> bytes:
     return load_or_create_secret(settings.data_dir / "url_signing_secret")
 
 
-def webhook_service(settings: Settings, ledger: Ledger, clock: Clock) -> WebhookService:
+def webhook_service(settings: Settings, ledger: WebhookLedger, clock: Clock) -> WebhookService:
     """Webhooks signed per team and sent behind the URL guard (file_url's allow-list)."""
     sender = HttpWebhookSender(
         connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
@@ -150,6 +153,7 @@ class Runtime:
     """The services plus what a worker loop needs next to them."""
 
     services: Services
+    ledger: Ledger  # for diagnostics and tests: services hold only their own areas
     dispatcher: Dispatcher
     clock: Clock
     settings: Settings
@@ -206,7 +210,7 @@ async def open_runtime(
             compute = pool
         stack.push_async_callback(compute.close)
         engine = StepEngine(
-            ledger,
+            ledger.steps,
             live,
             blobs,
             dispatcher,
@@ -224,27 +228,27 @@ async def open_runtime(
             ),
             metrics=metrics,
         )
-        custom_processors = CustomProcessorService(ledger, processors, clock)
-        extraction_schemas = ExtractionSchemaService(ledger, clock)
+        custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
+        extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
         files = FileService(
-            ledger,
+            ledger.files,
             blobs,
             clock,
             signing_secret=url_signing_secret(settings),
             max_upload_bytes=settings.max_upload_bytes,
         )
-        webhooks = webhook_service(settings, ledger, clock)
+        webhooks = webhook_service(settings, ledger.webhooks, clock)
         engine.observe(webhooks.notice)
-        keys = KeyService(ledger, clock, settings.key_cache_seconds)
+        keys = KeyService(ledger.tenancy, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
         services = Services(
             keys=keys,
-            teams=TeamService(ledger, clock),
+            teams=TeamService(ledger.tenancy, clock),
             sessions=SessionService(
-                ledger,
+                ledger.tenancy,
                 clock,
                 await load_session_secret(
-                    ledger,
+                    ledger.tenancy,
                     settings.session_secret.get_secret_value() if settings.session_secret else None,
                     clock,
                 ),
@@ -254,12 +258,18 @@ async def open_runtime(
             ),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             pipelines=PipelineService(
-                ledger, processors, clock, settings.rates, custom_processors, extraction_schemas
+                ledger.pipelines,
+                processors,
+                clock,
+                settings.rates,
+                custom_processors,
+                extraction_schemas,
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
             executions=ExecutionService(
-                ledger,
+                ledger.pipelines,
+                ledger.executions,
                 live,
                 blobs,
                 HttpxFetcher(
@@ -275,7 +285,7 @@ async def open_runtime(
                 ),
                 metrics=metrics,
                 admission=Admission(
-                    ledger,
+                    ledger.executions,
                     blobs,
                     AdmissionLimits(settings.max_pages_per_request, settings.max_pages_in_flight),
                 ),
@@ -284,7 +294,9 @@ async def open_runtime(
             files=files,
             engine=engine,
             operations=OperationsService(
-                ledger,
+                ledger.steps,
+                ledger.executions,
+                ledger.ping,
                 live,
                 metrics,
                 clock,
@@ -295,10 +307,10 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
-            ledger=ledger,
         )
         yield Runtime(
             services=services,
+            ledger=ledger,
             dispatcher=dispatcher,
             clock=clock,
             settings=settings,

@@ -10,7 +10,7 @@ from tests.contract.versioned_kit import DEFINITION, T0, at, teams
 async def test_create_stores_version_one_as_active(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
 
-    created = await ledger.create_custom_processor(
+    created = await ledger.custom_processors.create(
         "team_a", "cp_one", "Footers", DEFINITION, "first cut", T0
     )
 
@@ -18,47 +18,47 @@ async def test_create_stores_version_one_as_active(ledger: SqlLedger) -> None:
     assert (created.active_version, created.max_version, created.archived) == (1, 1, False)
     assert created.created == created.updated == T0
     assert isinstance(created.pk, int)
-    version = await ledger.custom_processor_version("team_a", "cp_one", 1)
+    version = await ledger.custom_processors.version("team_a", "cp_one", 1)
     assert version is not None
     assert version.definition == DEFINITION
     assert list(version.definition["classify_pages"]) == ["zeta", "alpha", "mid"]
     assert (version.version, version.description, version.created) == (1, "first cut", T0)
     assert version.processor_pk == created.pk
-    assert await ledger.custom_processor("team_a", "cp_one") == created
+    assert await ledger.custom_processors.get("team_a", "cp_one") == created
 
 
 async def test_new_versions_count_up_and_may_stay_inactive(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a", "team_b")
-    await ledger.create_custom_processor("team_a", "cp_one", "A", DEFINITION, None, T0)
+    await ledger.custom_processors.create("team_a", "cp_one", "A", DEFINITION, None, T0)
     second = {"rules": [{"action": "keep", "match": {"pages": "0-1"}}]}
 
-    v2 = await ledger.add_custom_processor_version(
+    v2 = await ledger.custom_processors.add_version(
         "team_a", "cp_one", second, "two", at(1), activate=True
     )
-    v3 = await ledger.add_custom_processor_version(
+    v3 = await ledger.custom_processors.add_version(
         "team_a", "cp_one", DEFINITION, None, at(2), activate=False
     )
 
     assert v2 is not None and v3 is not None
     assert (v2.version, v2.definition, v2.description, v2.created) == (2, second, "two", at(1))
     assert v3.version == 3
-    processor = await ledger.custom_processor("team_a", "cp_one")
+    processor = await ledger.custom_processors.get("team_a", "cp_one")
     assert processor is not None
     assert (processor.active_version, processor.max_version, processor.updated) == (2, 3, at(2))
-    versions = await ledger.custom_processor_versions("team_a", "cp_one")
+    versions = await ledger.custom_processors.versions("team_a", "cp_one")
     assert [v.version for v in versions] == [3, 2, 1]  # newest first
-    assert await ledger.custom_processor_versions("team_b", "cp_one") == []
-    assert await ledger.custom_processor_version("team_a", "cp_one", 4) is None
+    assert await ledger.custom_processors.versions("team_b", "cp_one") == []
+    assert await ledger.custom_processors.version("team_a", "cp_one", 4) is None
 
 
 async def test_update_sets_active_version_name_and_archived(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
-    await ledger.create_custom_processor("team_a", "cp_one", "A", DEFINITION, None, T0)
-    await ledger.add_custom_processor_version(
+    await ledger.custom_processors.create("team_a", "cp_one", "A", DEFINITION, None, T0)
+    await ledger.custom_processors.add_version(
         "team_a", "cp_one", DEFINITION, None, at(1), activate=True
     )
 
-    changed = await ledger.update_custom_processor(
+    changed = await ledger.custom_processors.update(
         "team_a", "cp_one", at(5), active_version=1, name="Renamed", archived=True
     )
 

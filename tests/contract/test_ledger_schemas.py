@@ -11,7 +11,7 @@ from tests.contract.versioned_kit import SCHEMA, SECOND, T0, at, teams
 async def test_create_stores_version_one_as_current(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
 
-    created = await ledger.create_extraction_schema(
+    created = await ledger.extraction_schemas.create(
         "team_a", "sch_one", "Invoices", SCHEMA, "first cut", T0
     )
 
@@ -26,7 +26,7 @@ async def test_create_stores_version_one_as_current(ledger: SqlLedger) -> None:
     assert created.created == created.updated == T0
     assert created.history == (SchemaVersionSummary(1, "first cut", T0),)
     assert isinstance(created.pk, int)
-    version = await ledger.extraction_schema_version("team_a", "sch_one", 1)
+    version = await ledger.extraction_schemas.version("team_a", "sch_one", 1)
     assert version is not None
     assert (version.version, version.schema_json, version.description, version.created) == (
         1,
@@ -35,17 +35,17 @@ async def test_create_stores_version_one_as_current(ledger: SqlLedger) -> None:
         T0,
     )
     assert version.schema_pk == created.pk
-    assert await ledger.extraction_schema("team_a", "sch_one") == created
+    assert await ledger.extraction_schemas.get("team_a", "sch_one") == created
 
 
 async def test_a_new_version_becomes_current_with_the_other_changes(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
-    await ledger.create_extraction_schema("team_a", "sch_one", "A", SCHEMA, "one", T0)
+    await ledger.extraction_schemas.create("team_a", "sch_one", "A", SCHEMA, "one", T0)
 
-    two = await ledger.update_extraction_schema(
+    two = await ledger.extraction_schemas.update(
         "team_a", "sch_one", at(1), new_version=SECOND, description="two", name="Totals"
     )
-    three = await ledger.update_extraction_schema("team_a", "sch_one", at(2), new_version=SCHEMA)
+    three = await ledger.extraction_schemas.update("team_a", "sch_one", at(2), new_version=SCHEMA)
 
     assert two is not None and three is not None
     assert (two.current_version, two.schema_json, two.name, two.description) == (
@@ -62,16 +62,16 @@ async def test_a_new_version_becomes_current_with_the_other_changes(ledger: SqlL
     )
     assert (three.current_version, three.schema_json, three.updated) == (3, SCHEMA, at(2))
     assert three.created == T0
-    old = await ledger.extraction_schema_version("team_a", "sch_one", 2)
+    old = await ledger.extraction_schemas.version("team_a", "sch_one", 2)
     assert old is not None and old.schema_json == SECOND
-    assert await ledger.extraction_schema_version("team_a", "sch_one", 4) is None
+    assert await ledger.extraction_schemas.version("team_a", "sch_one", 4) is None
 
 
 async def test_edits_in_place_keep_the_version(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
-    await ledger.create_extraction_schema("team_a", "sch_one", "A", SCHEMA, "one", T0)
+    await ledger.extraction_schemas.create("team_a", "sch_one", "A", SCHEMA, "one", T0)
 
-    changed = await ledger.update_extraction_schema(
+    changed = await ledger.extraction_schemas.update(
         "team_a", "sch_one", at(5), name="Renamed", description=None, archived=True
     )
 
@@ -84,11 +84,11 @@ async def test_edits_in_place_keep_the_version(ledger: SqlLedger) -> None:
 
 async def test_the_list_carries_each_schemas_current_json_and_history(ledger: SqlLedger) -> None:
     await teams(ledger, "team_a")
-    await ledger.create_extraction_schema("team_a", "sch_0", "S0", SCHEMA, None, T0)
-    await ledger.create_extraction_schema("team_a", "sch_1", "S1", SCHEMA, None, at(1))
-    await ledger.update_extraction_schema("team_a", "sch_0", at(2), new_version=SECOND)
+    await ledger.extraction_schemas.create("team_a", "sch_0", "S0", SCHEMA, None, T0)
+    await ledger.extraction_schemas.create("team_a", "sch_1", "S1", SCHEMA, None, at(1))
+    await ledger.extraction_schemas.update("team_a", "sch_0", at(2), new_version=SECOND)
 
-    listed, _ = await ledger.list_extraction_schemas(
+    listed, _ = await ledger.extraction_schemas.page(
         "team_a", include_archived=False, limit=10, offset=0
     )
 

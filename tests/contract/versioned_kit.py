@@ -39,31 +39,40 @@ def at(seconds: float) -> datetime:
 
 async def teams(ledger: SqlLedger, *names: str) -> None:
     for name in names:
-        await ledger.create_team(name, f"name of {name}", T0)
+        await ledger.tenancy.create_team(name, f"name of {name}", T0)
 
 
 async def _create_processor(ledger: SqlLedger, team_id: str, public_id: str, now: datetime) -> Any:
-    return await ledger.create_custom_processor(team_id, public_id, "P", DEFINITION, None, now)
+    return await ledger.custom_processors.create(team_id, public_id, "P", DEFINITION, None, now)
 
 
 async def _iterate_processor(
     ledger: SqlLedger, team_id: str, public_id: str, now: datetime
 ) -> int | None:
-    added = await ledger.add_custom_processor_version(
+    added = await ledger.custom_processors.add_version(
         team_id, public_id, DEFINITION, None, now, activate=True
     )
     return None if added is None else added.version
 
 
 async def _create_schema(ledger: SqlLedger, team_id: str, public_id: str, now: datetime) -> Any:
-    return await ledger.create_extraction_schema(team_id, public_id, "S", SCHEMA, None, now)
+    return await ledger.extraction_schemas.create(team_id, public_id, "S", SCHEMA, None, now)
 
 
 async def _new_schema_version(
     ledger: SqlLedger, team_id: str, public_id: str, now: datetime
 ) -> int | None:
-    changed = await ledger.update_extraction_schema(team_id, public_id, now, new_version=SECOND)
+    changed = await ledger.extraction_schemas.update(team_id, public_id, now, new_version=SECOND)
     return None if changed is None else changed.current_version
+
+
+def _area(area: str, method: str) -> Callable[..., Awaitable[Any]]:
+    """``method`` of the ledger's ``area``, called with the ledger first."""
+
+    def call(ledger: SqlLedger, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return getattr(getattr(ledger, area), method)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -90,10 +99,10 @@ KINDS = {
         ledger_owned="created",
         create=_create_processor,
         add_version=_iterate_processor,
-        get=SqlLedger.custom_processor,
-        listing=SqlLedger.list_custom_processors,
-        version=SqlLedger.custom_processor_version,
-        update=SqlLedger.update_custom_processor,
+        get=_area("custom_processors", "get"),
+        listing=_area("custom_processors", "page"),
+        version=_area("custom_processors", "version"),
+        update=_area("custom_processors", "update"),
     ),
     "extraction_schemas": Kind(
         prefix="sch_",
@@ -102,9 +111,9 @@ KINDS = {
         ledger_owned="current_version",
         create=_create_schema,
         add_version=_new_schema_version,
-        get=SqlLedger.extraction_schema,
-        listing=SqlLedger.list_extraction_schemas,
-        version=SqlLedger.extraction_schema_version,
-        update=SqlLedger.update_extraction_schema,
+        get=_area("extraction_schemas", "get"),
+        listing=_area("extraction_schemas", "page"),
+        version=_area("extraction_schemas", "version"),
+        update=_area("extraction_schemas", "update"),
     ),
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pagemill.ports.ledger import Ledger
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.engine import StepEngine
 from pagemill.services.executions import ExecutionService
@@ -33,4 +32,3 @@ class Services:
     engine: StepEngine
     operations: OperationsService
     webhooks: WebhookService
-    ledger: Ledger  # for readiness checks only

@@ -29,7 +29,7 @@ from pagemill.domain.custom_processors import (
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.catalog import CustomProcessorCatalog
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.step_freezing import StepFreezer
 
@@ -87,8 +87,10 @@ def _version_info(processor_id: str, v: CustomProcessorVersion, active: int) -> 
 class CustomProcessorService(StepFreezer):
     step_type = "custom"
 
-    def __init__(self, ledger: Ledger, processors: ProcessorRegistry, clock: Clock) -> None:
-        self._ledger = ledger
+    def __init__(
+        self, store: CustomProcessorCatalog, processors: ProcessorRegistry, clock: Clock
+    ) -> None:
+        self._store = store
         self._clock = clock
         self._installed = {t.processor_id: t for t in processors.custom_transforms.values()}
 
@@ -140,7 +142,7 @@ class CustomProcessorService(StepFreezer):
         processor_id = new_custom_processor_id()
         while processor_id in self._installed:  # an entry point may look like a random id
             processor_id = new_custom_processor_id()
-        created = await self._ledger.create_custom_processor(
+        created = await self._store.create(
             team_id, processor_id, clean_name, dict(definition), description, self._clock.now()
         )
         return _info(created)
@@ -152,7 +154,7 @@ class CustomProcessorService(StepFreezer):
         return _info(await self._stored(team_id, processor_id))
 
     async def _stored(self, team_id: str, processor_id: str) -> CustomProcessor:
-        found = await self._ledger.custom_processor(team_id, processor_id)
+        found = await self._store.get(team_id, processor_id)
         if found is None:
             raise NotFound(f"Custom processor {processor_id} not found")
         return found
@@ -161,7 +163,7 @@ class CustomProcessorService(StepFreezer):
         self, team_id: str, *, limit: int, offset: int
     ) -> tuple[list[ProcessorInfo], int]:
         """The team's own (most recently updated first), then the installed ones by id."""
-        own, own_total = await self._ledger.list_custom_processors(
+        own, own_total = await self._store.page(
             team_id, include_archived=False, limit=limit, offset=offset
         )
         items = [_info(p) for p in own]
@@ -188,7 +190,7 @@ class CustomProcessorService(StepFreezer):
         processor = await self._stored(team_id, processor_id)
         if processor.archived:
             raise Conflict(f"Custom processor {processor_id} is archived.")
-        added = await self._ledger.add_custom_processor_version(
+        added = await self._store.add_version(
             team_id,
             processor_id,
             dict(definition),
@@ -206,7 +208,7 @@ class CustomProcessorService(StepFreezer):
         if processor_id in self._installed:
             return [self._installed_version(processor_id)]
         processor = await self._stored(team_id, processor_id)
-        versions = await self._ledger.custom_processor_versions(team_id, processor_id)
+        versions = await self._store.versions(team_id, processor_id)
         return [_version_info(processor_id, v, processor.active_version) for v in versions]
 
     async def version(self, team_id: str, processor_id: str, version: int) -> VersionInfo:
@@ -215,7 +217,7 @@ class CustomProcessorService(StepFreezer):
                 raise NotFound(f"Version {version} of custom processor {processor_id} not found")
             return self._installed_version(processor_id)
         processor = await self._stored(team_id, processor_id)
-        found = await self._ledger.custom_processor_version(team_id, processor_id, version)
+        found = await self._store.version(team_id, processor_id, version)
         if found is None:
             raise NotFound(f"Version {version} of custom processor {processor_id} not found")
         return _version_info(processor_id, found, processor.active_version)
@@ -223,7 +225,7 @@ class CustomProcessorService(StepFreezer):
     async def set_active(self, team_id: str, processor_id: str, version: int) -> ProcessorInfo:
         self._read_only(processor_id)
         await self.version(team_id, processor_id, version)  # it must exist (and be ours)
-        changed = await self._ledger.update_custom_processor(
+        changed = await self._store.update(
             team_id, processor_id, self._clock.now(), active_version=version
         )
         if changed is None:
@@ -232,7 +234,7 @@ class CustomProcessorService(StepFreezer):
 
     async def set_archived(self, team_id: str, processor_id: str, archived: bool) -> ProcessorInfo:
         self._read_only(processor_id)
-        changed = await self._ledger.update_custom_processor(
+        changed = await self._store.update(
             team_id, processor_id, self._clock.now(), archived=archived
         )
         if changed is None:
@@ -265,13 +267,13 @@ class CustomProcessorService(StepFreezer):
                     "transform_version": installed.version,
                 }
             }
-        processor = await self._ledger.custom_processor(team_id, processor_id)
+        processor = await self._store.get(team_id, processor_id)
         if processor is None:
             raise InvalidInput(f"custom processor {processor_id!r} not found.")
         if processor.archived:
             raise InvalidInput(f"custom processor {processor_id} is archived.")
         number = pinned if pinned is not None else processor.active_version
-        version = await self._ledger.custom_processor_version(team_id, processor_id, number)
+        version = await self._store.version(team_id, processor_id, number)
         if version is None:
             raise InvalidInput(f"custom processor {processor_id} has no version {number}.")
         return {

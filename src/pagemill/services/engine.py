@@ -28,7 +28,7 @@ from pagemill.domain.statuses import StepStatus
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.dispatch import Dispatcher
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
@@ -73,7 +73,7 @@ class StopReason(StrEnum):
 class StepEngine:
     def __init__(
         self,
-        ledger: Ledger,
+        steps: StepLedger,
         live: LiveStore,
         blobs: BlobStore,
         dispatcher: Dispatcher,
@@ -83,7 +83,7 @@ class StepEngine:
         config: EngineConfig,
         metrics: Metrics | None = None,
     ) -> None:
-        self._ledger = ledger
+        self._steps = steps
         self._live = live
         self._blobs = blobs
         self._dispatcher = dispatcher
@@ -93,7 +93,7 @@ class StepEngine:
         self._config = config
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
-        self._cache = ExecutorCache(ledger, blobs, processors)
+        self._cache = ExecutorCache(steps, blobs, processors)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
         self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
         self._stop_reasons: dict[StepRef, StopReason] = {}
@@ -125,7 +125,7 @@ class StepEngine:
 
     # -- claiming ----------------------------------------------------------------------------
     async def claim_next(self, worker: str) -> Claim | None:
-        claim = await self._ledger.claim_next(
+        claim = await self._steps.claim_next(
             worker, self._clock.now(), self._config.lease_seconds, self._processors.step_types
         )
         if claim is not None:
@@ -135,7 +135,7 @@ class StepEngine:
     async def claim_and_run(self, ref: StepRef, worker: str) -> None:
         """Queue delivery: claim exactly this attempt and run it; a stale or duplicate
         delivery (the attempt moved on, the step is done or cancelled) is a no-op."""
-        claim = await self._ledger.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
+        claim = await self._steps.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
         if claim is None:
             log.info("delivery of %s is stale; ignored", ref, extra=_fields(ref))
             return
@@ -143,7 +143,7 @@ class StepEngine:
         await self.run(claim, worker)
 
     async def next_due(self) -> datetime | None:
-        return await self._ledger.next_due(self._processors.step_types)
+        return await self._steps.next_due(self._processors.step_types)
 
     # -- running -----------------------------------------------------------------------------
     async def run(self, claim: Claim, worker: str) -> None:
@@ -267,7 +267,7 @@ class StepEngine:
             next_beat += interval
             now = self._clock.now()
             try:
-                beat = await self._ledger.heartbeat(ref, worker, now, self._config.lease_seconds)
+                beat = await self._steps.heartbeat(ref, worker, now, self._config.lease_seconds)
             except Exception:  # a database blip: keep the work, try again next beat
                 log.warning(
                     "heartbeat for %s failed; retrying", ref, exc_info=True, extra=_fields(ref)
@@ -319,7 +319,7 @@ class StepEngine:
         if reason is StopReason.CANCEL:
             await self._fail(ref, worker, "Cancelled.", retryable=False)
             return
-        snapshot = await self._ledger.release_step(ref, worker, self._clock.now())
+        snapshot = await self._steps.release(ref, worker, self._clock.now())
         if snapshot is not None:
             log.info("released %s for another worker", ref, extra=_fields(ref))
             self._observe(snapshot, ref, "released")
@@ -360,9 +360,7 @@ class StepEngine:
     ) -> None:
         """Commit a completion; an attempt that was fenced off deletes what it wrote."""
         ref = claim.step.ref
-        snapshot = await self._ledger.complete_step(
-            ref, worker, self._clock.now(), output, self._rates
-        )
+        snapshot = await self._steps.complete(ref, worker, self._clock.now(), output, self._rates)
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
             log.warning("late completion of %s rejected by the fence", ref, extra=_fields(ref))
@@ -375,7 +373,7 @@ class StepEngine:
 
     async def _fail(self, ref: StepRef, worker: str, error: str, retryable: bool) -> None:
         retry_at = self._retry_at(ref.attempt) if retryable else None
-        snapshot = await self._ledger.fail_step(
+        snapshot = await self._steps.fail(
             ref, worker, self._clock.now(), error, retry_at, self._rates
         )
         if snapshot is not None:
@@ -406,14 +404,14 @@ class StepEngine:
     # -- recovery ----------------------------------------------------------------------------
     async def reap(self, limit: int = 100) -> int:
         """Requeue (or fail, past max attempts) steps whose worker stopped heartbeating."""
-        expired = await self._ledger.expired_leases(self._clock.now(), limit)
+        expired = await self._steps.expired_leases(self._clock.now(), limit)
         for step in expired:
             await self._requeue_lost(step, "The worker running this step was lost (lease expired).")
         return len(expired)
 
     async def recover_previous_boot(self, boot_prefix: str) -> int:
         """Embedded start-up: steps leased by an earlier run of this server go back at once."""
-        orphans = await self._ledger.leased_by_others(boot_prefix)
+        orphans = await self._steps.leased_by_others(boot_prefix)
         for step in orphans:
             await self._requeue_lost(step, "The server restarted while this step was running.")
         return len(orphans)
@@ -422,7 +420,7 @@ class StepEngine:
         if step.lease_owner is None:
             return
         # The lost attempt counts: a document that kills every worker ends failed, not looping.
-        snapshot = await self._ledger.fail_step(
+        snapshot = await self._steps.fail(
             step.ref,
             step.lease_owner,
             self._clock.now(),

@@ -31,7 +31,7 @@ from pagemill.domain.extraction_schemas import (
 )
 from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.catalog import ExtractionSchemaCatalog
 from pagemill.services.step_freezing import StepFreezer
 
 FIELD = "schema_json"
@@ -41,8 +41,8 @@ UPDATABLE = frozenset({"name", "description", FIELD, "archived"})
 class ExtractionSchemaService(StepFreezer):
     step_type = "extract"
 
-    def __init__(self, ledger: Ledger, clock: Clock) -> None:
-        self._ledger = ledger
+    def __init__(self, schemas: ExtractionSchemaCatalog, clock: Clock) -> None:
+        self._schemas = schemas
         self._clock = clock
 
     # -- schemas -----------------------------------------------------------------------------
@@ -52,12 +52,12 @@ class ExtractionSchemaService(StepFreezer):
         clean_name = check_name(name)
         check_description(description)
         schema = check_json_schema(schema_json, FIELD)
-        return await self._ledger.create_extraction_schema(
+        return await self._schemas.create(
             team_id, new_schema_id(), clean_name, schema, description, self._clock.now()
         )
 
     async def get(self, team_id: str, schema_id: str) -> ExtractionSchema:
-        found = await self._ledger.extraction_schema(team_id, schema_id)
+        found = await self._schemas.get(team_id, schema_id)
         if found is None:
             raise NotFound(f"Extraction schema {schema_id} not found")
         return found
@@ -66,7 +66,7 @@ class ExtractionSchemaService(StepFreezer):
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[ExtractionSchema], int]:
         """Most recently updated first."""
-        return await self._ledger.list_extraction_schemas(
+        return await self._schemas.page(
             team_id, include_archived=include_archived, limit=limit, offset=offset
         )
 
@@ -118,7 +118,7 @@ class ExtractionSchemaService(StepFreezer):
         new_version: dict[str, Any] | None,
         columns: Mapping[str, Any],
     ) -> ExtractionSchema:
-        changed = await self._ledger.update_extraction_schema(
+        changed = await self._schemas.update(
             team_id, schema_id, self._clock.now(), new_version=new_version, **columns
         )
         if changed is None:
@@ -136,7 +136,7 @@ class ExtractionSchemaService(StepFreezer):
     async def _freeze(
         self, team_id: str, ref: SchemaRef, settings: Mapping[str, Any]
     ) -> dict[str, Any]:
-        schema = await self._ledger.extraction_schema(team_id, ref.schema_id)
+        schema = await self._schemas.get(team_id, ref.schema_id)
         if schema is None:
             raise InvalidInput(f"extraction schema {ref.schema_id!r} not found.")
         if schema.archived:
@@ -145,7 +145,7 @@ class ExtractionSchemaService(StepFreezer):
         if number == schema.current_version:
             schema_json = schema.schema_json
         else:
-            version = await self._ledger.extraction_schema_version(team_id, ref.schema_id, number)
+            version = await self._schemas.version(team_id, ref.schema_id, number)
             if version is None:
                 raise InvalidInput(f"extraction schema {ref.schema_id} has no version {number}.")
             schema_json = version.schema_json

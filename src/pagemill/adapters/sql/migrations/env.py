@@ -13,7 +13,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from pagemill.adapters.sql.engine import create_engine, normalize_url
+from pagemill.adapters.sql.database import create_engine, normalize_url
 from pagemill.adapters.sql.tables import metadata
 
 config = context.config

@@ -1,4 +1,4 @@
-"""The extraction-schema half of the SQL ledger: saved schemas and their immutable versions."""
+"""The extraction-schema catalog on SQL: saved schemas and their immutable versions."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import Database, from_db, to_db
-from pagemill.adapters.sql.ledger_versioned import VersionedTables
+from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.versioned import VersionedTables
 from pagemill.adapters.sql.tables import extraction_schema_versions, extraction_schemas
 from pagemill.domain.extraction_schemas import (
     ExtractionSchema,
     ExtractionSchemaVersion,
     SchemaVersionSummary,
 )
+from pagemill.ports.ledger.catalog import ExtractionSchemaCatalog
 
 SCHEMAS = VersionedTables(
     resources=extraction_schemas,
@@ -24,7 +25,7 @@ SCHEMAS = VersionedTables(
     public_id="schema_id",
     resource_pk="schema_pk",
     payload="schema_json",
-    updater="update_extraction_schema",
+    updater="extraction_schemas.update",
     # The columns the updater may set; everything else is owned by the ledger.
     updatable=frozenset({"name", "description", "archived"}),
 )
@@ -101,10 +102,11 @@ async def _schema(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> Extra
     return schema_from(row, (await _histories(conn, [pk]))[pk])
 
 
-class ExtractionSchemaMethods:
-    _db: Database
+class SqlExtractionSchemaCatalog(ExtractionSchemaCatalog):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    async def create_extraction_schema(
+    async def create(
         self,
         team_id: str,
         schema_id: str,
@@ -128,11 +130,11 @@ class ExtractionSchemaMethods:
         assert created is not None
         return created
 
-    async def extraction_schema(self, team_id: str, schema_id: str) -> ExtractionSchema | None:
+    async def get(self, team_id: str, schema_id: str) -> ExtractionSchema | None:
         async with self._db.read() as conn:
             return await _schema(conn, SCHEMAS.mine(team_id, schema_id))
 
-    async def list_extraction_schemas(
+    async def page(
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[ExtractionSchema], int]:
         async with self._db.read() as conn:
@@ -148,14 +150,14 @@ class ExtractionSchemaMethods:
         items = [schema_from(row, histories[row._mapping[_schemas.c.id]]) for row in rows]
         return items, total
 
-    async def extraction_schema_version(
+    async def version(
         self, team_id: str, schema_id: str, version: int
     ) -> ExtractionSchemaVersion | None:
         async with self._db.read() as conn:
             row = await SCHEMAS.version_row(conn, team_id, schema_id, version)
         return None if row is None else schema_version_from(row)
 
-    async def update_extraction_schema(
+    async def update(
         self,
         team_id: str,
         schema_id: str,

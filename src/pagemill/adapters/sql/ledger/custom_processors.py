@@ -1,4 +1,4 @@
-"""The custom-processor half of the SQL ledger: processors and their immutable versions."""
+"""The custom-processor catalog on SQL: processors and their immutable versions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import Database, from_db, to_db
-from pagemill.adapters.sql.ledger_versioned import VersionedTables
+from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.versioned import VersionedTables
 from pagemill.adapters.sql.tables import custom_processor_versions, custom_processors
 from pagemill.domain.custom_processors import CustomProcessor, CustomProcessorVersion
+from pagemill.ports.ledger.catalog import CustomProcessorCatalog
 
 PROCESSORS = VersionedTables(
     resources=custom_processors,
@@ -19,7 +20,7 @@ PROCESSORS = VersionedTables(
     public_id="processor_id",
     resource_pk="processor_pk",
     payload="definition",
-    updater="update_custom_processor",
+    updater="custom_processors.update",
     # The columns the updater may set; everything else is owned by the ledger.
     updatable=frozenset({"name", "active_version", "archived"}),
 )
@@ -68,10 +69,11 @@ async def _processor(
     return None if row is None else processor_from(row)
 
 
-class CustomProcessorMethods:
-    _db: Database
+class SqlCustomProcessorCatalog(CustomProcessorCatalog):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    async def create_custom_processor(
+    async def create(
         self,
         team_id: str,
         processor_id: str,
@@ -95,11 +97,11 @@ class CustomProcessorMethods:
         assert created is not None
         return created
 
-    async def custom_processor(self, team_id: str, processor_id: str) -> CustomProcessor | None:
+    async def get(self, team_id: str, processor_id: str) -> CustomProcessor | None:
         async with self._db.read() as conn:
             return await _processor(conn, PROCESSORS.mine(team_id, processor_id))
 
-    async def list_custom_processors(
+    async def page(
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[CustomProcessor], int]:
         async with self._db.read() as conn:
@@ -113,7 +115,7 @@ class CustomProcessorMethods:
             )
         return [processor_from(row) for row in rows], total
 
-    async def add_custom_processor_version(
+    async def add_version(
         self,
         team_id: str,
         processor_id: str,
@@ -136,9 +138,7 @@ class CustomProcessorMethods:
             row = (await conn.execute(sa.select(_versions).where(_versions.c.id == inserted))).one()
         return processor_version_from(row)
 
-    async def custom_processor_versions(
-        self, team_id: str, processor_id: str
-    ) -> list[CustomProcessorVersion]:
+    async def versions(self, team_id: str, processor_id: str) -> list[CustomProcessorVersion]:
         async with self._db.read() as conn:
             rows = await conn.execute(
                 PROCESSORS.version_select(team_id, processor_id).order_by(
@@ -147,14 +147,14 @@ class CustomProcessorMethods:
             )
             return [processor_version_from(row) for row in rows]
 
-    async def custom_processor_version(
+    async def version(
         self, team_id: str, processor_id: str, version: int
     ) -> CustomProcessorVersion | None:
         async with self._db.read() as conn:
             row = await PROCESSORS.version_row(conn, team_id, processor_id, version)
         return None if row is None else processor_version_from(row)
 
-    async def update_custom_processor(
+    async def update(
         self, team_id: str, processor_id: str, now: datetime, **changes: Any
     ) -> CustomProcessor | None:
         PROCESSORS.check_updatable(changes)

@@ -1,4 +1,4 @@
-"""The files half of the SQL ledger: uploaded files, and the pages a team has in flight."""
+"""The file ledger on SQL: uploaded files and their state."""
 
 from __future__ import annotations
 
@@ -7,42 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, from_db, to_db
-from pagemill.adapters.sql.tables import executions, files
+from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.tables import files
 from pagemill.domain.files import FileStatus, StoredFile
-from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus
+from pagemill.ports.ledger.files import FileLedger
 
 # The columns ``update_file`` may set; everything else is fixed when the file is created.
 UPDATABLE_FILE_COLUMNS = frozenset({"upload_status", "file_size", "sha256"})
-
-# The key of ``executions.input_config`` that holds the page count admission control counted.
-PAGE_COUNT_KEY = "page_count_at_submit"
-_IN_FLIGHT = [s.value for s in ExecutionStatus if s not in TERMINAL_EXECUTION]
-_PAGES_IN_FLIGHT = sa.select(
-    sa.func.coalesce(sa.func.sum(executions.c.input_config[PAGE_COUNT_KEY].as_integer()), 0)
-).where(
-    executions.c.team_id == sa.bindparam("team_id"),
-    executions.c.status.in_(_IN_FLIGHT),
-)
-
-
-def _literal(text: str) -> sa.ColumnElement[Any]:
-    return sa.literal_column(f"'{text}'")
-
-
-# The same sum for PostgreSQL's plain reader (every constant inline: it compiles the statement
-# once and binds only ``team_id``); it returns one integer, which needs no SQLAlchemy types.
-_PAGES_IN_FLIGHT_PLAIN = sa.select(
-    sa.func.coalesce(
-        sa.func.sum(
-            sa.cast(executions.c.input_config.op("->>")(_literal(PAGE_COUNT_KEY)), sa.Integer)
-        ),
-        sa.literal_column("0"),
-    )
-).where(
-    executions.c.team_id == sa.bindparam("team_id"),
-    executions.c.status.in_([_literal(status) for status in _IN_FLIGHT]),
-)
 
 
 def file_from(row: sa.Row[Any]) -> StoredFile:
@@ -65,10 +36,11 @@ def _where(file_id: int, team_id: str | None) -> sa.ColumnElement[bool]:
     return where if team_id is None else where & (files.c.team_id == team_id)
 
 
-class FileMethods:
-    _db: Database
+class SqlFileLedger(FileLedger):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    async def create_file(
+    async def create(
         self, team_id: str, original_filename: str, content_type: str, blob_key: str, now: datetime
     ) -> StoredFile:
         async with self._db.write() as conn:
@@ -87,14 +59,12 @@ class FileMethods:
             row = (await conn.execute(sa.select(files).where(files.c.id == pk[0]))).one()
         return file_from(row)
 
-    async def file(self, file_id: int, team_id: str | None) -> StoredFile | None:
+    async def get(self, file_id: int, team_id: str | None) -> StoredFile | None:
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(files).where(_where(file_id, team_id)))).first()
         return None if row is None else file_from(row)
 
-    async def list_files(
-        self, team_id: str, *, limit: int, offset: int
-    ) -> tuple[list[StoredFile], int]:
+    async def page(self, team_id: str, *, limit: int, offset: int) -> tuple[list[StoredFile], int]:
         mine = files.c.team_id == team_id
         async with self._db.read() as conn:
             total = (
@@ -110,11 +80,11 @@ class FileMethods:
             items = [file_from(row) for row in rows]
         return items, int(total)
 
-    async def update_file(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
+    async def update(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
         unknown = set(changes) - UPDATABLE_FILE_COLUMNS
         if unknown or not changes:
             raise ValueError(
-                f"update_file cannot set {', '.join(sorted(unknown)) or 'nothing'}; "
+                f"files.update cannot set {', '.join(sorted(unknown)) or 'nothing'}; "
                 f"only {', '.join(sorted(UPDATABLE_FILE_COLUMNS))}"
             )
         if isinstance(changes.get("upload_status"), FileStatus):
@@ -127,7 +97,7 @@ class FileMethods:
             row = (await conn.execute(sa.select(files).where(where))).one()
         return file_from(row)
 
-    async def delete_file(self, file_id: int, team_id: str) -> StoredFile | None:
+    async def delete(self, file_id: int, team_id: str) -> StoredFile | None:
         where = _where(file_id, team_id)
         async with self._db.write() as conn:
             row = (await conn.execute(sa.select(files).where(where))).first()
@@ -135,12 +105,3 @@ class FileMethods:
                 return None
             await conn.execute(sa.delete(files).where(where))
         return file_from(row)
-
-    async def pages_in_flight(self, team_id: str) -> int:
-        # One statement: an autocommit read on PostgreSQL (checked at every submit), without
-        # SQLAlchemy's pool and result machinery there (a fifth of the cost).
-        if self._db.is_sqlite:
-            [row] = await self._db.point_read(_PAGES_IN_FLIGHT, {"team_id": team_id})
-            return int(row[0])
-        [plain] = await self._db.point_read_plain(_PAGES_IN_FLIGHT_PLAIN, {"team_id": team_id})
-        return int(plain[0])
