@@ -88,8 +88,13 @@ async def main() -> None:
                 document.renamed("bench.pdf", "application/pdf"),
             )
             execution_id = view.execution.execution_id
-            if await services.engine.claim_next("diagnose") is None:
+            # Claimed, not run: the step stays in flight while the reads are timed.
+            claim = await runtime.ledger.steps.claim_next(
+                "diagnose", runtime.clock.now(), 3600, None
+            )
+            if claim is None:
                 raise RuntimeError("the step could not be claimed")
+            await services.runner.publish(claim.snapshot)
             view = await services.executions.get(team, execution_id)
             print(f"In flight: step 0 {view.steps[0].status.value}, source {view.source}\n")
 

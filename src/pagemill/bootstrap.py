@@ -28,7 +28,6 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Services
 from pagemill.services.custom_processors import CustomProcessorService
-from pagemill.services.engine import EngineConfig, StepEngine
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -37,6 +36,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService, load_session_secret
+from pagemill.services.step_runner import RunnerConfig, StepRunner
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
 from pagemill.settings import Settings
@@ -209,7 +209,7 @@ async def open_runtime(
                 await pool.start()
             compute = pool
         stack.push_async_callback(compute.close)
-        engine = StepEngine(
+        runner = StepRunner(
             ledger.steps,
             live,
             blobs,
@@ -217,7 +217,7 @@ async def open_runtime(
             compute,
             processors,
             clock,
-            EngineConfig(
+            RunnerConfig(
                 lease_seconds=settings.lease_seconds,
                 heartbeat_seconds=settings.heartbeat_seconds,
                 retry_base_seconds=settings.retry_base_seconds,
@@ -238,7 +238,7 @@ async def open_runtime(
             max_upload_bytes=settings.max_upload_bytes,
         )
         webhooks = webhook_service(settings, ledger.webhooks, clock)
-        engine.observe(webhooks.notice)
+        runner.observe(webhooks.notice)
         keys = KeyService(ledger.tenancy, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
         services = Services(
@@ -275,7 +275,7 @@ async def open_runtime(
                 HttpxFetcher(
                     settings.download_timeout_seconds, allow_networks=settings.url_allow_networks
                 ),
-                engine,
+                runner,
                 processors,
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,
@@ -292,7 +292,7 @@ async def open_runtime(
                 file_resolver=files.resolve,
             ),
             files=files,
-            engine=engine,
+            runner=runner,
             operations=OperationsService(
                 ledger.steps,
                 ledger.executions,

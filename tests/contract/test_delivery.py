@@ -107,10 +107,10 @@ async def test_a_stale_delivery_changes_nothing(deployment: Deployment) -> None:
     view = await finished(
         deployment, await start(deployment, [{"type": "convert", "settings": {}}], b"%PDF x")
     )
-    engine = deployment.services.engine
+    runner = deployment.services.runner
     # The same attempt delivered twice (a queue's at-least-once), and an old attempt.
-    await engine.claim_and_run(StepRef(view.execution.execution_id, 0, 1), "late-worker")
-    await engine.claim_and_run(StepRef(view.execution.execution_id, 0, 0), "late-worker")
+    await runner.claim_and_run(StepRef(view.execution.execution_id, 0, 1), "late-worker")
+    await runner.claim_and_run(StepRef(view.execution.execution_id, 0, 0), "late-worker")
     again = await finished(deployment, view.execution.execution_id)
     assert again.execution.seq == view.execution.seq
     assert await deployment.ledger.executions.count_results(view.execution.execution_id, 0) == 1

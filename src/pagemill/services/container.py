@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pagemill.services.custom_processors import CustomProcessorService
-from pagemill.services.engine import StepEngine
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -14,6 +13,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService
+from pagemill.services.step_runner import StepRunner
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
 
@@ -29,6 +29,6 @@ class Services:
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
     files: FileService
-    engine: StepEngine
+    runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService

@@ -28,7 +28,7 @@ from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
-from pagemill.services.engine import StepEngine
+from pagemill.services.step_runner import StepRunner
 
 log = logging.getLogger("pagemill.executions")
 
@@ -109,7 +109,7 @@ class ExecutionService:
         live: LiveStore,
         blobs: BlobStore,
         fetcher: Fetcher,
-        engine: StepEngine,
+        runner: StepRunner,
         processors: ProcessorRegistry,
         clock: Clock,
         *,
@@ -125,7 +125,7 @@ class ExecutionService:
         self._live = live
         self._blobs = blobs
         self._fetcher = fetcher
-        self._engine = engine
+        self._runner = runner
         self._processors = processors
         self._clock = clock
         self.max_upload_bytes = max_upload_bytes
@@ -201,7 +201,7 @@ class ExecutionService:
             with contextlib.suppress(Exception):
                 await self.discard(document)
             raise
-        await self._engine.publish(snapshot)
+        await self._runner.publish(snapshot)
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def _prepare(
@@ -306,12 +306,12 @@ class ExecutionService:
     async def cancel(self, team_id: str, execution_id: str) -> ExecutionView:
         """Cancel an execution (a pagemill extension); a finished one is returned unchanged."""
         snapshot = await self._executions.cancel(
-            execution_id, team_id, self._clock.now(), self._engine.rates
+            execution_id, team_id, self._clock.now(), self._runner.rates
         )
         if snapshot is None:
             raise NotFound(f"Execution {execution_id} not found")
-        await self._engine.publish(snapshot)
-        self._engine.interrupt(execution_id)
+        await self._runner.publish(snapshot)
+        self._runner.interrupt(execution_id)
         return ExecutionView(snapshot.execution, snapshot.steps, "ledger")
 
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:

@@ -13,10 +13,9 @@ from collections.abc import AsyncIterator
 from pagemill.bootstrap import Runtime
 from pagemill.domain.clock import Clock
 from pagemill.domain.ids import random_base62
-from pagemill.domain.models import Claim
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.services.container import Services
-from pagemill.services.engine import StepEngine
+from pagemill.services.step_runner import StepRunner
 from pagemill.worker.webhooks import webhook_deliveries
 
 log = logging.getLogger("pagemill.worker")
@@ -39,7 +38,7 @@ class EmbeddedWorkers:
 
     def __init__(
         self,
-        engine: StepEngine,
+        runner: StepRunner,
         dispatcher: Dispatcher,
         clock: Clock,
         *,
@@ -47,7 +46,7 @@ class EmbeddedWorkers:
         reaper_interval_seconds: float,
         identity: str | None = None,
     ) -> None:
-        self._engine = engine
+        self._runner = runner
         self._dispatcher = dispatcher
         self._clock = clock
         self._concurrency = concurrency
@@ -61,7 +60,7 @@ class EmbeddedWorkers:
         self._stopping = False
 
     async def start(self) -> None:
-        recovered = await self._engine.recover_previous_boot(self.identity)
+        recovered = await self._runner.recover_previous_boot(self.identity)
         if recovered:
             log.warning("requeued %d step(s) left running by a previous start", recovered)
         self._free = [f"{self.identity}/{slot}" for slot in reversed(range(self._concurrency))]
@@ -73,7 +72,7 @@ class EmbeddedWorkers:
     async def stop(self, grace_seconds: float = 0.0) -> None:
         """Stop claiming, let running steps finish for ``grace_seconds``, release the rest."""
         self._stopping = True
-        await self._engine.release_all(grace_seconds)
+        await self._runner.release_all(grace_seconds)
         tasks = [*self._tasks, *self._running]
         for task in tasks:
             task.cancel()
@@ -91,10 +90,10 @@ class EmbeddedWorkers:
             generation = self._dispatcher.generation()
             worker = self._free[-1]
             try:
-                claim = await self._engine.claim_next(worker)
-                if claim is not None:
+                attempt = await self._runner.start_next(worker)
+                if attempt is not None:
                     self._free.pop()
-                    self._start(claim, worker)
+                    self._occupy(attempt, worker)
                     continue
                 timeout = await self._idle_timeout()
             except asyncio.CancelledError:
@@ -106,8 +105,8 @@ class EmbeddedWorkers:
                 continue
             await self._dispatcher.wait(generation, timeout)
 
-    def _start(self, claim: Claim, worker: str) -> None:
-        task = asyncio.create_task(self._engine.run(claim, worker), name=worker)
+    def _occupy(self, task: asyncio.Task[None], worker: str) -> None:
+        """The slot ``worker`` is busy until the attempt ``task`` has ended."""
         self._running.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
@@ -120,7 +119,7 @@ class EmbeddedWorkers:
         task.add_done_callback(done)
 
     async def _idle_timeout(self) -> float:
-        due = await self._engine.next_due()
+        due = await self._runner.next_due()
         if due is None:
             return IDLE_POLL_SECONDS
         seconds = (due - self._clock.now()).total_seconds()
@@ -130,7 +129,7 @@ class EmbeddedWorkers:
         while True:
             await asyncio.sleep(self._reaper_interval)
             try:
-                await self._engine.reap()
+                await self._runner.reap()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -153,13 +152,13 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
         try:
             yield runtime.services
         finally:
-            await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+            await runtime.services.runner.release_all(settings.shutdown_grace_seconds)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         return
     workers = EmbeddedWorkers(
-        runtime.services.engine,
+        runtime.services.runner,
         runtime.dispatcher,
         runtime.clock,
         concurrency=settings.workers,
@@ -187,11 +186,11 @@ async def _serve_queue(
     queue = runtime.queue
     if queue is None:
         raise RuntimeError("this runtime has no queue: run embedded workers instead")
-    engine = runtime.services.engine
-    queue.handler = lambda ref: engine.claim_and_run(ref, identity)
+    runner = runtime.services.runner
+    queue.handler = lambda ref: runner.claim_and_run(ref, identity)
 
     async def reap() -> None:
-        await engine.reap()
+        await runner.reap()
 
     queue.reaper = reap
     backoff = 0.5
