@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from pagemill.ports.ledger.catalog import (
-    CustomProcessorCatalog,
-    ExtractionSchemaCatalog,
-    PipelineCatalog,
-)
+from pagemill.ports.ledger.catalog import PipelineCatalog, VersionedStore
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
 from pagemill.ports.ledger.steps import StepLedger
@@ -31,8 +27,8 @@ class Ledger(ABC):
     steps: StepLedger
     executions: ExecutionLedger
     pipelines: PipelineCatalog
-    custom_processors: CustomProcessorCatalog
-    extraction_schemas: ExtractionSchemaCatalog
+    custom_processors: VersionedStore
+    extraction_schemas: VersionedStore
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
@@ -46,13 +42,12 @@ class Ledger(ABC):
 
 
 __all__ = [
-    "CustomProcessorCatalog",
     "ExecutionLedger",
-    "ExtractionSchemaCatalog",
     "FileLedger",
     "Ledger",
     "PipelineCatalog",
     "StepLedger",
     "TenancyLedger",
+    "VersionedStore",
     "WebhookLedger",
 ]

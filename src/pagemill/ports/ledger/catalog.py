@@ -1,8 +1,8 @@
 """The ledger's catalog: what a team defines before it runs anything.
 
-Pipelines (a draft plus published versions), custom processors and extraction schemas (each a
-team's resource with immutable, numbered versions). Everything takes the team: another team's
-rows are simply not found.
+Pipelines (a draft plus published versions), and a generic store of versioned team resources
+(custom processors and extraction schemas are its two kinds, one store each). Everything takes
+the team: another team's rows are simply not found.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from pagemill.domain.custom_processors import CustomProcessor, CustomProcessorVersion
-from pagemill.domain.extraction_schemas import ExtractionSchema, ExtractionSchemaVersion
 from pagemill.domain.models import Pipeline, PipelineVersion
+from pagemill.domain.versioned import ResourceVersion, VersionedResource
 
 
 class PipelineCatalog(ABC):
@@ -48,102 +47,69 @@ class PipelineCatalog(ABC):
         """Newest first."""
 
 
-class CustomProcessorCatalog(ABC):
+class VersionedStore(ABC):
+    """A team's resources of one kind (custom processors, extraction schemas), each with
+    immutable versions numbered from 1; one version is current."""
+
     @abstractmethod
     async def create(
         self,
         team_id: str,
-        processor_id: str,
+        public_id: str,
         name: str,
-        definition: dict[str, Any],
+        payload: dict[str, Any],
         description: str | None,
         now: datetime,
-    ) -> CustomProcessor:
-        """Insert the processor with ``definition`` as version 1, active, atomically."""
+    ) -> VersionedResource:
+        """Insert the resource with ``payload`` as version 1, current, atomically.
+
+        ``description`` is the version's, and the resource's when its kind keeps one;
+        ``Conflict`` when ``public_id`` is taken.
+        """
 
     @abstractmethod
-    async def get(self, team_id: str, processor_id: str) -> CustomProcessor | None: ...
+    async def get(self, team_id: str, public_id: str) -> VersionedResource | None: ...
 
     @abstractmethod
     async def page(
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
-    ) -> tuple[list[CustomProcessor], int]:
-        """Most recently updated first."""
+    ) -> tuple[list[VersionedResource], int]:
+        """Most recently updated first, and the count."""
+
+    @abstractmethod
+    async def versions(self, team_id: str, public_id: str) -> list[ResourceVersion]:
+        """Newest first; empty when the resource does not exist for the team."""
+
+    @abstractmethod
+    async def version(self, team_id: str, public_id: str, version: int) -> ResourceVersion | None:
+        """One version of the team's resource; None when either does not exist."""
 
     @abstractmethod
     async def add_version(
         self,
         team_id: str,
-        processor_id: str,
-        definition: dict[str, Any],
-        description: str | None,
+        public_id: str,
+        payload: dict[str, Any],
         now: datetime,
         *,
-        activate: bool,
-    ) -> CustomProcessorVersion | None:
-        """Store ``definition`` as version max+1 (and make it active if asked), atomically."""
+        version_description: str | None = None,
+        make_current: bool = True,
+        **changes: Any,
+    ) -> VersionedResource | None:
+        """Store ``payload`` as version max+1 (current if ``make_current``) and set
+        ``changes`` as ``update`` does, atomically; concurrent calls get distinct numbers.
 
-    @abstractmethod
-    async def versions(self, team_id: str, processor_id: str) -> list[CustomProcessorVersion]:
-        """Newest first; empty when the processor does not exist for the team."""
-
-    @abstractmethod
-    async def version(
-        self, team_id: str, processor_id: str, version: int
-    ) -> CustomProcessorVersion | None: ...
-
-    @abstractmethod
-    async def update(
-        self, team_id: str, processor_id: str, now: datetime, **changes: Any
-    ) -> CustomProcessor | None:
-        """Set the given columns (name, active_version, archived) and ``updated``.
-
-        ``active_version`` must name an existing version (the caller checks: versions are
-        never deleted).
+        The version's description is ``version_description``, or else the resource's own
+        once ``changes`` are applied.
         """
 
-
-class ExtractionSchemaCatalog(ABC):
-    @abstractmethod
-    async def create(
-        self,
-        team_id: str,
-        schema_id: str,
-        name: str,
-        schema_json: dict[str, Any],
-        description: str | None,
-        now: datetime,
-    ) -> ExtractionSchema:
-        """Insert the schema with ``schema_json`` as version 1, current, atomically."""
-
-    @abstractmethod
-    async def get(self, team_id: str, schema_id: str) -> ExtractionSchema | None:
-        """The schema with its current version's JSON and its history (newest first)."""
-
-    @abstractmethod
-    async def page(
-        self, team_id: str, *, include_archived: bool, limit: int, offset: int
-    ) -> tuple[list[ExtractionSchema], int]:
-        """Most recently updated first."""
-
-    @abstractmethod
-    async def version(
-        self, team_id: str, schema_id: str, version: int
-    ) -> ExtractionSchemaVersion | None: ...
-
     @abstractmethod
     async def update(
-        self,
-        team_id: str,
-        schema_id: str,
-        now: datetime,
-        *,
-        new_version: dict[str, Any] | None = None,
-        **changes: Any,
-    ) -> ExtractionSchema | None:
-        """Set the given columns (name, description, archived) and ``updated``; with
-        ``new_version``, also store it as version max+1 and make it current — atomically.
+        self, team_id: str, public_id: str, now: datetime, **changes: Any
+    ) -> VersionedResource | None:
+        """Set the given columns (name, description when the kind keeps one,
+        current_version, archived) and ``updated``; ``ValueError`` for any other column.
 
-        The new version's description is ``changes["description"]`` when given, else the
-        schema's description.
+        ``current_version`` must name an existing version (the caller checks: versions are
+        never deleted).
         """

@@ -8,13 +8,16 @@ one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pi
 from __future__ import annotations
 
 from pagemill.adapters.sql.database import Database, DispatchHook, PoolSizing, create_engine
-from pagemill.adapters.sql.ledger.custom_processors import SqlCustomProcessorCatalog
 from pagemill.adapters.sql.ledger.executions import SqlExecutionLedger
-from pagemill.adapters.sql.ledger.extraction_schemas import SqlExtractionSchemaCatalog
 from pagemill.adapters.sql.ledger.files import SqlFileLedger
 from pagemill.adapters.sql.ledger.pipelines import SqlPipelineCatalog
 from pagemill.adapters.sql.ledger.steps import SqlStepLedger
 from pagemill.adapters.sql.ledger.tenancy import SqlTenancy
+from pagemill.adapters.sql.ledger.versioned import (
+    CUSTOM_PROCESSOR_TABLES,
+    EXTRACTION_SCHEMA_TABLES,
+    SqlVersionedStore,
+)
 from pagemill.adapters.sql.ledger.webhooks import SqlWebhookLedger
 from pagemill.ports.ledger import Ledger
 
@@ -30,8 +33,8 @@ class SqlLedger(Ledger):
         self.steps = SqlStepLedger(database)
         self.executions = SqlExecutionLedger(database)
         self.pipelines = SqlPipelineCatalog(database)
-        self.custom_processors = SqlCustomProcessorCatalog(database)
-        self.extraction_schemas = SqlExtractionSchemaCatalog(database)
+        self.custom_processors = SqlVersionedStore(database, CUSTOM_PROCESSOR_TABLES)
+        self.extraction_schemas = SqlVersionedStore(database, EXTRACTION_SCHEMA_TABLES)
         self.tenancy = SqlTenancy(database)
         self.webhooks = SqlWebhookLedger(database)
         self.files = SqlFileLedger(database)
