@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from prometheus_client import start_http_server
-
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
 from pagemill.adapters.filesystem import FilesystemBlobStore, load_or_create_secret
 from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
@@ -26,7 +24,7 @@ from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
-from pagemill.services.container import Services
+from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -115,6 +113,16 @@ async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
         )
 
 
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        workers=settings.workers,
+        reaper_interval_seconds=settings.reaper_interval_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        webhook_concurrency=settings.webhook_concurrency,
+        webhook_timeout_seconds=settings.webhook_timeout_seconds,
+    )
+
+
 def url_signing_secret(settings: Settings) -> bytes:
     """``PAGEMILL_URL_SIGNING_SECRET``, or a secret generated once in the data dir."""
     if settings.url_signing_secret is not None:
@@ -146,24 +154,6 @@ def _queue(database_url: str) -> ProcrastinateQueue:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 
     return ProcrastinateQueue(database_url)
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    """The services plus what a worker loop needs next to them."""
-
-    services: Services
-    ledger: Ledger  # for diagnostics and tests: services hold only their own areas
-    dispatcher: Dispatcher
-    clock: Clock
-    settings: Settings
-    queue: ProcrastinateQueue | None = None  # scale-out delivery; None: local claim loops
-    metrics: PrometheusMetrics | None = None
-
-    def serve_metrics(self, port: int) -> None:
-        """Expose this process's metrics on ``port`` (worker processes have no API)."""
-        if self.metrics is not None:
-            start_http_server(port, registry=self.metrics.registry)
 
 
 @contextlib.asynccontextmanager
@@ -313,20 +303,20 @@ async def open_runtime(
             ledger=ledger,
             dispatcher=dispatcher,
             clock=clock,
-            settings=settings,
-            queue=queue,
+            config=worker_config(settings),
             metrics=metrics,
+            queue=queue,
         )
 
 
 __all__ = [
     "Admin",
     "InlineComputePool",
-    "Runtime",
     "first_run_key",
     "issue_key",
     "ledger_pool",
     "open_admin",
     "open_ledger",
     "open_runtime",
+    "worker_config",
 ]

@@ -18,9 +18,9 @@ import pytest
 
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
-from pagemill.bootstrap import Runtime
 from pagemill.domain.models import StepRun
 from pagemill.domain.statuses import StepStatus
+from pagemill.services.container import Runtime
 from pagemill.services.executions import RunOptions
 from pagemill.settings import Settings
 from pagemill.worker import EmbeddedWorkers

@@ -10,11 +10,10 @@ import os
 import socket
 from collections.abc import AsyncIterator
 
-from pagemill.bootstrap import Runtime
 from pagemill.domain.clock import Clock
 from pagemill.domain.ids import random_base62
 from pagemill.ports.dispatch import Dispatcher
-from pagemill.services.container import Services
+from pagemill.services.container import Runtime, Services
 from pagemill.services.step_runner import StepRunner
 from pagemill.worker.webhooks import webhook_deliveries
 
@@ -138,21 +137,21 @@ class EmbeddedWorkers:
 
 @contextlib.asynccontextmanager
 async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
-    """The runtime's services with ``settings.workers`` workers running in this process: a
+    """The runtime's services with ``config.workers`` workers running in this process: a
     local claim loop feeding that many step slots and a reaper, or a Procrastinate worker when
     the runtime has a queue."""
-    settings = runtime.settings
-    if settings.workers == 0:
+    config = runtime.config
+    if config.workers == 0:
         yield runtime.services
         return
     if runtime.queue is not None:
         task = asyncio.create_task(
-            run_queue_worker(runtime, queues=None, concurrency=settings.workers)
+            run_queue_worker(runtime, queues=None, concurrency=config.workers)
         )
         try:
             yield runtime.services
         finally:
-            await runtime.services.runner.release_all(settings.shutdown_grace_seconds)
+            await runtime.services.runner.release_all(config.shutdown_grace_seconds)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -161,15 +160,15 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
         runtime.services.runner,
         runtime.dispatcher,
         runtime.clock,
-        concurrency=settings.workers,
-        reaper_interval_seconds=settings.reaper_interval_seconds,
+        concurrency=config.workers,
+        reaper_interval_seconds=config.reaper_interval_seconds,
     )
     await workers.start()
     try:
         async with webhook_deliveries(runtime, workers.identity):
             yield runtime.services
     finally:
-        await workers.stop(settings.shutdown_grace_seconds)
+        await workers.stop(config.shutdown_grace_seconds)
 
 
 async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concurrency: int) -> None:
