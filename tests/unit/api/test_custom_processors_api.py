@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from docgen.pdfgen import make_pdf
 from pagemill.processors.registry import ProcessorRegistry
-from tests.pdfgen import make_pdf
 from tests.support.app import TestServer, test_server
 from tests.support.runs import run_to_completion
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from docgen.extractgen import INVOICE_SCHEMA, GeneratedDoc, invoice, write_pdf
 from pagemill.processors.registry import ProcessorRegistry
-from tests.docgen_extract import INVOICE_SCHEMA, GeneratedDoc, invoice, write_pdf
 from tests.support.app import TestServer, test_server
 from tests.support.runs import run_to_completion
 
