@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 import extraction  # noqa: E402
+import real  # noqa: E402
 import score  # noqa: E402
 
 RESULTS = HERE / "results.md"
@@ -362,8 +363,8 @@ def main() -> int:
         extractions = extraction.run_all(directory / "extraction" if args.keep else None)
     text, all_ok = report(docs, results, extractions, time.monotonic() - started, load_before)
     print(text)
-    if not args.no_save:
-        RESULTS.write_text(text)
+    if not args.no_save:  # the real-document section is real.py's: keep it
+        RESULTS.write_text(text + real.kept_section())
     return 1 if args.strict and not all_ok else 0
 
 

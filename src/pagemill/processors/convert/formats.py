@@ -29,6 +29,7 @@ class ParseRequest:
     mode: str = "fast"  # fast | balanced | accurate
     include_headers_footers: bool = False
     include_images: bool = False
+    keep_spreadsheet_formatting: bool = False  # spreadsheets: values as their number formats show
     # report(pages_done=…, pages_total=…, stage=…): called as pages are done (any process).
     report: Callable[..., None] | None = None
 

@@ -14,6 +14,7 @@ warning is an error here, so a crafted file cannot exhaust the worker's memory.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
@@ -124,3 +125,30 @@ def _too_large(detail: str) -> ProcessingError:
         f"{MAX_FRAME_PIXELS // 1_000_000} megapixels and {MAX_SIDE:,} pixels a side per frame.",
         retryable=False,
     )
+
+
+def page_images(
+    path: Path, page_range: str | None = None, max_pages: int | None = None, *, colour: bool = False
+) -> tuple[int, list[tuple[int, Any, float]]]:
+    """The image's frame count and ``(page, frame, dpi)`` for each selected frame, with the
+    same size checks as ``parse`` (for steps that OCR or draw on frames): greyscale on white
+    as OCR wants it, or upright RGB with ``colour``."""
+    from PIL import Image, ImageOps
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+            raise _too_large(f"Pillow refused it as a decompression bomb ({error})") from error
+        with image:
+            kind = image.format or "image"
+            frames = getattr(image, "n_frames", 1) if kind in MULTI_PAGE_FORMATS else 1
+            selected = []
+            for page in select_pages(frames, page_range, max_pages):
+                frame, dpi = _frame(image, page)  # checks the size before decoding
+                if colour:
+                    upright = ImageOps.exif_transpose(image) if page == 0 else image.copy()
+                    frame = upright.convert("RGB")
+                selected.append((page, frame, dpi))
+    return frames, selected

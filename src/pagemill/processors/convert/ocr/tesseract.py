@@ -256,3 +256,66 @@ def ocr_layout(
         if kept:
             layout.groups.append(kept)
     return layout
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One line as Tesseract read it, for callers that want the raw lines (the OCR step)."""
+
+    text: str
+    bbox: tuple[int, int, int, int]  # pixels of the image, origin top-left
+    confidence: float  # 0..1: the mean of its words' confidences
+    words: tuple[tuple[str, tuple[int, int, int, int], float], ...]  # text, box, confidence
+
+
+def read_text_lines(image: Any, *, dpi: float) -> list[TextLine]:
+    """The text lines of ``image`` in Tesseract's reading order, with word boxes and
+    confidences; words below ``MIN_WORD_CONFIDENCE`` (speckle) are left out."""
+    from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
+
+    api = _engine()
+    with _LOCK:
+        try:
+            api.SetImage(image)
+            api.SetSourceResolution(max(70, round(dpi)))
+            if not api.Recognize(timeout=RECOGNIZE_TIMEOUT_MS):
+                raise ProcessingError(
+                    "OCR failed or timed out on a page; the image may be unreadable.",
+                    retryable=False,
+                )
+            lines: list[list[tuple[str, tuple[int, int, int, int], float]]] = []
+            iterator = api.GetIterator()
+            while iterator is not None:
+                if iterator.IsAtBeginningOf(RIL.TEXTLINE) or not lines:
+                    lines.append([])
+                text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
+                box = iterator.BoundingBox(RIL.WORD)
+                confidence = float(iterator.Confidence(RIL.WORD))
+                if text and box is not None and confidence >= MIN_WORD_CONFIDENCE:
+                    lines[-1].append((text, tuple(box), round(confidence / 100.0, 4)))
+                if not iterator.Next(RIL.WORD):
+                    break
+        except ProcessingError:
+            raise
+        except Exception as error:  # tesserocr raises RuntimeError and friends on odd images
+            raise ProcessingError(
+                f"OCR failed on a page ({type(error).__name__}: {error}).", retryable=False
+            ) from error
+        finally:
+            api.Clear()
+    return [_text_line(words) for words in lines if words]
+
+
+def _text_line(words: list[tuple[str, tuple[int, int, int, int], float]]) -> TextLine:
+    boxes = [box for _, box, _ in words]
+    return TextLine(
+        text=SPACES.sub(" ", " ".join(text for text, _, _ in words)).strip(),
+        bbox=(
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ),
+        confidence=round(sum(c for _, _, c in words) / len(words), 4),
+        words=tuple(words),
+    )

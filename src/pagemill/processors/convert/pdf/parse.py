@@ -54,6 +54,7 @@ from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
 from pagemill.processors.document import Document
+from pagemill.processors.page_images import open_pdf_document
 
 __all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
 
@@ -182,20 +183,7 @@ def pdf_page_count(path: Path) -> int:
 
 
 def _open(path: Path) -> Any:
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    try:
-        return pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as error:
-        if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
-            raise ProcessingError(
-                "The PDF is encrypted (password-protected); "
-                "remove the password and upload it again."
-            ) from error
-        raise ProcessingError(
-            f"The PDF could not be opened: it is corrupt or truncated ({error})."
-        ) from error
+    return open_pdf_document(path)
 
 
 # Pages read per pdftext call: small enough for steady progress on long documents, large
