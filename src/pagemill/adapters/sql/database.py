@@ -262,6 +262,20 @@ class Database:
             async with self._reader.connect() as conn:
                 yield conn
 
+    async def fetch(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> list[sa.Row[Any]]:
+        """The rows of one statement, in a read transaction of its own."""
+        async with self.read() as conn:
+            return list(await conn.execute(statement, params))
+
+    async def fetch_one(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> sa.Row[Any] | None:
+        """The first row of one statement, in a read transaction of its own; None: none."""
+        rows = await self.fetch(statement, params)
+        return rows[0] if rows else None
+
     async def dispatched(self, conn: AsyncConnection, snapshot: ExecutionSnapshot) -> None:
         """Hand the steps a write transaction left dispatched to the hook, in that transaction.
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.database import Database, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.ledger.rows import (
     execution_from,
     load_snapshot,
@@ -172,24 +173,15 @@ class SqlExecutionLedger(ExecutionLedger):
     async def page(
         self, team_id: str, pipeline_id: str, *, limit: int, offset: int
     ) -> tuple[list[ExecutionSnapshot], int]:
-        where = (executions.c.team_id == team_id) & (executions.c.pipeline_id == pipeline_id)
+        where = [executions.c.team_id == team_id, executions.c.pipeline_id == pipeline_id]
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(executions).where(where))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    sa.select(executions)
-                    .where(where)
-                    .order_by(executions.c.created.desc(), executions.c.id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
+            rows, total = await newest_first(
+                conn, where, executions.c.created, limit=limit, offset=offset
+            )
             found = [execution_from(row) for row in rows]
             steps = await load_steps(conn, [e.execution_id for e in found])
         items = [ExecutionSnapshot(execution=e, steps=steps[e.execution_id]) for e in found]
-        return items, int(total)
+        return items, total
 
     async def count_results(self, execution_id: str, step_index: int) -> int:
         async with self._db.read() as conn:

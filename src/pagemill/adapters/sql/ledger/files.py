@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import files
 from pagemill.domain.files import FileStatus, StoredFile
 from pagemill.ports.ledger.files import FileLedger
@@ -60,25 +61,16 @@ class SqlFileLedger(FileLedger):
         return file_from(row)
 
     async def get(self, file_id: int, team_id: str | None) -> StoredFile | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(files).where(_where(file_id, team_id)))).first()
+        row = await self._db.fetch_one(sa.select(files).where(_where(file_id, team_id)))
         return None if row is None else file_from(row)
 
     async def page(self, team_id: str, *, limit: int, offset: int) -> tuple[list[StoredFile], int]:
-        mine = files.c.team_id == team_id
+        mine = [files.c.team_id == team_id]
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(files).where(mine))
-            ).scalar_one()
-            rows = await conn.execute(
-                sa.select(files)
-                .where(mine)
-                .order_by(files.c.created.desc(), files.c.id.desc())
-                .limit(limit)
-                .offset(offset)
+            rows, total = await newest_first(
+                conn, mine, files.c.created, limit=limit, offset=offset
             )
-            items = [file_from(row) for row in rows]
-        return items, int(total)
+        return [file_from(row) for row in rows], total
 
     async def update(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
         unknown = set(changes) - UPDATABLE_FILE_COLUMNS

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import pipeline_versions, pipelines
 from pagemill.domain.models import Pipeline, PipelineVersion
 from pagemill.ports.ledger.catalog import PipelineCatalog
@@ -97,18 +98,10 @@ class SqlPipelineCatalog(PipelineCatalog):
         if not include_archived:
             where.append(pipelines.c.archived.is_(False))
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(pipelines).where(*where))
-            ).scalar_one()
-            rows = await conn.execute(
-                sa.select(pipelines)
-                .where(*where)
-                .order_by(pipelines.c.updated.desc(), pipelines.c.id.desc())
-                .limit(limit)
-                .offset(offset)
+            rows, total = await newest_first(
+                conn, where, pipelines.c.updated, limit=limit, offset=offset
             )
-            items = [pipeline_from(row) for row in rows]
-        return items, int(total)
+        return [pipeline_from(row) for row in rows], total
 
     async def update(
         self, team_id: str, pipeline_id: str, now: datetime, **changes: Any

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.database import Database, from_db_opt, to_db
 from pagemill.adapters.sql.ledger.claim import (
@@ -307,27 +308,15 @@ class SqlStepLedger(StepLedger):
 
     # -- lost leases -------------------------------------------------------------------------
     async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                sa.select(step_runs)
-                .where(step_runs.c.status == _RUNNING, step_runs.c.lease_expires_at < _at(now))
-                .order_by(step_runs.c.lease_expires_at)
-                .limit(limit)
-            )
-            return [step_from(row) for row in rows]
+        expired = step_runs.c.lease_expires_at < _at(now)
+        rows = await self._db.fetch(_steps(_RUNNING, expired, by=_EXPIRY, limit=limit))
+        return [step_from(row) for row in rows]
 
     async def leased_by_others(self, boot_prefix: str) -> list[StepRun]:
         owner = step_runs.c.lease_owner
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                sa.select(step_runs)
-                .where(
-                    step_runs.c.status == _RUNNING,
-                    sa.or_(owner.is_(None), ~owner.startswith(boot_prefix, autoescape=True)),
-                )
-                .order_by(step_runs.c.execution_id, step_runs.c.step_index)
-            )
-            return [step_from(row) for row in rows]
+        others = sa.or_(owner.is_(None), ~owner.startswith(boot_prefix, autoescape=True))
+        rows = await self._db.fetch(_steps(_RUNNING, others, by=_POSITION, limit=None))
+        return [step_from(row) for row in rows]
 
     # -- operations --------------------------------------------------------------------------
     async def stuck(
@@ -335,33 +324,18 @@ class SqlStepLedger(StepLedger):
     ) -> StuckSteps:
         expired_before = to_db(now - timedelta(seconds=lease_grace_seconds))
         queued_before = to_db(now - timedelta(seconds=queued_too_long_seconds))
-        status = step_runs.c.status
-        async with self._db.read() as conn:
-            expired = await conn.execute(
-                sa.select(step_runs)
-                .where(status == _RUNNING)
-                .where(step_runs.c.lease_expires_at < expired_before)
-                .order_by(step_runs.c.lease_expires_at)
-                .limit(_STUCK_LIMIT)
-            )
-            starved = await conn.execute(
-                sa.select(step_runs)
-                .where(status == _DISPATCHED)
-                .where(step_runs.c.available_at < queued_before)
-                .order_by(step_runs.c.available_at)
-                .limit(_STUCK_LIMIT)
-            )
-            retried = await conn.execute(
-                sa.select(step_runs)
-                .where(step_runs.c.attempt > 1)
-                .where(status.not_in([s.value for s in TERMINAL_STEP]))
-                .order_by(step_runs.c.execution_id, step_runs.c.step_index)
-                .limit(_STUCK_LIMIT)
-            )
+        expired = step_runs.c.lease_expires_at < expired_before
+        starved = step_runs.c.available_at < queued_before
+        retried = sa.and_(
+            step_runs.c.attempt > 1, step_runs.c.status.not_in([s.value for s in TERMINAL_STEP])
+        )
+        async with self._db.read() as conn:  # one snapshot for the three lists
             return StuckSteps(
-                expired_leases=[step_from(r) for r in expired],
-                queued_too_long=[step_from(r) for r in starved],
-                retried=[step_from(r) for r in retried],
+                expired_leases=await _read(conn, _steps(_RUNNING, expired, by=_EXPIRY)),
+                queued_too_long=await _read(
+                    conn, _steps(_DISPATCHED, starved, by=(step_runs.c.available_at,))
+                ),
+                retried=await _read(conn, _steps(None, retried, by=_POSITION)),
             )
 
     async def queue_depth(self) -> dict[str, int]:
@@ -372,3 +346,25 @@ class SqlStepLedger(StepLedger):
                 .group_by(step_runs.c.step_type)
             )
             return {str(step_type): int(count) for step_type, count in rows}
+
+
+_EXPIRY = (step_runs.c.lease_expires_at,)
+_POSITION = (step_runs.c.execution_id, step_runs.c.step_index)
+
+
+def _steps(
+    status: str | None,
+    where: sa.ColumnElement[bool],
+    *,
+    by: tuple[sa.ColumnElement[Any], ...],
+    limit: int | None = _STUCK_LIMIT,
+) -> sa.Select[Any]:
+    """Steps (of ``status``, when given) that match ``where``, ordered ``by``, at most ``limit``
+    (None: all of them)."""
+    of_status = [] if status is None else [step_runs.c.status == status]
+    query = sa.select(step_runs).where(*of_status, where).order_by(*by)
+    return query if limit is None else query.limit(limit)
+
+
+async def _read(conn: AsyncConnection, query: sa.Select[Any]) -> list[StepRun]:
+    return [step_from(row) for row in await conn.execute(query)]

@@ -106,18 +106,15 @@ class SqlTenancy(TenancyLedger):
         return team_from(row)
 
     async def team(self, team_id: str) -> Team | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).first()
+        row = await self._db.fetch_one(sa.select(teams).where(teams.c.id == team_id))
         return None if row is None else team_from(row)
 
     async def list_teams(self) -> list[Team]:
-        async with self._db.read() as conn:
-            rows = (await conn.execute(sa.select(teams).order_by(teams.c.name))).all()
+        rows = await self._db.fetch(sa.select(teams).order_by(teams.c.name))
         return [team_from(row) for row in rows]
 
     async def team_by_name(self, name: str) -> Team | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(teams).where(teams.c.name == name))).first()
+        row = await self._db.fetch_one(sa.select(teams).where(teams.c.name == name))
         return None if row is None else team_from(row)
 
     async def count_teams(self) -> int:
@@ -140,13 +137,11 @@ class SqlTenancy(TenancyLedger):
             )
 
     async def user(self, user_id: str) -> User | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).first()
+        row = await self._db.fetch_one(sa.select(users).where(users.c.id == user_id))
         return None if row is None else user_from(row)
 
     async def user_by_email(self, email: str) -> User | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.email == email))).first()
+        row = await self._db.fetch_one(sa.select(users).where(users.c.email == email))
         return None if row is None else user_from(row)
 
     async def set_password(self, user_id: str, password_hash: str) -> bool:
@@ -170,10 +165,7 @@ class SqlTenancy(TenancyLedger):
             )
 
     async def membership(self, user_id: str, team_id: str) -> Membership | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(sa.select(memberships).where(_member(user_id, team_id)))
-            ).first()
+        row = await self._db.fetch_one(sa.select(memberships).where(_member(user_id, team_id)))
         return None if row is None else membership_from(row)
 
     async def user_teams(self, user_id: str) -> list[tuple[Team, Role]]:
@@ -183,8 +175,7 @@ class SqlTenancy(TenancyLedger):
             .where(memberships.c.user_id == user_id)
             .order_by(teams.c.name)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [(team_from(row), Role(row._mapping[memberships.c.role])) for row in rows]
 
     async def team_members(self, team_id: str) -> list[Member]:
@@ -194,8 +185,7 @@ class SqlTenancy(TenancyLedger):
             .where(memberships.c.team_id == team_id)
             .order_by(memberships.c.created, users.c.email)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [
             Member(
                 user_id=row._mapping[users.c.id],
@@ -273,8 +263,7 @@ class SqlTenancy(TenancyLedger):
             .where(api_keys.c.team_id == team_id)
             .order_by(api_keys.c.created.desc(), api_keys.c.id)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [api_key_from(row) for row in rows]
 
     async def revoke_api_key(self, team_id: str, key_id: str, now: datetime) -> ApiKey | None:
@@ -301,10 +290,7 @@ class SqlTenancy(TenancyLedger):
             )
 
     async def session(self, session_id: str) -> Session | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))
-            ).first()
+        row = await self._db.fetch_one(sa.select(sessions).where(sessions.c.id == session_id))
         return None if row is None else session_from(row)
 
     async def delete_session(self, session_id: str) -> None:

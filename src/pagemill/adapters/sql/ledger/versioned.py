@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import (
     custom_processor_versions,
     custom_processors,
@@ -107,19 +108,13 @@ class SqlVersionedStore(VersionedStore):
         where: list[sa.ColumnElement[bool]] = [resources.c.team_id == team_id]
         if not include_archived:
             where.append(resources.c.archived.is_(False))
-        count = sa.select(sa.func.count()).select_from(resources).where(*where)
-        listing = (
-            self._resource.where(*where)
-            .order_by(resources.c.updated.desc(), resources.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
         async with self._db.read() as conn:
-            total = (await conn.execute(count)).scalar_one()
-            rows = (await conn.execute(listing)).all()
+            rows, total = await newest_first(
+                conn, where, resources.c.updated, limit=limit, offset=offset, query=self._resource
+            )
             histories = await self._histories(conn, [row._mapping[resources.c.id] for row in rows])
         items = [self._from(row, histories[row._mapping[resources.c.id]]) for row in rows]
-        return items, int(total)
+        return items, total
 
     async def versions(self, team_id: str, public_id: str) -> list[ResourceVersion]:
         newest_first = self._versions(team_id, public_id).order_by(
@@ -130,8 +125,7 @@ class SqlVersionedStore(VersionedStore):
 
     async def version(self, team_id: str, public_id: str, version: int) -> ResourceVersion | None:
         numbered = self._versions(team_id, public_id).where(self._t.versions.c.version == version)
-        async with self._db.read() as conn:
-            row = (await conn.execute(numbered)).first()
+        row = await self._db.fetch_one(numbered)
         return None if row is None else self._version_from(row)
 
     # -- writes ------------------------------------------------------------------------------

@@ -153,8 +153,7 @@ class SqlWebhookLedger(WebhookLedger):
 
     # -- secrets -----------------------------------------------------------------------------
     async def secret(self, team_id: str) -> WebhookSecret | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(_s).where(_s.c.team_id == team_id))).first()
+        row = await self._db.fetch_one(sa.select(_s).where(_s.c.team_id == team_id))
         return None if row is None else secret_from(row)
 
     async def create_secret(self, team_id: str, secret: str, now: datetime) -> WebhookSecret:
