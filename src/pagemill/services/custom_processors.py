@@ -189,8 +189,7 @@ class CustomProcessorService(StepFreezer):
         """Newest first."""
         if processor_id in self._installed:
             return [self._installed_version(processor_id)]
-        processor = await self._resources.get(team_id, processor_id)
-        versions = await self._resources.versions(team_id, processor_id)
+        processor, versions = await self._resources.versions(team_id, processor_id)
         return [_version_info(processor_id, v, processor.current_version) for v in versions]
 
     async def version(self, team_id: str, processor_id: str, version: int) -> VersionInfo:

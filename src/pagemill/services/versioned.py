@@ -62,10 +62,13 @@ class VersionedResources:
             team_id, include_archived=include_archived, limit=limit, offset=offset
         )
 
-    async def versions(self, team_id: str, public_id: str) -> list[ResourceVersion]:
-        """Newest first; ``NotFound`` for a resource the team does not have."""
-        await self.get(team_id, public_id)
-        return await self._store.versions(team_id, public_id)
+    async def versions(
+        self, team_id: str, public_id: str
+    ) -> tuple[VersionedResource, list[ResourceVersion]]:
+        """The resource and its versions, newest first; ``NotFound`` for a resource the team
+        does not have."""
+        resource = await self.get(team_id, public_id)
+        return resource, await self._store.versions(team_id, public_id)
 
     async def version(self, team_id: str, public_id: str, number: int) -> ResourceVersion:
         found = await self._store.version(team_id, public_id, number)
