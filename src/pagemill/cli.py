@@ -183,9 +183,11 @@ def _configure_logging(settings: Settings) -> None:
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the ledger schema."""
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    _configure_logging(settings)  # one line per migration applied
 
     async def run() -> None:
-        async with bootstrap.open_ledger(_settings(data_dir=data_dir, database_url=database_url)):
+        async with bootstrap.open_ledger(settings):
             pass
 
     asyncio.run(run())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +71,9 @@ def test_upgrade_is_idempotent(empty_database: str) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
+def test_downgrade_to_base_removes_everything(
+    empty_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
     migrate(empty_database)
 
     def downgrade(connection: sa.Connection) -> None:
@@ -84,11 +89,20 @@ def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with caplog.at_level(logging.INFO, logger="pagemill.migrations"):
+        asyncio.run(run())
 
     _, revision, tables = _inspect(empty_database)
     assert revision is None
     assert tables == {"alembic_version"}
+    reverted = [
+        r.getMessage().split("reverted migration ")[1].split()[0]
+        for r in caplog.records
+        if "reverted migration" in r.getMessage()
+    ]
+    assert reverted == [
+        s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    ]
 
 
 def test_migrations_form_one_linear_history() -> None:
@@ -101,3 +115,31 @@ def test_migrations_form_one_linear_history() -> None:
 def test_unsupported_url_is_refused() -> None:
     with pytest.raises(ValueError, match="Unsupported database URL"):
         migrate("mysql://localhost/db")
+
+
+def _migrate_command(data_dir: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pagemill", "migrate", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stderr
+
+
+def test_migrate_logs_one_line_per_migration_applied_and_none_when_up_to_date(
+    tmp_path: Path,
+) -> None:
+    revisions = [s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+
+    first = _migrate_command(tmp_path / "data")
+    again = _migrate_command(tmp_path / "data")
+
+    applied = [line for line in first.splitlines() if "applied migration" in line]
+    assert sorted(line.split("applied migration ")[1].split()[0] for line in applied) == sorted(
+        revisions
+    )
+    assert "alembic" not in first + again  # no dialect or per-revision chatter from Alembic
+    assert "migration" not in again
+    assert "The ledger schema is up to date." in again

@@ -28,6 +28,7 @@ from pagemill.domain.errors import (
     RateLimited,
     ServiceUnavailable,
     Unauthenticated,
+    UnsupportedMediaType,
     UpstreamUnavailable,
 )
 
@@ -41,6 +42,7 @@ STATUS_BY_ERROR: dict[type[PagemillError], int] = {
     InvalidInput: 422,
     Conflict: 400,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     UpstreamUnavailable: 400,
     ServiceUnavailable: 503,
 }
@@ -54,6 +56,7 @@ _DESCRIPTIONS = {
     "change without a valid X-CSRF-Token",
     404: "Not found for the caller's team",
     413: "The upload or download is over the size cap",
+    415: "The document's format needs a converter this server does not have (LibreOffice)",
     429: "Over the per-key request rate, or the team's pages in flight; retry after "
     "Retry-After seconds",
     503: "The ledger is unreachable; retry after Retry-After seconds",

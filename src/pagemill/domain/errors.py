@@ -9,6 +9,7 @@
     │   └── UnsupportedProcessor   a step type this server cannot run
     ├── Conflict              the request clashes with current state (no published version…)
     ├── PayloadTooLarge       an upload or download over the size cap
+    ├── UnsupportedMediaType  a document this server cannot convert (a converter is missing)
     ├── UpstreamUnavailable   a file_url that could not be fetched
     └── ServiceUnavailable    a backing service (ledger, live store) is down
 
@@ -57,6 +58,10 @@ class Conflict(PagemillError):
 
 
 class PayloadTooLarge(PagemillError):
+    pass
+
+
+class UnsupportedMediaType(PagemillError):
     pass
 
 

@@ -1,9 +1,11 @@
 """Admission control at submit: pages per request, and pages a team has in flight.
 
-Both limits are checked before anything is queued. The page count is taken from the document
-itself (``processors.pages``) and stored on the execution as ``input_config.page_count_at_submit``;
-a team's pages in flight are those counts summed over its unfinished executions (pending or
-running), read from the ledger.
+Both limits are checked before anything is queued, and so is the document's format when the
+first step converts it: a format whose converter this server lacks (LibreOffice, for legacy
+Office and OpenDocument files) is refused (415) rather than queued to fail. The page count is
+taken from the document itself (``processors.pages``) and stored on the execution as
+``input_config.page_count_at_submit``; a team's pages in flight are those counts summed over
+its unfinished executions (pending or running), read from the ledger.
 
 The in-flight check and the insert of the execution run under a per-team lock of this process,
 so concurrent submits of one team through one server cannot both slip under the limit; API
@@ -20,10 +22,11 @@ import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from pagemill.domain.errors import Conflict, RateLimited
+from pagemill.domain.errors import Conflict, RateLimited, UnsupportedMediaType
 from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger.executions import ExecutionLedger
+from pagemill.processors.convert.office.libreoffice import missing_converter
 from pagemill.processors.pages import count_pages
 
 PAGE_COUNT_KEY = "page_count_at_submit"
@@ -56,14 +59,26 @@ class Admission:
             new.input_key,
             page_range if isinstance(page_range, str) else None,
             max_pages if isinstance(max_pages, int) and not isinstance(max_pages, bool) else None,
+            converted=new.step_types[:1] == ["convert"],
         )
         counted = dataclasses.replace(new, input_config={**new.input_config, PAGE_COUNT_KEY: pages})
         async with self.admit(new.team_id, pages):
             yield counted
 
-    async def count(self, input_key: str, page_range: str | None, max_pages: int | None) -> int:
-        """The pages the run would process; ``Conflict`` (400) over the per-request limit."""
+    async def count(
+        self,
+        input_key: str,
+        page_range: str | None,
+        max_pages: int | None,
+        *,
+        converted: bool = False,
+    ) -> int:
+        """The pages the run would process; ``Conflict`` (400) over the per-request limit, and
+        ``UnsupportedMediaType`` (415) when the document is ``converted`` but cannot be."""
         async with self._blobs.local_path(input_key) as path:
+            missing = await asyncio.to_thread(missing_converter, path) if converted else None
+            if missing is not None:
+                raise UnsupportedMediaType(missing)
             pages = await asyncio.to_thread(count_pages, path, page_range, max_pages)
         limit = self.limits.max_pages_per_request
         if pages > limit:

@@ -177,3 +177,21 @@ async def _until_running(server: TestServer, execution_id: str) -> dict[str, Any
             return body
         await asyncio.sleep(0.01)
     raise AssertionError(f"{execution_id} never started")
+
+
+async def test_a_format_whose_converter_is_missing_is_refused_at_submit(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from pagemill.processors.convert.office import libreoffice
+
+    monkeypatch.setattr(libreoffice, "executable", lambda: None)
+    legacy = (Path(__file__).parents[2] / "fixtures" / "real" / "legacy-lorem.doc").read_bytes()
+    data = tmp_path / "d"
+    async with test_server(data, test_registry()) as server:
+        pipeline_id = await make_pipeline(server)
+        refused = await run(server, pipeline_id, content=legacy)
+        assert refused.status_code == 415
+        assert "LibreOffice" in refused.json()["detail"]
+        assert "apt-get install" in refused.json()["detail"]
+        assert await executions_of(server, pipeline_id) == 0
+        assert no_inputs(data)

@@ -78,3 +78,13 @@ def _clusters(
         cluster.append(occurrence)
     if cluster:
         yield cluster
+
+
+def running_text(layouts: Iterable[PageLayout]) -> dict[str, list[str]]:
+    """Each page's running headers and footers (top to bottom), for ``metadata``: dropped from
+    the blocks, they still say "page 2 of 3" to the steps that read the checkpoint."""
+    return {
+        str(layout.page): [line.text for line in sorted(lines, key=lambda ln: ln.bbox[1])]
+        for layout in layouts
+        if (lines := [*layout.headers, *layout.footers])
+    }

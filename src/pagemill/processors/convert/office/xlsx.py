@@ -46,10 +46,12 @@ def parse(request: ParseRequest) -> Document:
         check_zip(request.path, "XLSX")
         from openpyxl import load_workbook
 
-        with warnings.catch_warnings():
+        # From an open file, not a path: openpyxl refuses a path without an .xlsx-like
+        # extension, and a stored upload has none (the bytes already said it is XLSX).
+        with request.path.open("rb") as handle, warnings.catch_warnings():
             # openpyxl warns about every extension it skips (data validation, slicers…): noise.
             warnings.simplefilter("ignore", UserWarning)
-            return _parse(request, load_workbook(str(request.path), read_only=True, data_only=True))
+            return _parse(request, load_workbook(handle, read_only=True, data_only=True))
 
 
 def _parse(request: ParseRequest, workbook: Any) -> Document:

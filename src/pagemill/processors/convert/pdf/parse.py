@@ -48,7 +48,7 @@ from pagemill.processors.convert.layout.blocks import (
     round_size,
 )
 from pagemill.processors.convert.layout.columns import reading_order
-from pagemill.processors.convert.layout.furniture import find_furniture, set_apart
+from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
 from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, split_at_gaps
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
@@ -166,6 +166,7 @@ def parse_pdf(
         "body_font_size": style.size if style is not None else None,
         "pages_without_text": [lay.page for lay in layouts if not _has_text(lay.groups)],
         "ocr_pages": sorted(ocr_lines),
+        "running_text": running_text(layouts),
         "mode": mode if mode in DPI else "fast",
     }
     return Document(
