@@ -19,8 +19,8 @@ serve: $(STAMP) ## Install and start the server on http://127.0.0.1:8000 (embedd
 	$(BIN)/pagemill serve
 
 lint: $(STAMP) ## ruff, formatting and the layer contracts
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools docgen
+	$(BIN)/ruff format --check src tests bench tools docgen
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from prometheus_client import start_http_server
-
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
 from pagemill.adapters.filesystem import FilesystemBlobStore, load_or_create_secret
 from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
@@ -22,12 +20,12 @@ from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
-from pagemill.services.container import Services
+from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
-from pagemill.services.engine import EngineConfig, StepEngine
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -36,6 +34,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService, load_session_secret
+from pagemill.services.step_runner import RunnerConfig, StepRunner
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
 from pagemill.settings import Settings
@@ -85,13 +84,13 @@ async def open_ledger(
 
 async def issue_key(settings: Settings, team: str, name: str = "default") -> IssuedKey:
     async with open_ledger(settings) as ledger:
-        return await KeyService(ledger, SystemClock()).issue(team, name)
+        return await KeyService(ledger.tenancy, SystemClock()).issue(team, name)
 
 
 async def first_run_key(settings: Settings) -> IssuedKey | None:
     """On an empty database, create the default team and its first key."""
     async with open_ledger(settings) as ledger:
-        keys = KeyService(ledger, SystemClock())
+        keys = KeyService(ledger.tenancy, SystemClock())
         if await keys.needs_first_key():
             return await keys.issue(DEFAULT_TEAM)
     return None
@@ -109,7 +108,19 @@ class Admin:
 async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
     async with open_ledger(settings) as ledger:
         clock = SystemClock()
-        yield Admin(teams=TeamService(ledger, clock), keys=KeyService(ledger, clock))
+        yield Admin(
+            teams=TeamService(ledger.tenancy, clock), keys=KeyService(ledger.tenancy, clock)
+        )
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        workers=settings.workers,
+        reaper_interval_seconds=settings.reaper_interval_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        webhook_concurrency=settings.webhook_concurrency,
+        webhook_timeout_seconds=settings.webhook_timeout_seconds,
+    )
 
 
 def url_signing_secret(settings: Settings) -> bytes:
@@ -119,7 +130,7 @@ def url_signing_secret(settings: Settings) -> bytes:
     return load_or_create_secret(settings.data_dir / "url_signing_secret")
 
 
-def webhook_service(settings: Settings, ledger: Ledger, clock: Clock) -> WebhookService:
+def webhook_service(settings: Settings, ledger: WebhookLedger, clock: Clock) -> WebhookService:
     """Webhooks signed per team and sent behind the URL guard (file_url's allow-list)."""
     sender = HttpWebhookSender(
         connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
@@ -143,23 +154,6 @@ def _queue(database_url: str) -> ProcrastinateQueue:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 
     return ProcrastinateQueue(database_url)
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    """The services plus what a worker loop needs next to them."""
-
-    services: Services
-    dispatcher: Dispatcher
-    clock: Clock
-    settings: Settings
-    queue: ProcrastinateQueue | None = None  # scale-out delivery; None: local claim loops
-    metrics: PrometheusMetrics | None = None
-
-    def serve_metrics(self, port: int) -> None:
-        """Expose this process's metrics on ``port`` (worker processes have no API)."""
-        if self.metrics is not None:
-            start_http_server(port, registry=self.metrics.registry)
 
 
 @contextlib.asynccontextmanager
@@ -205,15 +199,15 @@ async def open_runtime(
                 await pool.start()
             compute = pool
         stack.push_async_callback(compute.close)
-        engine = StepEngine(
-            ledger,
+        runner = StepRunner(
+            ledger.steps,
             live,
             blobs,
             dispatcher,
             compute,
             processors,
             clock,
-            EngineConfig(
+            RunnerConfig(
                 lease_seconds=settings.lease_seconds,
                 heartbeat_seconds=settings.heartbeat_seconds,
                 retry_base_seconds=settings.retry_base_seconds,
@@ -224,27 +218,27 @@ async def open_runtime(
             ),
             metrics=metrics,
         )
-        custom_processors = CustomProcessorService(ledger, processors, clock)
-        extraction_schemas = ExtractionSchemaService(ledger, clock)
+        custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
+        extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
         files = FileService(
-            ledger,
+            ledger.files,
             blobs,
             clock,
             signing_secret=url_signing_secret(settings),
             max_upload_bytes=settings.max_upload_bytes,
         )
-        webhooks = webhook_service(settings, ledger, clock)
-        engine.observe(webhooks.notice)
-        keys = KeyService(ledger, clock, settings.key_cache_seconds)
+        webhooks = webhook_service(settings, ledger.webhooks, clock)
+        runner.observe(webhooks.notice)
+        keys = KeyService(ledger.tenancy, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
         services = Services(
             keys=keys,
-            teams=TeamService(ledger, clock),
+            teams=TeamService(ledger.tenancy, clock),
             sessions=SessionService(
-                ledger,
+                ledger.tenancy,
                 clock,
                 await load_session_secret(
-                    ledger,
+                    ledger.tenancy,
                     settings.session_secret.get_secret_value() if settings.session_secret else None,
                     clock,
                 ),
@@ -254,18 +248,24 @@ async def open_runtime(
             ),
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             pipelines=PipelineService(
-                ledger, processors, clock, settings.rates, custom_processors, extraction_schemas
+                ledger.pipelines,
+                processors,
+                clock,
+                settings.rates,
+                custom_processors,
+                extraction_schemas,
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
             executions=ExecutionService(
-                ledger,
+                ledger.pipelines,
+                ledger.executions,
                 live,
                 blobs,
                 HttpxFetcher(
                     settings.download_timeout_seconds, allow_networks=settings.url_allow_networks
                 ),
-                engine,
+                runner,
                 processors,
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,
@@ -275,16 +275,18 @@ async def open_runtime(
                 ),
                 metrics=metrics,
                 admission=Admission(
-                    ledger,
+                    ledger.executions,
                     blobs,
                     AdmissionLimits(settings.max_pages_per_request, settings.max_pages_in_flight),
                 ),
                 file_resolver=files.resolve,
             ),
             files=files,
-            engine=engine,
+            runner=runner,
             operations=OperationsService(
-                ledger,
+                ledger.steps,
+                ledger.executions,
+                ledger.ping,
                 live,
                 metrics,
                 clock,
@@ -295,26 +297,26 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
-            ledger=ledger,
         )
         yield Runtime(
             services=services,
+            ledger=ledger,
             dispatcher=dispatcher,
             clock=clock,
-            settings=settings,
-            queue=queue,
+            config=worker_config(settings),
             metrics=metrics,
+            queue=queue,
         )
 
 
 __all__ = [
     "Admin",
     "InlineComputePool",
-    "Runtime",
     "first_run_key",
     "issue_key",
     "ledger_pool",
     "open_admin",
     "open_ledger",
     "open_runtime",
+    "worker_config",
 ]

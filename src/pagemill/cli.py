@@ -129,7 +129,7 @@ def worker(
                 await asyncio.shield(work)
             except asyncio.CancelledError:
                 # Stopping: finish or hand back running steps before the queue worker goes.
-                await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+                await runtime.services.runner.release_all(settings.shutdown_grace_seconds)
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await work
@@ -154,7 +154,7 @@ def reaper(
     async def run() -> None:
         async with bootstrap.open_runtime(settings) as runtime:
             while True:
-                reaped = await runtime.services.engine.reap()
+                reaped = await runtime.services.runner.reap()
                 if reaped:
                     typer.echo(f"requeued {reaped} step(s) whose worker was lost", err=True)
                 await asyncio.sleep(interval)

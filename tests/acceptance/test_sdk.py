@@ -11,8 +11,8 @@ import pytest
 from datalab_sdk import DatalabClient
 from datalab_sdk.models import PipelineProcessor
 
+from docgen.pdfgen import make_pdf
 from tests.acceptance.conftest import ServerProcess
-from tests.pdfgen import make_pdf
 
 pytestmark = pytest.mark.slow
 

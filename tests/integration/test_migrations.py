@@ -18,7 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from pagemill.adapters.sql import migrate
-from pagemill.adapters.sql.engine import create_engine
+from pagemill.adapters.sql.database import create_engine
 from pagemill.adapters.sql.migrate import alembic_config
 from pagemill.adapters.sql.tables import metadata
 from tests.support.postgres import postgres_database

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pagemill.domain.errors import Conflict, RateLimited, UnsupportedMediaType
 from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.processors.convert.office.libreoffice import missing_converter
 from pagemill.processors.pages import count_pages
 
@@ -40,8 +40,10 @@ class AdmissionLimits:
 
 
 class Admission:
-    def __init__(self, ledger: Ledger, blobs: BlobStore, limits: AdmissionLimits) -> None:
-        self._ledger = ledger
+    def __init__(
+        self, executions: ExecutionLedger, blobs: BlobStore, limits: AdmissionLimits
+    ) -> None:
+        self._executions = executions
         self._blobs = blobs
         self.limits = limits
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -94,7 +96,7 @@ class Admission:
         if lock is None:
             lock = self._locks[team_id] = asyncio.Lock()
         async with lock:
-            current = await self._ledger.pages_in_flight(team_id)
+            current = await self._executions.pages_in_flight(team_id)
             limit = self.limits.max_pages_in_flight
             # A request larger than the limit itself runs alone rather than never.
             if current + pages > limit and current > 0:

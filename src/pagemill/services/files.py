@@ -24,7 +24,7 @@ from pagemill.domain.files import (
 )
 from pagemill.domain.ids import random_base62
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.files import FileLedger
 from pagemill.services.executions import StoredDocument
 
 log = logging.getLogger("pagemill.files")
@@ -47,7 +47,7 @@ class SignedUrl:
 class FileService:
     def __init__(
         self,
-        ledger: Ledger,
+        files: FileLedger,
         blobs: BlobStore,
         clock: Clock,
         *,
@@ -56,7 +56,7 @@ class FileService:
     ) -> None:
         if len(signing_secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
-        self._ledger = ledger
+        self._files = files
         self._blobs = blobs
         self._clock = clock
         self._secret = signing_secret
@@ -67,7 +67,7 @@ class FileService:
         self, team_id: str, filename: str, content_type: str
     ) -> tuple[StoredFile, SignedUrl]:
         """A pending file and the signed URL to PUT its bytes to."""
-        stored = await self._ledger.create_file(
+        stored = await self._files.create(
             team_id,
             display_name(filename),
             media_type(content_type),
@@ -86,11 +86,11 @@ class FileService:
         try:
             info = await self._blobs.write_stream(stored.blob_key, chunks, self.max_upload_bytes)
         except PayloadTooLarge:
-            await self._ledger.update_file(
+            await self._files.update(
                 file_id, stored.team_id, upload_status=FileStatus.FAILED, file_size=None
             )
             raise
-        updated = await self._ledger.update_file(
+        updated = await self._files.update(
             file_id,
             stored.team_id,
             upload_status=FileStatus.PENDING,
@@ -111,16 +111,14 @@ class FileService:
                 f"File {file_id} has no content yet: PUT the bytes to its upload_url, then "
                 "confirm it."
             )
-        confirmed = await self._ledger.update_file(
-            file_id, team_id, upload_status=FileStatus.COMPLETED
-        )
+        confirmed = await self._files.update(file_id, team_id, upload_status=FileStatus.COMPLETED)
         if confirmed is None:
             raise NotFound(f"File {file_id} not found")
         return confirmed
 
     # -- reading and deleting ----------------------------------------------------------------
     async def get(self, team_id: str, file_id: int) -> StoredFile:
-        stored = await self._ledger.file(file_id, team_id)
+        stored = await self._files.get(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         return stored
@@ -128,11 +126,11 @@ class FileService:
     async def list_files(
         self, team_id: str, *, limit: int, offset: int
     ) -> tuple[list[StoredFile], int]:
-        return await self._ledger.list_files(team_id, limit=limit, offset=offset)
+        return await self._files.page(team_id, limit=limit, offset=offset)
 
     async def delete(self, team_id: str, file_id: int) -> StoredFile:
         """Remove the file and its bytes; executions that ran it keep their own copy."""
-        stored = await self._ledger.delete_file(file_id, team_id)
+        stored = await self._files.delete(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         await self._blobs.delete(stored.blob_key)
@@ -165,7 +163,7 @@ class FileService:
         """A run's document from ``datalab://file-{id}``: a copy (a hard link on the file
         system) owned by the execution, so deleting the file later does not break the run."""
         file_id = parse_reference(url)
-        stored = await self._ledger.file(file_id, team_id)
+        stored = await self._files.get(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {url.strip()} not found")
         if stored.upload_status is not FileStatus.COMPLETED or stored.file_size is None:
@@ -201,7 +199,7 @@ class FileService:
         now = self._clock.now().timestamp()
         if expires < now:  # refused before any read
             raise Forbidden(BAD_SIGNATURE)
-        stored = await self._ledger.file(file_id, None)
+        stored = await self._files.get(file_id, None)
         if stored is None or not signing.verify(
             self._secret, method, file_id, stored.team_id, expires, signature, now
         ):

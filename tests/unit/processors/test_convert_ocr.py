@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from docgen.pdfgen import filler_paragraph, make_pdf, page_image, page_words
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.convert import ConvertProcessor
@@ -21,7 +22,6 @@ from pagemill.processors.convert.ocr.images import parse as parse_image
 from pagemill.processors.convert.pdf.parse import parse as parse_pdf
 from pagemill.processors.convert.render import RenderOptions, render_markdown
 from pagemill.processors.document import Document
-from tests.pdfgen import filler_paragraph, make_pdf, page_image, page_words
 
 MIN_WORD_ACCURACY = 0.97
 REPORT = [

@@ -10,6 +10,17 @@ from typing import Any
 
 import pytest
 
+from docgen.officegen import (
+    Image,
+    Table,
+    billion_laughs,
+    make_docx,
+    make_pptx,
+    make_xlsx,
+    replace_member,
+    tiny_png,
+    zip_with,
+)
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.convert.formats import ParseRequest, detect_format
@@ -22,17 +33,6 @@ from pagemill.processors.convert.render import RenderOptions, render
 from pagemill.processors.convert.web import epub as epub_parser
 from pagemill.processors.convert.web import html as html_parser
 from pagemill.processors.document import Document
-from tests.officegen import (
-    Image,
-    Table,
-    billion_laughs,
-    make_docx,
-    make_pptx,
-    make_xlsx,
-    replace_member,
-    tiny_png,
-    zip_with,
-)
 
 PRICES = Table([["Fruit", "Price"], ["Apple", "3"], ["Pear", "5"]])
 MERGED = Table(

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from docgen.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.convert.pdf.parse import join_lines
 from pagemill.processors.document import Document
-from tests.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 
 SEPARATOR = "-" * 48
 LONG_PARAGRAPH = filler_paragraph(1, 80)  # wraps over several lines

@@ -13,13 +13,13 @@ import pytest
 from reportlab.lib.pagesizes import LETTER
 from reportlab.pdfgen.canvas import Canvas
 
+from docgen.officegen import make_html
+from docgen.pdfgen import make_pdf
 from pagemill.domain.errors import InvalidInput
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.create_document import CreateDocumentProcessor
 from pagemill.processors.registry import ProcessorRegistry
-from tests.officegen import make_html
-from tests.pdfgen import make_pdf
 
 TABLE_PAGE = [[("h1", "Prices"), ("table", "Item | Price\nTea | 3\nCake | 4"), ("image", "60x40")]]
 

@@ -12,11 +12,11 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 
+from docgen.officegen import tiny_png
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.create_document import CreateDocumentProcessor
 from pagemill.processors.track_changes import TrackChangesProcessor
-from tests.officegen import tiny_png
 
 PNG = base64.b64encode(tiny_png(40, 20)).decode()
 MARKDOWN = f"""# Quarterly *report*

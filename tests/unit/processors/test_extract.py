@@ -10,14 +10,7 @@ from typing import Any
 
 import pytest
 
-from pagemill.domain.errors import InvalidInput, ProcessingError
-from pagemill.ports.extractor import StructuredExtractor
-from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import ConvertProcessor
-from pagemill.processors.document import Document
-from pagemill.processors.extract import ExtractProcessor
-from pagemill.processors.segment import SegmentProcessor
-from tests.docgen_extract import (
+from docgen.extractgen import (
     FORM_SCHEMA,
     INVOICE_SCHEMA,
     LETTER_SCHEMA,
@@ -31,6 +24,13 @@ from tests.docgen_extract import (
     score,
     write_pdf,
 )
+from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.ports.extractor import StructuredExtractor
+from pagemill.ports.processing import ProcessorInput, ProcessorOutput
+from pagemill.processors.convert import ConvertProcessor
+from pagemill.processors.document import Document
+from pagemill.processors.extract import ExtractProcessor
+from pagemill.processors.segment import SegmentProcessor
 
 MIN_ACCURACY = 0.95
 CORPUS_SIZE = 24  # 8 invoices, 8 forms, 8 letters, every layout twice

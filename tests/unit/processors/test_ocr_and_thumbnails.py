@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from docgen.officegen import make_docx
+from docgen.pdfgen import make_large_pdf, make_pdf, page_image
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.ocr import OcrProcessor
 from pagemill.processors.thumbnails import MAX_THUMBNAILS, check_thumb_width, thumbnails
-from tests.officegen import make_docx
-from tests.pdfgen import make_large_pdf, make_pdf, page_image
 
 PAGES = [
     [("h1", "Invoice 2024-17"), ("p", "Amount due: 120 EUR.")],

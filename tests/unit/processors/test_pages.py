@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from docgen.officegen import make_pptx, make_xlsx
 from pagemill.domain.errors import InvalidInput
 from pagemill.processors.pages import count_pages, natural_units
-from tests.officegen import make_pptx, make_xlsx
 from tests.unit.api.test_admission import blank_pdf, tiff
 
 

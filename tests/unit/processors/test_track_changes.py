@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from docgen.officegen import billion_laughs, replace_member
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.track_changes import TrackChangesProcessor
 from tests.formgen import change, deleted_run, paragraph, run, tracked_docx
-from tests.officegen import billion_laughs, replace_member
 
 HEADING_STYLE = (
     '<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/></w:style>'

@@ -20,7 +20,7 @@ from alembic import context
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from sqlalchemy.engine import Connection
 
-from pagemill.adapters.sql.engine import create_engine, normalize_url
+from pagemill.adapters.sql.database import create_engine, normalize_url
 from pagemill.adapters.sql.tables import metadata
 
 config = context.config

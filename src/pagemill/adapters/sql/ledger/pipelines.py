@@ -1,4 +1,4 @@
-"""The pipeline half of the SQL ledger: drafts, listings and published versions."""
+"""The pipeline catalog on SQL: drafts, listings and published versions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,42 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, to_db
-from pagemill.adapters.sql.ledger_rows import pipeline_from, version_from
+from pagemill.adapters.sql.database import Database, from_db, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import pipeline_versions, pipelines
 from pagemill.domain.models import Pipeline, PipelineVersion
+from pagemill.ports.ledger.catalog import PipelineCatalog
 
-# The columns ``update_pipeline`` may set; everything else is owned by the ledger.
+
+def pipeline_from(row: sa.Row[Any]) -> Pipeline:
+    m = row._mapping
+    return Pipeline(
+        pk=m[pipelines.c.id],
+        pipeline_id=m[pipelines.c.pipeline_id],
+        team_id=m[pipelines.c.team_id],
+        name=m[pipelines.c.name],
+        steps=list(m[pipelines.c.steps]),
+        is_saved=bool(m[pipelines.c.is_saved]),
+        archived=bool(m[pipelines.c.archived]),
+        active_version=m[pipelines.c.active_version],
+        created=from_db(m[pipelines.c.created]),
+        updated=from_db(m[pipelines.c.updated]),
+    )
+
+
+def version_from(row: sa.Row[Any]) -> PipelineVersion:
+    m = row._mapping
+    return PipelineVersion(
+        pk=m[pipeline_versions.c.id],
+        pipeline_pk=m[pipeline_versions.c.pipeline_pk],
+        version=m[pipeline_versions.c.version],
+        steps=list(m[pipeline_versions.c.steps]),
+        description=m[pipeline_versions.c.description],
+        created=from_db(m[pipeline_versions.c.created]),
+    )
+
+
+# The columns ``update`` may set; everything else is owned by the ledger.
 UPDATABLE_PIPELINE_COLUMNS = frozenset({"steps", "name", "is_saved", "archived"})
 
 # Prebuilt, one statement each: every run reads its pipeline (and its version when published).
@@ -27,10 +57,11 @@ _VERSIONS = (
 )
 
 
-class PipelineMethods:
-    _db: Database
+class SqlPipelineCatalog(PipelineCatalog):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    async def create_pipeline(
+    async def create(
         self, team_id: str, pipeline_id: str, steps: list[dict[str, Any]], now: datetime
     ) -> Pipeline:
         async with self._db.write() as conn:
@@ -52,13 +83,13 @@ class PipelineMethods:
             row = (await conn.execute(sa.select(pipelines).where(pipelines.c.id == pk[0]))).one()
         return pipeline_from(row)
 
-    async def pipeline(self, team_id: str, pipeline_id: str) -> Pipeline | None:
+    async def get(self, team_id: str, pipeline_id: str) -> Pipeline | None:
         rows = await self._db.point_read(
             _PIPELINE, {"pipeline_id": pipeline_id, "team_id": team_id}
         )
         return pipeline_from(rows[0]) if rows else None
 
-    async def list_pipelines(
+    async def page(
         self, team_id: str, *, saved_only: bool, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[Pipeline], int]:
         where: list[sa.ColumnElement[bool]] = [pipelines.c.team_id == team_id]
@@ -67,26 +98,18 @@ class PipelineMethods:
         if not include_archived:
             where.append(pipelines.c.archived.is_(False))
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(pipelines).where(*where))
-            ).scalar_one()
-            rows = await conn.execute(
-                sa.select(pipelines)
-                .where(*where)
-                .order_by(pipelines.c.updated.desc(), pipelines.c.id.desc())
-                .limit(limit)
-                .offset(offset)
+            rows, total = await newest_first(
+                conn, where, pipelines.c.updated, limit=limit, offset=offset
             )
-            items = [pipeline_from(row) for row in rows]
-        return items, int(total)
+        return [pipeline_from(row) for row in rows], total
 
-    async def update_pipeline(
+    async def update(
         self, team_id: str, pipeline_id: str, now: datetime, **changes: Any
     ) -> Pipeline | None:
         unknown = set(changes) - UPDATABLE_PIPELINE_COLUMNS
         if unknown:
             raise ValueError(
-                f"update_pipeline cannot set {', '.join(sorted(unknown))}; "
+                f"pipelines.update cannot set {', '.join(sorted(unknown))}; "
                 f"only {', '.join(sorted(UPDATABLE_PIPELINE_COLUMNS))}"
             )
         mine = (pipelines.c.pipeline_id == pipeline_id) & (pipelines.c.team_id == team_id)

@@ -1,4 +1,10 @@
-"""Engines from URLs, per-dialect connection set-up, transactions and error translation.
+"""The database the ledger's areas share: the connector of their few primitives.
+
+``Database`` owns one engine and the write discipline of its dialect, and offers the areas
+(``adapters.sql.ledger``) what they build their SQL on: a write transaction, a read
+transaction, a point read (inline on SQLite, prepared and autocommit on PostgreSQL), one
+autocommit statement, and the dispatch hook. It also turns URLs into engines and translates
+driver errors into domain errors, so nothing of SQLAlchemy leaks out.
 
 SQLite (embedded mode, one process): WAL so that readers never block the writer, and every write
 transaction starts with ``BEGIN IMMEDIATE`` so that it takes the write lock up front instead of
@@ -205,7 +211,7 @@ DispatchHook = Callable[[AsyncConnection, Sequence[StepRun]], Awaitable[None]]
 
 
 class Database:
-    """One engine plus the write discipline of its dialect."""
+    """One engine plus the write discipline of its dialect: the primitives of the ledger."""
 
     def __init__(
         self,
@@ -255,6 +261,20 @@ class Database:
         with translate_errors():
             async with self._reader.connect() as conn:
                 yield conn
+
+    async def fetch(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> list[sa.Row[Any]]:
+        """The rows of one statement, in a read transaction of its own."""
+        async with self.read() as conn:
+            return list(await conn.execute(statement, params))
+
+    async def fetch_one(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> sa.Row[Any] | None:
+        """The first row of one statement, in a read transaction of its own; None: none."""
+        rows = await self.fetch(statement, params)
+        return rows[0] if rows else None
 
     async def dispatched(self, conn: AsyncConnection, snapshot: ExecutionSnapshot) -> None:
         """Hand the steps a write transaction left dispatched to the hook, in that transaction.
@@ -310,6 +330,22 @@ class Database:
         if sql is None:
             sql = self._plain_sql[statement] = str(statement.compile(dialect=self.engine.dialect))
         return await self._plain_reader.fetch(sql, params)
+
+    async def autocommit(
+        self, statement: sa.Executable, params: dict[str, Any]
+    ) -> list[sa.Row[Any]]:
+        """One statement in autocommit on PostgreSQL (one round trip, no BEGIN/COMMIT), rows
+        returned; never repeated, since it may write. SQLite has no use for it."""
+        if self._autocommit is None:
+            raise RuntimeError("autocommit statements are for PostgreSQL")
+        with translate_errors():
+            async with self._autocommit.connect() as conn:
+                return list(await conn.execute(statement, params))
+
+    async def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` when the database cannot be reached."""
+        async with self.read() as conn:
+            await conn.execute(sa.select(1))
 
     async def write_one(
         self, statement: sa.Executable, params: dict[str, Any] | None = None

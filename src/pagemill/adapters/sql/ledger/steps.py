@@ -1,7 +1,7 @@
-"""The engine half of the SQL ledger: claims, heartbeats, completion, failure, finalization.
+"""The step ledger on SQL: claims, heartbeats, completion, failure, release, lost leases.
 
-Every transition is a compare-and-set inside one write transaction, shaped as
-``ledger_transitions`` describes: the execution row is locked first, so that the steps of one
+Every transition is a compare-and-set inside one write transaction, shaped as ``transitions``
+describes: the execution row is locked first, so that the steps of one
 execution change one transaction at a time and finalization has a single winner. A claim locks
 it with the ``UPDATE`` that starts the execution and rolls back when the step's compare-and-set
 then fails. On PostgreSQL the polling claimer (``claim_next``) skips executions that another
@@ -12,8 +12,8 @@ renders as nothing.
 The hot statements (claim, completion) are prebuilt with bind parameters, and the completion
 reads the steps once and the execution not at all (``UPDATE … RETURNING``): a one-step
 execution costs six statements to complete on SQLite, and three on PostgreSQL, where
-data-modifying CTEs merge them (``ledger_completion``). On PostgreSQL a claim by reference
-(queue delivery) is a single statement in autocommit (``ledger_claim``).
+data-modifying CTEs merge them (``completion``). On PostgreSQL a claim by reference (queue
+delivery) is a single statement in autocommit (``claim``).
 """
 
 from __future__ import annotations
@@ -25,29 +25,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import Database, from_db_opt, to_db
-from pagemill.adapters.sql.ledger_claim import claim_in_one_statement
-from pagemill.adapters.sql.ledger_completion import complete_with_ctes
-from pagemill.adapters.sql.ledger_rows import execution_from, step_from
-from pagemill.adapters.sql.ledger_statements import (
-    CACHED,
-    CLAIM_STEP,
-    COMPLETE_STEP,
-    DISPATCH_STEP,
-    RECORD_RESULT,
-    REMEMBER,
-    START_EXECUTION,
-    ref_params,
+from pagemill.adapters.sql.database import Database, from_db_opt, to_db
+from pagemill.adapters.sql.ledger.claim import (
+    Undone,
+    claim_in_one_statement,
+    claim_in_transaction,
 )
-from pagemill.adapters.sql.ledger_transitions import (
+from pagemill.adapters.sql.ledger.completion import complete_in_transaction, complete_with_ctes
+from pagemill.adapters.sql.ledger.rows import step_from
+from pagemill.adapters.sql.ledger.statements import CACHED
+from pagemill.adapters.sql.ledger.transitions import (
     commit_transition,
-    completion_values,
     final_values,
     lock_head,
     read_steps,
-    replace_steps,
 )
-from pagemill.adapters.sql.ledger_webhooks import record_due_webhooks
+from pagemill.adapters.sql.ledger.webhooks import record_due_webhooks
 from pagemill.adapters.sql.tables import executions, step_cache, step_runs
 from pagemill.domain.models import (
     CacheEntry,
@@ -57,13 +50,16 @@ from pagemill.domain.models import (
     StepOutput,
     StepRef,
     StepRun,
+    StuckSteps,
 )
-from pagemill.domain.statuses import StepStatus, can_move_step
+from pagemill.domain.statuses import TERMINAL_STEP, StepStatus, can_move_step
+from pagemill.ports.ledger.steps import StepLedger
 
 _PENDING = StepStatus.PENDING.value
 _DISPATCHED = StepStatus.DISPATCHED.value
 CLAIM_NEXT_TRIES = 4
 _RUNNING = StepStatus.RUNNING.value
+_STUCK_LIMIT = 500
 
 # Every step move this module makes. The domain's transition table is the authority: a move it
 # does not allow is a bug, caught when the module is imported rather than in production data.
@@ -71,7 +67,7 @@ STEP_MOVES = (
     (StepStatus.PENDING, StepStatus.DISPATCHED),  # the upstream step completed
     (StepStatus.DISPATCHED, StepStatus.RUNNING),  # claim
     (StepStatus.RUNNING, StepStatus.COMPLETED),  # fenced completion
-    (StepStatus.RUNNING, StepStatus.DISPATCHED),  # retry, or a lost lease reaped
+    (StepStatus.RUNNING, StepStatus.DISPATCHED),  # retry, release, or a lost lease reaped
     (StepStatus.RUNNING, StepStatus.FAILED),  # out of attempts, or not retryable
     (StepStatus.PENDING, StepStatus.SKIPPED),  # an upstream step failed
     (StepStatus.PENDING, StepStatus.CANCELLED),  # the execution was cancelled
@@ -96,7 +92,7 @@ def _step(ref: StepRef) -> sa.ColumnElement[bool]:
     )
 
 
-def _fenced(ref: StepRef, worker: str) -> sa.ColumnElement[bool]:
+def fenced(ref: StepRef, worker: str) -> sa.ColumnElement[bool]:
     """Only the attempt that holds the lease may touch its step."""
     return sa.and_(_step(ref), step_runs.c.lease_owner == worker, step_runs.c.status == _RUNNING)
 
@@ -105,14 +101,11 @@ def _by_type(step_types: Sequence[str] | None) -> list[sa.ColumnElement[bool]]:
     return [] if step_types is None else [step_runs.c.step_type.in_(list(step_types))]
 
 
-class _Undone(Exception):
-    """Raised inside a write transaction to roll it back: a compare-and-set that failed after
-    an earlier statement of the transaction already wrote."""
+class SqlStepLedger(StepLedger):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-
-class EngineMethods:
-    _db: Database
-
+    # -- claiming ----------------------------------------------------------------------------
     async def claim_next(
         self, worker: str, now: datetime, lease_seconds: float, step_types: Sequence[str] | None
     ) -> Claim | None:
@@ -142,8 +135,10 @@ class EngineMethods:
                     row = (await conn.execute(due)).first()
                     if row is None:
                         return None
-                    return await self._claim(conn, StepRef(*row), worker, now, lease_seconds)
-            except _Undone:
+                    return await claim_in_transaction(
+                        conn, StepRef(*row), worker, now, lease_seconds
+                    )
+            except Undone:
                 continue
         return None
 
@@ -154,43 +149,24 @@ class EngineMethods:
             return await claim_in_one_statement(self._db, ref, worker, now, lease_seconds)
         try:
             async with self._db.write() as conn:
-                return await self._claim(conn, ref, worker, now, lease_seconds)
-        except _Undone:
+                return await claim_in_transaction(conn, ref, worker, now, lease_seconds)
+        except Undone:
             return None  # stale, duplicate or cancelled delivery
 
-    async def _claim(
-        self,
-        conn: AsyncConnection,
-        ref: StepRef,
-        worker: str,
-        now: datetime,
-        lease_seconds: float,
-    ) -> Claim | None:
-        # The execution first (the lock order of every transition), counted and started in the
-        # statement that locks it; undone below when the step turns out not to be claimable.
-        head = (
-            await conn.execute(START_EXECUTION, {"e_id": ref.execution_id, "now": to_db(now)})
-        ).first()
-        if head is None:
+    async def next_due(self, step_types: Sequence[str] | None) -> datetime | None:
+        if step_types is not None and not step_types:
             return None
-        result = await conn.execute(
-            CLAIM_STEP,
-            {
-                **ref_params(ref),
-                "worker": worker,
-                "lease_until": to_db(now + timedelta(seconds=lease_seconds)),
-                "now": to_db(now),
-            },
-        )
-        if result.rowcount != 1:
-            raise _Undone
-        snapshot = ExecutionSnapshot(
-            execution=execution_from(head), steps=await read_steps(conn, ref.execution_id)
-        )
-        step = snapshot.steps[ref.step_index]
-        upstream = snapshot.steps[ref.step_index - 1] if ref.step_index > 0 else None
-        return Claim(step=step, execution=snapshot.execution, upstream=upstream, snapshot=snapshot)
+        async with self._db.read() as conn:
+            due = (
+                await conn.execute(
+                    sa.select(sa.func.min(step_runs.c.available_at)).where(
+                        step_runs.c.status == _DISPATCHED, *_by_type(step_types)
+                    )
+                )
+            ).scalar_one_or_none()
+        return from_db_opt(due)
 
+    # -- a running attempt -------------------------------------------------------------------
     async def heartbeat(
         self, ref: StepRef, worker: str, now: datetime, lease_seconds: float
     ) -> Heartbeat:
@@ -198,7 +174,7 @@ class EngineMethods:
             cancel_requested = (
                 await conn.execute(
                     sa.update(step_runs)
-                    .where(_fenced(ref, worker))
+                    .where(fenced(ref, worker))
                     .values(
                         lease_expires_at=to_db(now + timedelta(seconds=lease_seconds)),
                         heartbeat_at=to_db(now),
@@ -207,75 +183,6 @@ class EngineMethods:
                 )
             ).scalar_one_or_none()
         return Heartbeat(held=cancel_requested is not None, cancel_requested=bool(cancel_requested))
-
-    async def complete_step(
-        self,
-        ref: StepRef,
-        worker: str,
-        now: datetime,
-        output: StepOutput,
-        rates: dict[str, int],
-    ) -> ExecutionSnapshot | None:
-        async with self._db.write() as conn:
-            head = await lock_head(conn, ref.execution_id)
-            if head is None:
-                return None
-            if not self._db.is_sqlite:
-                snapshot = await complete_with_ctes(conn, head, ref, worker, now, output, rates)
-                if snapshot is not None:
-                    await record_due_webhooks(conn, snapshot, now)
-                    await self._db.dispatched(conn, snapshot)
-                return snapshot
-            result = await conn.execute(
-                COMPLETE_STEP,
-                {
-                    **ref_params(ref),
-                    "worker": worker,
-                    "now": to_db(now),
-                    "b_result_key": output.result_key,
-                    "b_checkpoint_id": output.checkpoint_id,
-                    "b_cache": output.cache,
-                },
-            )
-            if result.rowcount != 1:
-                # Lost the lease: nothing was written, so ending the transaction discards nothing.
-                return None
-            steps = await read_steps(conn, ref.execution_id)
-            following = ref.step_index + 1
-            dispatched = False
-            if following < len(steps) and steps[following].status is StepStatus.PENDING:
-                rows = (
-                    await conn.execute(
-                        DISPATCH_STEP,
-                        {"e_id": ref.execution_id, "b_index": following, "now": to_db(now)},
-                    )
-                ).all()
-                replace_steps(steps, rows)
-                dispatched = bool(rows)
-            if output.cache_key is not None and (output.cache or {}).get("status") != "hit":
-                await _remember(conn, head.team_id, ref, output, now)
-            await conn.execute(
-                RECORD_RESULT,
-                {
-                    **ref_params(ref),
-                    "b_result_key": output.result_key,
-                    "b_checkpoint_id": output.checkpoint_id,
-                    "b_page_count": output.page_count,
-                    "b_created": to_db(now),
-                },
-            )
-            values = completion_values(
-                head,
-                steps,
-                page_count=output.page_count,
-                dispatched=dispatched,
-                now=now,
-                rates=rates,
-            )
-            snapshot = await commit_transition(conn, ref.execution_id, steps, **values)
-            await record_due_webhooks(conn, snapshot, now)
-            await self._db.dispatched(conn, snapshot)
-            return snapshot
 
     async def cached(self, team_id: str, cache_key: str) -> CacheEntry | None:
         rows = await self._db.point_read(CACHED, {"team_id": team_id, "cache_key": cache_key})
@@ -290,7 +197,26 @@ class EngineMethods:
             source_step_index=m[step_cache.c.source_step_index],
         )
 
-    async def fail_step(
+    async def complete(
+        self,
+        ref: StepRef,
+        worker: str,
+        now: datetime,
+        output: StepOutput,
+        rates: dict[str, int],
+    ) -> ExecutionSnapshot | None:
+        async with self._db.write() as conn:
+            head = await lock_head(conn, ref.execution_id)
+            if head is None:
+                return None
+            complete = complete_in_transaction if self._db.is_sqlite else complete_with_ctes
+            snapshot = await complete(conn, head, ref, worker, now, output, rates)
+            if snapshot is not None:
+                await record_due_webhooks(conn, snapshot, now)
+                await self._db.dispatched(conn, snapshot)
+            return snapshot
+
+    async def fail(
         self,
         ref: StepRef,
         worker: str,
@@ -306,7 +232,7 @@ class EngineMethods:
             held = (
                 await conn.execute(
                     sa.select(step_runs.c.max_attempts, step_runs.c.cancel_requested).where(
-                        _fenced(ref, worker)
+                        fenced(ref, worker)
                     )
                 )
             ).first()
@@ -331,7 +257,7 @@ class EngineMethods:
             else:
                 values |= {"status": StepStatus.FAILED.value, "finished_at": to_db(now)}
             result = await conn.execute(
-                sa.update(step_runs).where(_fenced(ref, worker)).values(**values)
+                sa.update(step_runs).where(fenced(ref, worker)).values(**values)
             )
             if result.rowcount != 1:
                 return None
@@ -355,57 +281,90 @@ class EngineMethods:
             await self._db.dispatched(conn, snapshot)
             return snapshot
 
-    async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                sa.select(step_runs)
-                .where(step_runs.c.status == _RUNNING, step_runs.c.lease_expires_at < _at(now))
-                .order_by(step_runs.c.lease_expires_at)
-                .limit(limit)
+    async def release(self, ref: StepRef, worker: str, now: datetime) -> ExecutionSnapshot | None:
+        async with self._db.write() as conn:
+            if await lock_head(conn, ref.execution_id) is None:
+                return None
+            result = await conn.execute(
+                sa.update(step_runs)
+                .where(fenced(ref, worker), step_runs.c.cancel_requested.is_(False))
+                .values(
+                    status=_DISPATCHED,
+                    # A new attempt fences this worker off; it is not charged: a worker that
+                    # shuts down cleanly did nothing wrong.
+                    attempt=ref.attempt + 1,
+                    max_attempts=step_runs.c.max_attempts + 1,
+                    available_at=to_db(now),
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
             )
-            return [step_from(row) for row in rows]
+            if result.rowcount != 1:
+                return None
+            steps = await read_steps(conn, ref.execution_id)
+            snapshot = await commit_transition(conn, ref.execution_id, steps)
+            await self._db.dispatched(conn, snapshot)
+            return snapshot
+
+    # -- lost leases -------------------------------------------------------------------------
+    async def expired_leases(self, now: datetime, limit: int) -> list[StepRun]:
+        expired = step_runs.c.lease_expires_at < _at(now)
+        rows = await self._db.fetch(_steps(_RUNNING, expired, by=_EXPIRY, limit=limit))
+        return [step_from(row) for row in rows]
 
     async def leased_by_others(self, boot_prefix: str) -> list[StepRun]:
         owner = step_runs.c.lease_owner
+        others = sa.or_(owner.is_(None), ~owner.startswith(boot_prefix, autoescape=True))
+        rows = await self._db.fetch(_steps(_RUNNING, others, by=_POSITION, limit=None))
+        return [step_from(row) for row in rows]
+
+    # -- operations --------------------------------------------------------------------------
+    async def stuck(
+        self, now: datetime, lease_grace_seconds: float, queued_too_long_seconds: float
+    ) -> StuckSteps:
+        expired_before = to_db(now - timedelta(seconds=lease_grace_seconds))
+        queued_before = to_db(now - timedelta(seconds=queued_too_long_seconds))
+        expired = step_runs.c.lease_expires_at < expired_before
+        starved = step_runs.c.available_at < queued_before
+        retried = sa.and_(
+            step_runs.c.attempt > 1, step_runs.c.status.not_in([s.value for s in TERMINAL_STEP])
+        )
+        async with self._db.read() as conn:  # one snapshot for the three lists
+            return StuckSteps(
+                expired_leases=await _read(conn, _steps(_RUNNING, expired, by=_EXPIRY)),
+                queued_too_long=await _read(
+                    conn, _steps(_DISPATCHED, starved, by=(step_runs.c.available_at,))
+                ),
+                retried=await _read(conn, _steps(None, retried, by=_POSITION)),
+            )
+
+    async def queue_depth(self) -> dict[str, int]:
         async with self._db.read() as conn:
             rows = await conn.execute(
-                sa.select(step_runs)
-                .where(
-                    step_runs.c.status == _RUNNING,
-                    sa.or_(owner.is_(None), ~owner.startswith(boot_prefix, autoescape=True)),
-                )
-                .order_by(step_runs.c.execution_id, step_runs.c.step_index)
+                sa.select(step_runs.c.step_type, sa.func.count())
+                .where(step_runs.c.status == _DISPATCHED)
+                .group_by(step_runs.c.step_type)
             )
-            return [step_from(row) for row in rows]
-
-    async def next_due(self, step_types: Sequence[str] | None) -> datetime | None:
-        if step_types is not None and not step_types:
-            return None
-        async with self._db.read() as conn:
-            due = (
-                await conn.execute(
-                    sa.select(sa.func.min(step_runs.c.available_at)).where(
-                        step_runs.c.status == _DISPATCHED, *_by_type(step_types)
-                    )
-                )
-            ).scalar_one_or_none()
-        return from_db_opt(due)
+            return {str(step_type): int(count) for step_type, count in rows}
 
 
-async def _remember(
-    conn: AsyncConnection, team_id: str, ref: StepRef, output: StepOutput, now: datetime
-) -> None:
-    """Point the cache key at this result (the newest identical work wins)."""
-    await conn.execute(
-        REMEMBER[conn.dialect.name],
-        {
-            "team_id": team_id,
-            "cache_key": output.cache_key,
-            "result_key": output.result_key,
-            "checkpoint_id": output.checkpoint_id,
-            "page_count": output.page_count,
-            "source_execution_id": ref.execution_id,
-            "source_step_index": ref.step_index,
-            "created": to_db(now),
-        },
-    )
+_EXPIRY = (step_runs.c.lease_expires_at,)
+_POSITION = (step_runs.c.execution_id, step_runs.c.step_index)
+
+
+def _steps(
+    status: str | None,
+    where: sa.ColumnElement[bool],
+    *,
+    by: tuple[sa.ColumnElement[Any], ...],
+    limit: int | None = _STUCK_LIMIT,
+) -> sa.Select[Any]:
+    """Steps (of ``status``, when given) that match ``where``, ordered ``by``, at most ``limit``
+    (None: all of them)."""
+    of_status = [] if status is None else [step_runs.c.status == status]
+    query = sa.select(step_runs).where(*of_status, where).order_by(*by)
+    return query if limit is None else query.limit(limit)
+
+
+async def _read(conn: AsyncConnection, query: sa.Select[Any]) -> list[StepRun]:
+    return [step_from(row) for row in await conn.execute(query)]

@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import to_db
-from pagemill.adapters.sql.ledger_rows import execution_from, step_from
+from pagemill.adapters.sql.database import to_db
+from pagemill.adapters.sql.ledger.rows import execution_from, step_from
 from pagemill.adapters.sql.tables import executions, step_runs
 from pagemill.domain.models import ExecutionSnapshot, StepRun
 from pagemill.domain.rates import execution_rate_breakdown

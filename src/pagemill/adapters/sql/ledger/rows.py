@@ -1,4 +1,4 @@
-"""Rows to domain records, and the snapshot reads shared by the ledger's modules."""
+"""Execution and step rows to domain records, and the snapshot reads the areas share."""
 
 from __future__ import annotations
 
@@ -8,76 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import from_db, from_db_opt
-from pagemill.adapters.sql.tables import (
-    api_keys,
-    executions,
-    pipeline_versions,
-    pipelines,
-    step_runs,
-    teams,
-)
-from pagemill.domain.models import (
-    ApiKey,
-    Execution,
-    ExecutionSnapshot,
-    Pipeline,
-    PipelineVersion,
-    StepRun,
-    Team,
-)
+from pagemill.adapters.sql.database import from_db, from_db_opt
+from pagemill.adapters.sql.tables import executions, step_runs
+from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
 
 Row = sa.Row[Any]
-
-
-def team_from(row: Row) -> Team:
-    m = row._mapping
-    return Team(id=m[teams.c.id], name=m[teams.c.name], created=from_db(m[teams.c.created]))
-
-
-def api_key_from(row: Row) -> ApiKey:
-    m = row._mapping
-    return ApiKey(
-        id=m[api_keys.c.id],
-        team_id=m[api_keys.c.team_id],
-        name=m[api_keys.c.name],
-        key_hash=m[api_keys.c.key_hash],
-        created=from_db(m[api_keys.c.created]),
-        last_used_at=from_db_opt(m[api_keys.c.last_used_at]),
-        expires_at=from_db_opt(m[api_keys.c.expires_at]),
-        revoked_at=from_db_opt(m[api_keys.c.revoked_at]),
-        prefix=m[api_keys.c.prefix],
-        created_by=m[api_keys.c.created_by],
-    )
-
-
-def pipeline_from(row: Row) -> Pipeline:
-    m = row._mapping
-    return Pipeline(
-        pk=m[pipelines.c.id],
-        pipeline_id=m[pipelines.c.pipeline_id],
-        team_id=m[pipelines.c.team_id],
-        name=m[pipelines.c.name],
-        steps=list(m[pipelines.c.steps]),
-        is_saved=bool(m[pipelines.c.is_saved]),
-        archived=bool(m[pipelines.c.archived]),
-        active_version=m[pipelines.c.active_version],
-        created=from_db(m[pipelines.c.created]),
-        updated=from_db(m[pipelines.c.updated]),
-    )
-
-
-def version_from(row: Row) -> PipelineVersion:
-    m = row._mapping
-    return PipelineVersion(
-        pk=m[pipeline_versions.c.id],
-        pipeline_pk=m[pipeline_versions.c.pipeline_pk],
-        version=m[pipeline_versions.c.version],
-        steps=list(m[pipeline_versions.c.steps]),
-        description=m[pipeline_versions.c.description],
-        created=from_db(m[pipeline_versions.c.created]),
-    )
 
 
 def _by_name(row: Row, table: sa.Table, prefix: str) -> Mapping[Any, Any]:

@@ -1,4 +1,4 @@
-"""The webhook half of the SQL ledger: team secrets, deliveries and their attempt log.
+"""The webhook ledger on SQL: team secrets, deliveries and their attempt log.
 
 Deliveries are written by ``record_due_webhooks`` inside the transaction that made them due
 (completion, failure or cancellation of an execution), so a committed terminal status always
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import Database, from_db, from_db_opt, to_db
+from pagemill.adapters.sql.database import Database, from_db, from_db_opt, to_db
 from pagemill.adapters.sql.tables import (
     executions,
     webhook_attempts,
@@ -36,6 +36,7 @@ from pagemill.domain.webhooks import (
     WebhookSecret,
     due_events,
 )
+from pagemill.ports.ledger.webhooks import WebhookLedger
 
 _d = webhook_deliveries
 _a = webhook_attempts
@@ -146,18 +147,16 @@ async def record_due_webhooks(
     )
 
 
-class WebhookMethods:
-    _db: Database
+class SqlWebhookLedger(WebhookLedger):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- secrets -----------------------------------------------------------------------------
-    async def webhook_secret(self, team_id: str) -> WebhookSecret | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(_s).where(_s.c.team_id == team_id))).first()
+    async def secret(self, team_id: str) -> WebhookSecret | None:
+        row = await self._db.fetch_one(sa.select(_s).where(_s.c.team_id == team_id))
         return None if row is None else secret_from(row)
 
-    async def create_webhook_secret(
-        self, team_id: str, secret: str, now: datetime
-    ) -> WebhookSecret:
+    async def create_secret(self, team_id: str, secret: str, now: datetime) -> WebhookSecret:
         try:
             async with self._db.write() as conn:
                 row = (await conn.execute(sa.select(_s).where(_s.c.team_id == team_id))).first()
@@ -168,12 +167,12 @@ class WebhookMethods:
                 )
         except Conflict:
             pass  # a concurrent first use inserted it between our read and our insert
-        stored = await self.webhook_secret(team_id)
+        stored = await self.secret(team_id)
         if stored is None:
             raise Conflict(f"Team {team_id} does not exist.")
         return stored
 
-    async def rotate_webhook_secret(
+    async def rotate_secret(
         self, team_id: str, secret: str, now: datetime, previous_valid_until: datetime
     ) -> WebhookSecret:
         async with self._db.write() as conn:
@@ -199,7 +198,7 @@ class WebhookMethods:
         return secret_from(stored)
 
     # -- delivery loops ----------------------------------------------------------------------
-    async def claim_webhook_delivery(
+    async def claim(
         self, worker: str, now: datetime, lease_seconds: float
     ) -> WebhookDelivery | None:
         due = (
@@ -235,7 +234,7 @@ class WebhookMethods:
             row = (await conn.execute(sa.select(_d).where(_d.c.id == pk))).one()
         return delivery_from(row)
 
-    async def finish_webhook_attempt(
+    async def finish_attempt(
         self,
         delivery_id: str,
         attempt: int,
@@ -281,7 +280,7 @@ class WebhookMethods:
             )
             return moved.rowcount == 1
 
-    async def next_webhook_due(self) -> datetime | None:
+    async def next_due(self) -> datetime | None:
         async with self._db.read() as conn:
             due = (
                 await conn.execute(
@@ -291,9 +290,7 @@ class WebhookMethods:
         return from_db_opt(due)
 
     # -- the delivery log --------------------------------------------------------------------
-    async def webhook_deliveries(
-        self, execution_id: str, team_id: str
-    ) -> list[WebhookDelivery] | None:
+    async def deliveries(self, execution_id: str, team_id: str) -> list[WebhookDelivery] | None:
         """Oldest first, each with its attempts; None when the execution is not the team's."""
         async with self._db.read() as conn:
             if not await _is_teams(conn, execution_id, team_id):
@@ -306,7 +303,7 @@ class WebhookMethods:
             logs = await _attempts(conn, [row._mapping[_d.c.id] for row in rows])
         return [delivery_from(row, logs.get(row._mapping[_d.c.id], ())) for row in rows]
 
-    async def redeliver_webhook(
+    async def redeliver(
         self, execution_id: str, delivery_id: str, team_id: str, now: datetime
     ) -> WebhookDelivery | None:
         """Queue an attempt now, with the retry schedule started over; None when not found

@@ -1,8 +1,13 @@
-"""Running one step: claim, heartbeat, process, record the result, hand off or finalize.
+"""The step runner: claim a step, heartbeat, process, record the result, hand off or finalize.
 
 The ledger decides every transition; this module only moves data between the ports and mirrors
 each committed snapshot into the live store. Any failure of a step ends as a ledger transition
-(retry or failure), never as an exception that kills the worker loop.
+(retry or failure), never as an exception that kills the worker loop; which transition is the
+table of ``step_outcomes``.
+
+The runner owns an attempt from the moment the ledger hands it over: the claim registers it
+before anything else can run, so a shutdown (``release_all``) always finds it and hands it
+back, uncharged, instead of leaving it running for the next start to charge.
 """
 
 from __future__ import annotations
@@ -12,38 +17,37 @@ import contextlib
 import json
 import logging
 import random
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import PagemillError, ProcessingError
 from pagemill.domain.ids import CHECKPOINT_PREFIX, new_id
 from pagemill.domain.models import Claim, ExecutionSnapshot, StepOutput, StepRef, StepRun
 from pagemill.domain.statuses import StepStatus
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.compute import ComputePool, WorkerCrashed
+from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
-from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors import progress as progress_file
+from pagemill.ports.processing import ProcessorOutput
 from pagemill.processors.registry import ProcessorRegistry
-from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
+from pagemill.services.executor_cache import Reusable, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
+from pagemill.services.step_outcomes import Act, Action, StopReason, step_action
+from pagemill.services.step_work import StepWork
 
+# The logger keeps the name it had when this was "the engine": operators filter on it.
 log = logging.getLogger("pagemill.engine")
 
 PROGRESS_SECONDS = 1.0  # how often a running step's progress is relayed to the live store
+STOP_SECONDS = 5.0  # how long a shutdown waits for claims in flight, then for releases
 
 
 @dataclass(frozen=True, slots=True)
-class EngineConfig:
+class RunnerConfig:
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     retry_base_seconds: float = 1.0
@@ -62,48 +66,50 @@ def result_key(ref: StepRef) -> str:
     return f"results/{execution_id[-2:]}/{execution_id}.{ref.step_index}.{ref.attempt}.json"
 
 
-class StopReason(StrEnum):
-    """Why a step's work was stopped before it finished."""
+@dataclass(slots=True)
+class _Attempt:
+    """A claimed attempt this process holds the lease of, until its end is recorded."""
 
-    LEASE_LOST = "lease-lost"  # the ledger gave the step to another attempt
-    CANCEL = "cancel"  # its execution was cancelled
-    RELEASE = "release"  # this worker is shutting down
+    worker: str
+    task: asyncio.Task[None] | None = None  # publish, then run: the whole attempt
+    work: asyncio.Task[ProcessorOutput | Reusable] | None = None  # once its work began
+    stop: StopReason | None = None
 
 
-class StepEngine:
+class StepRunner:
+    """Runs the attempts this process claims (embedded claim loops, or queue delivery) and
+    reaps the attempts of workers that are gone."""
+
     def __init__(
         self,
-        ledger: Ledger,
+        steps: StepLedger,
         live: LiveStore,
         blobs: BlobStore,
         dispatcher: Dispatcher,
         compute: ComputePool,
         processors: ProcessorRegistry,
         clock: Clock,
-        config: EngineConfig,
+        config: RunnerConfig,
         metrics: Metrics | None = None,
     ) -> None:
-        self._ledger = ledger
+        self._steps = steps
         self._live = live
         self._blobs = blobs
         self._dispatcher = dispatcher
-        self._compute = compute
         self._processors = processors
         self._clock = clock
         self._config = config
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
-        self._cache = ExecutorCache(ledger, blobs, processors)
+        self._work = StepWork(steps, blobs, compute, processors)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
-        self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
-        self._stop_reasons: dict[StepRef, StopReason] = {}
+        self._attempts: dict[StepRef, _Attempt] = {}
         self._all_stopped = asyncio.Event()
+        self._claiming = 0  # ledger claims in flight
+        self._claims_settled = asyncio.Event()
+        self._closing = False  # release_all began: no new work starts here
         # Told of every committed snapshot after it is mirrored (webhook delivery wake-ups).
         self._observers: list[Callable[[ExecutionSnapshot], None]] = []
-        # Progress files of steps running on this machine (see ``processors.progress``); the
-        # names are unique per attempt, so processes on one machine can share the directory.
-        self._progress_dir = Path(tempfile.gettempdir()) / "pagemill-progress"
-        self._progress_dir.mkdir(exist_ok=True)
 
     @property
     def rates(self) -> dict[str, int]:
@@ -124,91 +130,128 @@ class StepEngine:
         self._observers.append(observer)
 
     # -- claiming ----------------------------------------------------------------------------
-    async def claim_next(self, worker: str) -> Claim | None:
-        claim = await self._ledger.claim_next(
-            worker, self._clock.now(), self._config.lease_seconds, self._processors.step_types
+    async def start_next(self, worker: str) -> asyncio.Task[None] | None:
+        """Claim the oldest due step for ``worker`` and start its attempt; the task ends when
+        the attempt's end is recorded. None when nothing is due or this runner is closing."""
+        if self._closing:
+            return None
+        claim = await self._claiming_from(
+            self._steps.claim_next(
+                worker, self._clock.now(), self._config.lease_seconds, self._processors.step_types
+            )
         )
-        if claim is not None:
-            await self.publish(claim.snapshot)
-        return claim
+        return None if claim is None else self._start(claim, worker)
 
     async def claim_and_run(self, ref: StepRef, worker: str) -> None:
         """Queue delivery: claim exactly this attempt and run it; a stale or duplicate
         delivery (the attempt moved on, the step is done or cancelled) is a no-op."""
-        claim = await self._ledger.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
+        claim = await self._claiming_from(
+            self._steps.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
+        )
         if claim is None:
             log.info("delivery of %s is stale; ignored", ref, extra=_fields(ref))
             return
-        await self.publish(claim.snapshot)
-        await self.run(claim, worker)
+        await self._start(claim, worker)
+
+    async def _claiming_from(self, claiming: Awaitable[Claim | None]) -> Claim | None:
+        """Await a ledger claim, counted: ``release_all`` waits until none is in flight."""
+        self._claiming += 1
+        self._claims_settled.clear()
+        try:
+            return await claiming
+        finally:
+            self._claiming -= 1
+            if self._claiming == 0:
+                self._claims_settled.set()
+
+    def _start(self, claim: Claim, worker: str) -> asyncio.Task[None]:
+        # No await between the ledger's answer and this registration: whatever happens next
+        # (a shutdown, a cancellation), the runner knows it holds the attempt.
+        attempt = self._attempts[claim.step.ref] = _Attempt(worker)
+        attempt.task = asyncio.create_task(self._attempt(claim, worker), name=worker)
+        return attempt.task
+
+    async def _attempt(self, claim: Claim, worker: str) -> None:
+        try:
+            await self.publish(claim.snapshot)
+            await self._run(claim, worker)
+        finally:
+            self._ended(claim.step.ref)
 
     async def next_due(self) -> datetime | None:
-        return await self._ledger.next_due(self._processors.step_types)
+        return await self._steps.next_due(self._processors.step_types)
 
     # -- running -----------------------------------------------------------------------------
-    async def run(self, claim: Claim, worker: str) -> None:
+    async def _run(self, claim: Claim, worker: str) -> None:
+        """Run a claimed attempt to its recorded end: completion, failure or release."""
         ref = claim.step.ref
-        cache_key = self._cache.key_for(claim)
+        attempt = self._attempts[ref]
+        if self._closing and attempt.stop is None:
+            attempt.stop = StopReason.RELEASE  # shutting down: no new work starts here
+        if attempt.stop is not None:  # stopped before its work began
+            action = step_action(
+                asyncio.CancelledError(), stop=attempt.stop, timed_out=False, timeout=0
+            )
+            await self._record_end(action, ref, worker)
+            return
+        cache_key = self._work.cache_key(claim)
         bypass = bool(claim.execution.input_config.get("skip_cache"))
-        if cache_key is not None and not bypass:
-            reusable = await self._cache.find(claim.execution.team_id, cache_key)
-            if reusable is not None:
-                payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
-                key = await self._write_result(ref, payload)
-                entry = reusable.entry
-                await self._record(
-                    claim,
-                    worker,
-                    StepOutput(
-                        key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key
-                    ),
-                )
-                return
-        work = asyncio.create_task(self._process(claim))
-        self._running[ref] = work
+        work = attempt.work = asyncio.create_task(self._work.do(claim, cache_key, bypass))
         beat = asyncio.create_task(self._heartbeat(ref, worker))
         timeout = self.step_timeout(claim.step.settings)
         deadline = asyncio.timeout(timeout)
         try:
             # On expiry ``work`` is cancelled, which kills a worker process running it.
             async with deadline:
-                output = await work
-        except asyncio.CancelledError:
-            reason = self._stop_reasons.pop(ref, None)
-            if reason is None:
+                result = await work
+        except (asyncio.CancelledError, Exception) as exc:
+            action = step_action(
+                exc, stop=attempt.stop, timed_out=deadline.expired(), timeout=timeout
+            )
+            if action.act is Act.PROPAGATE:
                 raise  # this coroutine itself is being cancelled
-            await self._stopped(ref, worker, reason)
-            return
-        except ProcessingError as exc:
-            await self._fail(ref, worker, exc.message, retryable=exc.retryable)
-            return
-        except WorkerCrashed as exc:
-            await self._fail(ref, worker, str(exc), retryable=True)
-            return
-        except TimeoutError as exc:
-            if not deadline.expired():  # raised by the processor itself: an internal error
-                log.exception("step %s failed unexpectedly", ref, extra=_fields(ref))
-                await self._fail(ref, worker, f"Internal error: TimeoutError: {exc}", True)
-                return
-            log.warning("step %s timed out after %g s", ref, timeout, extra=_fields(ref))
-            await self._fail(ref, worker, f"The step took longer than {timeout:g} s.", False)
-            return
-        except PagemillError as exc:
-            await self._fail(ref, worker, exc.detail, retryable=False)
-            return
-        except Exception as exc:
-            log.exception("step %s failed unexpectedly", ref, extra=_fields(ref))
-            await self._fail(ref, worker, f"Internal error: {type(exc).__name__}: {exc}", True)
+            if action.note:
+                level = logging.ERROR if action.trace else logging.WARNING
+                log.log(
+                    level,
+                    "step %s %s",
+                    ref,
+                    action.note,
+                    exc_info=exc if action.trace else None,
+                    extra=_fields(ref),
+                )
+            await self._record_end(action, ref, worker)
             return
         finally:
-            self._running.pop(ref, None)
-            if not self._running:
-                self._all_stopped.set()
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
+        if isinstance(result, Reusable):
+            await self._reuse(claim, worker, result, cache_key)
+            return
         cache = {"status": "bypass" if bypass else "miss"} if cache_key else None
-        await self._complete(claim, worker, output, cache, cache_key)
+        await self._complete(claim, worker, result, cache, cache_key)
+
+    async def _reuse(
+        self, claim: Claim, worker: str, reusable: Reusable, cache_key: str | None
+    ) -> None:
+        payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
+        key = await self._write_result(claim.step.ref, payload)
+        entry = reusable.entry
+        output = StepOutput(key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key)
+        await self._record(claim, worker, output)
+
+    async def _record_end(self, action: Action, ref: StepRef, worker: str) -> None:
+        """Record an attempt that ended without output (``step_action``'s verdict)."""
+        if action.act is Act.FAIL:
+            await self._fail(ref, worker, action.error, action.retryable)
+        elif action.act is Act.RELEASE:
+            await self._release(ref, worker)
+
+    def _ended(self, ref: StepRef) -> None:
+        self._attempts.pop(ref, None)
+        if not self._attempts:
+            self._all_stopped.set()
 
     def step_timeout(self, settings: Mapping[str, Any]) -> float:
         """The server's step timeout, or the step's ``timeout_seconds`` when that is lower."""
@@ -217,36 +260,6 @@ class StepEngine:
         if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
             return min(float(own), limit)
         return limit
-
-    async def _process(self, claim: Claim) -> ProcessorOutput:
-        step, execution = claim.step, claim.execution
-        processor = self._processors.get(step.step_type)
-        config = execution.input_config
-        async with contextlib.AsyncExitStack() as stack:
-            document = await stack.enter_async_context(self._blobs.local_path(execution.input_key))
-            checkpoint = None
-            if claim.upstream is not None and claim.upstream.checkpoint_id:
-                checkpoint = await stack.enter_async_context(
-                    self._blobs.local_path(checkpoint_key(claim.upstream.checkpoint_id))
-                )
-            job = ProcessorInput(
-                document=document,
-                filename=str(config.get("filename") or "document"),
-                settings=dict(step.settings),
-                page_range=config.get("page_range"),
-                output_format=config.get("output_format") if step.step_type == "convert" else None,
-                checkpoint=checkpoint,
-                progress_file=self._progress_path(step.ref),
-            )
-            try:
-                if processor.cpu_heavy:
-                    return await self._compute.run(processor.run, job)
-                return await asyncio.to_thread(processor.run, job)
-            finally:
-                self._progress_path(step.ref).unlink(missing_ok=True)
-
-    def _progress_path(self, ref: StepRef) -> Path:
-        return self._progress_dir / f"{ref.execution_id}.{ref.step_index}.{ref.attempt}.json"
 
     async def _heartbeat(self, ref: StepRef, worker: str) -> None:
         """Renew the lease every ``heartbeat_seconds``; relay progress every second."""
@@ -257,7 +270,7 @@ class StepEngine:
         while True:
             await asyncio.sleep(min(PROGRESS_SECONDS, interval))
             await self._mirror.repair(ref.execution_id)  # a write the live store missed
-            progress = progress_file.read(self._progress_path(ref))
+            progress = self._work.progress(ref)
             if progress is not None and progress != last_progress:
                 last_progress = progress
                 with contextlib.suppress(Exception):
@@ -267,7 +280,7 @@ class StepEngine:
             next_beat += interval
             now = self._clock.now()
             try:
-                beat = await self._ledger.heartbeat(ref, worker, now, self._config.lease_seconds)
+                beat = await self._steps.heartbeat(ref, worker, now, self._config.lease_seconds)
             except Exception:  # a database blip: keep the work, try again next beat
                 log.warning(
                     "heartbeat for %s failed; retrying", ref, exc_info=True, extra=_fields(ref)
@@ -283,43 +296,43 @@ class StepEngine:
 
     # -- stopping work early -----------------------------------------------------------------
     def _stop(self, ref: StepRef, reason: StopReason) -> bool:
-        """Stop the work of a step running here (a worker process running it is killed)."""
-        work = self._running.get(ref)
-        if work is None or work.done():
+        """Stop the work of an attempt held here (a worker process running it is killed), or
+        keep it from beginning; the first reason given is the one recorded."""
+        attempt = self._attempts.get(ref)
+        if attempt is None or attempt.stop is not None:
             return False
-        self._stop_reasons[ref] = reason
-        work.cancel()
+        if attempt.work is not None:
+            if attempt.work.done():
+                return False
+            attempt.work.cancel()
+        attempt.stop = reason
         return True
 
     def interrupt(self, execution_id: str) -> int:
         """Stop at once the steps of a cancelled execution that run in this process; steps
         running elsewhere stop at their next heartbeat."""
-        refs = [ref for ref in self._running if ref.execution_id == execution_id]
+        refs = [ref for ref in self._attempts if ref.execution_id == execution_id]
         return sum(self._stop(ref, StopReason.CANCEL) for ref in refs)
 
     async def release_all(self, grace_seconds: float) -> None:
-        """Shutting down: let running steps finish for ``grace_seconds``, then hand the rest
-        back to the queue (uncharged) so another worker picks them up at once."""
-        pending = [task for task in self._running.values() if not task.done()]
+        """Shutting down: start no new work, let running steps finish for ``grace_seconds``,
+        then hand the rest back to the queue (uncharged) so another worker picks them up at
+        once. Every attempt claimed before or during the call is either finished or handed
+        back when this returns (unless recording it takes longer than a few seconds)."""
+        self._closing = True
+        # A claim the ledger is committing right now becomes an attempt here: wait for it.
+        await _within(STOP_SECONDS, self._claims_settled, unless=not self._claiming)
+        pending = [a.work for a in self._attempts.values() if a.work and not a.work.done()]
         if pending:
             await asyncio.wait(pending, timeout=grace_seconds)
-        for ref in list(self._running):
+        for ref in list(self._attempts):
             self._stop(ref, StopReason.RELEASE)
-        # Give each run() the chance to record the release before the loops are cancelled.
-        if self._running:
-            self._all_stopped.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await self._all_stopped.wait()
+        # Give each attempt the chance to record its end before the loops are cancelled.
+        self._all_stopped.clear()
+        await _within(STOP_SECONDS, self._all_stopped, unless=not self._attempts)
 
-    async def _stopped(self, ref: StepRef, worker: str, reason: StopReason) -> None:
-        if reason is StopReason.LEASE_LOST:
-            log.warning("step %s lost its lease; output discarded", ref, extra=_fields(ref))
-            return
-        if reason is StopReason.CANCEL:
-            await self._fail(ref, worker, "Cancelled.", retryable=False)
-            return
-        snapshot = await self._ledger.release_step(ref, worker, self._clock.now())
+    async def _release(self, ref: StepRef, worker: str) -> None:
+        snapshot = await self._steps.release(ref, worker, self._clock.now())
         if snapshot is not None:
             log.info("released %s for another worker", ref, extra=_fields(ref))
             self._observe(snapshot, ref, "released")
@@ -360,9 +373,7 @@ class StepEngine:
     ) -> None:
         """Commit a completion; an attempt that was fenced off deletes what it wrote."""
         ref = claim.step.ref
-        snapshot = await self._ledger.complete_step(
-            ref, worker, self._clock.now(), output, self._rates
-        )
+        snapshot = await self._steps.complete(ref, worker, self._clock.now(), output, self._rates)
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
             log.warning("late completion of %s rejected by the fence", ref, extra=_fields(ref))
@@ -375,7 +386,7 @@ class StepEngine:
 
     async def _fail(self, ref: StepRef, worker: str, error: str, retryable: bool) -> None:
         retry_at = self._retry_at(ref.attempt) if retryable else None
-        snapshot = await self._ledger.fail_step(
+        snapshot = await self._steps.fail(
             ref, worker, self._clock.now(), error, retry_at, self._rates
         )
         if snapshot is not None:
@@ -406,14 +417,14 @@ class StepEngine:
     # -- recovery ----------------------------------------------------------------------------
     async def reap(self, limit: int = 100) -> int:
         """Requeue (or fail, past max attempts) steps whose worker stopped heartbeating."""
-        expired = await self._ledger.expired_leases(self._clock.now(), limit)
+        expired = await self._steps.expired_leases(self._clock.now(), limit)
         for step in expired:
             await self._requeue_lost(step, "The worker running this step was lost (lease expired).")
         return len(expired)
 
     async def recover_previous_boot(self, boot_prefix: str) -> int:
         """Embedded start-up: steps leased by an earlier run of this server go back at once."""
-        orphans = await self._ledger.leased_by_others(boot_prefix)
+        orphans = await self._steps.leased_by_others(boot_prefix)
         for step in orphans:
             await self._requeue_lost(step, "The server restarted while this step was running.")
         return len(orphans)
@@ -422,7 +433,7 @@ class StepEngine:
         if step.lease_owner is None:
             return
         # The lost attempt counts: a document that kills every worker ends failed, not looping.
-        snapshot = await self._ledger.fail_step(
+        snapshot = await self._steps.fail(
             step.ref,
             step.lease_owner,
             self._clock.now(),
@@ -434,6 +445,15 @@ class StepEngine:
             log.warning("requeued %s: %s", step.ref, reason, extra=_fields(step.ref))
             self._observe(snapshot, step.ref, "lost")
             await self.publish(snapshot)
+
+
+async def _within(seconds: float, event: asyncio.Event, *, unless: bool) -> None:
+    """Wait for ``event`` at most ``seconds``; not at all when ``unless``."""
+    if unless:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def _fields(ref: StepRef) -> dict[str, Any]:

@@ -1,13 +1,33 @@
-"""The execution half of the SQL ledger that is not the engine: creation and reads."""
+"""The execution ledger on SQL: creation, the reads of the poll path, listing, cancellation,
+and the counts behind admission control and metrics.
+
+Cancelling is cooperative: steps that have not started end ``cancelled`` at once; a running step
+is flagged and its worker stops at the next heartbeat (or sooner, in the same process), then
+ends the attempt through the step ledger's ``fail``, which turns a flagged step ``cancelled``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, to_db
-from pagemill.adapters.sql.ledger_rows import execution_from, load_steps, step_from
+from pagemill.adapters.sql.database import Database, to_db
+from pagemill.adapters.sql.ledger.listing import newest_first
+from pagemill.adapters.sql.ledger.rows import (
+    execution_from,
+    load_snapshot,
+    load_steps,
+    step_from,
+)
+from pagemill.adapters.sql.ledger.transitions import (
+    commit_transition,
+    final_values,
+    lock_head,
+    read_steps,
+)
+from pagemill.adapters.sql.ledger.webhooks import record_due_webhooks
 from pagemill.adapters.sql.tables import executions, step_results, step_runs
 from pagemill.domain.ids import LOOKUP_PREFIX, new_id
 from pagemill.domain.models import (
@@ -17,7 +37,8 @@ from pagemill.domain.models import (
     NewExecution,
     StepRun,
 )
-from pagemill.domain.statuses import ExecutionStatus, StepStatus
+from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus, StepStatus
+from pagemill.ports.ledger.executions import ExecutionLedger
 
 # Prebuilt: these reads are on the poll path, where building a statement costs more than
 # running it.
@@ -37,11 +58,42 @@ _STEPS = (
 _INSERT_EXECUTION = sa.insert(executions).returning(executions)
 _INSERT_STEPS = sa.insert(step_runs).returning(step_runs, sort_by_parameter_order=True)
 
+# The key of ``executions.input_config`` that holds the page count admission control counted.
+PAGE_COUNT_KEY = "page_count_at_submit"
+_IN_FLIGHT = [s.value for s in ExecutionStatus if s not in TERMINAL_EXECUTION]
+_PAGES_IN_FLIGHT = sa.select(
+    sa.func.coalesce(sa.func.sum(executions.c.input_config[PAGE_COUNT_KEY].as_integer()), 0)
+).where(
+    executions.c.team_id == sa.bindparam("team_id"),
+    executions.c.status.in_(_IN_FLIGHT),
+)
 
-class ExecutionMethods:
-    _db: Database
 
-    async def create_execution(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
+def _literal(text: str) -> sa.ColumnElement[Any]:
+    return sa.literal_column(f"'{text}'")
+
+
+# The same sum for PostgreSQL's plain reader (every constant inline: it compiles the statement
+# once and binds only ``team_id``); it returns one integer, which needs no SQLAlchemy types.
+_PAGES_IN_FLIGHT_PLAIN = sa.select(
+    sa.func.coalesce(
+        sa.func.sum(
+            sa.cast(executions.c.input_config.op("->>")(_literal(PAGE_COUNT_KEY)), sa.Integer)
+        ),
+        sa.literal_column("0"),
+    )
+).where(
+    executions.c.team_id == sa.bindparam("team_id"),
+    executions.c.status.in_([_literal(status) for status in _IN_FLIGHT]),
+)
+_NOT_STARTED = [StepStatus.PENDING.value, StepStatus.DISPATCHED.value]
+
+
+class SqlExecutionLedger(ExecutionLedger):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
         if not new.step_types:
             raise ValueError("An execution needs at least one step")
         if len(new.step_types) != len(new.step_settings):
@@ -95,7 +147,7 @@ class ExecutionMethods:
             await self._db.dispatched(conn, snapshot)
         return snapshot
 
-    async def execution(self, execution_id: str, team_id: str | None = None) -> Execution | None:
+    async def get(self, execution_id: str, team_id: str | None = None) -> Execution | None:
         if team_id is None:
             rows = await self._db.point_read(_EXECUTION, {"execution_id": execution_id})
         else:
@@ -104,7 +156,7 @@ class ExecutionMethods:
             )
         return execution_from(rows[0]) if rows else None
 
-    async def execution_head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
+    async def head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
         # Every GET of an execution starts here: the cheapest read there is (text, integer).
         rows = await self._db.point_read_plain(
             _TEAM_EXECUTION_HEAD, {"execution_id": execution_id, "team_id": team_id}
@@ -118,27 +170,18 @@ class ExecutionMethods:
         rows = await self._db.point_read(_STEPS, {"execution_id": execution_id})
         return [step_from(row) for row in rows]
 
-    async def list_executions(
+    async def page(
         self, team_id: str, pipeline_id: str, *, limit: int, offset: int
     ) -> tuple[list[ExecutionSnapshot], int]:
-        where = (executions.c.team_id == team_id) & (executions.c.pipeline_id == pipeline_id)
+        where = [executions.c.team_id == team_id, executions.c.pipeline_id == pipeline_id]
         async with self._db.read() as conn:
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(executions).where(where))
-            ).scalar_one()
-            rows = (
-                await conn.execute(
-                    sa.select(executions)
-                    .where(where)
-                    .order_by(executions.c.created.desc(), executions.c.id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                )
-            ).all()
+            rows, total = await newest_first(
+                conn, where, executions.c.created, limit=limit, offset=offset
+            )
             found = [execution_from(row) for row in rows]
             steps = await load_steps(conn, [e.execution_id for e in found])
         items = [ExecutionSnapshot(execution=e, steps=steps[e.execution_id]) for e in found]
-        return items, int(total)
+        return items, total
 
     async def count_results(self, execution_id: str, step_index: int) -> int:
         async with self._db.read() as conn:
@@ -153,3 +196,47 @@ class ExecutionMethods:
                 )
             ).scalar_one()
         return int(count)
+
+    async def cancel(
+        self, execution_id: str, team_id: str, now: datetime, rates: dict[str, int]
+    ) -> ExecutionSnapshot | None:
+        async with self._db.write() as conn:
+            head = await lock_head(conn, execution_id)
+            if head is None or head.team_id != team_id:
+                return None
+            if head.terminal:
+                return await load_snapshot(conn, execution_id)  # nothing left to cancel
+            ours = step_runs.c.execution_id == execution_id
+            await conn.execute(
+                sa.update(step_runs)
+                .where(ours, step_runs.c.status.in_(_NOT_STARTED))
+                .values(status=StepStatus.CANCELLED.value, finished_at=to_db(now))
+            )
+            running = await conn.execute(
+                sa.update(step_runs)
+                .where(ours, step_runs.c.status == StepStatus.RUNNING.value)
+                .values(cancel_requested=True)
+            )
+            steps = await read_steps(conn, execution_id)
+            final: dict[str, Any] = {}
+            if running.rowcount == 0:
+                final = final_values(steps, now, rates, head.page_count, "Cancelled.")
+            snapshot = await commit_transition(conn, execution_id, steps, **final)
+            await record_due_webhooks(conn, snapshot, now)
+            return snapshot
+
+    async def pages_in_flight(self, team_id: str) -> int:
+        # One statement: an autocommit read on PostgreSQL (checked at every submit), without
+        # SQLAlchemy's pool and result machinery there (a fifth of the cost).
+        if self._db.is_sqlite:
+            [row] = await self._db.point_read(_PAGES_IN_FLIGHT, {"team_id": team_id})
+            return int(row[0])
+        [plain] = await self._db.point_read_plain(_PAGES_IN_FLIGHT_PLAIN, {"team_id": team_id})
+        return int(plain[0])
+
+    async def counts(self) -> dict[str, int]:
+        async with self._db.read() as conn:
+            rows = await conn.execute(
+                sa.select(executions.c.status, sa.func.count()).group_by(executions.c.status)
+            )
+            return {str(status): int(count) for status, count in rows}

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pagemill.adapters.sql.ledger_transitions import timestamp
+from pagemill.adapters.sql.ledger.transitions import timestamp
 from pagemill.adapters.sql.tables import executions, step_cache, step_results, step_runs
 from pagemill.domain.models import StepRef
 from pagemill.domain.statuses import ExecutionStatus, StepStatus

@@ -1,7 +1,7 @@
-"""The ledger's part for tenancy: teams, users and memberships, key administration, sessions.
+"""The ledger's tenancy area: teams, API keys, users and memberships, sessions, and the
+server's own secrets.
 
-Mixed into ``Ledger``. Everything team-owned takes the team: another team's key or member is
-simply not found.
+Everything team-owned takes the team: another team's key or member is simply not found.
 """
 
 from __future__ import annotations
@@ -13,10 +13,19 @@ from pagemill.domain.models import ApiKey, Team
 from pagemill.domain.teams import Member, Membership, Role, Session, User
 
 
-class TeamLedger(ABC):
+class TenancyLedger(ABC):
     # -- teams -------------------------------------------------------------------------------
     @abstractmethod
+    async def create_team(self, team_id: str, name: str, now: datetime) -> Team: ...
+
+    @abstractmethod
     async def team(self, team_id: str) -> Team | None: ...
+
+    @abstractmethod
+    async def team_by_name(self, name: str) -> Team | None: ...
+
+    @abstractmethod
+    async def count_teams(self) -> int: ...
 
     @abstractmethod
     async def list_teams(self) -> list[Team]:
@@ -69,6 +78,17 @@ class TeamLedger(ABC):
         """
 
     # -- api keys ----------------------------------------------------------------------------
+    @abstractmethod
+    async def create_api_key(self, key: ApiKey) -> None: ...
+
+    @abstractmethod
+    async def api_key(self, key_id: str) -> ApiKey | None:
+        """Read on every authentication that misses the key cache: a prepared point read."""
+
+    @abstractmethod
+    async def touch_api_key(self, key_id: str, now: datetime) -> None:
+        """Record the last use (bookkeeping: one statement, off the request path)."""
+
     @abstractmethod
     async def list_api_keys(self, team_id: str) -> list[ApiKey]:
         """The team's keys, revoked ones included, newest first."""

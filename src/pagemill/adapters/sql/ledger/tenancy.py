@@ -1,5 +1,5 @@
-"""The tenancy half of the SQL ledger: teams, users, memberships, key administration,
-browser sessions and the server's own secrets."""
+"""The tenancy ledger on SQL: teams, API keys, users, memberships, browser sessions and the
+server's own secrets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pagemill.adapters.sql.engine import Database, from_db, to_db
-from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
+from pagemill.adapters.sql.database import Database, from_db, from_db_opt, to_db
 from pagemill.adapters.sql.tables import (
     api_keys,
     memberships,
@@ -21,8 +20,38 @@ from pagemill.adapters.sql.tables import (
 from pagemill.domain.errors import Conflict
 from pagemill.domain.models import ApiKey, Team
 from pagemill.domain.teams import Member, Membership, Role, Session, User
+from pagemill.ports.ledger.tenancy import TenancyLedger
 
 Row = sa.Row[Any]
+
+# Prebuilt: authentication reads a key on every cache miss.
+_API_KEY = sa.select(api_keys).where(api_keys.c.id == sa.bindparam("key_id"))
+_TOUCH_API_KEY = (
+    sa.update(api_keys)
+    .where(api_keys.c.id == sa.bindparam("key_id"))
+    .values(last_used_at=sa.bindparam("now"))
+)
+
+
+def team_from(row: Row) -> Team:
+    m = row._mapping
+    return Team(id=m[teams.c.id], name=m[teams.c.name], created=from_db(m[teams.c.created]))
+
+
+def api_key_from(row: Row) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        id=m[api_keys.c.id],
+        team_id=m[api_keys.c.team_id],
+        name=m[api_keys.c.name],
+        key_hash=m[api_keys.c.key_hash],
+        created=from_db(m[api_keys.c.created]),
+        last_used_at=from_db_opt(m[api_keys.c.last_used_at]),
+        expires_at=from_db_opt(m[api_keys.c.expires_at]),
+        revoked_at=from_db_opt(m[api_keys.c.revoked_at]),
+        prefix=m[api_keys.c.prefix],
+        created_by=m[api_keys.c.created_by],
+    )
 
 
 def user_from(row: Row) -> User:
@@ -61,19 +90,37 @@ def _member(user_id: str, team_id: str) -> sa.ColumnElement[bool]:
     return (memberships.c.user_id == user_id) & (memberships.c.team_id == team_id)
 
 
-class TeamMethods:
-    _db: Database
+def _opt(value: datetime | None) -> datetime | None:
+    return None if value is None else to_db(value)
+
+
+class SqlTenancy(TenancyLedger):
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- teams -------------------------------------------------------------------------------
+    async def create_team(self, team_id: str, name: str, now: datetime) -> Team:
+        async with self._db.write() as conn:
+            await conn.execute(sa.insert(teams).values(id=team_id, name=name, created=to_db(now)))
+            row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).one()
+        return team_from(row)
+
     async def team(self, team_id: str) -> Team | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(teams).where(teams.c.id == team_id))).first()
+        row = await self._db.fetch_one(sa.select(teams).where(teams.c.id == team_id))
         return None if row is None else team_from(row)
 
     async def list_teams(self) -> list[Team]:
-        async with self._db.read() as conn:
-            rows = (await conn.execute(sa.select(teams).order_by(teams.c.name))).all()
+        rows = await self._db.fetch(sa.select(teams).order_by(teams.c.name))
         return [team_from(row) for row in rows]
+
+    async def team_by_name(self, name: str) -> Team | None:
+        row = await self._db.fetch_one(sa.select(teams).where(teams.c.name == name))
+        return None if row is None else team_from(row)
+
+    async def count_teams(self) -> int:
+        async with self._db.read() as conn:
+            count = (await conn.execute(sa.select(sa.func.count()).select_from(teams))).scalar_one()
+        return int(count)
 
     # -- users -------------------------------------------------------------------------------
     async def create_user(self, user: User) -> None:
@@ -90,13 +137,11 @@ class TeamMethods:
             )
 
     async def user(self, user_id: str) -> User | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).first()
+        row = await self._db.fetch_one(sa.select(users).where(users.c.id == user_id))
         return None if row is None else user_from(row)
 
     async def user_by_email(self, email: str) -> User | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.email == email))).first()
+        row = await self._db.fetch_one(sa.select(users).where(users.c.email == email))
         return None if row is None else user_from(row)
 
     async def set_password(self, user_id: str, password_hash: str) -> bool:
@@ -120,10 +165,7 @@ class TeamMethods:
             )
 
     async def membership(self, user_id: str, team_id: str) -> Membership | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(sa.select(memberships).where(_member(user_id, team_id)))
-            ).first()
+        row = await self._db.fetch_one(sa.select(memberships).where(_member(user_id, team_id)))
         return None if row is None else membership_from(row)
 
     async def user_teams(self, user_id: str) -> list[tuple[Team, Role]]:
@@ -133,8 +175,7 @@ class TeamMethods:
             .where(memberships.c.user_id == user_id)
             .order_by(teams.c.name)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [(team_from(row), Role(row._mapping[memberships.c.role])) for row in rows]
 
     async def team_members(self, team_id: str) -> list[Member]:
@@ -144,8 +185,7 @@ class TeamMethods:
             .where(memberships.c.team_id == team_id)
             .order_by(memberships.c.created, users.c.email)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [
             Member(
                 user_id=row._mapping[users.c.id],
@@ -193,14 +233,37 @@ class TeamMethods:
         return Membership(user_id, team_id, role, current.created)
 
     # -- api keys ----------------------------------------------------------------------------
+    async def create_api_key(self, key: ApiKey) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                sa.insert(api_keys).values(
+                    id=key.id,
+                    team_id=key.team_id,
+                    name=key.name,
+                    key_hash=key.key_hash,
+                    created=to_db(key.created),
+                    last_used_at=_opt(key.last_used_at),
+                    expires_at=_opt(key.expires_at),
+                    revoked_at=_opt(key.revoked_at),
+                    prefix=key.prefix,
+                    created_by=key.created_by,
+                )
+            )
+
+    async def api_key(self, key_id: str) -> ApiKey | None:
+        rows = await self._db.point_read(_API_KEY, {"key_id": key_id})
+        return api_key_from(rows[0]) if rows else None
+
+    async def touch_api_key(self, key_id: str, now: datetime) -> None:
+        await self._db.write_one(_TOUCH_API_KEY, {"key_id": key_id, "now": to_db(now)})
+
     async def list_api_keys(self, team_id: str) -> list[ApiKey]:
         query = (
             sa.select(api_keys)
             .where(api_keys.c.team_id == team_id)
             .order_by(api_keys.c.created.desc(), api_keys.c.id)
         )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._db.fetch(query)
         return [api_key_from(row) for row in rows]
 
     async def revoke_api_key(self, team_id: str, key_id: str, now: datetime) -> ApiKey | None:
@@ -227,10 +290,7 @@ class TeamMethods:
             )
 
     async def session(self, session_id: str) -> Session | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))
-            ).first()
+        row = await self._db.fetch_one(sa.select(sessions).where(sessions.c.id == session_id))
         return None if row is None else session_from(row)
 
     async def delete_session(self, session_id: str) -> None:

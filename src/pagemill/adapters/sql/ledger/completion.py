@@ -1,7 +1,9 @@
-"""A step's completion on PostgreSQL in three statements inside the transaction, not six.
+"""A step's completion, with the execution's head already locked: six statements on SQLite,
+three on PostgreSQL.
 
-The shape and the guarantees are those of ``ledger_transitions``; only the statements are
-fewer, as data-modifying CTEs (SQLite has none and completes in ``EngineMethods``):
+The shape and the guarantees are those of ``transitions``. SQLite has no data-modifying CTEs
+and runs them one by one (``complete_in_transaction``); on PostgreSQL the statements are fewer,
+as data-modifying CTEs (``complete_with_ctes``):
 
 1. Lock the execution's head row (``lock_head``), as every transition of the execution does
    first. Each later statement takes its snapshot after the lock is held, so a cancellation or
@@ -24,15 +26,105 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagemill.adapters.sql.engine import to_db
-from pagemill.adapters.sql.ledger_rows import execution_from, step_from
-from pagemill.adapters.sql.ledger_statements import COMPLETE_STEP, RECORD_RESULT, ref_params
-from pagemill.adapters.sql.ledger_transitions import Head, completion_values, timestamp
+from pagemill.adapters.sql.database import to_db
+from pagemill.adapters.sql.ledger.rows import execution_from, step_from
+from pagemill.adapters.sql.ledger.statements import (
+    COMPLETE_STEP,
+    DISPATCH_STEP,
+    RECORD_RESULT,
+    REMEMBER,
+    ref_params,
+)
+from pagemill.adapters.sql.ledger.transitions import (
+    Head,
+    commit_transition,
+    completion_values,
+    read_steps,
+    replace_steps,
+    timestamp,
+)
 from pagemill.adapters.sql.tables import executions, step_cache, step_runs
 from pagemill.domain.models import ExecutionSnapshot, StepOutput, StepRef, StepRun
 from pagemill.domain.statuses import StepStatus
 
 _CHANGED = "changed"  # 1 on the rows this statement wrote, 0 on the rows it only read
+
+
+def _remembers(output: StepOutput) -> bool:
+    """Whether the completion points the executor cache at this result (not for a hit)."""
+    return output.cache_key is not None and (output.cache or {}).get("status") != "hit"
+
+
+async def complete_in_transaction(
+    conn: AsyncConnection,
+    head: Head,
+    ref: StepRef,
+    worker: str,
+    now: datetime,
+    output: StepOutput,
+    rates: dict[str, int],
+) -> ExecutionSnapshot | None:
+    """The completion statement by statement (SQLite); None when fenced off."""
+    result = await conn.execute(
+        COMPLETE_STEP,
+        {
+            **ref_params(ref),
+            "worker": worker,
+            "now": to_db(now),
+            "b_result_key": output.result_key,
+            "b_checkpoint_id": output.checkpoint_id,
+            "b_cache": output.cache,
+        },
+    )
+    if result.rowcount != 1:
+        # Lost the lease: nothing was written, so ending the transaction discards nothing.
+        return None
+    steps = await read_steps(conn, ref.execution_id)
+    following = ref.step_index + 1
+    dispatched = False
+    if following < len(steps) and steps[following].status is StepStatus.PENDING:
+        rows = (
+            await conn.execute(
+                DISPATCH_STEP, {"e_id": ref.execution_id, "b_index": following, "now": to_db(now)}
+            )
+        ).all()
+        replace_steps(steps, rows)
+        dispatched = bool(rows)
+    if _remembers(output):
+        await _remember(conn, head.team_id, ref, output, now)
+    await conn.execute(
+        RECORD_RESULT,
+        {
+            **ref_params(ref),
+            "b_result_key": output.result_key,
+            "b_checkpoint_id": output.checkpoint_id,
+            "b_page_count": output.page_count,
+            "b_created": to_db(now),
+        },
+    )
+    values = completion_values(
+        head, steps, page_count=output.page_count, dispatched=dispatched, now=now, rates=rates
+    )
+    return await commit_transition(conn, ref.execution_id, steps, **values)
+
+
+async def _remember(
+    conn: AsyncConnection, team_id: str, ref: StepRef, output: StepOutput, now: datetime
+) -> None:
+    """Point the cache key at this result (the newest identical work wins)."""
+    await conn.execute(
+        REMEMBER[conn.dialect.name],
+        {
+            "team_id": team_id,
+            "cache_key": output.cache_key,
+            "result_key": output.result_key,
+            "checkpoint_id": output.checkpoint_id,
+            "page_count": output.page_count,
+            "source_execution_id": ref.execution_id,
+            "source_step_index": ref.step_index,
+            "created": to_db(now),
+        },
+    )
 
 
 def _finish_statement() -> sa.Select[Any]:
@@ -123,7 +215,7 @@ async def complete_with_ctes(
     output: StepOutput,
     rates: dict[str, int],
 ) -> ExecutionSnapshot | None:
-    """Statements 2 and 3 above, with the head already locked; None when fenced off."""
+    """Statements 2 and 3 above (PostgreSQL); None when fenced off."""
     at = to_db(now)
     rows = (
         await conn.execute(
@@ -155,7 +247,7 @@ async def complete_with_ctes(
     values = completion_values(
         head, steps, page_count=output.page_count, dispatched=dispatched, now=now, rates=rates
     )
-    remember = output.cache_key is not None and (output.cache or {}).get("status") != "hit"
+    remember = _remembers(output)
     params: dict[str, Any] = {
         **ref_params(ref),
         "b_result_key": output.result_key,
