@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_processors import RELEASE, FastSegment, SleepyConvert
 from pagemill.adapters.compute import InlineComputePool
 from pagemill.bootstrap import open_runtime
-from pagemill.cli import _run_until_signal
+from pagemill.cli.common import run_until_signal
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.settings import Settings
 from pagemill.worker.runner import run_queue_worker
@@ -197,7 +197,7 @@ def main() -> None:
         parser.error("a worker node needs PAGEMILL_DATABASE_URL=postgresql://…")
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
-    _run_until_signal(run_worker(settings, args.concurrency, args.processors))
+    run_until_signal(run_worker(settings, args.concurrency, args.processors))
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def render(command: Command | None = None) -> str:
     lines = [
         "# Command line",
         "",
-        "Generated from the `pagemill` command's own definition (`src/pagemill/cli.py`) when the "
+        "Generated from the `pagemill` command's own definition (`src/pagemill/cli/`) when the "
         "documentation is built; `pagemill COMMAND --help` prints the same. Options named after "
         "a setting (`--data-dir`, `--database-url`, …) win over its environment variable: see "
         "[Configuration](../configuration.md).",
