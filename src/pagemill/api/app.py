@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-import pagemill
 from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
 from pagemill.api.routes import (
@@ -23,6 +22,7 @@ from pagemill.api.routes import (
     webhooks,
 )
 from pagemill.services.container import Services
+from pagemill.version import __version__
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Services]]
 
@@ -38,7 +38,7 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
 
     app = FastAPI(
         title="pagemill",
-        version=pagemill.__version__,
+        version=__version__,
         description="Self-hosted document pipelines, wire-compatible with the Datalab "
         "Pipelines API.",
         lifespan=lifespan,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from pagemill import __version__, bootstrap
+from pagemill import bootstrap
 from pagemill.api import create_app
 from pagemill.cli.common import (
     DatabaseUrl,
@@ -21,6 +21,7 @@ from pagemill.cli.common import (
 )
 from pagemill.services.container import Services
 from pagemill.settings import Settings
+from pagemill.version import __version__
 from pagemill.worker import embedded
 
 
