@@ -36,6 +36,30 @@ def check_steps(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(s.raw) for s in parsed]
 
 
+def read_steps(path: str | Path) -> list[dict[str, Any]]:
+    """The steps written in a YAML or JSON file (not checked): a list of steps, or an object
+    with ``steps``. Raises ``InvalidInput``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"Cannot read the pipeline file {file}: {error}") from error
+    return steps_from_text(text, str(file))
+
+
+def steps_from_text(text: str, source: str = "the pipeline") -> list[dict[str, Any]]:
+    """The steps written in YAML or JSON text (JSON is YAML), not checked."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput(f"{source} is not valid YAML or JSON: {error}") from error
+    if isinstance(data, dict) and "steps" in data:
+        data = data["steps"]
+    if not isinstance(data, list) or not all(isinstance(step, dict) for step in data):
+        raise InvalidInput(f"{source}: expected a list of steps or an object with steps.")
+    return data
+
+
 class Pipeline:
     """An ordered list of steps, validated like the server validates a pipeline it stores.
 
@@ -55,25 +79,12 @@ class Pipeline:
     @classmethod
     def from_file(cls, path: str | Path) -> Pipeline:
         """A pipeline from a YAML or JSON file: a list of steps, or an object with ``steps``."""
-        file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise InvalidInput(f"Cannot read the pipeline file {file}: {error.strerror}") from error
-        return cls.from_text(text, source=str(file))
+        return cls(read_steps(path))
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "the pipeline") -> Pipeline:
         """A pipeline from YAML or JSON text (JSON is YAML)."""
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InvalidInput(f"{source} is not valid YAML or JSON: {error}") from error
-        if isinstance(data, dict) and "steps" in data:
-            data = data["steps"]
-        if not isinstance(data, list):
-            raise InvalidInput(f"{source}: expected a list of steps or an object with steps.")
-        return cls(data)
+        return cls(steps_from_text(text, source))
 
     @property
     def steps(self) -> list[dict[str, Any]]:
