@@ -25,8 +25,10 @@ from pagemill.cli.run_view import (
     RunView,
     StepOutcome,
 )
-from pagemill.domain.errors import PagemillError, ProcessingError
+from pagemill.domain.errors import InvalidInput, PagemillError, ProcessingError
+from pagemill.domain.page_ranges import parse_page_range
 from pagemill.library import Engine
+from pagemill.services.executions import check_output_format
 
 
 def run(
@@ -75,8 +77,15 @@ def run(
     did not complete."""
     try:
         inputs = collect(documents)
+        # The run-level options, checked as the server checks them, before any document goes.
+        if page_range is not None:
+            parse_page_range(page_range)
+        if output_format is not None:
+            check_output_format(output_format)
     except InputError as error:
         raise fail(str(error), 2) from error
+    except InvalidInput as error:
+        raise fail(error.detail, 2) from error
     settings = RunSettings(page_range, output_format, skip_cache, version)
     view: RunView = JsonView() if json else ProgressView(inputs)
     where = None if local else server
