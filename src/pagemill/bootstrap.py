@@ -22,6 +22,7 @@ from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.live import LiveStore
+from pagemill.ports.tracing import NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
@@ -54,6 +55,20 @@ def open_live_store(url: str) -> LiveStore:
     raise ValueError(
         f"Unsupported live store URL {url!r}: this version supports memory://, redis://, rediss://"
     )
+
+
+def open_tracing(settings: Settings) -> Tracing:
+    """OpenTelemetry traces when a collector is configured (the ``otel`` extra), else none."""
+    if settings.otel_endpoint is None:
+        return NoTracing()
+    try:
+        from pagemill.adapters.otel import otlp_tracing
+    except ImportError as error:
+        raise ValueError(
+            "PAGEMILL_OTEL_ENDPOINT is set but OpenTelemetry is not installed: "
+            "pip install 'pagemill[otel]'"
+        ) from error
+    return otlp_tracing(settings.otel_endpoint, settings.otel_service_name)
 
 
 def ledger_pool(settings: Settings) -> PoolSizing:
@@ -164,10 +179,12 @@ async def open_runtime(
     compute: ComputePool | None = None,
     processors: ProcessorRegistry | None = None,
     runs_steps: bool | None = None,
+    tracing: Tracing | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open every adapter the settings name; close them all on exit.
 
-    ``clock``, ``compute`` and ``processors`` replace the defaults (tests, benchmarks).
+    ``clock``, ``compute``, ``processors`` and ``tracing`` replace the defaults (tests,
+    benchmarks).
     ``runs_steps`` (default: ``settings.workers > 0``) starts the process pool's children
     before returning, so the first step does not wait for them; a queue worker passes True.
     """
@@ -188,6 +205,9 @@ async def open_runtime(
         stack.push_async_callback(live.close)
         blobs = FilesystemBlobStore(settings.blob_root())
         metrics = PrometheusMetrics()
+        if tracing is None:
+            tracing = open_tracing(settings)
+            stack.callback(tracing.close)  # sends the spans still buffered
         dispatcher: Dispatcher = queue.dispatcher() if queue else LocalDispatcher()
         if compute is None:
             pool = ProcessComputePool(
@@ -217,6 +237,7 @@ async def open_runtime(
                 step_timeout_seconds=settings.step_timeout_seconds,
             ),
             metrics=metrics,
+            tracing=tracing,
         )
         custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
         extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
@@ -274,6 +295,7 @@ async def open_runtime(
                     custom_processors.freeze_steps, extraction_schemas.freeze_steps
                 ),
                 metrics=metrics,
+                tracing=tracing,
                 admission=Admission(
                     ledger.executions,
                     blobs,

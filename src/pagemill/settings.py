@@ -248,6 +248,17 @@ class Settings(BaseSettings):
         ge=0,
         description="A step queued longer than this counts as stuck (no worker serves its type).",
     )
+    otel_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP endpoint of an OpenTelemetry collector "
+        "(`http://collector:4318`, or the full `…/v1/traces` URL): when set, every execution "
+        "is traced (one trace per execution, a span per step attempt). Needs the `otel` extra "
+        "(`pip install 'pagemill[otel]'`); unset: nothing is traced.",
+    )
+    otel_service_name: str = Field(
+        default="pagemill",
+        description="The `service.name` of the spans sent to the OpenTelemetry collector.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="`json`: one JSON object per log line, with execution and step ids.",

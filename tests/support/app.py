@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
 from pagemill.api import create_app
+from pagemill.ports.tracing import Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.container import Runtime, Services
 from pagemill.settings import Settings
@@ -36,7 +37,11 @@ class TestServer:
 
 @contextlib.asynccontextmanager
 async def test_server(
-    data_dir: Path, processors: ProcessorRegistry, **overrides: object
+    data_dir: Path,
+    processors: ProcessorRegistry,
+    *,
+    tracing: Tracing | None = None,  # noqa: PT028 (a helper named test_…, not a test)
+    **overrides: object,
 ) -> AsyncIterator[TestServer]:
     settings = Settings(
         data_dir=data_dir,
@@ -54,7 +59,7 @@ async def test_server(
     async def open_runtime() -> AsyncIterator[Services]:
         async with (
             bootstrap.open_runtime(
-                settings, compute=InlineComputePool(), processors=processors
+                settings, compute=InlineComputePool(), processors=processors, tracing=tracing
             ) as runtime,
             embedded(runtime) as services,
         ):

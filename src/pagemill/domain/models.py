@@ -107,6 +107,7 @@ class Execution:
     rate_breakdown: dict[str, Any] | None = None
     error_message: str | None = None
     page_count: int | None = None
+    traceparent: str | None = None  # W3C trace context of the run request, when traced
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ class NewExecution:
     step_types: list[str]
     step_settings: list[dict[str, Any]]
     max_attempts: int
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from pagemill.ports.ledger.catalog import PipelineCatalog
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
+from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
 from pagemill.services.step_runner import StepRunner
@@ -66,6 +67,7 @@ class RunOptions:
     webhook_url: str | None = None
     version: int | None = None
     webhook_events: str | None = None  # extension: "execution" (default) and/or "step"
+    traceparent: str | None = None  # the caller's W3C trace context, when it sent one
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class ExecutionService:
         max_attempts: int,
         step_settings_hook: StepSettingsHook | None = None,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
     ) -> None:
@@ -131,6 +134,7 @@ class ExecutionService:
         self.max_upload_bytes = max_upload_bytes
         self._max_attempts = max_attempts
         self._metrics = metrics or NoMetrics()
+        self._tracing = tracing or NoTracing()
         self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
@@ -192,11 +196,19 @@ class ExecutionService:
             if pipeline is None:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
-            if self._admission is None:
-                snapshot = await self._executions.create(new, self._clock.now())
-            else:  # page limits, checked before anything is queued
-                async with self._admission.execution(new) as counted:
-                    snapshot = await self._executions.create(counted, self._clock.now())
+            attributes: Attributes = {
+                "pagemill.execution_id": new.execution_id,
+                "pagemill.pipeline_id": new.pipeline_id,
+                "pagemill.pipeline_version": new.pipeline_version,
+                "pagemill.steps": len(new.step_types),
+            }
+            with self._tracing.run_request(attributes, options.traceparent) as traceparent:
+                new = dataclasses.replace(new, traceparent=traceparent)
+                if self._admission is None:
+                    snapshot = await self._executions.create(new, self._clock.now())
+                else:  # page limits, checked before anything is queued
+                    async with self._admission.execution(new) as counted:
+                        snapshot = await self._executions.create(counted, self._clock.now())
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)

@@ -33,6 +33,7 @@ from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.processing import ProcessorOutput
+from pagemill.ports.tracing import NO_SPAN, AttemptSpan, Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import Reusable, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
@@ -74,6 +75,7 @@ class _Attempt:
     task: asyncio.Task[None] | None = None  # publish, then run: the whole attempt
     work: asyncio.Task[ProcessorOutput | Reusable] | None = None  # once its work began
     stop: StopReason | None = None
+    span: AttemptSpan = NO_SPAN  # the attempt's trace span, while it runs
 
 
 class StepRunner:
@@ -91,6 +93,7 @@ class StepRunner:
         clock: Clock,
         config: RunnerConfig,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._steps = steps
         self._live = live
@@ -101,6 +104,7 @@ class StepRunner:
         self._config = config
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
+        self._tracing = tracing or NoTracing()
         self._work = StepWork(steps, blobs, compute, processors)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
         self._attempts: dict[StepRef, _Attempt] = {}
@@ -172,11 +176,21 @@ class StepRunner:
         return attempt.task
 
     async def _attempt(self, claim: Claim, worker: str) -> None:
+        step = claim.step
+        attributes: Attributes = {
+            "pagemill.execution_id": step.execution_id,
+            "pagemill.step.index": step.step_index,
+            "pagemill.step.type": step.step_type,
+            "pagemill.step.attempt": step.attempt,
+            "pagemill.worker": worker,
+        }
         try:
-            await self.publish(claim.snapshot)
-            await self._run(claim, worker)
+            with self._tracing.step_attempt(claim.execution.traceparent, attributes) as span:
+                self._attempts[step.ref].span = span
+                await self.publish(claim.snapshot)
+                await self._run(claim, worker)
         finally:
-            self._ended(claim.step.ref)
+            self._ended(step.ref)
 
     async def next_due(self) -> datetime | None:
         return await self._steps.next_due(self._processors.step_types)
@@ -373,6 +387,7 @@ class StepRunner:
     ) -> None:
         """Commit a completion; an attempt that was fenced off deletes what it wrote."""
         ref = claim.step.ref
+        self._span(ref).set({"pagemill.pages": output.page_count})
         snapshot = await self._steps.complete(ref, worker, self._clock.now(), output, self._rates)
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
@@ -406,6 +421,14 @@ class StepRunner:
         started = step.started_at or self._clock.now()
         seconds = ((step.finished_at or self._clock.now()) - started).total_seconds()
         self._metrics.step_finished(step.step_type, outcome, max(0.0, seconds))
+        span = self._span(ref)
+        span.set({"pagemill.outcome": outcome, "pagemill.cache": (step.cache or {}).get("status")})
+        if outcome in ("failed", "retried", "lost"):
+            span.fail(step.error_message or outcome)
+
+    def _span(self, ref: StepRef) -> AttemptSpan:
+        attempt = self._attempts.get(ref)
+        return attempt.span if attempt is not None else NO_SPAN
 
     def _retry_at(self, attempt: int) -> datetime:
         # Full jitter: spreads retries of documents that failed together.

@@ -146,6 +146,8 @@ executions = sa.Table(
     sa.Column("rate_breakdown", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("page_count", sa.Integer, nullable=True),
+    # The run request's W3C trace context: workers parent their step spans to it.
+    sa.Column("traceparent", sa.String(64), nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
     # Admission sums the pages of a team's unfinished executions on every submit: a lookup of

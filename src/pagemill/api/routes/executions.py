@@ -134,6 +134,7 @@ async def run_pipeline(
         webhook_url=form.webhook_url,
         webhook_events=form.webhook_events,
         version=form.version,
+        traceparent=request.headers.get("traceparent"),
     )
     view = await executions.run(caller.team_id, pipeline_id, options, document, pipeline=pipeline)
     return wire.execution_response(view)

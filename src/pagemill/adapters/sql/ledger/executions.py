@@ -115,6 +115,7 @@ class SqlExecutionLedger(ExecutionLedger):
                         "input_key": new.input_key,
                         "config_snapshot": new.config_snapshot,
                         "input_config": new.input_config,
+                        "traceparent": new.traceparent,
                     },
                 )
             ).one()

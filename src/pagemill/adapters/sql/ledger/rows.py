@@ -42,6 +42,7 @@ def execution_from(row: Row, prefix: str | None = None) -> Execution:
         rate_breakdown=m[executions.c.rate_breakdown],
         error_message=m[executions.c.error_message],
         page_count=m[executions.c.page_count],
+        traceparent=m[executions.c.traceparent],
     )
 
 
