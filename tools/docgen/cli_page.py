@@ -40,6 +40,8 @@ def is_option(param: Any) -> bool:
 
 
 def _type(param: Any) -> str:
+    if param.nargs == -1 or getattr(param, "multiple", False):
+        return "text, one or more"
     annotation = param.type_descriptor.annotation
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         text = "one of " + ", ".join(code(str(member.value)) for member in annotation)

@@ -88,11 +88,34 @@ def cli_options(command: Command) -> dict[str, list[str]]:
         for param in sub.params:
             if is_option(param) and param.name in Settings.model_fields:
                 commands.setdefault((param.name, param.opts[0]), []).append(" ".join(path[1:]))
+    groups = {
+        path[1]: [" ".join(leaf[1:]) for leaf, cmd in walk(sub, path) if cmd is not sub]
+        for path, sub in walk(command)
+        if len(path) == 2 and getattr(sub, "commands", None)
+    }
     options: dict[str, list[str]] = {}
     for (name, option), used_by in commands.items():
-        where = "every command" if used_by == leaves else ", ".join(f"`{c}`" for c in used_by)
+        where = (
+            "every command"
+            if used_by == leaves
+            else ", ".join(f"`{c}`" for c in _grouped(used_by, groups))
+        )
         options.setdefault(name, []).append(f"{code(option)} ({where})")
     return options
+
+
+def _grouped(commands: list[str], groups: dict[str, list[str]]) -> list[str]:
+    """``keys create``, ``keys list``, ``keys revoke`` → ``keys …`` when that is all of them."""
+    out: list[str] = []
+    for name in commands:
+        group = name.split(" ", 1)[0]
+        members = groups.get(group)
+        if members and " " in name and all(member in commands for member in members):
+            if f"{group} …" not in out:
+                out.append(f"{group} …")
+        else:
+            out.append(name)
+    return out
 
 
 def render(command: Command) -> str:
