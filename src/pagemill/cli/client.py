@@ -147,7 +147,14 @@ class ApiClient:
         if pipeline_id is None:
             if status is not None:
                 params["status"] = status
-            return dict(await self._json("GET", EXECUTIONS, params=params))
+            try:
+                return dict(await self._json("GET", EXECUTIONS, params=params))
+            except ApiError as error:
+                if error.status in (404, 405):  # a server without the team's listing
+                    raise ApiError(
+                        error.status, "this server lists executions per pipeline: pass --pipeline"
+                    ) from error
+                raise
         return dict(await self._json("GET", f"{PIPELINES}/{pipeline_id}/executions", params=params))
 
     async def step_result(self, execution_id: str, step_index: int) -> bytes:
