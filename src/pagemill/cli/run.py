@@ -94,8 +94,11 @@ def run(
             _run_all(where, api_key, data_dir, concurrency, pipeline, inputs, settings, out, view)
         )
     except (ApiError, PagemillError) as error:
-        view.summary([], out)
-        raise fail(str(error), 2 if isinstance(error, PagemillError) else 1) from error
+        view.close()
+        raise fail(str(error), 2 if isinstance(error, InvalidInput) else 1) from error
+    except BaseException:  # interrupted: the runs in flight were cancelled
+        view.close()
+        raise
     view.summary(outcomes, out)
     if not all(outcome.ok for outcome in outcomes):
         raise typer.Exit(1)

@@ -67,6 +67,9 @@ class RunView(Protocol):
 
     def summary(self, outcomes: list[DocumentOutcome], out: Path) -> None: ...
 
+    def close(self) -> None:
+        """Stop showing progress (the run could not start)."""
+
 
 def _pages(state: RunProgress) -> tuple[float, str]:
     """How far the run is in steps (a page fraction within the current one), and a label."""
@@ -145,8 +148,11 @@ class ProgressView:
         self._progress.update(task, label=label, mark="ok" if outcome.ok else "failed")
         self._progress.stop_task(task)
 
-    def summary(self, outcomes: list[DocumentOutcome], out: Path) -> None:
+    def close(self) -> None:
         self._progress.stop()
+
+    def summary(self, outcomes: list[DocumentOutcome], out: Path) -> None:
+        self.close()
         table = Table(
             "document",
             "status",
@@ -186,6 +192,9 @@ class JsonView:
 
     def finished(self, outcome: DocumentOutcome) -> None:
         typer.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
+
+    def close(self) -> None:
+        return None
 
     def summary(self, outcomes: list[DocumentOutcome], out: Path) -> None:
         line = {
