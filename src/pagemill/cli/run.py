@@ -95,7 +95,9 @@ def run(
         )
     except (ApiError, PagemillError) as error:
         view.close()
-        raise fail(str(error), 2 if isinstance(error, InvalidInput) else 1) from error
+        # The pipeline was refused (here or by the server): the command could not start.
+        refused = isinstance(error, InvalidInput) or getattr(error, "status", 0) in (400, 422)
+        raise fail(str(error), 2 if refused else 1) from error
     except BaseException:  # interrupted: the runs in flight were cancelled
         view.close()
         raise
