@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,7 +12,11 @@ from urllib.parse import urlsplit
 from prometheus_client import start_http_server
 
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
-from pagemill.adapters.filesystem import FilesystemBlobStore, load_or_create_secret
+from pagemill.adapters.filesystem import (
+    FilesystemBlobStore,
+    load_or_create_secret,
+    private_directory,
+)
 from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
 from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
@@ -44,6 +49,33 @@ if TYPE_CHECKING:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 
 
+SCALE_OUT_EXTRAS = "pip install 'pagemill[postgres,redis]'"
+
+
+class MissingExtras(ValueError):
+    """A configured service needs a package of an optional extra that is not installed."""
+
+
+def check_extras(settings: Settings) -> None:
+    """Refuse, in one line that says what to install, settings that name a service whose
+    driver is not installed (PostgreSQL: psycopg and Procrastinate; Redis: redis-py)."""
+    needed: list[tuple[str, str]] = []
+    if urlsplit(settings.ledger_url()).scheme.lower().startswith("postgres"):
+        needed.append(("psycopg", "a PostgreSQL ledger"))
+        if settings.uses_procrastinate():
+            needed.append(("procrastinate", "Procrastinate step delivery"))
+    if urlsplit(settings.live_url).scheme in ("redis", "rediss"):
+        needed.append(("redis", "a Redis live store"))
+    for module, feature in needed:
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise MissingExtras(
+                f"{feature} needs the Python package {module!r}, which is not installed: "
+                f"{SCALE_OUT_EXTRAS}"
+            ) from error
+
+
 def open_live_store(url: str) -> LiveStore:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
@@ -71,7 +103,8 @@ async def open_ledger(
     settings: Settings, on_dispatch: DispatchHook | None = None
 ) -> AsyncIterator[Ledger]:
     """Migrate the ledger (and the queue's tables) to the current schema and open it."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_extras(settings)
+    private_directory(settings.data_dir)
     url = settings.ledger_url()
     await migrate_async(url)
     if settings.uses_procrastinate():
@@ -177,6 +210,7 @@ async def open_runtime(
     ``runs_steps`` (default: ``settings.workers > 0``) starts the process pool's children
     before returning, so the first step does not wait for them; a queue worker passes True.
     """
+    check_extras(settings)
     clock = clock or SystemClock()
     processors = processors or ProcessorRegistry.builtin(
         configured_extractor(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -321,6 +322,9 @@ async def _serving(settings: Settings) -> AsyncIterator[Services]:
 
 
 def main() -> None:
+    # Whatever pagemill creates (the ledger, secrets, blobs and their directories) is readable
+    # by its own user only: nodes sharing a blob directory run as the same user.
+    os.umask(0o077)
     try:
         app()
     except PagemillError as error:
