@@ -45,6 +45,36 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated IPs, CIDRs or '*') whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers uvicorn trusts for the client address and scheme.",
+    )
+    header_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A client must send a request's whole header within this time of its "
+        "first byte (or of connecting); else 408 and the connection is closed.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request line and headers, together; over → 431."
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this."
+    )
+    body_read_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Time a request may spend waiting for its body, plus one second per "
+        "body_min_rate_bytes_per_second bytes received; over → 408.",
+    )
+    body_min_rate_bytes_per_second: int = Field(default=500, ge=1)
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest body of a JSON request (every route but the document uploads); "
+        "over → 413, refused while reading.",
+    )
 
     max_upload_bytes: int = Field(default=200 * MB, ge=1)
     max_pages_per_request: int = Field(

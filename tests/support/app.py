@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
 from pagemill.api import create_app
+from pagemill.api.request_limits import request_limits
 from pagemill.bootstrap import Runtime
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.container import Services
@@ -61,7 +62,7 @@ async def test_server(
             holder["runtime"] = runtime
             yield services
 
-    app = create_app(open_runtime)
+    app = create_app(open_runtime, request_limits(settings))
     async with app.router.lifespan_context(app):
         runtime = holder["runtime"]
         keys = {

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 import pagemill
 from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
+from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
     custom_processors,
@@ -27,8 +28,9 @@ from pagemill.services.container import Services
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Services]]
 
 
-def create_app(open_runtime: RuntimeFactory) -> FastAPI:
-    """Build the app; ``open_runtime`` opens the services (and any workers) for its lifetime."""
+def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None) -> FastAPI:
+    """Build the app; ``open_runtime`` opens the services (and any workers) for its lifetime;
+    ``limits`` bound request bodies (size and pace; defaults: ``RequestLimits()``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +46,7 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestLimitsMiddleware, limits=limits or RequestLimits())
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
     app.include_router(webhooks.router)
