@@ -297,7 +297,9 @@ async def open_runtime(
                 live,
                 blobs,
                 HttpxFetcher(
-                    settings.download_timeout_seconds, allow_networks=settings.url_allow_networks
+                    settings.download_timeout_seconds,
+                    deadline_seconds=settings.download_deadline_seconds,
+                    allow_networks=settings.url_allow_networks,
                 ),
                 engine,
                 processors,

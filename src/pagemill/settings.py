@@ -91,7 +91,12 @@ class Settings(BaseSettings):
         description="HMAC key of signed file upload/download URLs; unset: generated once and "
         "kept in the data dir (set the same value on every API replica of a scale-out).",
     )
-    download_timeout_seconds: float = Field(default=30.0, gt=0)
+    download_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="file_url: connecting, and each read."
+    )
+    download_deadline_seconds: float = Field(
+        default=120.0, gt=0, description="file_url: the whole download, redirects included."
+    )
     url_allow_networks: list[str] = Field(
         default_factory=list,
         description='CIDRs (JSON list, e.g. ["10.0.0.0/8"]) that file_url may reach: loopback, '
