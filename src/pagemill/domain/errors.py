@@ -11,6 +11,7 @@
     ├── PayloadTooLarge       an upload or download over the size cap
     ├── UpstreamUnavailable   a file_url that could not be fetched
     └── ServiceUnavailable    a backing service (ledger, live store) is down
+        └── InsufficientStorage   the blob store is full (disk or quota of the file system)
 
 The API maps each kind to a status in one table (``pagemill.api.errors``).
 """
@@ -65,6 +66,10 @@ class UpstreamUnavailable(PagemillError):
 
 
 class ServiceUnavailable(PagemillError):
+    pass
+
+
+class InsufficientStorage(ServiceUnavailable):
     pass
 
 
