@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.files import FileStatus
 from pagemill.domain.statuses import ExecutionStatus
@@ -54,27 +52,10 @@ async def test_reads_and_writes_are_team_scoped(ledger: SqlLedger) -> None:
     mine = await ledger.create_file("team_a", "a", "text/plain", "files/a", T0)
 
     assert await ledger.file(mine.file_id, "team_b") is None
-    assert await ledger.update_file(mine.file_id, "team_b", file_size=3) is None
+    assert await ledger.confirm_file(mine.file_id, "team_b") is None
     assert await ledger.delete_file(mine.file_id, "team_b") is None
     assert await ledger.file(mine.file_id, "team_a") == mine
     assert await ledger.file(mine.file_id + 1000, None) is None
-
-
-async def test_update_sets_only_the_upload_columns(ledger: SqlLedger) -> None:
-    await team(ledger, "team_a")
-    stored = await ledger.create_file("team_a", "a", "text/plain", "files/a", T0)
-
-    updated = await ledger.update_file(stored.file_id, "team_a", file_size=2**40, sha256="ab" * 32)
-    assert updated is not None
-    assert (updated.file_size, updated.sha256) == (2**40, "ab" * 32)
-    confirmed = await ledger.update_file(
-        stored.file_id, "team_a", upload_status=FileStatus.COMPLETED
-    )
-    assert confirmed is not None and confirmed.upload_status is FileStatus.COMPLETED
-    with pytest.raises(ValueError, match="blob_key"):
-        await ledger.update_file(stored.file_id, "team_a", blob_key="files/elsewhere")
-    with pytest.raises(ValueError, match="nothing"):
-        await ledger.update_file(stored.file_id, "team_a")
 
 
 async def test_delete_returns_the_row_once(ledger: SqlLedger) -> None:

@@ -34,10 +34,11 @@ from pagemill.domain.models import (
     Team,
 )
 from pagemill.ports.teams import TeamLedger
+from pagemill.ports.uploads import UploadLedger
 from pagemill.ports.webhooks import WebhookLedger
 
 
-class Ledger(TeamLedger, WebhookLedger, ABC):
+class Ledger(TeamLedger, WebhookLedger, UploadLedger, ABC):
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
     async def close(self) -> None: ...
@@ -212,10 +213,6 @@ class Ledger(TeamLedger, WebhookLedger, ABC):
         self, team_id: str, *, limit: int, offset: int
     ) -> tuple[list[StoredFile], int]:
         """Newest first."""
-
-    @abstractmethod
-    async def update_file(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
-        """Set the given columns (upload_status, file_size, sha256); None when not the team's."""
 
     @abstractmethod
     async def delete_file(self, file_id: int, team_id: str) -> StoredFile | None:

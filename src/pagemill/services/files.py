@@ -34,6 +34,15 @@ DOWNLOAD_EXPIRES_RANGE = (60, 86400)
 BAD_SIGNATURE = "The signature of this URL is invalid or has expired; request a new URL."
 
 
+def new_file_key() -> str:
+    """A fresh blob key for a file's content (random: the filename is a display name only)."""
+    return f"files/{random_base62(24)}"
+
+
+def _confirmed_already(file_id: int) -> Conflict:
+    return Conflict(f"File {file_id} is already confirmed; upload a new file instead.")
+
+
 @dataclass(frozen=True, slots=True)
 class SignedUrl:
     """The query of a signed ``/api/v1/files/{file_id}/content`` URL."""
@@ -71,7 +80,7 @@ class FileService:
             team_id,
             display_name(filename),
             media_type(content_type),
-            f"files/{random_base62(24)}",
+            new_file_key(),
             self._clock.now(),
         )
         return stored, self._sign("PUT", stored, UPLOAD_EXPIRES_IN)
@@ -79,43 +88,48 @@ class FileService:
     async def receive_content(
         self, file_id: int, expires: int, signature: str, chunks: AsyncIterator[bytes]
     ) -> StoredFile:
-        """Stream the body of a signed PUT into the file's blob, under the upload cap."""
+        """Stream the body of a signed PUT into the file's blob, under the upload cap.
+
+        The bytes go to a new blob key; the file is pointed at them only if it is still not
+        confirmed when they are complete (``replace_pending_content``), so an upload in flight
+        when the file is confirmed can never replace the confirmed content.
+        """
         stored = await self._verified("PUT", file_id, expires, signature)
         if stored.upload_status is FileStatus.COMPLETED:
-            raise Conflict(f"File {file_id} is already confirmed; upload a new file instead.")
+            raise _confirmed_already(file_id)
+        key = new_file_key()
         try:
-            info = await self._blobs.write_stream(stored.blob_key, chunks, self.max_upload_bytes)
+            info = await self._blobs.write_stream(key, chunks, self.max_upload_bytes)
         except PayloadTooLarge:
-            await self._ledger.update_file(
-                file_id, stored.team_id, upload_status=FileStatus.FAILED, file_size=None
-            )
+            await self._ledger.fail_pending_upload(file_id)
             raise
-        updated = await self._ledger.update_file(
-            file_id,
-            stored.team_id,
-            upload_status=FileStatus.PENDING,
-            file_size=info.size,
-            sha256=info.sha256,
-        )
-        if updated is None:  # deleted while the bytes were arriving
-            await self._blobs.delete(stored.blob_key)
-            raise NotFound(f"File {file_id} not found")
-        return updated
+        try:
+            replaced = await self._ledger.replace_pending_content(
+                file_id, key, info.size, info.sha256
+            )
+        except BaseException:
+            await self._blobs.delete(key)
+            raise
+        if replaced is None:  # confirmed (or deleted) while the bytes were arriving
+            await self._blobs.delete(key)
+            current = await self._ledger.file(file_id, None)
+            if current is None:
+                raise NotFound(f"File {file_id} not found")
+            raise _confirmed_already(file_id)
+        if replaced.previous_blob_key != key:
+            await self._blobs.delete(replaced.previous_blob_key)
+        return replaced.file
 
     async def confirm(self, team_id: str, file_id: int) -> StoredFile:
-        stored = await self.get(team_id, file_id)
-        if stored.upload_status is FileStatus.COMPLETED:
-            return stored
-        if stored.file_size is None or not await self._blobs.exists(stored.blob_key):
+        """Freeze the file's content: from now on an upload to it is refused."""
+        confirmed = await self._ledger.confirm_file(file_id, team_id)
+        if confirmed is None:
+            raise NotFound(f"File {file_id} not found")
+        if confirmed.upload_status is not FileStatus.COMPLETED:
             raise Conflict(
                 f"File {file_id} has no content yet: PUT the bytes to its upload_url, then "
                 "confirm it."
             )
-        confirmed = await self._ledger.update_file(
-            file_id, team_id, upload_status=FileStatus.COMPLETED
-        )
-        if confirmed is None:
-            raise NotFound(f"File {file_id} not found")
         return confirmed
 
     # -- reading and deleting ----------------------------------------------------------------

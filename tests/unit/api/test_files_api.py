@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -320,3 +321,41 @@ async def test_list_pagination_newest_first(server: TestServer) -> None:
     body = page.json()
     assert body["total"] == 3 and (body["limit"], body["offset"]) == (2, 1)
     assert [f["file_id"] for f in body["files"]] == [ids[1], ids[0]]
+
+
+async def test_an_upload_in_flight_when_the_file_is_confirmed_cannot_replace_it(
+    server: TestServer, tmp_path: Path
+) -> None:
+    # The attack: PUT to a file's upload_url while confirm completes.
+    created = await request_upload(server)
+    first = await server.client.put(created["upload_url"], content=CONTENT)
+    assert first.status_code == 200
+    body_started, release = asyncio.Event(), asyncio.Event()
+
+    async def late_body() -> AsyncIterator[bytes]:
+        yield b"%PDF-1.4 replaced "
+        body_started.set()
+        await release.wait()  # confirm completes while these bytes are still arriving
+        yield b"x" * 100_000
+
+    late_put = asyncio.create_task(server.client.put(created["upload_url"], content=late_body()))
+    await body_started.wait()
+    confirm = await server.client.get(
+        f"/api/v1/files/{created['file_id']}/confirm", headers=server.headers()
+    )
+    release.set()
+    refused = await late_put
+
+    assert confirm.status_code == 200
+    assert refused.status_code == 400 and "already confirmed" in refused.json()["detail"]
+    download = await server.client.get(
+        f"/api/v1/files/{created['file_id']}/download", headers=server.headers()
+    )
+    served = await server.client.get(download.json()["download_url"])
+    assert served.content == CONTENT  # before: the late upload's bytes
+    stored = await server.client.get(
+        f"/api/v1/files/{created['file_id']}", headers=server.headers()
+    )
+    assert stored.json()["file_size"] == len(CONTENT)
+    files = tmp_path / "data" / "blobs" / "files"
+    assert len([p for p in files.rglob("*") if p.is_file()]) == 1  # the late bytes are gone

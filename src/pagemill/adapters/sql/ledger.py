@@ -21,6 +21,7 @@ from pagemill.adapters.sql.ledger_pipelines import PipelineMethods
 from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
 from pagemill.adapters.sql.ledger_schemas import ExtractionSchemaMethods
 from pagemill.adapters.sql.ledger_teams import TeamMethods
+from pagemill.adapters.sql.ledger_uploads import UploadMethods
 from pagemill.adapters.sql.ledger_webhooks import WebhookMethods
 from pagemill.adapters.sql.tables import api_keys, teams
 from pagemill.domain.models import ApiKey, Team
@@ -46,6 +47,7 @@ class SqlLedger(
     OperationsMethods,
     TeamMethods,
     WebhookMethods,
+    UploadMethods,
     Ledger,
 ):
     """The ledger on one database; build it with ``create_ledger(url)``.

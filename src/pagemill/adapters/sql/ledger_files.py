@@ -12,9 +12,6 @@ from pagemill.adapters.sql.tables import executions, files
 from pagemill.domain.files import FileStatus, StoredFile
 from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus
 
-# The columns ``update_file`` may set; everything else is fixed when the file is created.
-UPDATABLE_FILE_COLUMNS = frozenset({"upload_status", "file_size", "sha256"})
-
 # The key of ``executions.input_config`` that holds the page count admission control counted.
 PAGE_COUNT_KEY = "page_count_at_submit"
 _IN_FLIGHT = [s.value for s in ExecutionStatus if s not in TERMINAL_EXECUTION]
@@ -109,23 +106,6 @@ class FileMethods:
             )
             items = [file_from(row) for row in rows]
         return items, int(total)
-
-    async def update_file(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
-        unknown = set(changes) - UPDATABLE_FILE_COLUMNS
-        if unknown or not changes:
-            raise ValueError(
-                f"update_file cannot set {', '.join(sorted(unknown)) or 'nothing'}; "
-                f"only {', '.join(sorted(UPDATABLE_FILE_COLUMNS))}"
-            )
-        if isinstance(changes.get("upload_status"), FileStatus):
-            changes["upload_status"] = changes["upload_status"].value
-        where = _where(file_id, team_id)
-        async with self._db.write() as conn:
-            result = await conn.execute(sa.update(files).where(where).values(**changes))
-            if result.rowcount != 1:
-                return None
-            row = (await conn.execute(sa.select(files).where(where))).one()
-        return file_from(row)
 
     async def delete_file(self, file_id: int, team_id: str) -> StoredFile | None:
         where = _where(file_id, team_id)

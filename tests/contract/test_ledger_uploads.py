@@ -1,0 +1,91 @@
+"""The uploads part of the ledger contract: content replaced only while not confirmed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pagemill.adapters.sql import SqlLedger
+from pagemill.domain.files import FileStatus
+from tests.contract.ledger_kit import T0, team
+
+SHA = "ab" * 32
+
+
+async def test_content_replaces_until_the_file_is_confirmed(ledger: SqlLedger) -> None:
+    await team(ledger, "team_a")
+    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+
+    first = await ledger.replace_pending_content(stored.file_id, "files/k1", 2**40, SHA)
+    assert first is not None and first.previous_blob_key == "files/k0"
+    assert (first.file.blob_key, first.file.file_size, first.file.sha256) == (
+        "files/k1",
+        2**40,
+        SHA,
+    )
+    second = await ledger.replace_pending_content(stored.file_id, "files/k2", 5, SHA)
+    assert second is not None and second.previous_blob_key == "files/k1"
+
+    confirmed = await ledger.confirm_file(stored.file_id, "team_a")
+    assert confirmed is not None and confirmed.upload_status is FileStatus.COMPLETED
+    assert (confirmed.blob_key, confirmed.file_size) == ("files/k2", 5)
+
+    assert await ledger.replace_pending_content(stored.file_id, "files/k3", 9, SHA) is None
+    assert await ledger.fail_pending_upload(stored.file_id) is None
+    assert await ledger.file(stored.file_id, None) == confirmed  # frozen
+    assert await ledger.confirm_file(stored.file_id, "team_a") == confirmed  # idempotent
+
+
+async def test_a_file_without_content_is_not_confirmed(ledger: SqlLedger) -> None:
+    await team(ledger, "team_a")
+    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+
+    unchanged = await ledger.confirm_file(stored.file_id, "team_a")
+    assert unchanged == stored
+
+    await ledger.replace_pending_content(stored.file_id, "files/k1", 3, SHA)
+    failed = await ledger.fail_pending_upload(stored.file_id)
+    assert failed is not None and failed.upload_status is FileStatus.FAILED
+    assert (failed.file_size, failed.sha256) == (None, None)
+    refused = await ledger.confirm_file(stored.file_id, "team_a")
+    assert refused is not None and refused.upload_status is FileStatus.FAILED
+    retried = await ledger.replace_pending_content(stored.file_id, "files/k2", 4, SHA)
+    assert retried is not None and retried.file.upload_status is FileStatus.PENDING
+
+
+async def test_unknown_files_and_other_teams_are_none(ledger: SqlLedger) -> None:
+    await team(ledger, "team_a")
+    await team(ledger, "team_b")
+    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+
+    assert await ledger.confirm_file(stored.file_id, "team_b") is None
+    assert await ledger.replace_pending_content(stored.file_id + 7, "files/x", 1, SHA) is None
+    assert await ledger.fail_pending_upload(stored.file_id + 7) is None
+
+
+async def test_racing_uploads_and_confirm_leave_one_consistent_content(
+    ledger: SqlLedger,
+) -> None:
+    await team(ledger, "team_a")
+    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+    await ledger.replace_pending_content(stored.file_id, "files/first", 1, SHA)
+
+    outcomes = await asyncio.gather(
+        *(
+            ledger.replace_pending_content(stored.file_id, f"files/r{i}", 10 + i, SHA)
+            for i in range(5)
+        ),
+        ledger.confirm_file(stored.file_id, "team_a"),
+    )
+
+    final = await ledger.file(stored.file_id, None)
+    assert final is not None and final.upload_status is FileStatus.COMPLETED
+    replaced = [o for o in outcomes[:5] if o is not None]
+    refused = {f"files/r{i}" for i, o in enumerate(outcomes[:5]) if o is None}
+    # Every replacement handed back a distinct previous key (none lost, none deleted twice);
+    # with the refused ones (their writers delete them), exactly the confirmed key is left.
+    previous = [o.previous_blob_key for o in replaced]
+    assert len(set(previous)) == len(previous)
+    keys = {"files/first"} | {f"files/r{i}" for i in range(5)}
+    assert keys - set(previous) - refused == {final.blob_key}
+    sizes = {"files/first": 1} | {f"files/r{i}": 10 + i for i in range(5)}
+    assert final.file_size == sizes[final.blob_key]
