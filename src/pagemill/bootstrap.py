@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 
 SCALE_OUT_EXTRAS = "pip install 'pagemill[postgres,redis]'"
+# What a page-counting process imports before its first document.
+PAGE_COUNT_PRELOAD = ("pagemill.processors.pages", "pypdfium2")
 
 
 class MissingExtras(ValueError):
@@ -229,6 +231,17 @@ async def open_runtime(
         blobs = FilesystemBlobStore(settings.blob_root())
         metrics = PrometheusMetrics()
         dispatcher: Dispatcher = queue.dispatcher() if queue else LocalDispatcher()
+        counting: ComputePool | None = compute
+        if counting is None:
+            # Submitted documents are counted in their own small pool: never in the API
+            # process, and never queued behind the steps running in the step pool.
+            counting = ProcessComputePool(
+                settings.page_count_processes,
+                settings.process_max_tasks_per_child,
+                preload=PAGE_COUNT_PRELOAD,
+                memory_limit_bytes=settings.page_count_memory_bytes,
+            )
+            stack.push_async_callback(counting.close)
         if compute is None:
             pool = ProcessComputePool(
                 settings.process_pool_size,
@@ -313,7 +326,12 @@ async def open_runtime(
                 admission=Admission(
                     ledger,
                     blobs,
-                    AdmissionLimits(settings.max_pages_per_request, settings.max_pages_in_flight),
+                    AdmissionLimits(
+                        settings.max_pages_per_request,
+                        settings.max_pages_in_flight,
+                        settings.page_count_timeout_seconds,
+                    ),
+                    counting,
                 ),
                 file_resolver=files.resolve,
             ),

@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     max_pages_in_flight: int = Field(
         default=5000, ge=1, description="Pages in a team's unfinished executions (this run too)."
     )
+    page_count_processes: int = Field(
+        default=2, ge=1, description="Processes that count a submitted document's pages."
+    )
+    page_count_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Counting a document's pages longer than this refuses it."
+    )
+    page_count_memory_bytes: int = Field(
+        default=512 * MB,
+        ge=16 * MB,
+        description="Memory a page-counting process may take for one document; past it the "
+        "document is refused.",
+    )
     step_timeout_seconds: float = Field(
         default=1800.0, gt=0, description="A step running longer fails (not retried)."
     )

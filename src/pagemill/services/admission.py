@@ -5,6 +5,11 @@ itself (``processors.pages``) and stored on the execution as ``input_config.page
 a team's pages in flight are those counts summed over its unfinished executions (pending or
 running), read from the ledger.
 
+The document is untrusted and counting its pages means parsing it (pdfium, a ZIP directory, a
+TIFF's chain of frames), so the count runs in the compute pool — a separate process with a
+memory limit — within ``count_timeout_seconds``: a document that crashes its reader, exhausts
+its memory or takes too long is refused, and the API process never parses anything.
+
 The in-flight check and the insert of the execution run under a per-team lock of this process,
 so concurrent submits of one team through one server cannot both slip under the limit; API
 processes of a scale-out deployment check independently (a burst may overshoot by a request
@@ -17,14 +22,18 @@ import asyncio
 import contextlib
 import dataclasses
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pagemill.domain.errors import Conflict, RateLimited
 from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
+from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.ledger import Ledger
 from pagemill.processors.pages import count_pages
+
+PageCounter = Callable[[Path, str | None, int | None, int], int]
 
 PAGE_COUNT_KEY = "page_count_at_submit"
 RETRY_AFTER_SECONDS = 30
@@ -34,13 +43,25 @@ RETRY_AFTER_SECONDS = 30
 class AdmissionLimits:
     max_pages_per_request: int = 7000
     max_pages_in_flight: int = 5000
+    count_timeout_seconds: float = 30.0
 
 
 class Admission:
-    def __init__(self, ledger: Ledger, blobs: BlobStore, limits: AdmissionLimits) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        blobs: BlobStore,
+        limits: AdmissionLimits,
+        compute: ComputePool,
+        *,
+        counter: PageCounter = count_pages,
+    ) -> None:
+        """``compute`` runs ``counter`` (``count_pages``; tests pass others)."""
         self._ledger = ledger
         self._blobs = blobs
         self.limits = limits
+        self._compute = compute
+        self._counter = counter
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @contextlib.asynccontextmanager
@@ -60,13 +81,28 @@ class Admission:
             yield counted
 
     async def count(self, input_key: str, page_range: str | None, max_pages: int | None) -> int:
-        """The pages the run would process; ``Conflict`` (400) over the per-request limit."""
-        async with self._blobs.local_path(input_key) as path:
-            pages = await asyncio.to_thread(count_pages, path, page_range, max_pages)
+        """The pages the run would process; ``Conflict`` (400) over the per-request limit, or
+        when the document cannot be counted (its reader crashed, ran out of memory or time)."""
         limit = self.limits.max_pages_per_request
+        timeout = self.limits.count_timeout_seconds
+        async with self._blobs.local_path(input_key) as path:
+            try:
+                pages = await self._compute.run(
+                    self._counter, path, page_range, max_pages, limit + 1, timeout=timeout
+                )
+            except TimeoutError:
+                raise Conflict(
+                    f"The document could not be inspected within {timeout:g} s; it cannot be run."
+                ) from None
+            except (WorkerCrashed, MemoryError):
+                raise Conflict(
+                    "Reading the document crashed its reader (or exhausted its memory); "
+                    "it cannot be run."
+                ) from None
         if pages > limit:
+            shown = f"at least {pages:,}" if pages == limit + 1 else f"{pages:,}"
             raise Conflict(
-                f"The document has {pages:,} pages to process and the limit is {limit:,} pages "
+                f"The document has {shown} pages to process and the limit is {limit:,} pages "
                 "per request; split it, or send a page_range that selects fewer pages."
             )
         return pages

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pagemill.domain.errors import ProcessingError
+from pagemill.processors.convert.zip_directory import (
+    MAX_MEMBERS,
+    TooManyMembers,
+    ZipDirectoryError,
+    members,
+    read_directory,
+    read_small_member,
+)
 from pagemill.processors.document import Document
 
 PDF_MAGIC = b"%PDF-"
@@ -62,6 +69,8 @@ _ZIP_MARKERS: tuple[tuple[str, str], ...] = (
 _NAMES = {
     "legacy-office": "legacy Office document (.doc/.xls/.ppt)",
     "zip": "ZIP archive that is not DOCX, PPTX, XLSX or EPUB",
+    "oversized-zip": f"ZIP archive too large to be a document (over {MAX_MEMBERS:,} members "
+    "or a directory over 8 MB), refused unopened",
     "rtf": "RTF document",
     "text": "plain text",
     "binary": "unrecognised binary data",
@@ -99,17 +108,22 @@ def detect_format(path: Path) -> str:
 
 
 def _zip_format(path: Path) -> str:
+    """DOCX, PPTX, XLSX or EPUB by their marker members; the end record is read first, so an
+    archive declaring more members than any document has is refused without being opened."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype")[:64].strip() == (
-                b"application/epub+zip"
-            ):
-                return "epub"
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        directory = read_directory(path)
+        listed = {member.name: member for member in members(path, directory)}
+        mimetype = listed.get("mimetype")
+        if mimetype is not None and read_small_member(path, mimetype, 64).strip() == (
+            b"application/epub+zip"
+        ):
+            return "epub"
+    except TooManyMembers:
+        return "oversized-zip"
+    except (ZipDirectoryError, OSError):
         return "zip"
     for marker, kind in _ZIP_MARKERS:
-        if marker in names:
+        if marker in listed:
             return kind
     return "zip"
 
