@@ -36,6 +36,7 @@ from pagemill.services.engine import EngineConfig, StepEngine
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
+from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
@@ -284,21 +285,39 @@ async def open_runtime(
         engine.observe(webhooks.notice)
         keys = KeyService(ledger, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
+        sessions = SessionService(
+            ledger,
+            clock,
+            await load_session_secret(
+                ledger,
+                settings.session_secret.get_secret_value() if settings.session_secret else None,
+                clock,
+            ),
+            ttl_seconds=settings.session_ttl_seconds,
+            cache_seconds=settings.key_cache_seconds,
+            secure_cookie=settings.session_cookie_secure,
+        )
+
+        def membership_changed(user_id: str) -> None:
+            keys.forget_user(user_id)
+            sessions.forget_user(user_id)
+
+        invitations = InvitationService(
+            ledger,
+            clock,
+            ttl_seconds=settings.invitation_ttl_seconds,
+            on_joined=sessions.forget_user,
+        )
         services = Services(
             keys=keys,
-            teams=TeamService(ledger, clock),
-            sessions=SessionService(
+            teams=TeamService(
                 ledger,
                 clock,
-                await load_session_secret(
-                    ledger,
-                    settings.session_secret.get_secret_value() if settings.session_secret else None,
-                    clock,
-                ),
-                ttl_seconds=settings.session_ttl_seconds,
-                cache_seconds=settings.key_cache_seconds,
-                secure_cookie=settings.session_cookie_secure,
+                invitations=invitations,
+                on_membership_change=membership_changed,
             ),
+            invitations=invitations,
+            sessions=sessions,
             rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             pipelines=PipelineService(
                 ledger, processors, clock, settings.rates, custom_processors, extraction_schemas

@@ -153,6 +153,9 @@ class Settings(BaseSettings):
         "first start and stored in the ledger (table server_secrets).",
     )
     session_ttl_seconds: float = Field(default=86400.0, gt=0, description="Session lifetime.")
+    invitation_ttl_seconds: float = Field(
+        default=7 * 86400.0, gt=0, description="How long an invitation to a team may be accepted."
+    )
     session_cookie_secure: bool = Field(
         default=True, description="Mark the session cookie Secure (false: plain-http dev only)."
     )

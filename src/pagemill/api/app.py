@@ -18,6 +18,7 @@ from pagemill.api.routes import (
     executions,
     extraction_schemas,
     files,
+    invitations,
     operations,
     pipelines,
     teams,
@@ -59,7 +60,9 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
 
     app.include_router(operations.router)
     app.include_router(webhooks.teams_router)
+    app.include_router(invitations.team_router)
     app.include_router(teams.router)
+    app.include_router(invitations.user_router)
     app.include_router(auth.router)
 
     _document_api_key(app)

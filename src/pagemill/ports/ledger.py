@@ -33,12 +33,13 @@ from pagemill.domain.models import (
     StuckSteps,
     Team,
 )
+from pagemill.ports.invitations import InvitationLedger
 from pagemill.ports.teams import TeamLedger
 from pagemill.ports.uploads import UploadLedger
 from pagemill.ports.webhooks import WebhookLedger
 
 
-class Ledger(TeamLedger, WebhookLedger, UploadLedger, ABC):
+class Ledger(TeamLedger, WebhookLedger, UploadLedger, InvitationLedger, ABC):
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
     async def close(self) -> None: ...

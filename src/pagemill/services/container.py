@@ -10,6 +10,7 @@ from pagemill.services.engine import StepEngine
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
+from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
@@ -23,6 +24,7 @@ from pagemill.services.webhooks import WebhookService
 class Services:
     keys: KeyService
     teams: TeamService
+    invitations: InvitationService
     sessions: SessionService
     rate_limiter: RateLimiter  # per API key or browser session
     pipelines: PipelineService

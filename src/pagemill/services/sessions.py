@@ -162,6 +162,11 @@ class SessionService:
         await self._ledger.set_password(user.id, await hash_password_async(check_password(new)))
         self._drop(lambda p: p.user_id == principal.user_id)
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop the cached team and role of the sessions of ``user_id`` (a role changed, they
+        left or joined a team)."""
+        self._drop(lambda p: p.user_id == user_id)
+
     def _drop(self, matches: Callable[[SessionPrincipal], bool]) -> None:
         for key, entry in list(self._cache.items()):
             if matches(entry[0]):

@@ -75,9 +75,16 @@ class WebhookService:
             return stored
         return await self._ledger.create_webhook_secret(team_id, new_secret(), self._clock.now())
 
+    async def secret_for(self, team_id: str, actor: Role) -> WebhookSecret:
+        """The secret as the API shows it: to owners and admins only. Whoever holds it can
+        sign webhooks the team's receivers trust, so a plain member may not read it."""
+        if actor not in MANAGER_ROLES:
+            raise Forbidden("Only the team's owners and admins can read its webhook secret.")
+        return await self.secret(team_id)
+
     async def rotate_secret(self, team_id: str, actor: Role) -> WebhookSecret:
-        """A new secret; the previous one also signs for ``rotation_grace_seconds``. Any
-        member may read the secret (to verify webhooks); owners and admins rotate it."""
+        """A new secret; the previous one also signs for ``rotation_grace_seconds``. Owners
+        and admins read and rotate it."""
         if actor not in MANAGER_ROLES:
             raise Forbidden("Only the team's owners and admins can rotate its webhook secret.")
         now = self._clock.now()

@@ -16,6 +16,7 @@ from pagemill.adapters.sql.ledger_custom import CustomProcessorMethods
 from pagemill.adapters.sql.ledger_engine import EngineMethods
 from pagemill.adapters.sql.ledger_executions import ExecutionMethods
 from pagemill.adapters.sql.ledger_files import FileMethods
+from pagemill.adapters.sql.ledger_invitations import InvitationMethods
 from pagemill.adapters.sql.ledger_ops import OperationsMethods
 from pagemill.adapters.sql.ledger_pipelines import PipelineMethods
 from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
@@ -48,6 +49,7 @@ class SqlLedger(
     TeamMethods,
     WebhookMethods,
     UploadMethods,
+    InvitationMethods,
     Ledger,
 ):
     """The ledger on one database; build it with ``create_ledger(url)``.

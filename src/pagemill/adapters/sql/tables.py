@@ -355,3 +355,20 @@ webhook_attempts = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.UniqueConstraint("delivery_pk", "attempt"),
 )
+
+# Pending invitations of an address to a team (``inv_…``); accepting or declining deletes the
+# row. One per team and address: inviting again replaces it.
+team_invitations = sa.Table(
+    "team_invitations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("invited_by", sa.String(64), sa.ForeignKey("users.id"), nullable=True),
+    _ts("created", nullable=False),
+    _ts("expires_at", nullable=False),
+    sa.UniqueConstraint("team_id", "email"),
+    # What a signed-in user sees: the invitations addressed to them.
+    sa.Index("ix_team_invitations_email", "email"),
+)
