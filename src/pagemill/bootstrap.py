@@ -280,6 +280,7 @@ async def open_runtime(
             clock,
             signing_secret=url_signing_secret(settings),
             max_upload_bytes=settings.max_upload_bytes,
+            public_url=settings.public_url,
         )
         webhooks = webhook_service(settings, ledger, clock)
         engine.observe(webhooks.notice)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -116,8 +117,9 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None,
-        description="This server's external base URL (https://pagemill.example.com): makes the "
-        "URLs in webhook payloads absolute; unset: they are paths.",
+        description="This server's external base URL (https://pagemill.example.com): signed "
+        "file URLs are built on it and webhook payload URLs are absolute; unset: signed URLs use "
+        "the request's Host header and webhook URLs are paths.",
     )
     webhook_retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
@@ -180,6 +182,16 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     rates: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RATES_CENTS_PER_1000_PAGES))
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError("public_url must be an absolute http(s) URL without a query")
+        return value.strip().rstrip("/")
 
     @field_validator("rates")
     @classmethod

@@ -62,7 +62,9 @@ class FileService:
         *,
         signing_secret: bytes,
         max_upload_bytes: int,
+        public_url: str | None = None,
     ) -> None:
+        """``public_url``: the server's external base URL, which signed URLs are built on."""
         if len(signing_secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._ledger = ledger
@@ -70,6 +72,7 @@ class FileService:
         self._clock = clock
         self._secret = signing_secret
         self.max_upload_bytes = max_upload_bytes
+        self.public_url = public_url
 
     # -- the upload flow ---------------------------------------------------------------------
     async def create(

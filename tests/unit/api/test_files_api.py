@@ -359,3 +359,37 @@ async def test_an_upload_in_flight_when_the_file_is_confirmed_cannot_replace_it(
     assert stored.json()["file_size"] == len(CONTENT)
     files = tmp_path / "data" / "blobs" / "files"
     assert len([p for p in files.rglob("*") if p.is_file()]) == 1  # the late bytes are gone
+
+
+async def test_signed_urls_use_the_public_url_not_the_host_header(tmp_path: Path) -> None:
+    public = "https://files.pagemill.example/base"
+    async with test_server(tmp_path / "d", test_registry(), public_url=public + "/") as server:
+        forged = {**server.headers(), "Host": "attacker.example"}
+        created = await server.client.post(
+            "/api/v1/files/upload",
+            json={"filename": "a.pdf", "content_type": "application/pdf"},
+            headers=forged,
+        )
+        upload_url = created.json()["upload_url"]
+        path_and_query = upload_url.removeprefix(public)
+        put = await server.client.put(path_and_query.removeprefix("/base"), content=CONTENT)
+        await server.client.get(
+            f"/api/v1/files/{created.json()['file_id']}/confirm", headers=server.headers()
+        )
+        download = await server.client.get(
+            f"/api/v1/files/{created.json()['file_id']}/download", headers=forged
+        )
+
+    assert upload_url.startswith(f"{public}/api/v1/files/")
+    assert "attacker" not in upload_url
+    assert put.status_code == 200, put.text
+    assert download.json()["download_url"].startswith(f"{public}/api/v1/files/")
+
+
+async def test_without_a_public_url_the_host_header_is_used(server: TestServer) -> None:
+    created = await server.client.post(
+        "/api/v1/files/upload",
+        json={"filename": "a.pdf", "content_type": "application/pdf"},
+        headers={**server.headers(), "Host": "proxy.example"},
+    )
+    assert created.json()["upload_url"].startswith("http://proxy.example/api/v1/files/")
