@@ -6,6 +6,7 @@ import dataclasses
 
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.files import FileStatus
+from pagemill.domain.ids import PUBLIC_NUMBER_MAX, PUBLIC_NUMBER_MIN
 from pagemill.domain.statuses import ExecutionStatus
 from tests.contract.ledger_kit import RATES, T0, at, new_execution, team
 
@@ -30,7 +31,7 @@ async def test_create_then_read_back(ledger: SqlLedger) -> None:
     assert await ledger.file(created.file_id, None) == created  # signed-URL access
 
 
-async def test_ids_count_up_and_listing_is_newest_first(ledger: SqlLedger) -> None:
+async def test_ids_are_random_and_listing_is_newest_first(ledger: SqlLedger) -> None:
     await team(ledger, "team_a")
     await team(ledger, "team_b")
     ids = [
@@ -39,7 +40,10 @@ async def test_ids_count_up_and_listing_is_newest_first(ledger: SqlLedger) -> No
     ]
     await ledger.create_file("team_b", "other", "text/plain", "files/b", at(9))
 
-    assert ids == sorted(ids) and len(set(ids)) == 5
+    assert len(set(ids)) == 5
+    # Random, 53-bit (JavaScript-safe), above every sequential id of earlier versions: the
+    # gaps between a team's ids tell nothing about other teams' uploads.
+    assert all(PUBLIC_NUMBER_MIN <= i <= PUBLIC_NUMBER_MAX for i in ids)
     page, total = await ledger.list_files("team_a", limit=2, offset=1)
     assert total == 5
     assert [f.original_filename for f in page] == ["f3", "f2"]

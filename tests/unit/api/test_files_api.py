@@ -393,3 +393,30 @@ async def test_without_a_public_url_the_host_header_is_used(server: TestServer) 
         headers={**server.headers(), "Host": "proxy.example"},
     )
     assert created.json()["upload_url"].startswith("http://proxy.example/api/v1/files/")
+
+
+async def test_ids_on_the_wire_do_not_count_other_teams_uploads(server: TestServer) -> None:
+    # The attack: upload, let another team upload three files, upload again, read the gap.
+    first = await request_upload(server, team="alpha")
+    for _ in range(3):
+        await request_upload(server, team="beta")
+    second = await request_upload(server, team="alpha")
+    pipelines = [
+        (
+            await server.client.post(
+                "/api/v1/pipelines",
+                json={"steps": [{"type": "convert"}]},
+                headers=server.headers(team),
+            )
+        ).json()["id"]
+        for team in ("alpha", "beta", "alpha")
+    ]
+
+    ids = [first["file_id"], second["file_id"], *pipelines]
+    assert second["file_id"] - first["file_id"] != 4  # before: 4, three of beta's uploads
+    assert pipelines[2] - pipelines[0] != 2
+    # Random 53-bit numbers: unguessable, and exact in JavaScript clients.
+    assert all(isinstance(i, int) and 2**32 <= i <= 2**53 - 1 for i in ids)
+    assert first["reference"] == f"datalab://file-{first['file_id']}"
+    got = await server.client.get(f"/api/v1/files/{second['file_id']}", headers=server.headers())
+    assert got.status_code == 200

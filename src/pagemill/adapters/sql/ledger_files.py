@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pagemill.adapters.sql.engine import Database, from_db, to_db
 from pagemill.adapters.sql.tables import executions, files
 from pagemill.domain.files import FileStatus, StoredFile
+from pagemill.domain.ids import new_public_number
 from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus
 
 # The key of ``executions.input_config`` that holds the page count admission control counted.
@@ -71,6 +72,7 @@ class FileMethods:
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.insert(files).values(
+                    id=new_public_number(),
                     team_id=team_id,
                     original_filename=original_filename,
                     content_type=content_type,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pagemill.adapters.sql.engine import Database, to_db
 from pagemill.adapters.sql.ledger_rows import pipeline_from, version_from
 from pagemill.adapters.sql.tables import pipeline_versions, pipelines
+from pagemill.domain.ids import new_public_number
 from pagemill.domain.models import Pipeline, PipelineVersion
 
 # The columns ``update_pipeline`` may set; everything else is owned by the ledger.
@@ -36,6 +37,7 @@ class PipelineMethods:
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.insert(pipelines).values(
+                    id=new_public_number(),
                     pipeline_id=pipeline_id,
                     team_id=team_id,
                     name=None,
@@ -124,6 +126,7 @@ class PipelineMethods:
             version = (latest or 0) + 1
             result = await conn.execute(
                 sa.insert(pipeline_versions).values(
+                    id=new_public_number(),
                     pipeline_pk=pk,
                     version=version,
                     steps=steps,

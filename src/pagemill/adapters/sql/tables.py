@@ -25,6 +25,11 @@ def _ts(name: str, *, nullable: bool = True) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+# The random public numbers of ``domain.ids`` (up to 2**53): BIGINT on PostgreSQL; on SQLite an
+# INTEGER primary key already holds 64 bits (and stays the rowid).
+PublicNumber = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 teams = sa.Table(
     "teams",
     metadata,
@@ -99,7 +104,7 @@ server_secrets = sa.Table(
 pipelines = sa.Table(
     "pipelines",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
     sa.Column("pipeline_id", sa.String(80), nullable=False, unique=True),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("name", sa.String(500), nullable=True),
@@ -116,8 +121,8 @@ pipelines = sa.Table(
 pipeline_versions = sa.Table(
     "pipeline_versions",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("pipeline_pk", sa.Integer, sa.ForeignKey("pipelines.id"), nullable=False),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
+    sa.Column("pipeline_pk", PublicNumber, sa.ForeignKey("pipelines.id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("steps", sa.JSON, nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -281,12 +286,12 @@ extraction_schema_versions = sa.Table(
     sa.UniqueConstraint("schema_pk", "version"),
 )
 
-# Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``. The bytes
-# live in the blob store under ``blob_key`` (random; the filename is a display name only).
+# Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``, random. The
+# bytes live in the blob store under ``blob_key`` (random; the filename is a display name only).
 files = sa.Table(
     "files",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("original_filename", sa.String(255), nullable=False),
     sa.Column("content_type", sa.String(255), nullable=False),

@@ -19,6 +19,7 @@ from pagemill.api.errors import error_responses
 from pagemill.api.schemas import MAX_INT, ErrorResponse, StoredText
 from pagemill.domain.errors import PayloadTooLarge
 from pagemill.domain.files import StoredFile
+from pagemill.domain.ids import PUBLIC_NUMBER_MAX
 from pagemill.domain.signing import SIGNATURE_LENGTH
 from pagemill.services.files import DOWNLOAD_EXPIRES_RANGE, SignedUrl
 
@@ -33,7 +34,9 @@ content_router = APIRouter(
     },
 )
 
-FileId = Annotated[int, Path(ge=1, le=MAX_INT, description="The file id (an integer)")]
+FileId = Annotated[
+    int, Path(ge=1, le=PUBLIC_NUMBER_MAX, description="The file id (an integer, random)")
+]
 Expires = Annotated[int, Query(ge=0, le=2**40, description="Expiry, Unix seconds")]
 Signature = Annotated[str, Query(max_length=SIGNATURE_LENGTH, description="HMAC-SHA-256, hex")]
 _NO_API_KEY: dict[str, Any] = {"security": []}
