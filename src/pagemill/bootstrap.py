@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,14 +20,16 @@ from pagemill.adapters.filesystem import (
 )
 from pagemill.adapters.http import HttpWebhookSender, HttpxFetcher
 from pagemill.adapters.llm import configured_extractor
-from pagemill.adapters.memory import LocalDispatcher, MemoryLiveStore
+from pagemill.adapters.memory import LocalDispatcher, MemoryLimitStore, MemoryLiveStore
 from pagemill.adapters.prometheus import PrometheusMetrics
 from pagemill.adapters.sql import DispatchHook, PoolSizing, create_ledger, migrate_async
 from pagemill.domain.clock import Clock, SystemClock
+from pagemill.domain.limits import Backoff
 from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.limits import LimitStore
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
@@ -40,7 +43,7 @@ from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
-from pagemill.services.ratelimit import RateLimiter
+from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
@@ -77,6 +80,30 @@ def check_extras(settings: Settings) -> None:
                 f"{feature} needs the Python package {module!r}, which is not installed: "
                 f"{SCALE_OUT_EXTRAS}"
             ) from error
+
+
+def open_limit_store(url: str) -> LimitStore:
+    """Limits shared by every API replica in the live store's Redis, else in this process."""
+    if urlsplit(url).scheme in ("redis", "rediss"):
+        from pagemill.adapters.redis import RedisLimitStore  # only scale-out needs redis-py
+
+        return RedisLimitStore(url, MemoryLimitStore())
+    return MemoryLimitStore()
+
+
+def login_throttle(settings: Settings, store: LimitStore) -> LoginThrottle:
+    backoff = Backoff(
+        base_seconds=settings.login_lockout_base_seconds,
+        max_seconds=settings.login_lockout_max_seconds,
+        forget_seconds=settings.login_failures_forget_seconds,
+    )
+    return LoginThrottle(
+        store,
+        per_account=dataclasses.replace(backoff, free_failures=settings.login_free_failures),
+        per_address=dataclasses.replace(
+            backoff, free_failures=settings.login_free_failures_per_address
+        ),
+    )
 
 
 def open_live_store(url: str) -> LiveStore:
@@ -229,6 +256,8 @@ async def open_runtime(
         )
         live = open_live_store(settings.live_url)
         stack.push_async_callback(live.close)
+        limits = open_limit_store(settings.live_url)
+        stack.push_async_callback(limits.close)
         blobs = FilesystemBlobStore(settings.blob_root())
         metrics = PrometheusMetrics()
         dispatcher: Dispatcher = queue.dispatcher() if queue else LocalDispatcher()
@@ -297,6 +326,7 @@ async def open_runtime(
             ttl_seconds=settings.session_ttl_seconds,
             cache_seconds=settings.key_cache_seconds,
             secure_cookie=settings.session_cookie_secure,
+            throttle=login_throttle(settings, limits),
         )
 
         def membership_changed(user_id: str) -> None:
@@ -319,7 +349,9 @@ async def open_runtime(
             ),
             invitations=invitations,
             sessions=sessions,
-            rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            rate_limiter=RateLimiter(
+                limits, settings.rate_limit_per_minute, settings.rate_limit_burst
+            ),
             pipelines=PipelineService(
                 ledger, processors, clock, settings.rates, custom_processors, extraction_schemas
             ),
@@ -352,6 +384,7 @@ async def open_runtime(
                         settings.page_count_timeout_seconds,
                     ),
                     counting,
+                    limits,
                 ),
                 file_resolver=files.resolve,
             ),

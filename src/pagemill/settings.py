@@ -167,6 +167,19 @@ class Settings(BaseSettings):
     rate_limit_burst: int | None = Field(
         default=None, ge=1, description="Rate-limit bucket size; default: the per-minute rate."
     )
+    login_free_failures: int = Field(
+        default=5, ge=1, description="Failed logins of one account before lock-outs begin."
+    )
+    login_free_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins from one client address before lock-outs."
+    )
+    login_lockout_base_seconds: float = Field(
+        default=1.0, gt=0, description="The first lock-out; each further failure doubles it."
+    )
+    login_lockout_max_seconds: float = Field(default=900.0, gt=0)
+    login_failures_forget_seconds: float = Field(
+        default=3600.0, gt=0, description="Failures are forgotten this long after the last one."
+    )
 
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint for the optional LLM extractor."

@@ -25,7 +25,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from pagemill.adapters.redis import RedisLiveStore
+from pagemill.adapters.memory import MemoryLimitStore
+from pagemill.adapters.redis import RedisLimitStore, RedisLiveStore
 from tests.support.postgres import require_service
 
 ENV_VAR = "PAGEMILL_TEST_REDIS_URL"
@@ -145,3 +146,28 @@ def private_redis_server(workdir: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@contextlib.asynccontextmanager
+async def redis_limit_store(**options: Any) -> AsyncIterator[RedisLimitStore]:
+    """A ``RedisLimitStore`` on the shared test server under a fresh prefix, cleaned up after."""
+    url = redis_test_url()
+    if url is None:
+        require_service("Redis", f"set {ENV_VAR} to run this test")
+    prefix = f"pmtest:{secrets.token_hex(6)}:"
+    admin = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        try:
+            await admin.ping()
+        except (RedisError, OSError) as error:
+            require_service("Redis", f"cannot connect with {ENV_VAR}: {error}")
+        store = RedisLimitStore(url, MemoryLimitStore(), prefix=prefix, **options)
+        try:
+            yield store
+        finally:
+            await store.close()
+            keys = [key async for key in admin.scan_iter(match=f"{prefix}*", count=1000)]
+            if keys:
+                await admin.delete(*keys)
+    finally:
+        await admin.aclose()

@@ -48,10 +48,10 @@ async def get_caller(request: Request) -> Caller:
     key = request.headers.get(API_KEY_HEADER)
     if key is None and SESSION_COOKIE in request.cookies:
         session, team_id, role = await authenticate_session(request, services)
-        services.rate_limiter.hit("user:" + session.user_id)
+        await services.rate_limiter.hit("user:" + session.user_id)
         return Caller(team_id, services, role, session.user_id)
     principal = await services.keys.authenticate(key)
-    services.rate_limiter.hit(principal.key_id)
+    await services.rate_limiter.hit(principal.key_id)
     return Caller(principal.team_id, services, principal.role, principal.user_id, principal.key_id)
 
 

@@ -10,18 +10,16 @@ TIFF's chain of frames), so the count runs in the compute pool — a separate pr
 memory limit — within ``count_timeout_seconds``: a document that crashes its reader, exhausts
 its memory or takes too long is refused, and the API process never parses anything.
 
-The in-flight check and the insert of the execution run under a per-team lock of this process,
-so concurrent submits of one team through one server cannot both slip under the limit; API
-processes of a scale-out deployment check independently (a burst may overshoot by a request
-per process).
+The in-flight check and the insert of the execution run under a per-team mutex of the
+``LimitStore`` — in process for the embedded server, in Redis when a live store URL is set — so
+concurrent submits of one team cannot both slip under the limit, through one API process or
+through many. (A holder that dies keeps the mutex for its lease, ``LEASE_SECONDS``, at most.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +29,15 @@ from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.limits import LimitStore
 from pagemill.processors.pages import count_pages
 
 PageCounter = Callable[[Path, str | None, int | None, int], int]
 
 PAGE_COUNT_KEY = "page_count_at_submit"
 RETRY_AFTER_SECONDS = 30
+LEASE_SECONDS = 30.0  # a check and an insert take milliseconds; a lost holder frees it by then
+WAIT_SECONDS = 10.0  # a team's submits queue this long for their turn, then get a 429
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +54,18 @@ class Admission:
         blobs: BlobStore,
         limits: AdmissionLimits,
         compute: ComputePool,
+        mutexes: LimitStore,
         *,
         counter: PageCounter = count_pages,
     ) -> None:
-        """``compute`` runs ``counter`` (``count_pages``; tests pass others)."""
+        """``compute`` runs ``counter`` (``count_pages``; tests pass others); ``mutexes``
+        serialize each team's check-and-insert."""
         self._ledger = ledger
         self._blobs = blobs
         self.limits = limits
         self._compute = compute
+        self._mutexes = mutexes
         self._counter = counter
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @contextlib.asynccontextmanager
     async def execution(self, new: NewExecution) -> AsyncIterator[NewExecution]:
@@ -111,10 +114,13 @@ class Admission:
     async def admit(self, team_id: str, pages: int) -> AsyncIterator[None]:
         """Hold the team's slot while the execution is created; ``RateLimited`` (429) when the
         team's unfinished executions plus this one would exceed the in-flight limit."""
-        lock = self._locks.get(team_id)
-        if lock is None:
-            lock = self._locks[team_id] = asyncio.Lock()
-        async with lock:
+        async with self._mutexes.hold(
+            f"admission:{team_id}", lease_seconds=LEASE_SECONDS, wait_seconds=WAIT_SECONDS
+        ) as held:
+            if not held:
+                raise RateLimited(
+                    "Too many submissions of your team at once; please retry.", retry_after=1
+                )
             current = await self._ledger.pages_in_flight(team_id)
             limit = self.limits.max_pages_in_flight
             # A request larger than the limit itself runs alone rather than never.

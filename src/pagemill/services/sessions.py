@@ -28,6 +28,7 @@ from pagemill.domain.models import Team
 from pagemill.domain.teams import Role, Session, User, check_password, normalize_email
 from pagemill.ports.ledger import Ledger
 from pagemill.services.passwords import hash_password_async, verify_password_async
+from pagemill.services.ratelimit import LoginThrottle
 
 SECRET_NAME = "session"  # noqa: S105 - the name of the stored secret, not a secret
 _SESSION_ID_LENGTH = 24
@@ -74,7 +75,9 @@ class SessionService:
         ttl_seconds: float = 86400.0,
         cache_seconds: float = 5.0,
         secure_cookie: bool = True,
+        throttle: LoginThrottle | None = None,
     ) -> None:
+        """``throttle`` bounds password guessing (per account and client address)."""
         if len(secret) < 16:
             raise ValueError("The session secret must have at least 16 characters.")
         self._ledger = ledger
@@ -82,6 +85,7 @@ class SessionService:
         self._secret = secret
         self._ttl = timedelta(seconds=ttl_seconds)
         self._cache_seconds = cache_seconds
+        self._throttle = throttle
         self.secure_cookie = secure_cookie  # mark the cookie Secure (off: plain-http dev only)
         # (token, active-team selector) → (principal, team id, role, monotonic deadline)
         self._cache: dict[tuple[str, str | None], tuple[SessionPrincipal, str, Role, float]] = {}
@@ -118,7 +122,11 @@ class SessionService:
             raise invalid from None
 
     # -- login and logout --------------------------------------------------------------------
-    async def login(self, email: str, password: str) -> LoginResult:
+    async def login(self, email: str, password: str, client: str | None = None) -> LoginResult:
+        """A new session for the user with this email and password; ``client`` (the address
+        the request came from) counts failures per place as well as per account."""
+        if self._throttle is not None:
+            await self._throttle.check(email, client)
         try:
             address: str | None = normalize_email(email)
         except InvalidInput:
@@ -127,7 +135,11 @@ class SessionService:
         # Always run scrypt, so the time taken does not tell unknown users apart.
         matches = await verify_password_async(password, user.password_hash if user else "")
         if user is None or not matches or user.disabled:
+            if self._throttle is not None:
+                await self._throttle.failed(email, client)
             raise Unauthenticated("Invalid email or password.")
+        if self._throttle is not None:
+            await self._throttle.succeeded(email)
         now = self._clock.now()
         await self._purge(now)
         expires_at = (now + self._ttl).replace(microsecond=0)
