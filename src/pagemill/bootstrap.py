@@ -45,6 +45,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.sessions import SessionService, load_session_secret
+from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
 from pagemill.settings import Settings
@@ -282,6 +283,7 @@ async def open_runtime(
                 await pool.start()
             compute = pool
         stack.push_async_callback(compute.close)
+        storage = StorageQuota(ledger, settings.team_storage_quota_bytes or None)
         engine = StepEngine(
             ledger,
             live,
@@ -300,6 +302,7 @@ async def open_runtime(
                 step_timeout_seconds=settings.step_timeout_seconds,
             ),
             metrics=metrics,
+            storage=storage,
         )
         custom_processors = CustomProcessorService(ledger, processors, clock)
         extraction_schemas = ExtractionSchemaService(ledger, clock)
@@ -310,6 +313,7 @@ async def open_runtime(
             signing_secret=url_signing_secret(settings),
             max_upload_bytes=settings.max_upload_bytes,
             public_url=settings.public_url,
+            quota=storage,
         )
         webhooks = webhook_service(settings, ledger, clock)
         engine.observe(webhooks.notice)
@@ -387,8 +391,10 @@ async def open_runtime(
                     limits,
                 ),
                 file_resolver=files.resolve,
+                quota=storage,
             ),
             files=files,
+            storage=storage,
             engine=engine,
             operations=OperationsService(
                 ledger,

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(default=200 * MB, ge=1)
+    team_storage_quota_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Bytes a team may store (uploads, run inputs, results); past it uploads "
+        "and runs get 413. 0: no quota (the bytes are still counted).",
+    )
     max_pages_per_request: int = Field(
         default=7000, ge=1, description="Pages one run may process (counted at submit)."
     )

@@ -16,14 +16,20 @@ async def test_content_replaces_until_the_file_is_confirmed(ledger: SqlLedger) -
     stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
 
     first = await ledger.replace_pending_content(stored.file_id, "files/k1", 2**40, SHA)
-    assert first is not None and first.previous_blob_key == "files/k0"
+    assert first is not None and (first.previous_blob_key, first.previous_size) == (
+        "files/k0",
+        None,
+    )
     assert (first.file.blob_key, first.file.file_size, first.file.sha256) == (
         "files/k1",
         2**40,
         SHA,
     )
     second = await ledger.replace_pending_content(stored.file_id, "files/k2", 5, SHA)
-    assert second is not None and second.previous_blob_key == "files/k1"
+    assert second is not None and (second.previous_blob_key, second.previous_size) == (
+        "files/k1",
+        2**40,
+    )
 
     confirmed = await ledger.confirm_file(stored.file_id, "team_a")
     assert confirmed is not None and confirmed.upload_status is FileStatus.COMPLETED
@@ -44,8 +50,9 @@ async def test_a_file_without_content_is_not_confirmed(ledger: SqlLedger) -> Non
 
     await ledger.replace_pending_content(stored.file_id, "files/k1", 3, SHA)
     failed = await ledger.fail_pending_upload(stored.file_id)
-    assert failed is not None and failed.upload_status is FileStatus.FAILED
-    assert (failed.file_size, failed.sha256) == (None, None)
+    assert failed is not None and failed.file.upload_status is FileStatus.FAILED
+    assert (failed.file.file_size, failed.file.sha256) == (None, None)
+    assert (failed.previous_blob_key, failed.previous_size) == ("files/k1", 3)
     refused = await ledger.confirm_file(stored.file_id, "team_a")
     assert refused is not None and refused.upload_status is FileStatus.FAILED
     retried = await ledger.replace_pending_content(stored.file_id, "files/k2", 4, SHA)

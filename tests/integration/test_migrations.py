@@ -144,3 +144,44 @@ def test_sequential_ids_survive_the_switch_to_random_ones(empty_database: str) -
 
     assert old == [1, 2]
     assert new >= 2**32
+
+
+def test_the_storage_count_starts_from_the_files_and_inputs_there_are(
+    empty_database: str,
+) -> None:
+    async def run() -> int:
+        await migrate_async(empty_database, "0011")
+        engine = create_engine(empty_database)
+        now = {"now": "2026-01-01 00:00:00"}
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    sa.text("INSERT INTO teams (id, name, created) VALUES ('t', 't', :now)"), now
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO files (id, team_id, original_filename, content_type, "
+                        "blob_key, upload_status, file_size, created) VALUES "
+                        "(5000000000, 't', 'a', 'text/plain', 'files/a', 'completed', 1000, :now)"
+                    ),
+                    now,
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO executions (execution_id, team_id, pipeline_id, "
+                        "pipeline_version, status, seq, created, input_key, config_snapshot, "
+                        "input_config) VALUES ('pex_1', 't', 'pl_1', 0, 'completed', 1, :now, "
+                        "'inputs/x', '{}', :config)"
+                    ),
+                    {**now, "config": '{"file_size": 234, "filename": "x.pdf"}'},
+                )
+        finally:
+            await engine.dispose()
+        await migrate_async(empty_database)
+        ledger = create_ledger(empty_database)
+        try:
+            return await ledger.storage_used("t")
+        finally:
+            await ledger.close()
+
+    assert asyncio.run(run()) == 1234

@@ -11,6 +11,7 @@ import pytest
 
 from pagemill.adapters.compute import ProcessComputePool
 from pagemill.adapters.filesystem import FilesystemBlobStore
+from pagemill.adapters.memory import MemoryLimitStore
 from pagemill.domain.errors import Conflict
 from pagemill.ports.ledger import Ledger
 from pagemill.services.admission import Admission, AdmissionLimits, PageCounter
@@ -37,8 +38,8 @@ async def admission(
     limits = AdmissionLimits(max_pages_per_request=100, count_timeout_seconds=2.0)
     ledger = cast(Ledger, None)  # counting never reads the ledger
     if counter is None:
-        return Admission(ledger, blobs, limits, pool), blobs
-    return Admission(ledger, blobs, limits, pool, counter=counter), blobs
+        return Admission(ledger, blobs, limits, pool, MemoryLimitStore()), blobs
+    return Admission(ledger, blobs, limits, pool, MemoryLimitStore(), counter=counter), blobs
 
 
 @pytest.mark.parametrize(

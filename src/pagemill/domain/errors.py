@@ -9,6 +9,7 @@
     │   └── UnsupportedProcessor   a step type this server cannot run
     ├── Conflict              the request clashes with current state (no published version…)
     ├── PayloadTooLarge       an upload or download over the size cap
+    │   └── StorageQuotaExceeded   it does not fit in the team's storage quota
     ├── UpstreamUnavailable   a file_url that could not be fetched
     └── ServiceUnavailable    a backing service (ledger, live store) is down
         └── InsufficientStorage   the blob store is full (disk or quota of the file system)
@@ -58,6 +59,10 @@ class Conflict(PagemillError):
 
 
 class PayloadTooLarge(PagemillError):
+    pass
+
+
+class StorageQuotaExceeded(PayloadTooLarge):
     pass
 
 

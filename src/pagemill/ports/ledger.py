@@ -34,12 +34,13 @@ from pagemill.domain.models import (
     Team,
 )
 from pagemill.ports.invitations import InvitationLedger
+from pagemill.ports.storage import StorageLedger
 from pagemill.ports.teams import TeamLedger
 from pagemill.ports.uploads import UploadLedger
 from pagemill.ports.webhooks import WebhookLedger
 
 
-class Ledger(TeamLedger, WebhookLedger, UploadLedger, InvitationLedger, ABC):
+class Ledger(TeamLedger, WebhookLedger, UploadLedger, InvitationLedger, StorageLedger, ABC):
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
     async def close(self) -> None: ...

@@ -18,7 +18,8 @@ from pagemill.domain.files import StoredFile
 @dataclass(frozen=True, slots=True)
 class ReplacedContent:
     file: StoredFile  # the file as it is now
-    previous_blob_key: str  # what it pointed at before: the caller deletes that blob
+    previous_blob_key: str  # what it pointed at before: the caller deletes that blob ...
+    previous_size: int | None  # ... and uncounts these bytes (None: it had no content)
 
 
 class UploadLedger(ABC):
@@ -31,9 +32,9 @@ class UploadLedger(ABC):
         confirmed already (the caller deletes ``blob_key``)."""
 
     @abstractmethod
-    async def fail_pending_upload(self, file_id: int) -> StoredFile | None:
-        """Mark a file that is not confirmed as failed (its content refused); None when it does
-        not exist or is confirmed already, which then stays as it is."""
+    async def fail_pending_upload(self, file_id: int) -> ReplacedContent | None:
+        """Mark a file that is not confirmed as failed (its content refused), with no content;
+        None when it does not exist or is confirmed already, which then stays as it is."""
 
     @abstractmethod
     async def confirm_file(self, file_id: int, team_id: str) -> StoredFile | None:

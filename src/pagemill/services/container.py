@@ -16,6 +16,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService
+from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
 
@@ -32,6 +33,7 @@ class Services:
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
     files: FileService
+    storage: StorageQuota  # bytes each team stores, and its quota
     engine: StepEngine
     operations: OperationsService
     webhooks: WebhookService

@@ -36,6 +36,7 @@ from pagemill.processors import progress as progress_file
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import ExecutorCache, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
+from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.engine")
 
@@ -82,6 +83,7 @@ class StepEngine:
         clock: Clock,
         config: EngineConfig,
         metrics: Metrics | None = None,
+        storage: StorageQuota | None = None,
     ) -> None:
         self._ledger = ledger
         self._live = live
@@ -93,6 +95,7 @@ class StepEngine:
         self._config = config
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
+        self._storage = storage or StorageQuota(ledger, None)  # counts what results store
         self._cache = ExecutorCache(ledger, blobs, processors)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
         self._running: dict[StepRef, asyncio.Task[ProcessorOutput]] = {}
@@ -154,7 +157,7 @@ class StepEngine:
             reusable = await self._cache.find(claim.execution.team_id, cache_key)
             if reusable is not None:
                 payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
-                key = await self._write_result(ref, payload)
+                key, size = await self._write_result(ref, payload)
                 entry = reusable.entry
                 await self._record(
                     claim,
@@ -162,6 +165,7 @@ class StepEngine:
                     StepOutput(
                         key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key
                     ),
+                    stored_bytes=size,
                 )
                 return
         work = asyncio.create_task(self._process(claim))
@@ -334,29 +338,40 @@ class StepEngine:
         cache_key: str | None,
     ) -> None:
         checkpoint_id = None
+        stored = 0
         if output.checkpoint is not None:
             checkpoint_id = new_id(CHECKPOINT_PREFIX)
             await self._blobs.write_bytes(checkpoint_key(checkpoint_id), output.checkpoint)
+            stored = len(output.checkpoint)
         payload = {
             **output.result,
             "checkpoint_id": checkpoint_id,
             "lookup_key": claim.step.lookup_key,
         }
-        key = await self._write_result(claim.step.ref, payload)
+        key, size = await self._write_result(claim.step.ref, payload)
         await self._record(
             claim,
             worker,
             StepOutput(key, checkpoint_id, output.page_count, cache, cache_key),
             own_checkpoint=True,
+            stored_bytes=stored + size,
         )
 
-    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> str:
+    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> tuple[str, int]:
+        """The result's key and size."""
         key = result_key(ref)
-        await self._blobs.write_bytes(key, json.dumps(payload, ensure_ascii=False).encode())
-        return key
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        await self._blobs.write_bytes(key, data)
+        return key, len(data)
 
     async def _record(
-        self, claim: Claim, worker: str, output: StepOutput, *, own_checkpoint: bool = False
+        self,
+        claim: Claim,
+        worker: str,
+        output: StepOutput,
+        *,
+        own_checkpoint: bool = False,
+        stored_bytes: int = 0,
     ) -> None:
         """Commit a completion; an attempt that was fenced off deletes what it wrote."""
         ref = claim.step.ref
@@ -372,6 +387,8 @@ class StepEngine:
             return
         self._observe(snapshot, ref)
         await self.publish(snapshot)
+        # Counted after the hand-off to the next step: never on its path, never failing it.
+        await self._storage.record(claim.execution.team_id, stored_bytes)
 
     async def _fail(self, ref: StepRef, worker: str, error: str, retryable: bool) -> None:
         retry_at = self._retry_at(ref.attempt) if retryable else None

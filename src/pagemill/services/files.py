@@ -25,7 +25,9 @@ from pagemill.domain.files import (
 from pagemill.domain.ids import random_base62
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.uploads import ReplacedContent
 from pagemill.services.executions import StoredDocument
+from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.files")
 
@@ -63,8 +65,10 @@ class FileService:
         signing_secret: bytes,
         max_upload_bytes: int,
         public_url: str | None = None,
+        quota: StorageQuota | None = None,
     ) -> None:
-        """``public_url``: the server's external base URL, which signed URLs are built on."""
+        """``public_url``: the server's external base URL, which signed URLs are built on;
+        ``quota``: counts (and limits) the bytes a team stores (default: counted, no limit)."""
         if len(signing_secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._ledger = ledger
@@ -73,6 +77,7 @@ class FileService:
         self._secret = signing_secret
         self.max_upload_bytes = max_upload_bytes
         self.public_url = public_url
+        self._quota = quota or StorageQuota(ledger, None)
 
     # -- the upload flow ---------------------------------------------------------------------
     async def create(
@@ -100,11 +105,20 @@ class FileService:
         stored = await self._verified("PUT", file_id, expires, signature)
         if stored.upload_status is FileStatus.COMPLETED:
             raise _confirmed_already(file_id)
+        team_id = stored.team_id
+        room = await self._quota.room(team_id, self.max_upload_bytes)
         key = new_file_key()
         try:
-            info = await self._blobs.write_stream(key, chunks, self.max_upload_bytes)
+            info = await self._blobs.write_stream(key, chunks, room)
         except PayloadTooLarge:
-            await self._ledger.fail_pending_upload(file_id)
+            await self._forget_content(team_id, await self._ledger.fail_pending_upload(file_id))
+            if room < self.max_upload_bytes:
+                raise self._quota.exceeded() from None
+            raise
+        try:
+            await self._quota.charge(team_id, info.size)
+        except BaseException:
+            await self._blobs.delete(key)
             raise
         try:
             replaced = await self._ledger.replace_pending_content(
@@ -112,16 +126,24 @@ class FileService:
             )
         except BaseException:
             await self._blobs.delete(key)
+            await self._quota.release(team_id, info.size)
             raise
         if replaced is None:  # confirmed (or deleted) while the bytes were arriving
             await self._blobs.delete(key)
+            await self._quota.release(team_id, info.size)
             current = await self._ledger.file(file_id, None)
             if current is None:
                 raise NotFound(f"File {file_id} not found")
             raise _confirmed_already(file_id)
-        if replaced.previous_blob_key != key:
-            await self._blobs.delete(replaced.previous_blob_key)
+        await self._forget_content(team_id, replaced)
         return replaced.file
+
+    async def _forget_content(self, team_id: str, replaced: ReplacedContent | None) -> None:
+        """Delete the content a file no longer points at, and uncount its bytes."""
+        if replaced is None or replaced.previous_blob_key == replaced.file.blob_key:
+            return
+        await self._blobs.delete(replaced.previous_blob_key)
+        await self._quota.release(team_id, replaced.previous_size or 0)
 
     async def confirm(self, team_id: str, file_id: int) -> StoredFile:
         """Freeze the file's content: from now on an upload to it is refused."""
@@ -153,6 +175,7 @@ class FileService:
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         await self._blobs.delete(stored.blob_key)
+        await self._quota.release(team_id, stored.file_size or 0)
         return stored
 
     async def download_url(
@@ -191,10 +214,15 @@ class FileService:
                 f"{stored.upload_status}): PUT its content to the upload_url, then confirm it."
             )
         key = f"inputs/{random_base62(24)}"
+        # The run's own copy counts against the quota like any run input (see ``storage``).
+        await self._quota.charge(team_id, stored.file_size)
         try:
             await self._blobs.copy(stored.blob_key, key)
-        except NotFound as exc:
-            raise NotFound(f"The content of file {url.strip()} was not found") from exc
+        except BaseException as exc:
+            await self._quota.release(team_id, stored.file_size)
+            if isinstance(exc, NotFound):
+                raise NotFound(f"The content of file {url.strip()} was not found") from exc
+            raise
         return StoredDocument(
             key,
             stored.original_filename,
@@ -202,6 +230,7 @@ class FileService:
             stored.file_size,
             stored.sha256 or "",
             file_url=stored.reference,
+            charged_to=team_id,
         )
 
     # -- signatures --------------------------------------------------------------------------

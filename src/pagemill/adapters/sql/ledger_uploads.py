@@ -31,9 +31,11 @@ class UploadMethods:
             # so the key read here is the one replaced.
             previous = (
                 await conn.execute(
-                    sa.select(files.c.blob_key).where(_open(file_id)).with_for_update()
+                    sa.select(files.c.blob_key, files.c.file_size)
+                    .where(_open(file_id))
+                    .with_for_update()
                 )
-            ).scalar_one_or_none()
+            ).first()
             if previous is None:
                 return None
             row = (
@@ -49,10 +51,19 @@ class UploadMethods:
                     .returning(*files.c)
                 )
             ).one()
-        return ReplacedContent(file_from(row), str(previous))
+        return ReplacedContent(file_from(row), str(previous[0]), previous[1])
 
-    async def fail_pending_upload(self, file_id: int) -> StoredFile | None:
+    async def fail_pending_upload(self, file_id: int) -> ReplacedContent | None:
         async with self._db.write() as conn:
+            previous = (
+                await conn.execute(
+                    sa.select(files.c.blob_key, files.c.file_size)
+                    .where(_open(file_id))
+                    .with_for_update()
+                )
+            ).first()
+            if previous is None:
+                return None
             row = (
                 await conn.execute(
                     sa.update(files)
@@ -60,8 +71,8 @@ class UploadMethods:
                     .values(upload_status=FileStatus.FAILED.value, file_size=None, sha256=None)
                     .returning(*files.c)
                 )
-            ).first()
-        return None if row is None else file_from(row)
+            ).one()
+        return ReplacedContent(file_from(row), str(previous[0]), previous[1])
 
     async def confirm_file(self, file_id: int, team_id: str) -> StoredFile | None:
         mine = (files.c.id == file_id) & (files.c.team_id == team_id)

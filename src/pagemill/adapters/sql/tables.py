@@ -377,3 +377,12 @@ team_invitations = sa.Table(
     # What a signed-in user sees: the invitations addressed to them.
     sa.Index("ix_team_invitations_email", "email"),
 )
+
+# Bytes a team stores (uploads, run inputs, results and checkpoints), for the storage quota.
+# Changed by single conditional updates, so concurrent uploads cannot both pass the quota.
+team_storage = sa.Table(
+    "team_storage",
+    metadata,
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("bytes_used", sa.BigInteger, nullable=False),
+)

@@ -37,6 +37,11 @@ class TeamInfo(BaseModel):
     role: str = Field(description="The caller's role: owner, admin or member")
 
 
+class TeamUsage(BaseModel):
+    storage_bytes: int = Field(description="Bytes the team stores: uploads, run inputs, results")
+    storage_quota_bytes: int | None = Field(description="The most it may store; null: no quota")
+
+
 class KeyItem(BaseModel):
     id: str
     name: str
@@ -117,6 +122,17 @@ def member_item(member: Member) -> dict[str, Any]:
 async def current_team(caller: CallerDep) -> Response:
     team = await caller.services.teams.team(caller.team_id)
     return wire.json_response({"id": team.id, "name": team.name, "role": caller.role.value})
+
+
+@router.get("/usage", response_model=TeamUsage, summary="What the team stores, and its quota")
+async def usage(caller: CallerDep) -> Response:
+    storage = caller.services.storage
+    return wire.json_response(
+        {
+            "storage_bytes": await storage.usage(caller.team_id),
+            "storage_quota_bytes": storage.quota,
+        }
+    )
 
 
 @router.get("/keys", response_model=KeyList, summary="List the team's API keys")

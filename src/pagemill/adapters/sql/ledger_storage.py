@@ -1,0 +1,62 @@
+"""The storage quota in the SQL ledger: one row per team, changed by conditional updates."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pagemill.adapters.sql.engine import Database
+from pagemill.adapters.sql.tables import team_storage
+
+_S = team_storage
+
+
+class StorageMethods:
+    _db: Database
+
+    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> int | None:
+        insert = (sqlite if self._db.is_sqlite else postgresql).insert(_S)
+        async with self._db.write() as conn:
+            if quota is None:  # one statement: counted whatever the total
+                row = (
+                    await conn.execute(
+                        insert.values(team_id=team_id, bytes_used=size)
+                        .on_conflict_do_update(
+                            index_elements=[_S.c.team_id],
+                            set_={"bytes_used": _S.c.bytes_used + size},
+                        )
+                        .returning(_S.c.bytes_used)
+                    )
+                ).one()
+                return int(row[0])
+            await conn.execute(
+                insert.values(team_id=team_id, bytes_used=0).on_conflict_do_nothing()
+            )
+            row = (
+                await conn.execute(
+                    sa.update(_S)
+                    .where((_S.c.team_id == team_id) & (_S.c.bytes_used + size <= quota))
+                    .values(bytes_used=_S.c.bytes_used + size)
+                    .returning(_S.c.bytes_used)
+                )
+            ).first()
+        return None if row is None else int(row[0])
+
+    async def release_storage(self, team_id: str, size: int) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                sa.update(_S)
+                .where(_S.c.team_id == team_id)
+                .values(
+                    bytes_used=sa.case(
+                        (_S.c.bytes_used > size, _S.c.bytes_used - size), else_=sa.literal(0)
+                    )
+                )
+            )
+
+    async def storage_used(self, team_id: str) -> int:
+        async with self._db.read() as conn:
+            used = (
+                await conn.execute(sa.select(_S.c.bytes_used).where(_S.c.team_id == team_id))
+            ).scalar_one_or_none()
+        return int(used or 0)

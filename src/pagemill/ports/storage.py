@@ -1,0 +1,19 @@
+"""The ledger's part for the per-team storage quota: bytes stored, counted atomically."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class StorageLedger(ABC):
+    @abstractmethod
+    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> int | None:
+        """Add ``size`` bytes to the team's count unless that would pass ``quota`` (None: no
+        quota), as one atomic update. The new count, or None when refused (nothing counted)."""
+
+    @abstractmethod
+    async def release_storage(self, team_id: str, size: int) -> None:
+        """Take ``size`` bytes off the team's count (never below zero)."""
+
+    @abstractmethod
+    async def storage_used(self, team_id: str) -> int: ...

@@ -1,0 +1,71 @@
+"""The per-team storage quota: bytes of uploads, run inputs, results and checkpoints.
+
+Every byte a team makes the server keep is counted in the ledger (``StorageLedger``), whether
+or not a quota is set, so that setting one later starts from the truth. With a quota, an upload
+streams under the room the team has left (it is cut off, and nothing kept, once it would not
+fit) and is counted by one conditional update, so that concurrent uploads cannot both squeeze
+in; a result is counted after the fact and never fails its step, so a team may end a little over
+its quota, and then stores nothing new until it deletes files.
+
+The count is of logical bytes: a run of an uploaded file counts its input again, although on a
+local blob store the copy shares the file's disk blocks until the file is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pagemill.domain.errors import StorageQuotaExceeded
+from pagemill.ports.ledger import Ledger
+
+log = logging.getLogger("pagemill.storage")
+
+
+class StorageQuota:
+    def __init__(self, ledger: Ledger, quota_bytes: int | None) -> None:
+        """``quota_bytes`` None (or 0): no quota, the bytes are still counted."""
+        self._ledger = ledger
+        self.quota = quota_bytes or None
+
+    async def room(self, team_id: str, cap: int) -> int:
+        """How many bytes one more upload of the team may have: ``cap`` or less.
+        ``StorageQuotaExceeded`` when the team has no room at all."""
+        if self.quota is None:
+            return cap
+        used = await self._ledger.storage_used(team_id)
+        if used >= self.quota:
+            raise self._exceeded(used, None)
+        return min(cap, self.quota - used)
+
+    async def charge(self, team_id: str, size: int) -> None:
+        """Count ``size`` more bytes, or ``StorageQuotaExceeded`` (nothing counted)."""
+        if await self._ledger.reserve_storage(team_id, size, self.quota) is None:
+            raise self._exceeded(await self._ledger.storage_used(team_id), size)
+
+    async def record(self, team_id: str, size: int) -> None:
+        """Count bytes already written that must be kept (a step's result): never refused,
+        and a failure to count them is logged, not raised."""
+        try:
+            await self._ledger.reserve_storage(team_id, size, None)
+        except Exception:
+            log.warning("could not count %d stored bytes of team %s", size, team_id, exc_info=True)
+
+    async def release(self, team_id: str, size: int) -> None:
+        if size > 0:
+            await self._ledger.release_storage(team_id, size)
+
+    async def usage(self, team_id: str) -> int:
+        return await self._ledger.storage_used(team_id)
+
+    def exceeded(self, size: int | None = None) -> StorageQuotaExceeded:
+        """The refusal of an upload that ran past the team's room while streaming."""
+        return self._exceeded(None, size)
+
+    def _exceeded(self, used: int | None, size: int | None) -> StorageQuotaExceeded:
+        stored = f"stores {used:,} bytes of" if used is not None else "has filled"
+        needs = f"; this needs {size:,} more" if size is not None else ""
+        return StorageQuotaExceeded(
+            f"Your team {stored} its storage quota of {self.quota:,} bytes{needs}. Delete "
+            "files it no longer needs, or ask the operator to raise "
+            "PAGEMILL_TEAM_STORAGE_QUOTA_BYTES."
+        )
