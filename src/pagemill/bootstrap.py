@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
+from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
@@ -52,6 +54,8 @@ from pagemill.settings import Settings
 
 if TYPE_CHECKING:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
+
+log = logging.getLogger("pagemill")
 
 
 SCALE_OUT_EXTRAS = "pip install 'pagemill[postgres,redis]'"
@@ -176,6 +180,20 @@ async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
         yield Admin(teams=TeamService(ledger, clock), keys=KeyService(ledger, clock))
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    """``PAGEMILL_SECRETS_KEY``, or for a SQLite ledger a key generated once in the data dir;
+    a PostgreSQL ledger without the setting stores its secrets unsealed (and says so)."""
+    if settings.secrets_key is not None:
+        return SecretBox(settings.secrets_key.get_secret_value().encode())
+    if urlsplit(settings.ledger_url()).scheme.startswith("sqlite"):
+        return SecretBox(load_or_create_secret(settings.data_dir / "secrets_key"))
+    log.warning(
+        "PAGEMILL_SECRETS_KEY is not set: webhook secrets and the session key are stored "
+        "unsealed in the database"
+    )
+    return SecretBox(None)
+
+
 def url_signing_secret(settings: Settings) -> bytes:
     """``PAGEMILL_URL_SIGNING_SECRET``, or a secret generated once in the data dir."""
     if settings.url_signing_secret is not None:
@@ -183,7 +201,9 @@ def url_signing_secret(settings: Settings) -> bytes:
     return load_or_create_secret(settings.data_dir / "url_signing_secret")
 
 
-def webhook_service(settings: Settings, ledger: Ledger, clock: Clock) -> WebhookService:
+def webhook_service(
+    settings: Settings, ledger: Ledger, clock: Clock, box: SecretBox | None = None
+) -> WebhookService:
     """Webhooks signed per team and sent behind the URL guard (file_url's allow-list)."""
     sender = HttpWebhookSender(
         connect_timeout_seconds=settings.webhook_connect_timeout_seconds,
@@ -199,7 +219,7 @@ def webhook_service(settings: Settings, ledger: Ledger, clock: Clock) -> Webhook
         # A claim outlives its request many times over before another loop takes it over.
         lease_seconds=max(60.0, 3 * settings.webhook_timeout_seconds),
     )
-    return WebhookService(ledger, sender, clock, config)
+    return WebhookService(ledger, sender, clock, config, box=box)
 
 
 def _queue(database_url: str) -> ProcrastinateQueue:
@@ -315,7 +335,10 @@ async def open_runtime(
             public_url=settings.public_url,
             quota=storage,
         )
-        webhooks = webhook_service(settings, ledger, clock)
+        box = secret_box(settings)
+        if box.enabled:  # secrets an earlier version stored in plain text are sealed now
+            await ledger.seal_stored_secrets(box.seal, SecretBox.is_sealed)
+        webhooks = webhook_service(settings, ledger, clock, box)
         engine.observe(webhooks.notice)
         keys = KeyService(ledger, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
@@ -326,6 +349,7 @@ async def open_runtime(
                 ledger,
                 settings.session_secret.get_secret_value() if settings.session_secret else None,
                 clock,
+                box,
             ),
             ttl_seconds=settings.session_ttl_seconds,
             cache_seconds=settings.key_cache_seconds,

@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         description="Signs browser session cookies and CSRF tokens; unset: generated on the "
         "first start and stored in the ledger (table server_secrets).",
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Seals the secrets the ledger keeps (webhook secrets, the session key): at "
+        "least 32 characters, the same on every process. Unset: generated once into the data "
+        "dir for a SQLite ledger; with PostgreSQL those secrets are then stored unsealed.",
+    )
     session_ttl_seconds: float = Field(default=86400.0, gt=0, description="Session lifetime.")
     invitation_ttl_seconds: float = Field(
         default=7 * 86400.0, gt=0, description="How long an invitation to a team may be accepted."

@@ -1,11 +1,13 @@
-"""The embedded ledger's files: private modes, and an existing file that is not a ledger is
-refused instead of re-initialised; missing scale-out extras are one line naming the install."""
+"""The embedded ledger's files: private modes, secrets sealed, and an existing file that is not
+a ledger is refused instead of re-initialised; missing scale-out extras are one line naming the
+install."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -15,9 +17,12 @@ import pytest
 
 from pagemill import bootstrap
 from pagemill.adapters.sql.sqlite_files import LedgerFileError
+from pagemill.services.secret_box import SecretBox
 from pagemill.settings import Settings
 from tests.acceptance.conftest import clean_env
+from tests.support.app import test_server
 from tests.support.processes import free_port
+from tests.support.processors import test_registry
 
 
 def mode(path: Path) -> int:
@@ -79,8 +84,6 @@ def test_an_existing_file_that_is_not_a_ledger_is_refused(
 
 
 def test_an_empty_sqlite_database_is_not_a_ledger(tmp_path: Path) -> None:
-    import sqlite3
-
     data = tmp_path / "data"
     data.mkdir()
     connection = sqlite3.connect(data / "pagemill.db")
@@ -150,3 +153,71 @@ def test_missing_scale_out_extras_are_one_line_with_the_install(
     assert len(errors) == 1, done.stderr.decode()
     assert f"'{package}'" in errors[0]
     assert "pip install 'pagemill[postgres,redis]'" in errors[0]
+
+
+def _ledger_bytes(data: Path) -> bytes:
+    return b"".join(
+        (data / name).read_bytes()
+        for name in ("pagemill.db", "pagemill.db-wal")
+        if (data / name).exists()
+    )
+
+
+def _stored(data: Path, query: str) -> list[str]:
+    connection = sqlite3.connect(data / "pagemill.db")
+    try:
+        return [row[0] for row in connection.execute(query)]
+    finally:
+        connection.close()
+
+
+async def test_the_ledger_holds_no_secret_in_plain_text(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with test_server(data, test_registry()) as server:
+        response = await server.client.get(
+            "/api/v1/teams/current/webhook-secret", headers=server.headers()
+        )
+        webhook_secret = response.json()["secret"]
+        await server.runtime.services.ledger.ping()
+
+    box = SecretBox((data / "secrets_key").read_text().strip().encode())
+    [session_sealed] = _stored(data, "SELECT value FROM server_secrets WHERE name = 'session'")
+    session_key = box.open("server:session", session_sealed)
+    ledger = _ledger_bytes(data)
+
+    # The attack: read the ledger file and pull the signing keys out of it.
+    assert webhook_secret.encode() not in ledger
+    assert session_key.encode() not in ledger
+    assert all(v.startswith("enc:v1:") for v in _stored(data, "SELECT secret FROM webhook_secrets"))
+    assert (data / "secrets_key").read_bytes().strip() not in ledger  # the key lives apart
+    assert mode(data / "secrets_key") == 0o600
+
+
+async def test_secrets_an_older_version_stored_plain_are_sealed_at_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    await bootstrap.first_run_key(Settings(data_dir=data))  # a ledger with the default team
+    connection = sqlite3.connect(data / "pagemill.db")
+    connection.execute(
+        "INSERT INTO server_secrets (name, value, created) VALUES ('session', :v, '2026-01-01')",
+        {"v": "s" * 64},
+    )
+    team_id = connection.execute("SELECT id FROM teams").fetchone()[0]
+    connection.execute(
+        "INSERT INTO webhook_secrets (team_id, secret, created) VALUES (:t, :s, '2026-01-01')",
+        {"t": team_id, "s": "whsec_plainfromanolderversion"},
+    )
+    connection.commit()
+    connection.close()
+
+    async with test_server(data, test_registry()) as server:
+        response = await server.client.get(
+            "/api/v1/teams/current/webhook-secret",
+            headers={"X-API-Key": (await server.services.keys.issue("default")).secret},
+        )
+
+    assert response.json()["secret"] == "whsec_plainfromanolderversion"  # the same secret
+    box = SecretBox((data / "secrets_key").read_text().strip().encode())
+    [session] = _stored(data, "SELECT value FROM server_secrets WHERE name = 'session'")
+    [webhook] = _stored(data, "SELECT secret FROM webhook_secrets")
+    assert box.open("server:session", session) == "s" * 64
+    assert box.open(f"webhook:{team_id}", webhook) == "whsec_plainfromanolderversion"

@@ -34,13 +34,16 @@ from pagemill.domain.models import (
     Team,
 )
 from pagemill.ports.invitations import InvitationLedger
+from pagemill.ports.secrets import SecretsLedger
 from pagemill.ports.storage import StorageLedger
 from pagemill.ports.teams import TeamLedger
 from pagemill.ports.uploads import UploadLedger
 from pagemill.ports.webhooks import WebhookLedger
 
 
-class Ledger(TeamLedger, WebhookLedger, UploadLedger, InvitationLedger, StorageLedger, ABC):
+class Ledger(
+    TeamLedger, WebhookLedger, UploadLedger, InvitationLedger, StorageLedger, SecretsLedger, ABC
+):
     # -- lifecycle ---------------------------------------------------------------------------
     @abstractmethod
     async def close(self) -> None: ...

@@ -27,8 +27,10 @@ from pagemill.domain.ids import random_base62
 from pagemill.domain.models import Team
 from pagemill.domain.teams import Role, Session, User, check_password, normalize_email
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.secrets import server_secret_purpose
 from pagemill.services.passwords import hash_password_async, verify_password_async
 from pagemill.services.ratelimit import LoginThrottle
+from pagemill.services.secret_box import SecretBox
 
 SECRET_NAME = "session"  # noqa: S105 - the name of the stored secret, not a secret
 _SESSION_ID_LENGTH = 24
@@ -52,13 +54,18 @@ class LoginResult:
     expires_at: datetime
 
 
-async def load_session_secret(ledger: Ledger, configured: str | None, clock: Clock) -> bytes:
+async def load_session_secret(
+    ledger: Ledger, configured: str | None, clock: Clock, box: SecretBox | None = None
+) -> bytes:
     """``PAGEMILL_SESSION_SECRET`` when set; else the secret generated on the first start and
-    stored in the ledger (``server_secrets``), shared by every replica."""
+    stored in the ledger (``server_secrets``, sealed by ``box``), shared by every replica."""
     if configured:
         return configured.encode()
-    stored = await ledger.server_secret(SECRET_NAME, secrets.token_urlsafe(48), clock.now())
-    return stored.encode()
+    box = box or SecretBox(None)
+    purpose = server_secret_purpose(SECRET_NAME)
+    candidate = box.seal(purpose, secrets.token_urlsafe(48))
+    stored = await ledger.server_secret(SECRET_NAME, candidate, clock.now())
+    return box.open(purpose, stored).encode()
 
 
 def _b64(data: bytes) -> str:

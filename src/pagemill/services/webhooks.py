@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from pagemill.domain.webhooks import (
     with_base_url,
 )
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.secrets import webhook_secret_purpose
 from pagemill.ports.webhooks import WebhookSender
+from pagemill.services.secret_box import SecretBox
 
 log = logging.getLogger("pagemill.webhooks")
 
@@ -54,12 +57,15 @@ class WebhookService:
         config: WebhookConfig | None = None,
         *,
         rng: random.Random | None = None,
+        box: SecretBox | None = None,
     ) -> None:
+        """``box`` seals the team secrets in the ledger (default: stored as they are)."""
         self._ledger = ledger
         self._sender = sender
         self._clock = clock
         self._config = config or WebhookConfig()
         self._rng = rng or random.Random()
+        self._box = box or SecretBox(None)
         self._generation = 0
         self._changed = asyncio.Event()
 
@@ -71,9 +77,23 @@ class WebhookService:
     async def secret(self, team_id: str) -> WebhookSecret:
         """The team's signing secret, created on first use."""
         stored = await self._ledger.webhook_secret(team_id)
-        if stored is not None:
-            return stored
-        return await self._ledger.create_webhook_secret(team_id, new_secret(), self._clock.now())
+        if stored is None:
+            stored = await self._ledger.create_webhook_secret(
+                team_id, self._seal(team_id, new_secret()), self._clock.now()
+            )
+        return self._opened(stored)
+
+    def _seal(self, team_id: str, secret: str) -> str:
+        return self._box.seal(webhook_secret_purpose(team_id), secret)
+
+    def _opened(self, stored: WebhookSecret) -> WebhookSecret:
+        purpose = webhook_secret_purpose(stored.team_id)
+        previous = stored.previous_secret
+        return dataclasses.replace(
+            stored,
+            secret=self._box.open(purpose, stored.secret),
+            previous_secret=None if previous is None else self._box.open(purpose, previous),
+        )
 
     async def secret_for(self, team_id: str, actor: Role) -> WebhookSecret:
         """The secret as the API shows it: to owners and admins only. Whoever holds it can
@@ -89,7 +109,10 @@ class WebhookService:
             raise Forbidden("Only the team's owners and admins can rotate its webhook secret.")
         now = self._clock.now()
         until = now + timedelta(seconds=self._config.rotation_grace_seconds)
-        return await self._ledger.rotate_webhook_secret(team_id, new_secret(), now, until)
+        rotated = await self._ledger.rotate_webhook_secret(
+            team_id, self._seal(team_id, new_secret()), now, until
+        )
+        return self._opened(rotated)
 
     # -- the delivery log --------------------------------------------------------------------
     async def deliveries(self, team_id: str, execution_id: str) -> list[WebhookDelivery]:

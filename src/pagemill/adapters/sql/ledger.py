@@ -21,6 +21,7 @@ from pagemill.adapters.sql.ledger_ops import OperationsMethods
 from pagemill.adapters.sql.ledger_pipelines import PipelineMethods
 from pagemill.adapters.sql.ledger_rows import api_key_from, team_from
 from pagemill.adapters.sql.ledger_schemas import ExtractionSchemaMethods
+from pagemill.adapters.sql.ledger_secrets import SecretsMethods
 from pagemill.adapters.sql.ledger_storage import StorageMethods
 from pagemill.adapters.sql.ledger_teams import TeamMethods
 from pagemill.adapters.sql.ledger_uploads import UploadMethods
@@ -52,6 +53,7 @@ class SqlLedger(
     UploadMethods,
     InvitationMethods,
     StorageMethods,
+    SecretsMethods,
     Ledger,
 ):
     """The ledger on one database; build it with ``create_ledger(url)``.
