@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.files import is_reference
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
@@ -158,18 +158,7 @@ class ExecutionService:
 
     async def _store(self, team_id: str, chunks: AsyncIterator[bytes]) -> StoredDocument:
         key = f"inputs/{random_base62(24)}"
-        room = await self._quota.room(team_id, self.max_upload_bytes)
-        try:
-            info = await self._blobs.write_stream(key, chunks, room)
-        except PayloadTooLarge:
-            if room < self.max_upload_bytes:
-                raise self._quota.exceeded() from None
-            raise
-        try:
-            await self._quota.charge(team_id, info.size)
-        except BaseException:
-            await self._blobs.delete(key)
-            raise
+        info = await self._quota.write(self._blobs, key, team_id, chunks, self.max_upload_bytes)
         return StoredDocument(
             key, "document", "application/octet-stream", info.size, info.sha256, charged_to=team_id
         )

@@ -106,19 +106,11 @@ class FileService:
         if stored.upload_status is FileStatus.COMPLETED:
             raise _confirmed_already(file_id)
         team_id = stored.team_id
-        room = await self._quota.room(team_id, self.max_upload_bytes)
         key = new_file_key()
         try:
-            info = await self._blobs.write_stream(key, chunks, room)
+            info = await self._quota.write(self._blobs, key, team_id, chunks, self.max_upload_bytes)
         except PayloadTooLarge:
             await self._forget_content(team_id, await self._ledger.fail_pending_upload(file_id))
-            if room < self.max_upload_bytes:
-                raise self._quota.exceeded() from None
-            raise
-        try:
-            await self._quota.charge(team_id, info.size)
-        except BaseException:
-            await self._blobs.delete(key)
             raise
         try:
             replaced = await self._ledger.replace_pending_content(

@@ -14,8 +14,10 @@ local blob store the copy shares the file's disk blocks until the file is delete
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
-from pagemill.domain.errors import StorageQuotaExceeded
+from pagemill.domain.errors import PayloadTooLarge, StorageQuotaExceeded
+from pagemill.ports.blobs import BlobInfo, BlobStore
 from pagemill.ports.ledger import Ledger
 
 log = logging.getLogger("pagemill.storage")
@@ -37,6 +39,30 @@ class StorageQuota:
             raise self._exceeded(used, None)
         return min(cap, self.quota - used)
 
+    async def write(
+        self,
+        blobs: BlobStore,
+        key: str,
+        team_id: str,
+        chunks: AsyncIterator[bytes],
+        cap: int,
+    ) -> BlobInfo:
+        """Stream an upload of the team into ``key`` and count it. ``PayloadTooLarge`` past
+        ``cap``, ``StorageQuotaExceeded`` past the team's room; nothing is kept either way."""
+        room = await self.room(team_id, cap)
+        try:
+            info = await blobs.write_stream(key, chunks, room)
+        except PayloadTooLarge:
+            if room < cap:
+                raise self._exceeded(None, None) from None
+            raise
+        try:
+            await self.charge(team_id, info.size)
+        except BaseException:
+            await blobs.delete(key)
+            raise
+        return info
+
     async def charge(self, team_id: str, size: int) -> None:
         """Count ``size`` more bytes, or ``StorageQuotaExceeded`` (nothing counted)."""
         if await self._ledger.reserve_storage(team_id, size, self.quota) is None:
@@ -56,10 +82,6 @@ class StorageQuota:
 
     async def usage(self, team_id: str) -> int:
         return await self._ledger.storage_used(team_id)
-
-    def exceeded(self, size: int | None = None) -> StorageQuotaExceeded:
-        """The refusal of an upload that ran past the team's room while streaming."""
-        return self._exceeded(None, size)
 
     def _exceeded(self, used: int | None, size: int | None) -> StorageQuotaExceeded:
         stored = f"stores {used:,} bytes of" if used is not None else "has filled"

@@ -24,11 +24,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from pagemill.adapters.redis.client import fail_fast_client
 from pagemill.domain.limits import Backoff, TokenBucket
 from pagemill.ports.limits import LimitStore
 
@@ -115,15 +113,9 @@ class RedisLimitStore(LimitStore):
         self._prefix = f"{prefix}limit:"
         self._deadline = timeout_seconds
         self._fallback_seconds = fallback_seconds
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 0),
+        self._client = fail_fast_client(
+            url, timeout_seconds=timeout_seconds, max_connections=max_connections
         )
-        self._client = aioredis.Redis.from_pool(pool)
         self._take = self._client.register_script(_TAKE)
         self._fail = self._client.register_script(_FAIL)
         self._penalty = self._client.register_script(_PENALTY)

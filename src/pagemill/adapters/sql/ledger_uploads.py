@@ -26,35 +26,24 @@ class UploadMethods:
     async def replace_pending_content(
         self, file_id: int, blob_key: str, file_size: int, sha256: str
     ) -> ReplacedContent | None:
-        async with self._db.write() as conn:
-            # The row lock keeps a concurrent upload or confirm out until this one commits,
-            # so the key read here is the one replaced.
-            previous = (
-                await conn.execute(
-                    sa.select(files.c.blob_key, files.c.file_size)
-                    .where(_open(file_id))
-                    .with_for_update()
-                )
-            ).first()
-            if previous is None:
-                return None
-            row = (
-                await conn.execute(
-                    sa.update(files)
-                    .where(_open(file_id))
-                    .values(
-                        blob_key=blob_key,
-                        file_size=file_size,
-                        sha256=sha256,
-                        upload_status=FileStatus.PENDING.value,
-                    )
-                    .returning(*files.c)
-                )
-            ).one()
-        return ReplacedContent(file_from(row), str(previous[0]), previous[1])
+        return await self._replace_open(
+            file_id,
+            blob_key=blob_key,
+            file_size=file_size,
+            sha256=sha256,
+            upload_status=FileStatus.PENDING.value,
+        )
 
     async def fail_pending_upload(self, file_id: int) -> ReplacedContent | None:
+        return await self._replace_open(
+            file_id, upload_status=FileStatus.FAILED.value, file_size=None, sha256=None
+        )
+
+    async def _replace_open(self, file_id: int, **values: Any) -> ReplacedContent | None:
+        """Set ``values`` on the file while it is not confirmed; with what it held before."""
         async with self._db.write() as conn:
+            # The row lock keeps a concurrent upload or confirm out until this one commits,
+            # so the content read here is the content replaced.
             previous = (
                 await conn.execute(
                     sa.select(files.c.blob_key, files.c.file_size)
@@ -66,10 +55,7 @@ class UploadMethods:
                 return None
             row = (
                 await conn.execute(
-                    sa.update(files)
-                    .where(_open(file_id))
-                    .values(upload_status=FileStatus.FAILED.value, file_size=None, sha256=None)
-                    .returning(*files.c)
+                    sa.update(files).where(_open(file_id)).values(**values).returning(*files.c)
                 )
             ).one()
         return ReplacedContent(file_from(row), str(previous[0]), previous[1])
