@@ -7,9 +7,10 @@ from abc import ABC, abstractmethod
 
 class StorageLedger(ABC):
     @abstractmethod
-    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> int | None:
+    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> bool:
         """Add ``size`` bytes to the team's count unless that would pass ``quota`` (None: no
-        quota), as one atomic update. The new count, or None when refused (nothing counted)."""
+        quota: one statement, always counted), atomically. False when refused (nothing
+        counted)."""
 
     @abstractmethod
     async def release_storage(self, team_id: str, size: int) -> None:

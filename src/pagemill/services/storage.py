@@ -65,7 +65,7 @@ class StorageQuota:
 
     async def charge(self, team_id: str, size: int) -> None:
         """Count ``size`` more bytes, or ``StorageQuotaExceeded`` (nothing counted)."""
-        if await self._ledger.reserve_storage(team_id, size, self.quota) is None:
+        if not await self._ledger.reserve_storage(team_id, size, self.quota):
             raise self._exceeded(await self._ledger.storage_used(team_id), size)
 
     async def record(self, team_id: str, size: int) -> None:

@@ -14,33 +14,26 @@ _S = team_storage
 class StorageMethods:
     _db: Database
 
-    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> int | None:
+    async def reserve_storage(self, team_id: str, size: int, quota: int | None) -> bool:
         insert = (sqlite if self._db.is_sqlite else postgresql).insert(_S)
+        if quota is None:
+            # One statement, autocommit on PostgreSQL: every upload and result pays it.
+            await self._db.write_one(
+                insert.values(team_id=team_id, bytes_used=size).on_conflict_do_update(
+                    index_elements=[_S.c.team_id], set_={"bytes_used": _S.c.bytes_used + size}
+                )
+            )
+            return True
         async with self._db.write() as conn:
-            if quota is None:  # one statement: counted whatever the total
-                row = (
-                    await conn.execute(
-                        insert.values(team_id=team_id, bytes_used=size)
-                        .on_conflict_do_update(
-                            index_elements=[_S.c.team_id],
-                            set_={"bytes_used": _S.c.bytes_used + size},
-                        )
-                        .returning(_S.c.bytes_used)
-                    )
-                ).one()
-                return int(row[0])
             await conn.execute(
                 insert.values(team_id=team_id, bytes_used=0).on_conflict_do_nothing()
             )
-            row = (
-                await conn.execute(
-                    sa.update(_S)
-                    .where((_S.c.team_id == team_id) & (_S.c.bytes_used + size <= quota))
-                    .values(bytes_used=_S.c.bytes_used + size)
-                    .returning(_S.c.bytes_used)
-                )
-            ).first()
-        return None if row is None else int(row[0])
+            counted = await conn.execute(
+                sa.update(_S)
+                .where((_S.c.team_id == team_id) & (_S.c.bytes_used + size <= quota))
+                .values(bytes_used=_S.c.bytes_used + size)
+            )
+        return bool(counted.rowcount)
 
     async def release_storage(self, team_id: str, size: int) -> None:
         async with self._db.write() as conn:
