@@ -4,10 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help serve test lint typecheck check bench clean
+.PHONY: help serve test lint typecheck docs docs-config check bench clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,18 +19,24 @@ serve: $(STAMP) ## Install and start the server on http://127.0.0.1:8000 (embedd
 	$(BIN)/pagemill serve
 
 lint: $(STAMP) ## ruff, formatting and the layer contracts
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools docgen
+	$(BIN)/ruff format --check src tests bench tools docgen
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck ## Install, check and run the whole test suite
+docs: $(STAMP) ## Build the documentation site into site/ (mkdocs --strict: a broken link fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-config: $(STAMP) ## Regenerate docs/configuration.md from the Settings class
+	$(BIN)/python -m tools.docgen
+
+test: lint typecheck docs ## Install, check, build the docs and run the whole test suite
 	$(BIN)/pytest
 
 bench: $(STAMP) ## Run the benchmarks (numbers in docs/benchmarks.md)
 	$(BIN)/python bench/run_all.py
 
 clean: ## Remove the virtualenv and local state
-	rm -rf $(VENV) .pagemill .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pagemill site .mypy_cache .pytest_cache .ruff_cache

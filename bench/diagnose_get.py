@@ -88,8 +88,13 @@ async def main() -> None:
                 document.renamed("bench.pdf", "application/pdf"),
             )
             execution_id = view.execution.execution_id
-            if await services.engine.claim_next("diagnose") is None:
+            # Claimed, not run: the step stays in flight while the reads are timed.
+            claim = await runtime.ledger.steps.claim_next(
+                "diagnose", runtime.clock.now(), 3600, None
+            )
+            if claim is None:
                 raise RuntimeError("the step could not be claimed")
+            await services.runner.publish(claim.snapshot)
             view = await services.executions.get(team, execution_id)
             print(f"In flight: step 0 {view.steps[0].status.value}, source {view.source}\n")
 
@@ -100,7 +105,8 @@ async def main() -> None:
                 lambda: services.executions.get(team, execution_id),
             )
             await _timed(
-                "Ledger.execution alone", lambda: services.ledger.execution(execution_id, team)
+                "ExecutionLedger.get alone",
+                lambda: runtime.ledger.executions.get(execution_id, team),
             )
             await _timed(
                 "KeyService.authenticate (cached)",
@@ -120,11 +126,11 @@ async def main() -> None:
 
             calls, undo = _count_aiosqlite_hops()
             try:
-                await services.ledger.execution(execution_id, team)
+                await runtime.ledger.executions.get(execution_id, team)
             finally:
                 undo()
             print(
-                f"\naiosqlite thread round trips per Ledger.execution: {len(calls)} "
+                f"\naiosqlite thread round trips per ExecutionLedger.get: {len(calls)} "
                 f"({', '.join(calls)})"
             )
             RELEASE.set()

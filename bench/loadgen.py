@@ -1,16 +1,19 @@
-"""Closed-loop HTTP GET load on keep-alive connections: ``wrk`` if installed, else asyncio.
+"""HTTP GET load on keep-alive connections: ``wrk`` if installed, else asyncio.
 
 Each of ``connections`` clients sends a request, waits for the whole response and sends the
-next, for ``duration`` seconds. The asyncio fallback speaks just enough
-HTTP/1.1 for this server (Content-Length bodies), so the load generator costs little CPU.
+next, for ``duration`` seconds: a closed loop, or, with ``pause_ms``, a poller that pauses
+between its requests. The asyncio fallback speaks just enough HTTP/1.1 for this server
+(Content-Length bodies), so the load generator costs little CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +45,46 @@ def tool_name() -> str:
 
 
 async def measure(
-    url: str, headers: dict[str, str], connections: int, duration: float
+    url: str,
+    headers: dict[str, str],
+    connections: int,
+    duration: float,
+    pause_ms: int | None = None,
 ) -> LoadResult:
+    """Load ``url`` for ``duration`` seconds. With ``pause_ms`` each connection pauses between
+    its requests for a time uniform in [0.5, 1.5] x ``pause_ms``: a fixed pause would keep all
+    connections in lock-step and send every poll in bursts of ``connections``, which no fleet
+    of real clients does."""
     if shutil.which("wrk"):
-        return await asyncio.to_thread(_wrk, url, headers, connections, duration)
-    return await _asyncio_load(url, headers, connections, duration)
+        return await asyncio.to_thread(_wrk, url, headers, connections, duration, pause_ms)
+    return await _asyncio_load(url, headers, connections, duration, pause_ms)
 
 
-def _wrk(url: str, headers: dict[str, str], connections: int, duration: float) -> LoadResult:
+def _pause_seconds(pause_ms: int | None) -> float:
+    return 0.0 if pause_ms is None else pause_ms * (0.5 + random.random()) / 1000
+
+
+def _wrk(
+    url: str, headers: dict[str, str], connections: int, duration: float, pause_ms: int | None
+) -> LoadResult:
+    if pause_ms is None:
+        return _run_wrk(WRK_SCRIPT, url, headers, connections, duration)
+    with tempfile.TemporaryDirectory(prefix="pagemill-wrk-") as tmp:
+        script = Path(tmp) / "paced.lua"
+        script.write_text(
+            f"dofile({str(WRK_SCRIPT)!r})\n"
+            "function init(args)\n"
+            "  math.randomseed(os.time() + math.floor(os.clock() * 1e6))\n"
+            "end\n"
+            f"function delay()\n  return math.floor({int(pause_ms)} * (0.5 + math.random()))\n"
+            "end\n"
+        )
+        return _run_wrk(script, url, headers, connections, duration)
+
+
+def _run_wrk(
+    script: Path, url: str, headers: dict[str, str], connections: int, duration: float
+) -> LoadResult:
     threads = min(connections, 2)
     command = [
         "wrk",
@@ -59,7 +94,7 @@ def _wrk(url: str, headers: dict[str, str], connections: int, duration: float) -
         "--timeout",
         "5s",
         "-s",
-        str(WRK_SCRIPT),
+        str(script),
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -85,7 +120,7 @@ def _wrk(url: str, headers: dict[str, str], connections: int, duration: float) -
 
 
 async def _asyncio_load(
-    url: str, headers: dict[str, str], connections: int, duration: float
+    url: str, headers: dict[str, str], connections: int, duration: float, pause_ms: int | None
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -116,6 +151,8 @@ async def _asyncio_load(
                 latencies.append(time.perf_counter() - sent)
                 if not header.startswith((b"HTTP/1.1 2", b"HTTP/1.0 2")):
                     errors += 1
+                if pause_ms is not None:
+                    await asyncio.sleep(_pause_seconds(pause_ms))
         finally:
             writer.close()
 

@@ -18,9 +18,9 @@ Families (one document each unless noted; every document has ``<stem>.tests.json
   (4 pages, mild), a PNG (1 page, mild plus a JPEG round trip) and a two-frame TIFF (150 dpi,
   rougher);
 * ``docx``, ``pptx``, ``xlsx``, ``html``, ``epub``: the full articles through
-  ``tests/officegen.py`` (XLSX holds the tables, one sheet each, and a sheet of titles).
+  ``docgen/officegen.py`` (XLSX holds the tables, one sheet each, and a sheet of titles).
 
-The generators are the test suite's own (``tests/pdfgen.py``, ``tests/officegen.py``), imported,
+The generators are the ones the tests use (``docgen/pdfgen.py``, ``docgen/officegen.py``), imported,
 never copied. Text, gold and pixels are deterministic in ``content.SEED`` (only the timestamps
 inside ZIP and PDF containers differ between builds).
 """
@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from content import SEED, Article, Block, Table, articles  # noqa: E402
-from tests import officegen, pdfgen  # noqa: E402
+
+from docgen import officegen, pdfgen  # noqa: E402
 
 HEADER = "Pagemill Quality Digest - Volume 3"
 FOOTER = "Page {page} of {pages}"

@@ -1,7 +1,7 @@
 """Extraction quality: generated invoices, forms and letters → convert → extract, field by field.
 
 The documents, their JSON schemas and the values a perfect extractor returns all come from
-``tests/docgen_extract.py``; scoring is its ``score`` (every expected leaf value is one field,
+``docgen/extractgen.py``; scoring is its ``score`` (every expected leaf value is one field,
 list items by position; text compared without case or spacing differences, 2.0 equal to 2).
 The extractor is the built-in offline one (``ExtractProcessor()`` without an LLM).
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.docgen_extract import GeneratedDoc, Score, corpus, score, write_pdf  # noqa: E402
+from docgen.extractgen import GeneratedDoc, Score, corpus, score, write_pdf  # noqa: E402
 
 # name → (first seed, documents); ``corpus`` cycles invoice, form, letter through every layout
 SETS = {"unit-test seeds 0-23": (0, 24), "held-out seeds 1000-1059": (1000, 60)}

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests import docgen_extract, pdfgen  # noqa: E402
+from docgen import extractgen, pdfgen  # noqa: E402
 
 # One line in any column count, wider than half the text width: triggers no other case.
 WIDE_TITLE = "Harbour Freight Volumes in the North"
@@ -178,7 +178,7 @@ def ocr_bold_heading(tmp: Path) -> tuple[bool, str]:
 
 def ocr_table(tmp: Path) -> tuple[bool, str]:
     """Ruled tables on OCRed pages come out as paragraphs of their words: table detection runs
-    only on pages with a text layer (pdfplumber), never on the OCR words."""
+    only on pages with a text layer, never on the OCR words."""
     pages = [
         [
             ("h1", "Harbour Freight Report"),
@@ -191,15 +191,15 @@ def ocr_table(tmp: Path) -> tuple[bool, str]:
 
 
 def invoice_wrapped_cell(tmp: Path) -> tuple[bool, str]:
-    """An unruled line-item table whose first description wraps (docgen_extract's
+    """An unruled line-item table whose first description wraps (extractgen's
     right-aligned invoice): the wrapped line and the next row's description sit at the same
     left edge one line apart, so they are joined into one paragraph, and the extractor
     gives the first item both descriptions and the second none."""
     from pagemill.ports.processing import ProcessorInput
     from pagemill.processors.extract import ExtractProcessor
 
-    doc = docgen_extract.invoice(9, "right-aligned")
-    pdf = docgen_extract.write_pdf(tmp / "invoice.pdf", [doc])
+    doc = extractgen.invoice(9, "right-aligned")
+    pdf = extractgen.write_pdf(tmp / "invoice.pdf", [doc])
     _, blocks = convert(pdf)
     from pagemill.processors.convert import ConvertProcessor
 

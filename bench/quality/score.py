@@ -16,7 +16,7 @@ omni_parse_bench does for markdown providers, and every gold test runs on that H
 * ``furniture_absent`` (ours): the text does not occur at all.
 
 OCR word accuracy is separate: 1 - (word-level Levenshtein distance / reference words), on
-lower-cased words without punctuation, against the words ``tests/pdfgen.page_words`` says are
+lower-cased words without punctuation, against the words ``docgen/pdfgen.page_words`` says are
 on the pages (running furniture is not in the reference, so a kept header counts as inserted
 words).
 

@@ -11,16 +11,13 @@ import asyncio
 import contextlib
 import itertools
 import secrets
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-import loadgen
 import onepage
 from bench_get_inflight import InflightResult, _sample
 from bench_handoff import HandoffResult, _ms
@@ -247,41 +244,13 @@ async def background_work(
             task.cancel()
 
 
-@contextlib.contextmanager
-def paced_wrk(delay_ms: int) -> Iterator[bool]:
-    """Make ``loadgen.measure`` pause between a connection's requests (wrk's ``delay()``), so
-    each connection is a poller rather than a closed loop. The pause is uniform in
-    [0.5, 1.5] x ``delay_ms``: a fixed pause would keep all connections in lock-step and send
-    every poll in bursts of ``connections``, which no fleet of real clients does. Yields False
-    when ``wrk`` is missing (the asyncio fallback cannot pace)."""
-    if loadgen.tool_name() != "wrk":
-        yield False
-        return
-    with tempfile.TemporaryDirectory(prefix="pagemill-wrk-") as tmp:
-        script = Path(tmp) / "paced.lua"
-        script.write_text(
-            f"dofile({str(loadgen.WRK_SCRIPT)!r})\n"
-            "function init(args)\n"
-            "  math.randomseed(os.time() + math.floor(os.clock() * 1e6))\n"
-            "end\n"
-            f"function delay()\n  return math.floor({int(delay_ms)} * (0.5 + math.random()))\n"
-            "end\n"
-        )
-        original = loadgen.WRK_SCRIPT
-        loadgen.WRK_SCRIPT = script
-        try:
-            yield True
-        finally:
-            loadgen.WRK_SCRIPT = original
-
-
 @dataclass
 class GetResult:
     label: str
     live: str
-    paced: LoadResult | None  # 32 pollers, each pausing between polls
+    paced: LoadResult  # 32 pollers, each pausing between polls
     closed: LoadResult  # 32 clients back to back
-    paced_cpu: CpuUsage | None
+    paced_cpu: CpuUsage
     poll_interval_ms: int
     sources: dict[str, int]
     statuses: dict[str, int]
@@ -320,20 +289,17 @@ async def get_under_load(
         headers = {"X-API-Key": target.server.api_key}
         samples = InflightResult(results={})
         meter = CpuMeter(target.cpu_groups)
-        paced = paced_cpu = None
         async with background_work(target, client, background_rate) as work:
-            with paced_wrk(poll_interval_ms) as can_pace:
-                if can_pace:
-                    await measure(url, headers, connections, warmup)
-                    stop = asyncio.Event()
-                    sampler = asyncio.create_task(_sample(client, execution_id, samples, stop))
-                    meter.start()
-                    try:
-                        paced = await measure(url, headers, connections, duration)
-                    finally:
-                        paced_cpu = meter.stop()
-                        stop.set()
-                        await sampler
+            await measure(url, headers, connections, warmup, pause_ms=poll_interval_ms)
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(_sample(client, execution_id, samples, stop))
+            meter.start()
+            try:
+                paced = await measure(url, headers, connections, duration, poll_interval_ms)
+            finally:
+                paced_cpu = meter.stop()
+                stop.set()
+                await sampler
             closed = await measure(url, headers, connections, duration)
         expect(await client.post(f"/api/v1/pipelines/executions/{execution_id}/cancel"))
     return GetResult(

@@ -154,7 +154,7 @@ async def run_worker(settings: Settings, concurrency: int, processors: str) -> N
             except asyncio.CancelledError:
                 # As `pagemill worker`: release running steps, then stop the queue worker.
                 RELEASE.set()
-                await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+                await runtime.services.runner.release_all(settings.shutdown_grace_seconds)
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await work

@@ -272,9 +272,7 @@ def _triple(values: list[float], with_max: bool = False) -> str:
     return " / ".join(cells)
 
 
-def _load_row(label: str, live: str, kind: str, r: LoadResult | None, extra: str) -> str:
-    if r is None:
-        return f"| {label} | {live} | {kind} | - | - | - | - | - | {extra} |"
+def _load_row(label: str, live: str, kind: str, r: LoadResult, extra: str) -> str:
     return (
         f"| {label} | {live} | {kind} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p90_ms:.2f} | "
         f"**{r.p99_ms:.2f}** | {r.errors} | {extra} |"
@@ -287,10 +285,11 @@ def get_section(report: Report) -> list[str]:
         return []
     lines = [
         f"`GET /api/v1/pipelines/executions/{{id}}` of an execution whose step is running "
-        f"(a `convert` sleeping {120} s), with {args.pollers} keep-alive connections (`wrk`), "
+        f"(a `convert` sleeping {120} s), with {args.pollers} keep-alive connections "
+        f"({tool_name()}), "
         f"while one-step executions are submitted at {args.background_rate:g}/s. *Pollers*: "
         f"each connection waits a random {args.poll_interval_ms // 2}-"
-        f"{args.poll_interval_ms * 3 // 2} ms between polls (wrk `delay()`; mean "
+        f"{args.poll_interval_ms * 3 // 2} ms between polls (mean "
         f"{args.poll_interval_ms} ms), like independent SDK clients polling; *closed loop*: "
         "back to back, which measures saturation "
         f"(p99 ≥ {args.pollers} ÷ throughput). {args.duration:g} s each.",
@@ -300,15 +299,13 @@ def get_section(report: Report) -> list[str]:
         "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for g in report.get:
-        cpu = ""
-        if g.paced_cpu is not None:
-            api = g.paced_cpu.cores("API node") or g.paced_cpu.cores("embedded server")
-            other = g.paced_cpu.other / g.paced_cpu.wall
-            per_request = 1e6 * api * g.paced_cpu.wall / max(1, g.paced.requests if g.paced else 1)
-            cpu = (
-                f"API CPU {api:.2f} cores (~{per_request:,.0f} µs per GET, background work "
-                f"included), other load {other:.2f} cores; "
-            )
+        api = g.paced_cpu.cores("API node") or g.paced_cpu.cores("embedded server")
+        other = g.paced_cpu.other / g.paced_cpu.wall
+        per_request = 1e6 * api * g.paced_cpu.wall / max(1, g.paced.requests)
+        cpu = (
+            f"API CPU {api:.2f} cores (~{per_request:,.0f} µs per GET, background work "
+            f"included), other load {other:.2f} cores; "
+        )
         extra = (
             f"{cpu}sources {g.sources}; background {g.background.completed} done, "
             f"{g.background.errors} errors"
@@ -317,7 +314,7 @@ def get_section(report: Report) -> list[str]:
         lines.append(_load_row(g.label, g.live, kind, g.paced, extra))
         lines.append(_load_row(g.label, g.live, f"{args.pollers} closed loop", g.closed, ""))
     scale = next((g for g in report.get if g.label == TWO), None)
-    if scale is not None and scale.paced is not None:
+    if scale is not None:
         ok = scale.paced.p99_ms < 20 and scale.paced.errors == 0
         report.checks.append(
             (

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from prometheus_client import start_http_server
-
 from pagemill.adapters.compute import InlineComputePool, ProcessComputePool
 from pagemill.adapters.filesystem import (
     FilesystemBlobStore,
@@ -24,19 +22,20 @@ from pagemill.adapters.llm import configured_extractor
 from pagemill.adapters.memory import LocalDispatcher, MemoryLimitStore, MemoryLiveStore
 from pagemill.adapters.prometheus import PrometheusMetrics
 from pagemill.adapters.sql import DispatchHook, PoolSizing, create_ledger, migrate_async
+from pagemill.api.request_limits import RequestLimits
 from pagemill.domain.clock import Clock, SystemClock
 from pagemill.domain.limits import Backoff
 from pagemill.domain.webhooks import RetryPolicy
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.limits import LimitStore
 from pagemill.ports.live import LiveStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
-from pagemill.services.container import Services
+from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
-from pagemill.services.engine import EngineConfig, StepEngine
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -47,6 +46,7 @@ from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
+from pagemill.services.step_runner import RunnerConfig, StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 
 log = logging.getLogger("pagemill")
-
 
 SCALE_OUT_EXTRAS = "pip install 'pagemill[postgres,redis]'"
 # What a page-counting process imports before its first document.
@@ -153,13 +152,13 @@ async def open_ledger(
 
 async def issue_key(settings: Settings, team: str, name: str = "default") -> IssuedKey:
     async with open_ledger(settings) as ledger:
-        return await KeyService(ledger, SystemClock()).issue(team, name)
+        return await KeyService(ledger.tenancy, SystemClock()).issue(team, name)
 
 
 async def first_run_key(settings: Settings) -> IssuedKey | None:
     """On an empty database, create the default team and its first key."""
     async with open_ledger(settings) as ledger:
-        keys = KeyService(ledger, SystemClock())
+        keys = KeyService(ledger.tenancy, SystemClock())
         if await keys.needs_first_key():
             return await keys.issue(DEFAULT_TEAM)
     return None
@@ -177,7 +176,29 @@ class Admin:
 async def open_admin(settings: Settings) -> AsyncIterator[Admin]:
     async with open_ledger(settings) as ledger:
         clock = SystemClock()
-        yield Admin(teams=TeamService(ledger, clock), keys=KeyService(ledger, clock))
+        yield Admin(
+            teams=TeamService(ledger.tenancy, clock), keys=KeyService(ledger.tenancy, clock)
+        )
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        workers=settings.workers,
+        reaper_interval_seconds=settings.reaper_interval_seconds,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        webhook_concurrency=settings.webhook_concurrency,
+        webhook_timeout_seconds=settings.webhook_timeout_seconds,
+    )
+
+
+def request_limits(settings: Settings) -> RequestLimits:
+    """The limits the API puts on request bodies (size and pace)."""
+    return RequestLimits(
+        max_body_bytes=settings.max_json_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        read_timeout_seconds=settings.body_read_timeout_seconds,
+        min_rate_bytes_per_second=settings.body_min_rate_bytes_per_second,
+    )
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -202,7 +223,7 @@ def url_signing_secret(settings: Settings) -> bytes:
 
 
 def webhook_service(
-    settings: Settings, ledger: Ledger, clock: Clock, box: SecretBox | None = None
+    settings: Settings, ledger: WebhookLedger, clock: Clock, box: SecretBox | None = None
 ) -> WebhookService:
     """Webhooks signed per team and sent behind the URL guard (file_url's allow-list)."""
     sender = HttpWebhookSender(
@@ -227,23 +248,6 @@ def _queue(database_url: str) -> ProcrastinateQueue:
     from pagemill.adapters.procrastinate import ProcrastinateQueue
 
     return ProcrastinateQueue(database_url)
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    """The services plus what a worker loop needs next to them."""
-
-    services: Services
-    dispatcher: Dispatcher
-    clock: Clock
-    settings: Settings
-    queue: ProcrastinateQueue | None = None  # scale-out delivery; None: local claim loops
-    metrics: PrometheusMetrics | None = None
-
-    def serve_metrics(self, port: int) -> None:
-        """Expose this process's metrics on ``port`` (worker processes have no API)."""
-        if self.metrics is not None:
-            start_http_server(port, registry=self.metrics.registry)
 
 
 @contextlib.asynccontextmanager
@@ -303,16 +307,16 @@ async def open_runtime(
                 await pool.start()
             compute = pool
         stack.push_async_callback(compute.close)
-        storage = StorageQuota(ledger, settings.team_storage_quota_bytes or None)
-        engine = StepEngine(
-            ledger,
+        storage = StorageQuota(ledger.storage, settings.team_storage_quota_bytes or None)
+        runner = StepRunner(
+            ledger.steps,
             live,
             blobs,
             dispatcher,
             compute,
             processors,
             clock,
-            EngineConfig(
+            RunnerConfig(
                 lease_seconds=settings.lease_seconds,
                 heartbeat_seconds=settings.heartbeat_seconds,
                 retry_base_seconds=settings.retry_base_seconds,
@@ -324,29 +328,30 @@ async def open_runtime(
             metrics=metrics,
             storage=storage,
         )
-        custom_processors = CustomProcessorService(ledger, processors, clock)
-        extraction_schemas = ExtractionSchemaService(ledger, clock)
+        custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
+        extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
         files = FileService(
-            ledger,
+            ledger.files,
+            ledger.uploads,
             blobs,
             clock,
             signing_secret=url_signing_secret(settings),
             max_upload_bytes=settings.max_upload_bytes,
-            public_url=settings.public_url,
             quota=storage,
+            public_url=settings.public_url,
         )
         box = secret_box(settings)
         if box.enabled:  # secrets an earlier version stored in plain text are sealed now
-            await ledger.seal_stored_secrets(box.seal, SecretBox.is_sealed)
-        webhooks = webhook_service(settings, ledger, clock, box)
-        engine.observe(webhooks.notice)
-        keys = KeyService(ledger, clock, settings.key_cache_seconds)
+            await ledger.secrets.seal_stored(box.seal, SecretBox.is_sealed)
+        webhooks = webhook_service(settings, ledger.webhooks, clock, box)
+        runner.observe(webhooks.notice)
+        keys = KeyService(ledger.tenancy, clock, settings.key_cache_seconds)
         stack.push_async_callback(keys.close)  # its background writes end before the ledger
         sessions = SessionService(
-            ledger,
+            ledger.tenancy,
             clock,
             await load_session_secret(
-                ledger,
+                ledger.tenancy,
                 settings.session_secret.get_secret_value() if settings.session_secret else None,
                 clock,
                 box,
@@ -362,7 +367,8 @@ async def open_runtime(
             sessions.forget_user(user_id)
 
         invitations = InvitationService(
-            ledger,
+            ledger.invitations,
+            ledger.tenancy,
             clock,
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
@@ -370,7 +376,7 @@ async def open_runtime(
         services = Services(
             keys=keys,
             teams=TeamService(
-                ledger,
+                ledger.tenancy,
                 clock,
                 invitations=invitations,
                 on_membership_change=membership_changed,
@@ -381,12 +387,18 @@ async def open_runtime(
                 limits, settings.rate_limit_per_minute, settings.rate_limit_burst
             ),
             pipelines=PipelineService(
-                ledger, processors, clock, settings.rates, custom_processors, extraction_schemas
+                ledger.pipelines,
+                processors,
+                clock,
+                settings.rates,
+                custom_processors,
+                extraction_schemas,
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
             executions=ExecutionService(
-                ledger,
+                ledger.pipelines,
+                ledger.executions,
                 live,
                 blobs,
                 HttpxFetcher(
@@ -394,17 +406,18 @@ async def open_runtime(
                     deadline_seconds=settings.download_deadline_seconds,
                     allow_networks=settings.url_allow_networks,
                 ),
-                engine,
+                runner,
                 processors,
                 clock,
                 max_upload_bytes=settings.max_upload_bytes,
                 max_attempts=settings.max_attempts,
+                quota=storage,
                 step_settings_hook=chain_step_settings_hooks(
                     custom_processors.freeze_steps, extraction_schemas.freeze_steps
                 ),
                 metrics=metrics,
                 admission=Admission(
-                    ledger,
+                    ledger.executions,
                     blobs,
                     AdmissionLimits(
                         settings.max_pages_per_request,
@@ -415,13 +428,14 @@ async def open_runtime(
                     limits,
                 ),
                 file_resolver=files.resolve,
-                quota=storage,
             ),
             files=files,
             storage=storage,
-            engine=engine,
+            runner=runner,
             operations=OperationsService(
-                ledger,
+                ledger.steps,
+                ledger.executions,
+                ledger.ping,
                 live,
                 metrics,
                 clock,
@@ -432,26 +446,26 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
-            ledger=ledger,
         )
         yield Runtime(
             services=services,
+            ledger=ledger,
             dispatcher=dispatcher,
             clock=clock,
-            settings=settings,
-            queue=queue,
+            config=worker_config(settings),
             metrics=metrics,
+            queue=queue,
         )
 
 
 __all__ = [
     "Admin",
     "InlineComputePool",
-    "Runtime",
     "first_run_key",
     "issue_key",
     "ledger_pool",
     "open_admin",
     "open_ledger",
     "open_runtime",
+    "worker_config",
 ]

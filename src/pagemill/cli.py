@@ -16,7 +16,6 @@ import typer
 
 from pagemill import __version__, bootstrap, logs
 from pagemill.api import create_app, http_server
-from pagemill.api.request_limits import request_limits
 from pagemill.domain.errors import PagemillError
 from pagemill.domain.models import ApiKey
 from pagemill.domain.teams import Member, Role
@@ -84,7 +83,7 @@ def serve(
         typer.echo("Point the Datalab SDK at this server with:")
         typer.echo(f"  export DATALAB_HOST={base_url} DATALAB_API_KEY={issued.secret}")
     typer.echo(f"pagemill {__version__} serving on {base_url} (data in {settings.data_dir})")
-    api = create_app(lambda: _serving(settings), request_limits(settings))
+    api = create_app(lambda: _serving(settings), bootstrap.request_limits(settings))
     http_server.serve(
         api,
         host=settings.host,
@@ -134,7 +133,7 @@ def worker(
                 await asyncio.shield(work)
             except asyncio.CancelledError:
                 # Stopping: finish or hand back running steps before the queue worker goes.
-                await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+                await runtime.services.runner.release_all(settings.shutdown_grace_seconds)
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await work
@@ -159,7 +158,7 @@ def reaper(
     async def run() -> None:
         async with bootstrap.open_runtime(settings) as runtime:
             while True:
-                reaped = await runtime.services.engine.reap()
+                reaped = await runtime.services.runner.reap()
                 if reaped:
                     typer.echo(f"requeued {reaped} step(s) whose worker was lost", err=True)
                 await asyncio.sleep(interval)
@@ -188,9 +187,11 @@ def _configure_logging(settings: Settings) -> None:
 @app.command()
 def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the ledger schema."""
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    _configure_logging(settings)  # one line per migration applied
 
     async def run() -> None:
-        async with bootstrap.open_ledger(_settings(data_dir=data_dir, database_url=database_url)):
+        async with bootstrap.open_ledger(settings):
             pass
 
     asyncio.run(run())

@@ -39,3 +39,6 @@ def configure(log_format: str) -> None:
     root.setLevel(logging.INFO)
     # Procrastinate logs every job at INFO, the reaper's included: keep its warnings only.
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    # Alembic logs its dialect and every revision at INFO on each start; the migrations env
+    # logs one line per migration actually applied instead (``pagemill.migrations``).
+    logging.getLogger("alembic").setLevel(logging.WARNING)

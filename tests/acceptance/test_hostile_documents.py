@@ -15,8 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.acceptance.conftest import ServerProcess
-from tests.hostilegen import (
+from docgen.hostilegen import (
     deep_page_tree,
     millions_of_pages_declared,
     pdf_zip_polyglot,
@@ -24,8 +23,9 @@ from tests.hostilegen import (
     tiff_with_many_frames,
     zip_with_many_members,
 )
-from tests.officegen import billion_laughs, make_docx, replace_member, zip_with
-from tests.pdfgen import make_pdf
+from docgen.officegen import billion_laughs, make_docx, replace_member, zip_with
+from docgen.pdfgen import make_pdf
+from tests.acceptance.conftest import ServerProcess
 
 pytestmark = pytest.mark.slow
 

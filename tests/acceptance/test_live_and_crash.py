@@ -12,8 +12,8 @@ import httpx
 import psutil
 import pytest
 
+from docgen.pdfgen import make_large_pdf
 from tests.acceptance.conftest import ServerProcess
-from tests.pdfgen import make_large_pdf
 from tests.support.wire import assert_execution_shape
 
 pytestmark = pytest.mark.slow

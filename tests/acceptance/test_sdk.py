@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 from datalab_sdk import DatalabClient
 from datalab_sdk.models import PipelineProcessor
 
+from docgen.pdfgen import make_pdf
 from tests.acceptance.conftest import ServerProcess
-from tests.pdfgen import make_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -90,3 +91,53 @@ def test_the_sdk_runs_a_pipeline_end_to_end(server_process: ServerProcess, tmp_p
     assert client.unarchive_pipeline(pipeline.pipeline_id)["archived"] is False
     rate = client.get_pipeline_rate(pipeline.pipeline_id)
     assert rate["rate_per_1000_pages_cents"] > 0
+
+
+@pytest.mark.usefixtures("sdk_loop")
+def test_the_sdk_extracts_with_a_saved_schema_from_an_uploaded_file(
+    server_process: ServerProcess, tmp_path: Path
+) -> None:
+    # The example of docs/sdk.md.
+    pdf = make_pdf(
+        tmp_path / "invoice.pdf",
+        [
+            [
+                ("h1", "Invoice INV-1042"),
+                ("p", "Invoice number: INV-1042"),
+                ("p", "Total due: 1,250.00 EUR"),
+            ]
+        ],
+    )
+    client = DatalabClient(api_key=server_process.api_key, base_url=server_process.base_url)
+    schema = client.create_extraction_schema(
+        name="Invoice",
+        schema_json={
+            "type": "object",
+            "properties": {
+                "invoice_number": {"type": "string", "description": "Invoice number"},
+                "total_due": {"type": "number", "description": "Total due"},
+            },
+        },
+    )
+    pipeline = client.create_pipeline(
+        steps=[
+            PipelineProcessor(type="convert", settings={}),
+            PipelineProcessor(type="extract", settings={"schema_id": schema.schema_id}),
+        ]
+    )
+    client.save_pipeline(pipeline.pipeline_id, name="Invoices")
+    client.create_pipeline_version(pipeline.pipeline_id, description="first")
+
+    uploaded = client.upload_files(str(pdf))
+    execution = client.run_pipeline(pipeline.pipeline_id, file_url=uploaded.reference)
+    execution = client.get_pipeline_execution(
+        execution.execution_id, max_polls=120, poll_interval=0.25
+    )
+
+    assert execution.status == "completed", execution
+    assert [step.status for step in execution.steps] == ["completed", "completed"]
+    extracted = json.loads(
+        client.get_step_result(execution.execution_id, 1)["extraction_schema_json"]
+    )
+    assert extracted["invoice_number"] == "INV-1042"
+    assert extracted["total_due"] == 1250

@@ -24,7 +24,7 @@ def at(seconds: float) -> datetime:
 
 
 async def team(ledger: SqlLedger, team_id: str = "team_a") -> str:
-    await ledger.create_team(team_id, f"name of {team_id}", T0)
+    await ledger.tenancy.create_team(team_id, f"name of {team_id}", T0)
     return team_id
 
 
@@ -55,6 +55,6 @@ def output(ref: StepRef, pages: int = 3) -> StepOutput:
 
 
 async def claimed(ledger: SqlLedger, worker: str, now: datetime, **kw: Any) -> Claim:
-    claim = await ledger.claim_next(worker, now, LEASE, kw.get("step_types"))
+    claim = await ledger.steps.claim_next(worker, now, LEASE, kw.get("step_types"))
     assert claim is not None
     return claim

@@ -20,6 +20,7 @@ from pagemill.adapters.compute import InlineComputePool
 from pagemill.adapters.procrastinate import ProcrastinateQueue
 from pagemill.adapters.procrastinate import queue as queue_module
 from pagemill.domain.models import StepRef
+from pagemill.ports.ledger import Ledger
 from pagemill.services.container import Services
 from pagemill.services.executions import RunOptions
 from pagemill.settings import Settings
@@ -31,6 +32,7 @@ from tests.support.processors import test_registry
 @dataclass
 class Deployment:
     services: Services
+    ledger: Ledger
     team_id: str
     kind: str
 
@@ -58,7 +60,7 @@ async def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         )
         services = await stack.enter_async_context(embedded(runtime))
         team = (await services.keys.issue("delivery")).team
-        yield Deployment(services, team.id, request.param)
+        yield Deployment(services, runtime.ledger, team.id, request.param)
 
 
 async def start(deployment: Deployment, steps: list[dict[str, Any]], body: bytes) -> str:
@@ -105,13 +107,13 @@ async def test_a_stale_delivery_changes_nothing(deployment: Deployment) -> None:
     view = await finished(
         deployment, await start(deployment, [{"type": "convert", "settings": {}}], b"%PDF x")
     )
-    engine = deployment.services.engine
+    runner = deployment.services.runner
     # The same attempt delivered twice (a queue's at-least-once), and an old attempt.
-    await engine.claim_and_run(StepRef(view.execution.execution_id, 0, 1), "late-worker")
-    await engine.claim_and_run(StepRef(view.execution.execution_id, 0, 0), "late-worker")
+    await runner.claim_and_run(StepRef(view.execution.execution_id, 0, 1), "late-worker")
+    await runner.claim_and_run(StepRef(view.execution.execution_id, 0, 0), "late-worker")
     again = await finished(deployment, view.execution.execution_id)
     assert again.execution.seq == view.execution.seq
-    assert await deployment.services.ledger.count_results(view.execution.execution_id, 0) == 1
+    assert await deployment.ledger.executions.count_results(view.execution.execution_id, 0) == 1
 
 
 @pytest.mark.postgres

@@ -65,7 +65,7 @@ async def test_pages_in_flight_reads_only_unfinished_executions(
     ledger, path = sqlite_ledger
     await team(ledger, "team_a")
 
-    plans = await _plans(ledger, path, lambda: ledger.pages_in_flight("team_a"))
+    plans = await _plans(ledger, path, lambda: ledger.executions.pages_in_flight("team_a"))
 
     (plan,) = plans.values()
     assert any("team_id=? AND status=?" in line for line in plan), plan
@@ -76,12 +76,12 @@ async def test_claim_and_idle_reads_never_scan_a_table(
 ) -> None:
     ledger, path = sqlite_ledger
     await team(ledger, "team_a")
-    await ledger.create_execution(new_execution("team_a", ["convert", "segment"]), T0)
+    await ledger.executions.create(new_execution("team_a", ["convert", "segment"]), T0)
 
     plans = {
-        **await _plans(ledger, path, lambda: ledger.claim_next("w1", at(1), LEASE, None)),
-        **await _plans(ledger, path, lambda: ledger.next_due(["convert", "segment"])),
-        **await _plans(ledger, path, lambda: ledger.expired_leases(at(100), 100)),
+        **await _plans(ledger, path, lambda: ledger.steps.claim_next("w1", at(1), LEASE, None)),
+        **await _plans(ledger, path, lambda: ledger.steps.next_due(["convert", "segment"])),
+        **await _plans(ledger, path, lambda: ledger.steps.expired_leases(at(100), 100)),
     }
 
     for sql, plan in plans.items():

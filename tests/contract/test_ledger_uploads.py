@@ -6,6 +6,7 @@ import asyncio
 
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.files import FileStatus
+from pagemill.ports.ledger.uploads import ReplacedContent
 from tests.contract.ledger_kit import T0, team
 
 SHA = "ab" * 32
@@ -13,9 +14,9 @@ SHA = "ab" * 32
 
 async def test_content_replaces_until_the_file_is_confirmed(ledger: SqlLedger) -> None:
     await team(ledger, "team_a")
-    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+    stored = await ledger.files.create("team_a", "a", "text/plain", "files/k0", T0)
 
-    first = await ledger.replace_pending_content(stored.file_id, "files/k1", 2**40, SHA)
+    first = await ledger.uploads.replace_pending(stored.file_id, "files/k1", 2**40, SHA)
     assert first is not None and (first.previous_blob_key, first.previous_size) == (
         "files/k0",
         None,
@@ -25,69 +26,68 @@ async def test_content_replaces_until_the_file_is_confirmed(ledger: SqlLedger) -
         2**40,
         SHA,
     )
-    second = await ledger.replace_pending_content(stored.file_id, "files/k2", 5, SHA)
+    second = await ledger.uploads.replace_pending(stored.file_id, "files/k2", 5, SHA)
     assert second is not None and (second.previous_blob_key, second.previous_size) == (
         "files/k1",
         2**40,
     )
 
-    confirmed = await ledger.confirm_file(stored.file_id, "team_a")
+    confirmed = await ledger.uploads.confirm(stored.file_id, "team_a")
     assert confirmed is not None and confirmed.upload_status is FileStatus.COMPLETED
     assert (confirmed.blob_key, confirmed.file_size) == ("files/k2", 5)
 
-    assert await ledger.replace_pending_content(stored.file_id, "files/k3", 9, SHA) is None
-    assert await ledger.fail_pending_upload(stored.file_id) is None
-    assert await ledger.file(stored.file_id, None) == confirmed  # frozen
-    assert await ledger.confirm_file(stored.file_id, "team_a") == confirmed  # idempotent
+    assert await ledger.uploads.replace_pending(stored.file_id, "files/k3", 9, SHA) is None
+    assert await ledger.uploads.fail_pending(stored.file_id) is None
+    assert await ledger.files.get(stored.file_id, None) == confirmed  # frozen
+    assert await ledger.uploads.confirm(stored.file_id, "team_a") == confirmed  # idempotent
 
 
 async def test_a_file_without_content_is_not_confirmed(ledger: SqlLedger) -> None:
     await team(ledger, "team_a")
-    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+    stored = await ledger.files.create("team_a", "a", "text/plain", "files/k0", T0)
 
-    unchanged = await ledger.confirm_file(stored.file_id, "team_a")
+    unchanged = await ledger.uploads.confirm(stored.file_id, "team_a")
     assert unchanged == stored
 
-    await ledger.replace_pending_content(stored.file_id, "files/k1", 3, SHA)
-    failed = await ledger.fail_pending_upload(stored.file_id)
+    await ledger.uploads.replace_pending(stored.file_id, "files/k1", 3, SHA)
+    failed = await ledger.uploads.fail_pending(stored.file_id)
     assert failed is not None and failed.file.upload_status is FileStatus.FAILED
     assert (failed.file.file_size, failed.file.sha256) == (None, None)
     assert (failed.previous_blob_key, failed.previous_size) == ("files/k1", 3)
-    refused = await ledger.confirm_file(stored.file_id, "team_a")
+    refused = await ledger.uploads.confirm(stored.file_id, "team_a")
     assert refused is not None and refused.upload_status is FileStatus.FAILED
-    retried = await ledger.replace_pending_content(stored.file_id, "files/k2", 4, SHA)
+    retried = await ledger.uploads.replace_pending(stored.file_id, "files/k2", 4, SHA)
     assert retried is not None and retried.file.upload_status is FileStatus.PENDING
 
 
 async def test_unknown_files_and_other_teams_are_none(ledger: SqlLedger) -> None:
     await team(ledger, "team_a")
     await team(ledger, "team_b")
-    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
+    stored = await ledger.files.create("team_a", "a", "text/plain", "files/k0", T0)
 
-    assert await ledger.confirm_file(stored.file_id, "team_b") is None
-    assert await ledger.replace_pending_content(stored.file_id + 7, "files/x", 1, SHA) is None
-    assert await ledger.fail_pending_upload(stored.file_id + 7) is None
+    assert await ledger.uploads.confirm(stored.file_id, "team_b") is None
+    assert await ledger.uploads.replace_pending(stored.file_id + 7, "files/x", 1, SHA) is None
+    assert await ledger.uploads.fail_pending(stored.file_id + 7) is None
 
 
 async def test_racing_uploads_and_confirm_leave_one_consistent_content(
     ledger: SqlLedger,
 ) -> None:
     await team(ledger, "team_a")
-    stored = await ledger.create_file("team_a", "a", "text/plain", "files/k0", T0)
-    await ledger.replace_pending_content(stored.file_id, "files/first", 1, SHA)
+    stored = await ledger.files.create("team_a", "a", "text/plain", "files/k0", T0)
+    await ledger.uploads.replace_pending(stored.file_id, "files/first", 1, SHA)
 
-    outcomes = await asyncio.gather(
-        *(
-            ledger.replace_pending_content(stored.file_id, f"files/r{i}", 10 + i, SHA)
-            for i in range(5)
-        ),
-        ledger.confirm_file(stored.file_id, "team_a"),
+    replacements = [
+        ledger.uploads.replace_pending(stored.file_id, f"files/r{i}", 10 + i, SHA) for i in range(5)
+    ]
+    *outcomes, _ = await asyncio.gather(
+        *replacements, ledger.uploads.confirm(stored.file_id, "team_a")
     )
 
-    final = await ledger.file(stored.file_id, None)
+    final = await ledger.files.get(stored.file_id, None)
     assert final is not None and final.upload_status is FileStatus.COMPLETED
-    replaced = [o for o in outcomes[:5] if o is not None]
-    refused = {f"files/r{i}" for i, o in enumerate(outcomes[:5]) if o is None}
+    replaced = [o for o in outcomes if isinstance(o, ReplacedContent)]
+    refused = {f"files/r{i}" for i, o in enumerate(outcomes) if o is None}
     # Every replacement handed back a distinct previous key (none lost, none deleted twice);
     # with the refused ones (their writers delete them), exactly the confirmed key is left.
     previous = [o.previous_blob_key for o in replaced]

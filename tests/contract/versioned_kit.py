@@ -1,18 +1,17 @@
-"""Builders of the ledger contract suites of the versioned, team-owned resources.
+"""Builders of the contract of the versioned-resource store, run for each kind of resource.
 
-Custom processors and extraction schemas are both a team's resource with immutable numbered
-versions; ``KINDS`` drives each through the same few ledger calls, so that the behaviour they
-share is tested once for both (``test_ledger_versioned``).
+Custom processors and extraction schemas are the two stores of the same port
+(``VersionedStore``): ``KINDS`` gives each kind's store and payloads, so that every test runs
+for both, on every SQL dialect (``test_ledger_versioned``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pagemill.adapters.sql import SqlLedger
+from pagemill.ports.ledger import Ledger, VersionedStore
 
 T0 = datetime(2025, 4, 1, 9, 30, 0, 250000, tzinfo=UTC)
 DEFINITION: dict[str, Any] = {
@@ -20,6 +19,7 @@ DEFINITION: dict[str, Any] = {
     # Label order decides ties: it must survive the round trip.
     "classify_pages": {"zeta": ["z"], "alpha": ["a"], "mid": ["m", "n"]},
 }
+SECOND_DEFINITION: dict[str, Any] = {"rules": [{"action": "keep", "match": {"pages": "0-1"}}]}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     # Property order is what an extraction reports in: it must survive the round trip.
@@ -30,81 +30,39 @@ SCHEMA: dict[str, Any] = {
     },
     "required": ["zeta"],
 }
-SECOND: dict[str, Any] = {"type": "object", "properties": {"total": {"type": "number"}}}
+SECOND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"total": {"type": "number"}}}
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-async def teams(ledger: SqlLedger, *names: str) -> None:
+async def teams(ledger: Ledger, *names: str) -> None:
     for name in names:
-        await ledger.create_team(name, f"name of {name}", T0)
-
-
-async def _create_processor(ledger: SqlLedger, team_id: str, public_id: str, now: datetime) -> Any:
-    return await ledger.create_custom_processor(team_id, public_id, "P", DEFINITION, None, now)
-
-
-async def _iterate_processor(
-    ledger: SqlLedger, team_id: str, public_id: str, now: datetime
-) -> int | None:
-    added = await ledger.add_custom_processor_version(
-        team_id, public_id, DEFINITION, None, now, activate=True
-    )
-    return None if added is None else added.version
-
-
-async def _create_schema(ledger: SqlLedger, team_id: str, public_id: str, now: datetime) -> Any:
-    return await ledger.create_extraction_schema(team_id, public_id, "S", SCHEMA, None, now)
-
-
-async def _new_schema_version(
-    ledger: SqlLedger, team_id: str, public_id: str, now: datetime
-) -> int | None:
-    changed = await ledger.update_extraction_schema(team_id, public_id, now, new_version=SECOND)
-    return None if changed is None else changed.current_version
+        await ledger.tenancy.create_team(name, f"name of {name}", T0)
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of versioned resource: its ledger methods, and the fields that differ."""
+    """One kind of versioned resource: where the ledger keeps it, and two payloads."""
 
+    area: str  # the ledger's attribute
     prefix: str  # of its public ids
-    id_field: str  # the public id
-    newest_field: str  # the number of the newest version
-    ledger_owned: str  # a column of its table that ``update`` must refuse to set
-    create: Callable[[SqlLedger, str, str, datetime], Awaitable[Any]]  # with version 1
-    add_version: Callable[[SqlLedger, str, str, datetime], Awaitable[int | None]]  # its number
-    get: Callable[..., Awaitable[Any]]
-    listing: Callable[..., Awaitable[tuple[list[Any], int]]]
-    version: Callable[..., Awaitable[Any]]
-    update: Callable[..., Awaitable[Any]]
+    first: dict[str, Any]
+    second: dict[str, Any]
+    described: bool  # whether its resources keep a description of their own
+
+    def store(self, ledger: Ledger) -> VersionedStore:
+        store: VersionedStore = getattr(ledger, self.area)
+        return store
+
+    def id(self, name: str) -> str:
+        return self.prefix + name
 
 
 KINDS = {
     "custom_processors": Kind(
-        prefix="cp_",
-        id_field="processor_id",
-        newest_field="max_version",
-        ledger_owned="created",
-        create=_create_processor,
-        add_version=_iterate_processor,
-        get=SqlLedger.custom_processor,
-        listing=SqlLedger.list_custom_processors,
-        version=SqlLedger.custom_processor_version,
-        update=SqlLedger.update_custom_processor,
+        "custom_processors", "cp_", DEFINITION, SECOND_DEFINITION, described=False
     ),
-    "extraction_schemas": Kind(
-        prefix="sch_",
-        id_field="schema_id",
-        newest_field="current_version",
-        ledger_owned="current_version",
-        create=_create_schema,
-        add_version=_new_schema_version,
-        get=SqlLedger.extraction_schema,
-        listing=SqlLedger.list_extraction_schemas,
-        version=SqlLedger.extraction_schema_version,
-        update=SqlLedger.update_extraction_schema,
-    ),
+    "extraction_schemas": Kind("extraction_schemas", "sch_", SCHEMA, SECOND_SCHEMA, described=True),
 }

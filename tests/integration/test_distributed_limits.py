@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from docgen.pdfgen import make_pdf
 from tests.acceptance.conftest import clean_env
-from tests.pdfgen import make_pdf
 from tests.support.postgres import postgres_database
 from tests.support.processes import PagemillProcess, free_port
 from tests.support.redis import private_redis_server

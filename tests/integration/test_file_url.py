@@ -159,7 +159,7 @@ async def test_bad_downloads_are_clear_client_errors(
     got_status, body = await start(capped, f"{origin}{path}")
     assert got_status == status
     assert fragment in str(body["detail"])
-    inputs = capped.runtime.settings.blob_root() / "inputs"
+    inputs = capped.settings.blob_root() / "inputs"
     assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))
 
 
@@ -175,7 +175,7 @@ async def test_the_default_server_refuses_local_addresses(
     message = str(body["detail"])
     assert "file_url points to a private or local address" in message
     assert "only public http(s) URLs are fetched" in message
-    inputs = default.runtime.settings.blob_root() / "inputs"
+    inputs = default.settings.blob_root() / "inputs"
     assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))
 
 
@@ -200,5 +200,5 @@ async def test_a_compressed_answer_is_refused_before_it_is_inflated(
     assert "Content-Encoding: gzip" in str(body["detail"])
     assert ENCODINGS_ASKED[-1] == "identity"
     assert peak < 16 * MIB  # before: 190 MB stored, +254 MB RSS
-    inputs = capped.runtime.settings.blob_root() / "inputs"
+    inputs = capped.settings.blob_root() / "inputs"
     assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))

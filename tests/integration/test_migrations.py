@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +19,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from pagemill.adapters.sql import create_ledger, migrate
-from pagemill.adapters.sql.engine import create_engine
+from pagemill.adapters.sql.database import create_engine
 from pagemill.adapters.sql.migrate import alembic_config, migrate_async
 from pagemill.adapters.sql.tables import metadata
 from tests.support.postgres import postgres_database
@@ -69,7 +72,9 @@ def test_upgrade_is_idempotent(empty_database: str) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
+def test_downgrade_to_base_removes_everything(
+    empty_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
     migrate(empty_database)
 
     def downgrade(connection: sa.Connection) -> None:
@@ -85,11 +90,20 @@ def test_downgrade_to_base_removes_everything(empty_database: str) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with caplog.at_level(logging.INFO, logger="pagemill.migrations"):
+        asyncio.run(run())
 
     _, revision, tables = _inspect(empty_database)
     assert revision is None
     assert tables == {"alembic_version"}
+    reverted = [
+        r.getMessage().split("reverted migration ")[1].split()[0]
+        for r in caplog.records
+        if "reverted migration" in r.getMessage()
+    ]
+    assert reverted == [
+        s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    ]
 
 
 def test_migrations_form_one_linear_history() -> None:
@@ -130,12 +144,12 @@ def test_sequential_ids_survive_the_switch_to_random_ones(empty_database: str) -
         await migrate_async(empty_database)
         ledger = create_ledger(empty_database)
         try:
-            listed, _ = await ledger.list_files("t", limit=10, offset=0)
+            listed, _ = await ledger.files.page("t", limit=10, offset=0)
             old = sorted(f.file_id for f in listed)
-            new = await ledger.create_file(
+            new = await ledger.files.create(
                 "t", "new", "text/plain", "files/y", datetime(2026, 1, 2, tzinfo=UTC)
             )
-            assert await ledger.file(old[0], "t") is not None
+            assert await ledger.files.get(old[0], "t") is not None
         finally:
             await ledger.close()
         return old, new.file_id
@@ -180,8 +194,36 @@ def test_the_storage_count_starts_from_the_files_and_inputs_there_are(
         await migrate_async(empty_database)
         ledger = create_ledger(empty_database)
         try:
-            return await ledger.storage_used("t")
+            return await ledger.storage.used("t")
         finally:
             await ledger.close()
 
     assert asyncio.run(run()) == 1234
+
+
+def _migrate_command(data_dir: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pagemill", "migrate", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stderr
+
+
+def test_migrate_logs_one_line_per_migration_applied_and_none_when_up_to_date(
+    tmp_path: Path,
+) -> None:
+    revisions = [s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
+
+    first = _migrate_command(tmp_path / "data")
+    again = _migrate_command(tmp_path / "data")
+
+    applied = [line for line in first.splitlines() if "applied migration" in line]
+    assert sorted(line.split("applied migration ")[1].split()[0] for line in applied) == sorted(
+        revisions
+    )
+    assert "alembic" not in first + again  # no dialect or per-revision chatter from Alembic
+    assert "migration" not in again
+    assert "The ledger schema is up to date." in again

@@ -35,7 +35,7 @@ async def test_a_completion_is_a_lock_and_two_statements(
     ledger: SqlLedger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await team(ledger)
-    created = await ledger.create_execution(new_execution("team_a", ["convert", "extract"]), at(0))
+    created = await ledger.executions.create(new_execution("team_a", ["convert", "extract"]), at(0))
     execution_id = created.execution.execution_id
     claim = await claimed(ledger, "w1", at(1))
     first = dataclasses.replace(
@@ -43,7 +43,7 @@ async def test_a_completion_is_a_lock_and_two_statements(
     )
     trips = RoundTrips(monkeypatch)
 
-    done = await ledger.complete_step(claim.step.ref, "w1", at(2), first, RATES)
+    done = await ledger.steps.complete(claim.step.ref, "w1", at(2), first, RATES)
 
     # The lock, then the step's compare-and-set with the next step's dispatch and the steps'
     # read, then result, cache entry and execution in one UPDATE: no webhook, no queue hook.
@@ -56,7 +56,7 @@ async def test_a_completion_is_a_lock_and_two_statements(
     assert done.execution.seq == claim.execution.seq + 1
 
     second = await claimed(ledger, "w1", at(3))
-    finished = await ledger.complete_step(
+    finished = await ledger.steps.complete(
         second.step.ref, "w1", at(4), output(second.step.ref, pages=9), RATES
     )
     assert finished is not None
@@ -64,7 +64,7 @@ async def test_a_completion_is_a_lock_and_two_statements(
     assert finished.execution.completed_at == at(4)
     assert finished.execution.page_count == 4  # the first step that counted pages fixes it
     assert finished.execution.rate_breakdown is not None
-    async with ledger._db.read() as conn:
+    async with ledger.database.read() as conn:
         results = (
             await conn.execute(
                 sa.select(step_results.c.step_index, step_results.c.page_count)
@@ -77,6 +77,6 @@ async def test_a_completion_is_a_lock_and_two_statements(
     assert [tuple(r) for r in cache] == [(execution_id,)]
 
     trips.take()
-    late = await ledger.complete_step(claim.step.ref, "w1", at(5), first, RATES)
+    late = await ledger.steps.complete(claim.step.ref, "w1", at(5), first, RATES)
     assert late is None  # fenced: the step is no longer this attempt's
     assert trips.take() == {"BEGIN": 1, "SELECT": 1, "WITH": 1, "COMMIT": 1}

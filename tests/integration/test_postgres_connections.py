@@ -62,38 +62,38 @@ async def test_a_dropped_connection_fails_one_write_clearly_and_is_replaced(
     pg: tuple[SqlLedger, str],
 ) -> None:
     ledger, url = pg
-    await ledger.create_team("team_1", "one", NOW)  # leaves a pooled connection
+    await ledger.tenancy.create_team("team_1", "one", NOW)  # leaves a pooled connection
     await drop_connections(url)
 
     with pytest.raises(ServiceUnavailable, match="The database is unavailable"):
-        await ledger.create_team("team_2", "two", NOW)
+        await ledger.tenancy.create_team("team_2", "two", NOW)
 
-    await ledger.create_team("team_2", "two", NOW)  # a new connection, no restart needed
-    assert await ledger.team_by_name("two") is not None
+    await ledger.tenancy.create_team("team_2", "two", NOW)  # a new connection, no restart needed
+    assert await ledger.tenancy.team_by_name("two") is not None
 
 
 async def test_single_reads_survive_dropped_connections(pg: tuple[SqlLedger, str]) -> None:
     ledger, url = pg
-    team = await ledger.create_team("team_1", "one", NOW)
-    pipeline = await ledger.create_pipeline(team.id, "pl_1", [{"type": "convert"}], NOW)
-    assert await ledger.execution_head("exe_1", team.id) is None  # opens the plain reader
-    assert await ledger.pipeline(team.id, "pl_1") == pipeline
+    team = await ledger.tenancy.create_team("team_1", "one", NOW)
+    pipeline = await ledger.pipelines.create(team.id, "pl_1", [{"type": "convert"}], NOW)
+    assert await ledger.executions.head("exe_1", team.id) is None  # opens the plain reader
+    assert await ledger.pipelines.get(team.id, "pl_1") == pipeline
     await drop_connections(url)
 
     # The head read (straight on the driver) and a SQLAlchemy point read: both repeat once.
-    assert await ledger.execution_head("exe_1", team.id) is None
-    assert await ledger.pipeline(team.id, "pl_1") == pipeline
+    assert await ledger.executions.head("exe_1", team.id) is None
+    assert await ledger.pipelines.get(team.id, "pl_1") == pipeline
 
 
 async def test_reads_while_the_server_is_gone_are_503s(pg: tuple[SqlLedger, str]) -> None:
     ledger, url = pg
-    await ledger.execution_head("exe_1", "team_1")
+    await ledger.executions.head("exe_1", "team_1")
     gone = create_ledger(make_url(url).set(port=1).render_as_string(hide_password=False))
     try:
         with pytest.raises(ServiceUnavailable, match="The database is unavailable"):
-            await gone.execution_head("exe_1", "team_1")
+            await gone.executions.head("exe_1", "team_1")
         with pytest.raises(ServiceUnavailable, match="The database is unavailable"):
-            await gone.pipeline("team_1", "pl_1")
+            await gone.pipelines.get("team_1", "pl_1")
     finally:
         await gone.close()
 

@@ -17,8 +17,8 @@ import httpx
 import psycopg
 import pytest
 
+from docgen.pdfgen import make_large_pdf, make_pdf
 from tests.acceptance.conftest import clean_env
-from tests.pdfgen import make_large_pdf, make_pdf
 from tests.support.postgres import postgres_database, require_service
 from tests.support.processes import PagemillProcess, free_port
 from tests.support.redis import private_redis_server

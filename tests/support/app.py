@@ -13,10 +13,8 @@ from fastapi import FastAPI
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
 from pagemill.api import create_app
-from pagemill.api.request_limits import request_limits
-from pagemill.bootstrap import Runtime
 from pagemill.processors.registry import ProcessorRegistry
-from pagemill.services.container import Services
+from pagemill.services.container import Runtime, Services
 from pagemill.settings import Settings
 from pagemill.worker import embedded
 
@@ -26,6 +24,7 @@ class TestServer:
     client: httpx.AsyncClient
     services: Services
     runtime: Runtime
+    settings: Settings
     keys: dict[str, str]  # team name → API key
     app: FastAPI | None = None  # for tests that walk the routes
 
@@ -62,7 +61,7 @@ async def test_server(
             holder["runtime"] = runtime
             yield services
 
-    app = create_app(open_runtime, request_limits(settings))
+    app = create_app(open_runtime, bootstrap.request_limits(settings))
     async with app.router.lifespan_context(app):
         runtime = holder["runtime"]
         keys = {
@@ -72,7 +71,7 @@ async def test_server(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://pagemill.test"
         ) as client:
-            yield TestServer(client, runtime.services, runtime, keys, app)
+            yield TestServer(client, runtime.services, runtime, settings, keys, app)
 
 
 test_server.__test__ = False  # type: ignore[attr-defined]

@@ -27,9 +27,11 @@ def invoke(runner: CliRunner, data_dir: Path, *args: str, stdin: str | None = No
 def members_and_user(data_dir: Path, team: str, email: str) -> tuple[list[Member], User | None]:
     async def read() -> tuple[list[Member], User | None]:
         async with bootstrap.open_ledger(Settings(data_dir=data_dir)) as ledger:
-            found = await ledger.team_by_name(team)
+            found = await ledger.tenancy.team_by_name(team)
             assert found is not None
-            return await ledger.team_members(found.id), await ledger.user_by_email(email)
+            return await ledger.tenancy.team_members(found.id), await ledger.tenancy.user_by_email(
+                email
+            )
 
     return asyncio.run(read())
 

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from pagemill.adapters.sql import PoolSizing
-from pagemill.adapters.sql.engine import create_engine
+from pagemill.adapters.sql.database import create_engine
 from pagemill.bootstrap import ledger_pool
 from pagemill.settings import Settings
 

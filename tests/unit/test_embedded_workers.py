@@ -9,12 +9,12 @@ from typing import Any, cast
 from pagemill.adapters.memory import LocalDispatcher
 from pagemill.domain.clock import SystemClock
 from pagemill.domain.models import StepRef
-from pagemill.services.engine import StepEngine
+from pagemill.services.step_runner import StepRunner
 from pagemill.worker import EmbeddedWorkers
 
 
-class FakeEngine:
-    """Hands out queued claims; ``run`` holds its slot until the test releases it."""
+class FakeRunner:
+    """Hands out queued claims; each attempt holds its slot until the test releases it."""
 
     def __init__(self) -> None:
         self.queue: list[str] = []
@@ -26,9 +26,11 @@ class FakeEngine:
     async def recover_previous_boot(self, boot_prefix: str) -> int:
         return 0
 
-    async def claim_next(self, worker: str) -> Any:
+    async def start_next(self, worker: str) -> asyncio.Task[None] | None:
         self.claim_calls += 1
-        return self.queue.pop(0) if self.queue else None
+        if not self.queue:
+            return None
+        return asyncio.create_task(self.run(self.queue.pop(0), worker))
 
     async def next_due(self) -> datetime | None:
         return None
@@ -41,7 +43,7 @@ class FakeEngine:
         self.finished.append(claim)
 
     async def release_all(self, grace_seconds: float) -> None:
-        # Like the engine: stop the running work and wait until each run has recorded it.
+        # Like the runner: stop the running work and wait until each run has recorded it.
         for event in self.release.values():
             event.set()
         await _until(lambda: not self.running)
@@ -63,10 +65,10 @@ async def _until(condition: Any) -> None:
     raise AssertionError("condition never became true")
 
 
-async def _started(slots: int) -> tuple[FakeEngine, LocalDispatcher, EmbeddedWorkers]:
-    engine, dispatcher = FakeEngine(), LocalDispatcher()
+async def _started(slots: int) -> tuple[FakeRunner, LocalDispatcher, EmbeddedWorkers]:
+    runner, dispatcher = FakeRunner(), LocalDispatcher()
     workers = EmbeddedWorkers(
-        cast(StepEngine, engine),
+        cast(StepRunner, runner),
         dispatcher,
         SystemClock(),
         concurrency=slots,
@@ -74,60 +76,60 @@ async def _started(slots: int) -> tuple[FakeEngine, LocalDispatcher, EmbeddedWor
         identity="host:1:boot",
     )
     await workers.start()
-    await _until(lambda: engine.claim_calls == 1)  # the first look, at start
+    await _until(lambda: runner.claim_calls == 1)  # the first look, at start
     await _settle()
-    return engine, dispatcher, workers
+    return runner, dispatcher, workers
 
 
-async def _dispatch(engine: FakeEngine, dispatcher: LocalDispatcher, step: str) -> None:
-    engine.queue.append(step)
+async def _dispatch(runner: FakeRunner, dispatcher: LocalDispatcher, step: str) -> None:
+    runner.queue.append(step)
     await dispatcher.dispatched([StepRef(step, 0, 1)])
 
 
 async def test_a_dispatch_to_idle_slots_costs_one_claim_and_one_look() -> None:
-    engine, dispatcher, workers = await _started(slots=4)
+    runner, dispatcher, workers = await _started(slots=4)
     try:
-        await _dispatch(engine, dispatcher, "a")
-        await _until(lambda: "a" in engine.running)
+        await _dispatch(runner, dispatcher, "a")
+        await _until(lambda: "a" in runner.running)
         await _settle()
 
         # One claim that got the step, one that found nothing more: not one per idle slot.
-        assert engine.claim_calls == 1 + 2
-        assert engine.running["a"].startswith("host:1:boot/")
+        assert runner.claim_calls == 1 + 2
+        assert runner.running["a"].startswith("host:1:boot/")
     finally:
         await workers.stop()
 
 
 async def test_busy_slots_claim_nothing_until_one_is_free() -> None:
-    engine, dispatcher, workers = await _started(slots=2)
+    runner, dispatcher, workers = await _started(slots=2)
     try:
         for step in ("a", "b", "c"):
-            await _dispatch(engine, dispatcher, step)
-        await _until(lambda: len(engine.running) == 2)
+            await _dispatch(runner, dispatcher, step)
+        await _until(lambda: len(runner.running) == 2)
         await _settle()
-        calls = engine.claim_calls
-        assert sorted(engine.running) == ["a", "b"]
-        assert len(set(engine.running.values())) == 2  # each slot its own lease owner
+        calls = runner.claim_calls
+        assert sorted(runner.running) == ["a", "b"]
+        assert len(set(runner.running.values())) == 2  # each slot its own lease owner
 
-        owner_of_a = engine.running["a"]
-        engine.release["a"].set()
-        await _until(lambda: "c" in engine.running)
+        owner_of_a = runner.running["a"]
+        runner.release["a"].set()
+        await _until(lambda: "c" in runner.running)
 
-        assert engine.running["c"] == owner_of_a  # the freed slot took the next step
-        assert engine.claim_calls == calls + 1
+        assert runner.running["c"] == owner_of_a  # the freed slot took the next step
+        assert runner.claim_calls == calls + 1
     finally:
         await workers.stop()
 
 
 async def test_stop_ends_running_steps_and_the_claim_loop() -> None:
-    engine, dispatcher, workers = await _started(slots=2)
-    await _dispatch(engine, dispatcher, "a")
-    await _until(lambda: "a" in engine.running)
+    runner, dispatcher, workers = await _started(slots=2)
+    await _dispatch(runner, dispatcher, "a")
+    await _until(lambda: "a" in runner.running)
 
     await workers.stop()
 
-    assert engine.finished == ["a"]
-    calls = engine.claim_calls
-    await _dispatch(engine, dispatcher, "b")
+    assert runner.finished == ["a"]
+    calls = runner.claim_calls
+    await _dispatch(runner, dispatcher, "b")
     await _settle()
-    assert engine.claim_calls == calls
+    assert runner.claim_calls == calls

@@ -14,7 +14,7 @@ from pagemill.domain.errors import ServiceUnavailable, Unauthenticated
 from pagemill.domain.ids import KEY_PREFIX
 from pagemill.domain.models import ApiKey
 from pagemill.domain.teams import Role
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.keys import SECRET_PREFIX, KeyService, hash_secret
 
 KEY_BODY = "k" * 12
@@ -74,7 +74,7 @@ class KeyLedger:
 
 
 def service(ledger: KeyLedger, ticks: Ticks, cache_seconds: float = WINDOW) -> KeyService:
-    return KeyService(cast(Ledger, ledger), FixedClock(), cache_seconds, monotonic=ticks)
+    return KeyService(cast(TenancyLedger, ledger), FixedClock(), cache_seconds, monotonic=ticks)
 
 
 async def settle() -> None:

@@ -178,7 +178,7 @@ async def test_the_ledger_holds_no_secret_in_plain_text(tmp_path: Path) -> None:
             "/api/v1/teams/current/webhook-secret", headers=server.headers()
         )
         webhook_secret = response.json()["secret"]
-        await server.runtime.services.ledger.ping()
+        await server.runtime.ledger.ping()
 
     box = SecretBox((data / "secrets_key").read_text().strip().encode())
     [session_sealed] = _stored(data, "SELECT value FROM server_secrets WHERE name = 'session'")

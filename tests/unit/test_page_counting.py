@@ -9,13 +9,13 @@ from typing import cast
 
 import pytest
 
+from docgen.hostilegen import tiff_with_many_frames
 from pagemill.adapters.compute import ProcessComputePool
 from pagemill.adapters.filesystem import FilesystemBlobStore
 from pagemill.adapters.memory import MemoryLimitStore
 from pagemill.domain.errors import Conflict
-from pagemill.ports.ledger import Ledger
-from pagemill.services.admission import Admission, AdmissionLimits, PageCounter
-from tests.hostilegen import tiff_with_many_frames
+from pagemill.ports.ledger.executions import ExecutionLedger
+from pagemill.services.admission import Admission, AdmissionLimits, Inspector
 from tests.support.readers import crashing_reader, greedy_reader, hanging_reader
 from tests.unit.api.test_admission import blank_pdf
 
@@ -32,14 +32,17 @@ async def pool() -> AsyncIterator[ProcessComputePool]:
 
 
 async def admission(
-    tmp_path: Path, pool: ProcessComputePool, counter: PageCounter | None = None
+    tmp_path: Path, pool: ProcessComputePool, inspector: Inspector | None = None
 ) -> tuple[Admission, FilesystemBlobStore]:
     blobs = FilesystemBlobStore(tmp_path / "blobs")
     limits = AdmissionLimits(max_pages_per_request=100, count_timeout_seconds=2.0)
-    ledger = cast(Ledger, None)  # counting never reads the ledger
-    if counter is None:
-        return Admission(ledger, blobs, limits, pool, MemoryLimitStore()), blobs
-    return Admission(ledger, blobs, limits, pool, MemoryLimitStore(), counter=counter), blobs
+    executions = cast(ExecutionLedger, None)  # counting never reads the ledger
+    if inspector is None:
+        return Admission(executions, blobs, limits, pool, MemoryLimitStore()), blobs
+    return (
+        Admission(executions, blobs, limits, pool, MemoryLimitStore(), inspector=inspector),
+        blobs,
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +55,7 @@ async def admission(
     ids=["crash", "memory", "hang"],
 )
 async def test_a_document_that_breaks_its_reader_is_refused_and_the_pool_recovers(
-    tmp_path: Path, pool: ProcessComputePool, reader: PageCounter, reason: str
+    tmp_path: Path, pool: ProcessComputePool, reader: Inspector, reason: str
 ) -> None:
     hostile, blobs = await admission(tmp_path, pool, reader)
     await blobs.write_bytes("inputs/doc", blank_pdf(3))

@@ -29,6 +29,7 @@ from pagemill.domain.errors import (
     RateLimited,
     ServiceUnavailable,
     Unauthenticated,
+    UnsupportedMediaType,
     UpstreamUnavailable,
 )
 
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[PagemillError], int] = {
     InvalidInput: 422,
     Conflict: 400,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     UpstreamUnavailable: 400,
     ServiceUnavailable: 503,
 }
@@ -56,6 +58,7 @@ _DESCRIPTIONS = {
     404: "Not found for the caller's team",
     413: "The body, upload or download is over its size cap, or the team's storage quota "
     "would be exceeded",
+    415: "The document's format needs a converter this server does not have (LibreOffice)",
     429: "Over the per-key request rate, or the team's pages in flight; retry after "
     "Retry-After seconds",
     503: "The ledger is unreachable; retry after Retry-After seconds",

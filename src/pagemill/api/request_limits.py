@@ -27,7 +27,6 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pagemill.api.forms import MAX_FIELD_BYTES, MAX_FIELDS
-from pagemill.settings import Settings
 
 MIB = 1024 * 1024
 # Room for the text fields and part headers of a run's multipart body next to its file.
@@ -46,15 +45,6 @@ class RequestLimits:
     max_upload_bytes: int = 200 * MIB  # the document of a streamed body
     read_timeout_seconds: float = 20.0
     min_rate_bytes_per_second: int = 500
-
-
-def request_limits(settings: Settings) -> RequestLimits:
-    return RequestLimits(
-        max_body_bytes=settings.max_json_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
-        read_timeout_seconds=settings.body_read_timeout_seconds,
-        min_rate_bytes_per_second=settings.body_min_rate_bytes_per_second,
-    )
 
 
 def streamed(method: str, path: str) -> bool:

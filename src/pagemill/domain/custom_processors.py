@@ -19,12 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput
-from pagemill.domain.ids import new_id
 from pagemill.domain.page_ranges import parse_page_range
+from pagemill.domain.versioned import ResourceKind
 
 CUSTOM_PROCESSOR_PREFIX = "cp_"
 
@@ -62,31 +61,6 @@ _MATCH_KEYS = frozenset({"type", "pattern", "pages"})
 _DEFINITION_KEYS = frozenset({"rules", "classify_pages"})
 _QUANTIFIER = re.compile(r"[*+]|\{(\d*)(?:(,)(\d*))?\}")
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
-
-
-@dataclass(frozen=True, slots=True)
-class CustomProcessor:
-    """A team's custom processor; ``max_version`` is its newest version."""
-
-    pk: int
-    processor_id: str
-    team_id: str
-    name: str
-    active_version: int
-    max_version: int
-    archived: bool
-    created: datetime
-    updated: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CustomProcessorVersion:
-    pk: int
-    processor_pk: int
-    version: int
-    definition: dict[str, Any]
-    description: str | None
-    created: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +109,10 @@ class Definition:
         return best
 
 
-def new_custom_processor_id() -> str:
-    return new_id(CUSTOM_PROCESSOR_PREFIX)
+def check_definition(raw: Any) -> dict[str, Any]:
+    """A definition to store, once ``parse_definition`` accepts it."""
+    parse_definition(raw)
+    return dict(raw)
 
 
 def parse_definition(raw: Any) -> Definition:
@@ -380,3 +356,12 @@ def pinned_version(settings: Mapping[str, Any]) -> int | None:
             f"Setting 'version' must be a custom processor version number ≥ 1, not {value!r}."
         )
     return value
+
+
+# A team's custom processors: versioned team resources whose versions are definitions.
+CUSTOM_PROCESSORS = ResourceKind(
+    name="custom processor",
+    prefix=CUSTOM_PROCESSOR_PREFIX,
+    payload="definition",
+    check=check_definition,
+)

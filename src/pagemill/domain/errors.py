@@ -10,6 +10,7 @@
     ├── Conflict              the request clashes with current state (no published version…)
     ├── PayloadTooLarge       an upload or download over the size cap
     │   └── StorageQuotaExceeded   it does not fit in the team's storage quota
+    ├── UnsupportedMediaType  a document this server cannot convert (a converter is missing)
     ├── UpstreamUnavailable   a file_url that could not be fetched
     └── ServiceUnavailable    a backing service (ledger, live store) is down
         └── InsufficientStorage   the blob store is full (disk or quota of the file system)
@@ -63,6 +64,10 @@ class PayloadTooLarge(PagemillError):
 
 
 class StorageQuotaExceeded(PayloadTooLarge):
+    pass
+
+
+class UnsupportedMediaType(PagemillError):
     pass
 
 

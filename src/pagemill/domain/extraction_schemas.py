@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from pagemill.domain.errors import InvalidInput
-from pagemill.domain.ids import has_prefix, new_id
+from pagemill.domain.ids import has_prefix
+from pagemill.domain.versioned import ResourceKind
 
 SCHEMA_PREFIX = "sch_"
 
@@ -27,6 +27,8 @@ SCHEMA_PREFIX = "sch_"
 PAGE_SCHEMA = "page_schema"
 SCHEMA_ID = "schema_id"
 SCHEMA_VERSION = "schema_version"
+# What the API calls a saved schema's JSON (a version's payload).
+SCHEMA_JSON = "schema_json"
 # Written by the service layer when an execution is created; clients may not set it.
 SCHEMA_KEY = "_schema"
 
@@ -35,51 +37,11 @@ MAX_SCHEMA_DEPTH = 32  # nested objects and arrays
 
 
 @dataclass(frozen=True, slots=True)
-class SchemaVersionSummary:
-    """One entry of a schema's ``version_history``."""
-
-    version: int
-    description: str | None
-    created: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractionSchema:
-    """A team's saved schema with the JSON of its current version and its history."""
-
-    pk: int
-    schema_id: str
-    team_id: str
-    name: str
-    description: str | None
-    current_version: int
-    schema_json: dict[str, Any]  # of ``current_version``
-    archived: bool
-    created: datetime
-    updated: datetime
-    history: tuple[SchemaVersionSummary, ...]  # newest first
-
-
-@dataclass(frozen=True, slots=True)
-class ExtractionSchemaVersion:
-    pk: int
-    schema_pk: int
-    version: int
-    schema_json: dict[str, Any]
-    description: str | None
-    created: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class SchemaRef:
     """What an ``extract`` step's settings ask for: a schema, and a version or the current."""
 
     schema_id: str
     version: int | None
-
-
-def new_schema_id() -> str:
-    return new_id(SCHEMA_PREFIX)
 
 
 def check_json_schema(raw: Any, where: str) -> dict[str, Any]:
@@ -174,3 +136,13 @@ def schema_ref(settings: Mapping[str, Any]) -> SchemaRef | None:
             f"not {version!r}."
         )
     return SchemaRef(schema_id, version)
+
+
+def _check_schema_json(raw: Any) -> dict[str, Any]:
+    return check_json_schema(raw, SCHEMA_JSON)
+
+
+# A team's saved schemas: versioned team resources whose versions are JSON schemas.
+EXTRACTION_SCHEMAS = ResourceKind(
+    name="extraction schema", prefix=SCHEMA_PREFIX, payload=SCHEMA_JSON, check=_check_schema_json
+)

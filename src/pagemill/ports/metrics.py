@@ -26,6 +26,10 @@ class Metrics(ABC):
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""
 
+    @abstractmethod
+    def serve(self, port: int) -> None:
+        """Expose the metrics on their own HTTP port (a process without the API)."""
+
 
 class NoMetrics(Metrics):
     def step_finished(self, step_type: str, outcome: str, seconds: float) -> None:
@@ -41,3 +45,6 @@ class NoMetrics(Metrics):
 
     def render(self) -> tuple[bytes, str]:
         return b"", "text/plain; charset=utf-8"
+
+    def serve(self, port: int) -> None:
+        return None

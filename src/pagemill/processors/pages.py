@@ -117,3 +117,15 @@ def _tiff_frames(path: Path, cap: int) -> int:
 
 def _zip_parts(path: Path, part: re.Pattern[str]) -> int:
     return sum(1 for member in members(path, read_directory(path)) if part.fullmatch(member.name))
+
+
+def inspect(
+    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: bool
+) -> tuple[int, str | None]:
+    """What admission needs to know of a submitted document, in one call (it runs in a worker
+    process): the pages a run would process (``count_pages``) and, when the run converts it,
+    why it cannot be converted here (a missing LibreOffice), or None."""
+    from pagemill.processors.convert.office.libreoffice import missing_converter
+
+    missing = missing_converter(path) if converted else None
+    return count_pages(path, page_range, max_pages, cap), missing

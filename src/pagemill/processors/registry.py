@@ -22,9 +22,13 @@ class ProcessorRegistry:
         """The processors shipped with pagemill. ``extractor`` (an LLM adapter built by the
         composition root) makes the extract step use it; without one extraction is offline."""
         from pagemill.processors.convert import ConvertProcessor
+        from pagemill.processors.create_document import CreateDocumentProcessor
         from pagemill.processors.custom import CustomStepProcessor, load_transforms
         from pagemill.processors.extract import ExtractProcessor
+        from pagemill.processors.fill import FillProcessor
+        from pagemill.processors.ocr import OcrProcessor
         from pagemill.processors.segment import SegmentProcessor
+        from pagemill.processors.track_changes import TrackChangesProcessor
 
         # Installed custom transforms (entry points of group pagemill.processors) are loaded
         # here, once; a broken one is logged and skipped.
@@ -34,6 +38,12 @@ class ProcessorRegistry:
                 SegmentProcessor(),
                 ExtractProcessor(extractor),
                 CustomStepProcessor(load_transforms()),
+                # The single-shot operations: fill is also a pipeline step (alone in its
+                # pipeline); ocr, track_changes and create_document run as one-step requests.
+                FillProcessor(extractor),
+                OcrProcessor(),
+                TrackChangesProcessor(),
+                CreateDocumentProcessor(),
             ]
         )
 

@@ -1,9 +1,11 @@
 """Admission control at submit: pages per request, and pages a team has in flight.
 
-Both limits are checked before anything is queued. The page count is taken from the document
-itself (``processors.pages``) and stored on the execution as ``input_config.page_count_at_submit``;
-a team's pages in flight are those counts summed over its unfinished executions (pending or
-running), read from the ledger.
+Both limits are checked before anything is queued, and so is the document's format when the
+first step converts it: a format whose converter this server lacks (LibreOffice, for legacy
+Office and OpenDocument files) is refused (415) rather than queued to fail. The page count is
+taken from the document itself (``processors.pages``) and stored on the execution as
+``input_config.page_count_at_submit``; a team's pages in flight are those counts summed over
+its unfinished executions (pending or running), read from the ledger.
 
 The document is untrusted and counting its pages means parsing it (pdfium, a ZIP directory, a
 TIFF's chain of frames), so the count runs in the compute pool — a separate process with a
@@ -24,15 +26,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pagemill.domain.errors import Conflict, RateLimited
+from pagemill.domain.errors import Conflict, RateLimited, UnsupportedMediaType
 from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool, WorkerCrashed
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.limits import LimitStore
-from pagemill.processors.pages import count_pages
+from pagemill.processors.pages import inspect
 
-PageCounter = Callable[[Path, str | None, int | None, int], int]
+# (path, page_range, max_pages, cap, converted) → (pages, why it cannot be converted or None)
+Inspector = Callable[[Path, str | None, int | None, int, bool], tuple[int, str | None]]
 
 PAGE_COUNT_KEY = "page_count_at_submit"
 RETRY_AFTER_SECONDS = 30
@@ -50,22 +53,22 @@ class AdmissionLimits:
 class Admission:
     def __init__(
         self,
-        ledger: Ledger,
+        executions: ExecutionLedger,
         blobs: BlobStore,
         limits: AdmissionLimits,
         compute: ComputePool,
         mutexes: LimitStore,
         *,
-        counter: PageCounter = count_pages,
+        inspector: Inspector = inspect,
     ) -> None:
-        """``compute`` runs ``counter`` (``count_pages``; tests pass others); ``mutexes``
-        serialize each team's check-and-insert."""
-        self._ledger = ledger
+        """``compute`` runs ``inspector`` (``processors.pages.inspect``; tests pass others);
+        ``mutexes`` serialize each team's check-and-insert."""
+        self._executions = executions
         self._blobs = blobs
         self.limits = limits
         self._compute = compute
         self._mutexes = mutexes
-        self._counter = counter
+        self._inspector = inspector
 
     @contextlib.asynccontextmanager
     async def execution(self, new: NewExecution) -> AsyncIterator[NewExecution]:
@@ -78,20 +81,35 @@ class Admission:
             new.input_key,
             page_range if isinstance(page_range, str) else None,
             max_pages if isinstance(max_pages, int) and not isinstance(max_pages, bool) else None,
+            converted=new.step_types[:1] == ["convert"],
         )
         counted = dataclasses.replace(new, input_config={**new.input_config, PAGE_COUNT_KEY: pages})
         async with self.admit(new.team_id, pages):
             yield counted
 
-    async def count(self, input_key: str, page_range: str | None, max_pages: int | None) -> int:
+    async def count(
+        self,
+        input_key: str,
+        page_range: str | None,
+        max_pages: int | None,
+        *,
+        converted: bool = False,
+    ) -> int:
         """The pages the run would process; ``Conflict`` (400) over the per-request limit, or
-        when the document cannot be counted (its reader crashed, ran out of memory or time)."""
+        when the document cannot be inspected (its reader crashed, ran out of memory or time);
+        ``UnsupportedMediaType`` (415) when the document is ``converted`` but cannot be."""
         limit = self.limits.max_pages_per_request
         timeout = self.limits.count_timeout_seconds
         async with self._blobs.local_path(input_key) as path:
             try:
-                pages = await self._compute.run(
-                    self._counter, path, page_range, max_pages, limit + 1, timeout=timeout
+                pages, missing = await self._compute.run(
+                    self._inspector,
+                    path,
+                    page_range,
+                    max_pages,
+                    limit + 1,
+                    converted,
+                    timeout=timeout,
                 )
             except TimeoutError:
                 raise Conflict(
@@ -102,6 +120,8 @@ class Admission:
                     "Reading the document crashed its reader (or exhausted its memory); "
                     "it cannot be run."
                 ) from None
+        if missing is not None:
+            raise UnsupportedMediaType(missing)
         if pages > limit:
             shown = f"at least {pages:,}" if pages == limit + 1 else f"{pages:,}"
             raise Conflict(
@@ -121,7 +141,7 @@ class Admission:
                 raise RateLimited(
                     "Too many submissions of your team at once; please retry.", retry_after=1
                 )
-            current = await self._ledger.pages_in_flight(team_id)
+            current = await self._executions.pages_in_flight(team_id)
             limit = self.limits.max_pages_in_flight
             # A request larger than the limit itself runs alone rather than never.
             if current + pages > limit and current > 0:

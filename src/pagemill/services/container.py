@@ -1,12 +1,20 @@
-"""The services an entry point talks to, assembled by the composition root."""
+"""What the composition root assembles for the entry points: the services, and the runtime
+(the services plus what the worker loops need next to them).
+
+``bootstrap.open_runtime`` builds a ``Runtime`` from settings; the API and the worker loops take
+it from there, so that only the entry point (the CLI) imports the composition root.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pagemill.domain.clock import Clock
+from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
+from pagemill.ports.metrics import Metrics
+from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
-from pagemill.services.engine import StepEngine
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -16,6 +24,7 @@ from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService
+from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
@@ -34,7 +43,34 @@ class Services:
     executions: ExecutionService
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
-    engine: StepEngine
+    runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService
-    ledger: Ledger  # for readiness checks only
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """How this process runs its worker loops."""
+
+    workers: int = 2  # in-process step slots (0: none)
+    reaper_interval_seconds: float = 5.0
+    shutdown_grace_seconds: float = 10.0  # for running steps, then they are handed back
+    webhook_concurrency: int = 4  # webhook attempts in flight
+    webhook_timeout_seconds: float = 10.0  # of one attempt
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The services plus what a worker loop needs next to them."""
+
+    services: Services
+    ledger: Ledger  # for diagnostics and tests: services hold only their own areas
+    dispatcher: Dispatcher
+    clock: Clock
+    config: WorkerConfig
+    metrics: Metrics
+    queue: StepQueue | None = None  # scale-out delivery; None: local claim loops
+
+    def serve_metrics(self, port: int) -> None:
+        """Expose this process's metrics on ``port`` (worker processes have no API)."""
+        self.metrics.serve(port)

@@ -18,20 +18,18 @@ from typing import Any, Literal
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.custom_processors import (
+    CUSTOM_PROCESSORS,
     DEFINITION_KEY,
     PROCESSOR_KEY,
-    CustomProcessor,
-    CustomProcessorVersion,
-    new_custom_processor_id,
-    parse_definition,
     pinned_version,
 )
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
-from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
-from pagemill.ports.ledger import Ledger
+from pagemill.domain.versioned import ResourceVersion, VersionedResource
+from pagemill.ports.ledger.catalog import VersionedStore
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.step_freezing import StepFreezer
+from pagemill.services.versioned import VersionedResources
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +58,12 @@ class VersionInfo:
     is_active: bool
 
 
-def _info(p: CustomProcessor) -> ProcessorInfo:
+def _info(p: VersionedResource) -> ProcessorInfo:
     return ProcessorInfo(
-        processor_id=p.processor_id,
+        processor_id=p.public_id,
         name=p.name,
-        active_version=p.active_version,
-        max_version=p.max_version,
+        active_version=p.current_version,
+        max_version=p.newest_version,
         archived=p.archived,
         created=p.created,
         updated=p.updated,
@@ -73,11 +71,11 @@ def _info(p: CustomProcessor) -> ProcessorInfo:
     )
 
 
-def _version_info(processor_id: str, v: CustomProcessorVersion, active: int) -> VersionInfo:
+def _version_info(processor_id: str, v: ResourceVersion, active: int) -> VersionInfo:
     return VersionInfo(
         processor_id=processor_id,
         version=v.version,
-        definition=v.definition,
+        definition=v.payload,
         description=v.description,
         created=v.created,
         is_active=v.version == active,
@@ -87,9 +85,8 @@ def _version_info(processor_id: str, v: CustomProcessorVersion, active: int) -> 
 class CustomProcessorService(StepFreezer):
     step_type = "custom"
 
-    def __init__(self, ledger: Ledger, processors: ProcessorRegistry, clock: Clock) -> None:
-        self._ledger = ledger
-        self._clock = clock
+    def __init__(self, store: VersionedStore, processors: ProcessorRegistry, clock: Clock) -> None:
+        self._resources = VersionedResources(CUSTOM_PROCESSORS, store, clock)
         self._installed = {t.processor_id: t for t in processors.custom_transforms.values()}
 
     # -- installed transforms ----------------------------------------------------------------
@@ -134,14 +131,8 @@ class CustomProcessorService(StepFreezer):
     async def create(
         self, team_id: str, name: str, definition: Any, description: str | None
     ) -> ProcessorInfo:
-        clean_name = check_name(name)
-        check_description(description)
-        parse_definition(definition)
-        processor_id = new_custom_processor_id()
-        while processor_id in self._installed:  # an entry point may look like a random id
-            processor_id = new_custom_processor_id()
-        created = await self._ledger.create_custom_processor(
-            team_id, processor_id, clean_name, dict(definition), description, self._clock.now()
+        created = await self._resources.create(
+            team_id, name, definition, description, taken=self._installed.__contains__
         )
         return _info(created)
 
@@ -149,19 +140,13 @@ class CustomProcessorService(StepFreezer):
         installed = self._installed_info(processor_id)
         if installed is not None:
             return installed
-        return _info(await self._stored(team_id, processor_id))
-
-    async def _stored(self, team_id: str, processor_id: str) -> CustomProcessor:
-        found = await self._ledger.custom_processor(team_id, processor_id)
-        if found is None:
-            raise NotFound(f"Custom processor {processor_id} not found")
-        return found
+        return _info(await self._resources.get(team_id, processor_id))
 
     async def list_processors(
         self, team_id: str, *, limit: int, offset: int
     ) -> tuple[list[ProcessorInfo], int]:
         """The team's own (most recently updated first), then the installed ones by id."""
-        own, own_total = await self._ledger.list_custom_processors(
+        own, own_total = await self._resources.page(
             team_id, include_archived=False, limit=limit, offset=offset
         )
         items = [_info(p) for p in own]
@@ -183,61 +168,48 @@ class CustomProcessorService(StepFreezer):
         activate: bool = True,
     ) -> VersionInfo:
         self._read_only(processor_id)
-        check_description(description)
-        parse_definition(definition)
-        processor = await self._stored(team_id, processor_id)
-        if processor.archived:
-            raise Conflict(f"Custom processor {processor_id} is archived.")
-        added = await self._ledger.add_custom_processor_version(
+        changed = await self._resources.add_version(
             team_id,
             processor_id,
-            dict(definition),
-            description,
-            self._clock.now(),
-            activate=activate,
+            definition,
+            version_description=description,
+            make_current=activate,
         )
-        if added is None:
-            raise NotFound(f"Custom processor {processor_id} not found")
-        active = added.version if activate else processor.active_version
-        return _version_info(processor_id, added, active)
+        added = changed.history[0]
+        return VersionInfo(
+            processor_id=processor_id,
+            version=added.version,
+            definition=dict(definition),
+            description=added.description,
+            created=added.created,
+            is_active=added.version == changed.current_version,
+        )
 
     async def versions(self, team_id: str, processor_id: str) -> list[VersionInfo]:
         """Newest first."""
         if processor_id in self._installed:
             return [self._installed_version(processor_id)]
-        processor = await self._stored(team_id, processor_id)
-        versions = await self._ledger.custom_processor_versions(team_id, processor_id)
-        return [_version_info(processor_id, v, processor.active_version) for v in versions]
+        processor, versions = await self._resources.versions(team_id, processor_id)
+        return [_version_info(processor_id, v, processor.current_version) for v in versions]
 
     async def version(self, team_id: str, processor_id: str, version: int) -> VersionInfo:
         if processor_id in self._installed:
             if version != 1:
                 raise NotFound(f"Version {version} of custom processor {processor_id} not found")
             return self._installed_version(processor_id)
-        processor = await self._stored(team_id, processor_id)
-        found = await self._ledger.custom_processor_version(team_id, processor_id, version)
-        if found is None:
-            raise NotFound(f"Version {version} of custom processor {processor_id} not found")
-        return _version_info(processor_id, found, processor.active_version)
+        processor = await self._resources.get(team_id, processor_id)
+        found = await self._resources.version(team_id, processor_id, version)
+        return _version_info(processor_id, found, processor.current_version)
 
     async def set_active(self, team_id: str, processor_id: str, version: int) -> ProcessorInfo:
         self._read_only(processor_id)
-        await self.version(team_id, processor_id, version)  # it must exist (and be ours)
-        changed = await self._ledger.update_custom_processor(
-            team_id, processor_id, self._clock.now(), active_version=version
-        )
-        if changed is None:
-            raise NotFound(f"Custom processor {processor_id} not found")
+        await self._resources.version(team_id, processor_id, version)  # it must exist (ours)
+        changed = await self._resources.update(team_id, processor_id, current_version=version)
         return _info(changed)
 
     async def set_archived(self, team_id: str, processor_id: str, archived: bool) -> ProcessorInfo:
         self._read_only(processor_id)
-        changed = await self._ledger.update_custom_processor(
-            team_id, processor_id, self._clock.now(), archived=archived
-        )
-        if changed is None:
-            raise NotFound(f"Custom processor {processor_id} not found")
-        return _info(changed)
+        return _info(await self._resources.update(team_id, processor_id, archived=archived))
 
     # -- pipelines ---------------------------------------------------------------------------
     async def _freeze_step(
@@ -265,16 +237,5 @@ class CustomProcessorService(StepFreezer):
                     "transform_version": installed.version,
                 }
             }
-        processor = await self._ledger.custom_processor(team_id, processor_id)
-        if processor is None:
-            raise InvalidInput(f"custom processor {processor_id!r} not found.")
-        if processor.archived:
-            raise InvalidInput(f"custom processor {processor_id} is archived.")
-        number = pinned if pinned is not None else processor.active_version
-        version = await self._ledger.custom_processor_version(team_id, processor_id, number)
-        if version is None:
-            raise InvalidInput(f"custom processor {processor_id} has no version {number}.")
-        return {
-            DEFINITION_KEY: version.definition,
-            PROCESSOR_KEY: {"id": processor_id, "version": number},
-        }
+        number, definition = await self._resources.resolve(team_id, processor_id, pinned)
+        return {DEFINITION_KEY: definition, PROCESSOR_KEY: {"id": processor_id, "version": number}}

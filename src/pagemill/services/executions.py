@@ -22,12 +22,13 @@ from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
 from pagemill.domain.webhooks import check_webhook_url, parse_webhook_events
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.fetch import Fetcher
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.catalog import PipelineCatalog
+from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
-from pagemill.services.engine import StepEngine
+from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.executions")
@@ -105,27 +106,29 @@ def check_output_format(value: str) -> None:
 class ExecutionService:
     def __init__(
         self,
-        ledger: Ledger,
+        pipelines: PipelineCatalog,
+        executions: ExecutionLedger,
         live: LiveStore,
         blobs: BlobStore,
         fetcher: Fetcher,
-        engine: StepEngine,
+        runner: StepRunner,
         processors: ProcessorRegistry,
         clock: Clock,
         *,
         max_upload_bytes: int,
         max_attempts: int,
+        quota: StorageQuota,
         step_settings_hook: StepSettingsHook | None = None,
         metrics: Metrics | None = None,
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
-        quota: StorageQuota | None = None,
     ) -> None:
-        self._ledger = ledger
+        self._pipelines = pipelines
+        self._executions = executions
         self._live = live
         self._blobs = blobs
         self._fetcher = fetcher
-        self._engine = engine
+        self._runner = runner
         self._processors = processors
         self._clock = clock
         self.max_upload_bytes = max_upload_bytes
@@ -134,7 +137,7 @@ class ExecutionService:
         self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
-        self._quota = quota or StorageQuota(ledger, None)
+        self._quota = quota
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
@@ -173,7 +176,7 @@ class ExecutionService:
         """The pipeline a run of ``pipeline_id`` would use: ``NotFound`` for an unknown one,
         ``Conflict`` for an archived one. Read it before receiving the document, to refuse
         early, and hand it to ``run``."""
-        pipeline = await self._ledger.pipeline(team_id, pipeline_id)
+        pipeline = await self._pipelines.get(team_id, pipeline_id)
         if pipeline is None:
             raise NotFound(f"Pipeline {pipeline_id} not found")
         if pipeline.archived:
@@ -199,15 +202,15 @@ class ExecutionService:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
             if self._admission is None:
-                snapshot = await self._ledger.create_execution(new, self._clock.now())
+                snapshot = await self._executions.create(new, self._clock.now())
             else:  # page limits, checked before anything is queued
                 async with self._admission.execution(new) as counted:
-                    snapshot = await self._ledger.create_execution(counted, self._clock.now())
+                    snapshot = await self._executions.create(counted, self._clock.now())
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)
             raise
-        await self._engine.publish(snapshot)
+        await self._runner.publish(snapshot)
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def _prepare(
@@ -224,7 +227,7 @@ class ExecutionService:
         webhook_events = parse_webhook_events(options.webhook_events)
         wanted = pipeline.active_version if options.version is None else options.version
         # The draft (version 0) is on the pipeline row: read published versions only if needed.
-        versions = await self._ledger.versions(pipeline.pk) if wanted > 0 else []
+        versions = await self._pipelines.versions(pipeline.pk) if wanted > 0 else []
         version = select_version(
             options.version, pipeline.active_version, [v.version for v in versions]
         )
@@ -292,7 +295,7 @@ class ExecutionService:
         # doubled the latency and the exposure to a slow wake-up.
         live_read = asyncio.ensure_future(self._live_snapshot(execution_id))
         try:
-            head = await self._ledger.execution_head(execution_id, team_id)
+            head = await self._executions.head(execution_id, team_id)
         except BaseException:
             live_read.cancel()
             raise
@@ -304,20 +307,20 @@ class ExecutionService:
             live = await live_read
             if live is not None and live.execution.seq >= head.seq:
                 return ExecutionView(live.execution, live.steps, "live", live.progress)
-        row = await self._ledger.execution(execution_id, team_id)
+        row = await self._executions.get(execution_id, team_id)
         if row is None:  # deleted between the two reads
             raise NotFound(f"Execution {execution_id} not found")
-        return ExecutionView(row, await self._ledger.steps(execution_id), "ledger")
+        return ExecutionView(row, await self._executions.steps(execution_id), "ledger")
 
     async def cancel(self, team_id: str, execution_id: str) -> ExecutionView:
         """Cancel an execution (a pagemill extension); a finished one is returned unchanged."""
-        snapshot = await self._ledger.cancel_execution(
-            execution_id, team_id, self._clock.now(), self._engine.rates
+        snapshot = await self._executions.cancel(
+            execution_id, team_id, self._clock.now(), self._runner.rates
         )
         if snapshot is None:
             raise NotFound(f"Execution {execution_id} not found")
-        await self._engine.publish(snapshot)
-        self._engine.interrupt(execution_id)
+        await self._runner.publish(snapshot)
+        self._runner.interrupt(execution_id)
         return ExecutionView(snapshot.execution, snapshot.steps, "ledger")
 
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
@@ -330,9 +333,9 @@ class ExecutionService:
     async def list_executions(
         self, team_id: str, pipeline_id: str, *, limit: int, offset: int
     ) -> tuple[list[ExecutionView], int]:
-        if await self._ledger.pipeline(team_id, pipeline_id) is None:
+        if await self._pipelines.get(team_id, pipeline_id) is None:
             raise NotFound(f"Pipeline {pipeline_id} not found")
-        snapshots, total = await self._ledger.list_executions(
+        snapshots, total = await self._executions.page(
             team_id, pipeline_id, limit=limit, offset=offset
         )
         return [ExecutionView(s.execution, s.steps, "ledger") for s in snapshots], total
@@ -347,7 +350,7 @@ class ExecutionService:
         step = view.steps[step_index]
         if step.status is StepStatus.COMPLETED and step.result_key is None:
             # Live said completed before the ledger row was read here: ask the ledger.
-            step = (await self._ledger.steps(execution_id))[step_index]
+            step = (await self._executions.steps(execution_id))[step_index]
         if step.status is StepStatus.COMPLETED and step.result_key:
             try:
                 return await self._blobs.read_bytes(step.result_key)

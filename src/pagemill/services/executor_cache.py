@@ -15,7 +15,7 @@ from pagemill.domain.cache import step_cache_key
 from pagemill.domain.errors import PagemillError
 from pagemill.domain.models import CacheEntry, Claim
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.steps import StepLedger
 from pagemill.processors.registry import ProcessorRegistry
 
 
@@ -38,8 +38,8 @@ class Reusable:
 
 
 class ExecutorCache:
-    def __init__(self, ledger: Ledger, blobs: BlobStore, processors: ProcessorRegistry) -> None:
-        self._ledger = ledger
+    def __init__(self, steps: StepLedger, blobs: BlobStore, processors: ProcessorRegistry) -> None:
+        self._steps = steps
         self._blobs = blobs
         self._processors = processors
 
@@ -70,7 +70,7 @@ class ExecutorCache:
 
     async def find(self, team_id: str, key: str) -> Reusable | None:
         """Earlier work under ``key`` whose blobs still exist."""
-        entry = await self._ledger.cached(team_id, key)
+        entry = await self._steps.cached(team_id, key)
         if entry is None:
             return None
         try:

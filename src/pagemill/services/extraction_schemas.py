@@ -17,56 +17,52 @@ from collections.abc import Mapping
 from typing import Any
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.errors import InvalidInput
 from pagemill.domain.extraction_schemas import (
+    EXTRACTION_SCHEMAS,
     PAGE_SCHEMA,
     SCHEMA_ID,
+    SCHEMA_JSON,
     SCHEMA_KEY,
     SCHEMA_VERSION,
-    ExtractionSchema,
-    SchemaRef,
     check_json_schema,
-    new_schema_id,
     schema_ref,
 )
 from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
-from pagemill.ports.ledger import Ledger
+from pagemill.domain.versioned import VersionedResource
+from pagemill.ports.ledger.catalog import VersionedStore
 from pagemill.services.step_freezing import StepFreezer
+from pagemill.services.versioned import VersionedResources
 
-FIELD = "schema_json"
-UPDATABLE = frozenset({"name", "description", FIELD, "archived"})
+UPDATABLE = frozenset({"name", "description", SCHEMA_JSON, "archived"})
 
 
 class ExtractionSchemaService(StepFreezer):
     step_type = "extract"
 
-    def __init__(self, ledger: Ledger, clock: Clock) -> None:
-        self._ledger = ledger
-        self._clock = clock
+    def __init__(self, store: VersionedStore, clock: Clock) -> None:
+        self._resources = VersionedResources(
+            EXTRACTION_SCHEMAS,
+            store,
+            clock,
+            archived_hint=f'; unarchive it ("archived": false) to store a new {SCHEMA_JSON}',
+        )
 
     # -- schemas -----------------------------------------------------------------------------
     async def create(
         self, team_id: str, name: str, schema_json: Any, description: str | None
-    ) -> ExtractionSchema:
-        clean_name = check_name(name)
-        check_description(description)
-        schema = check_json_schema(schema_json, FIELD)
-        return await self._ledger.create_extraction_schema(
-            team_id, new_schema_id(), clean_name, schema, description, self._clock.now()
-        )
+    ) -> VersionedResource:
+        return await self._resources.create(team_id, name, schema_json, description)
 
-    async def get(self, team_id: str, schema_id: str) -> ExtractionSchema:
-        found = await self._ledger.extraction_schema(team_id, schema_id)
-        if found is None:
-            raise NotFound(f"Extraction schema {schema_id} not found")
-        return found
+    async def get(self, team_id: str, schema_id: str) -> VersionedResource:
+        return await self._resources.get(team_id, schema_id)
 
     async def list_schemas(
         self, team_id: str, *, include_archived: bool, limit: int, offset: int
-    ) -> tuple[list[ExtractionSchema], int]:
+    ) -> tuple[list[VersionedResource], int]:
         """Most recently updated first."""
-        return await self._ledger.list_extraction_schemas(
+        return await self._resources.page(
             team_id, include_archived=include_archived, limit=limit, offset=offset
         )
 
@@ -77,7 +73,7 @@ class ExtractionSchemaService(StepFreezer):
         changes: Mapping[str, Any],
         *,
         create_new_version: bool = False,
-    ) -> ExtractionSchema:
+    ) -> VersionedResource:
         """Apply ``changes`` (the fields the client sent: name, description, schema_json,
         archived); a ``description`` of None clears it, None elsewhere means "unchanged"."""
         unknown = set(changes) - UPDATABLE
@@ -90,40 +86,26 @@ class ExtractionSchemaService(StepFreezer):
             columns["description"] = check_description(changes["description"])
         if changes.get("archived") is not None:
             columns["archived"] = bool(changes["archived"])
-        new_json = changes.get(FIELD)
+        new_json = changes.get(SCHEMA_JSON)
         if new_json is None:
             if create_new_version:
-                raise InvalidInput(f"create_new_version needs the {FIELD} of the new version.")
+                raise InvalidInput(
+                    f"create_new_version needs the {SCHEMA_JSON} of the new version."
+                )
             if not columns:
                 return await self.get(team_id, schema_id)
-            return await self._store(team_id, schema_id, None, columns)
-        schema = check_json_schema(new_json, FIELD)
+            return await self._resources.update(team_id, schema_id, **columns)
+        schema = check_json_schema(new_json, SCHEMA_JSON)
         current = await self.get(team_id, schema_id)
-        if not create_new_version and schema == current.schema_json:
-            return await self._store(team_id, schema_id, None, columns) if columns else current
-        if columns.get("archived", current.archived):
-            raise Conflict(
-                f"Extraction schema {schema_id} is archived; unarchive it "
-                f'("archived": false) to store a new {FIELD}.'
-            )
-        return await self._store(team_id, schema_id, schema, columns)
+        if not create_new_version and schema == current.payload:
+            if not columns:
+                return current
+            return await self._resources.update(team_id, schema_id, **columns)
+        # The new version takes the description sent with it, else the schema's.
+        return await self._resources.add_version(team_id, schema_id, schema, **columns)
 
-    async def archive(self, team_id: str, schema_id: str) -> ExtractionSchema:
-        return await self._store(team_id, schema_id, None, {"archived": True})
-
-    async def _store(
-        self,
-        team_id: str,
-        schema_id: str,
-        new_version: dict[str, Any] | None,
-        columns: Mapping[str, Any],
-    ) -> ExtractionSchema:
-        changed = await self._ledger.update_extraction_schema(
-            team_id, schema_id, self._clock.now(), new_version=new_version, **columns
-        )
-        if changed is None:
-            raise NotFound(f"Extraction schema {schema_id} not found")
-        return changed
+    async def archive(self, team_id: str, schema_id: str) -> VersionedResource:
+        return await self._resources.update(team_id, schema_id, archived=True)
 
     # -- pipelines ---------------------------------------------------------------------------
     async def _freeze_step(
@@ -131,24 +113,9 @@ class ExtractionSchemaService(StepFreezer):
     ) -> dict[str, Any]:
         """The settings with the JSON of the named schema, if the step names one."""
         ref = schema_ref(settings)
-        return settings if ref is None else await self._freeze(team_id, ref, settings)
-
-    async def _freeze(
-        self, team_id: str, ref: SchemaRef, settings: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        schema = await self._ledger.extraction_schema(team_id, ref.schema_id)
-        if schema is None:
-            raise InvalidInput(f"extraction schema {ref.schema_id!r} not found.")
-        if schema.archived:
-            raise InvalidInput(f"extraction schema {ref.schema_id} is archived.")
-        number = ref.version if ref.version is not None else schema.current_version
-        if number == schema.current_version:
-            schema_json = schema.schema_json
-        else:
-            version = await self._ledger.extraction_schema_version(team_id, ref.schema_id, number)
-            if version is None:
-                raise InvalidInput(f"extraction schema {ref.schema_id} has no version {number}.")
-            schema_json = version.schema_json
+        if ref is None:
+            return settings
+        number, schema_json = await self._resources.resolve(team_id, ref.schema_id, ref.version)
         resolved = {k: v for k, v in settings.items() if k not in (SCHEMA_ID, SCHEMA_VERSION)}
         resolved[PAGE_SCHEMA] = schema_json
         resolved[SCHEMA_KEY] = {"id": ref.schema_id, "version": number}

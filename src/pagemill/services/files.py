@@ -24,8 +24,8 @@ from pagemill.domain.files import (
 )
 from pagemill.domain.ids import random_base62
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.ledger import Ledger
-from pagemill.ports.uploads import ReplacedContent
+from pagemill.ports.ledger.files import FileLedger
+from pagemill.ports.ledger.uploads import ReplacedContent, UploadLedger
 from pagemill.services.executions import StoredDocument
 from pagemill.services.storage import StorageQuota
 
@@ -58,33 +58,35 @@ class SignedUrl:
 class FileService:
     def __init__(
         self,
-        ledger: Ledger,
+        files: FileLedger,
+        uploads: UploadLedger,
         blobs: BlobStore,
         clock: Clock,
         *,
         signing_secret: bytes,
         max_upload_bytes: int,
+        quota: StorageQuota,
         public_url: str | None = None,
-        quota: StorageQuota | None = None,
     ) -> None:
-        """``public_url``: the server's external base URL, which signed URLs are built on;
-        ``quota``: counts (and limits) the bytes a team stores (default: counted, no limit)."""
+        """``quota`` counts (and limits) the bytes a team stores; ``public_url``: the server's
+        external base URL, which signed URLs are built on."""
         if len(signing_secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
-        self._ledger = ledger
+        self._files = files
+        self._uploads = uploads
         self._blobs = blobs
         self._clock = clock
         self._secret = signing_secret
         self.max_upload_bytes = max_upload_bytes
         self.public_url = public_url
-        self._quota = quota or StorageQuota(ledger, None)
+        self._quota = quota
 
     # -- the upload flow ---------------------------------------------------------------------
     async def create(
         self, team_id: str, filename: str, content_type: str
     ) -> tuple[StoredFile, SignedUrl]:
         """A pending file and the signed URL to PUT its bytes to."""
-        stored = await self._ledger.create_file(
+        stored = await self._files.create(
             team_id,
             display_name(filename),
             media_type(content_type),
@@ -99,7 +101,7 @@ class FileService:
         """Stream the body of a signed PUT into the file's blob, under the upload cap.
 
         The bytes go to a new blob key; the file is pointed at them only if it is still not
-        confirmed when they are complete (``replace_pending_content``), so an upload in flight
+        confirmed when they are complete (``UploadLedger.replace_pending``), so an upload in flight
         when the file is confirmed can never replace the confirmed content.
         """
         stored = await self._verified("PUT", file_id, expires, signature)
@@ -110,12 +112,10 @@ class FileService:
         try:
             info = await self._quota.write(self._blobs, key, team_id, chunks, self.max_upload_bytes)
         except PayloadTooLarge:
-            await self._forget_content(team_id, await self._ledger.fail_pending_upload(file_id))
+            await self._forget_content(team_id, await self._uploads.fail_pending(file_id))
             raise
         try:
-            replaced = await self._ledger.replace_pending_content(
-                file_id, key, info.size, info.sha256
-            )
+            replaced = await self._uploads.replace_pending(file_id, key, info.size, info.sha256)
         except BaseException:
             await self._blobs.delete(key)
             await self._quota.release(team_id, info.size)
@@ -123,7 +123,7 @@ class FileService:
         if replaced is None:  # confirmed (or deleted) while the bytes were arriving
             await self._blobs.delete(key)
             await self._quota.release(team_id, info.size)
-            current = await self._ledger.file(file_id, None)
+            current = await self._files.get(file_id, None)
             if current is None:
                 raise NotFound(f"File {file_id} not found")
             raise _confirmed_already(file_id)
@@ -139,7 +139,7 @@ class FileService:
 
     async def confirm(self, team_id: str, file_id: int) -> StoredFile:
         """Freeze the file's content: from now on an upload to it is refused."""
-        confirmed = await self._ledger.confirm_file(file_id, team_id)
+        confirmed = await self._uploads.confirm(file_id, team_id)
         if confirmed is None:
             raise NotFound(f"File {file_id} not found")
         if confirmed.upload_status is not FileStatus.COMPLETED:
@@ -151,7 +151,7 @@ class FileService:
 
     # -- reading and deleting ----------------------------------------------------------------
     async def get(self, team_id: str, file_id: int) -> StoredFile:
-        stored = await self._ledger.file(file_id, team_id)
+        stored = await self._files.get(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         return stored
@@ -159,11 +159,11 @@ class FileService:
     async def list_files(
         self, team_id: str, *, limit: int, offset: int
     ) -> tuple[list[StoredFile], int]:
-        return await self._ledger.list_files(team_id, limit=limit, offset=offset)
+        return await self._files.page(team_id, limit=limit, offset=offset)
 
     async def delete(self, team_id: str, file_id: int) -> StoredFile:
         """Remove the file and its bytes; executions that ran it keep their own copy."""
-        stored = await self._ledger.delete_file(file_id, team_id)
+        stored = await self._files.delete(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         await self._blobs.delete(stored.blob_key)
@@ -197,7 +197,7 @@ class FileService:
         """A run's document from ``datalab://file-{id}``: a copy (a hard link on the file
         system) owned by the execution, so deleting the file later does not break the run."""
         file_id = parse_reference(url)
-        stored = await self._ledger.file(file_id, team_id)
+        stored = await self._files.get(file_id, team_id)
         if stored is None:
             raise NotFound(f"File {url.strip()} not found")
         if stored.upload_status is not FileStatus.COMPLETED or stored.file_size is None:
@@ -239,7 +239,7 @@ class FileService:
         now = self._clock.now().timestamp()
         if expires < now:  # refused before any read
             raise Forbidden(BAD_SIGNATURE)
-        stored = await self._ledger.file(file_id, None)
+        stored = await self._files.get(file_id, None)
         if stored is None or not signing.verify(
             self._secret, method, file_id, stored.team_id, expires, signature, now
         ):

@@ -32,7 +32,7 @@ from pagemill.domain.errors import InvalidInput, NotFound, ServiceUnavailable, U
 from pagemill.domain.ids import KEY_PREFIX, TEAM_PREFIX, new_id, random_base62
 from pagemill.domain.models import ApiKey, Team
 from pagemill.domain.teams import Role
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.authz import require_manager
 
 log = logging.getLogger("pagemill.keys")
@@ -83,13 +83,13 @@ def check_team_name(team_name: str) -> str:
 class KeyService:
     def __init__(
         self,
-        ledger: Ledger,
+        tenancy: TenancyLedger,
         clock: Clock,
         cache_seconds: float = 5.0,
         *,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ledger = ledger
+        self._tenancy = tenancy
         self._clock = clock
         self._monotonic = monotonic  # ages cache entries; replaceable in tests
         self._cache_seconds = cache_seconds
@@ -106,9 +106,9 @@ class KeyService:
     ) -> IssuedKey:
         """A new key of the team named ``team_name``, creating the team if needed."""
         name = check_team_name(team_name)
-        team = await self._ledger.team_by_name(name)
+        team = await self._tenancy.team_by_name(name)
         if team is None:
-            team = await self._ledger.create_team(new_id(TEAM_PREFIX), name, self._clock.now())
+            team = await self._tenancy.create_team(new_id(TEAM_PREFIX), name, self._clock.now())
         return await self._issue(team, key_name, created_by, None)
 
     async def _issue(
@@ -129,11 +129,11 @@ class KeyService:
             prefix=SECRET_PREFIX + key_body,
             created_by=created_by,
         )
-        await self._ledger.create_api_key(key)
+        await self._tenancy.create_api_key(key)
         return IssuedKey(team=team, key_id=key.id, secret=secret, key=key)
 
     async def needs_first_key(self) -> bool:
-        return await self._ledger.count_teams() == 0
+        return await self._tenancy.count_teams() == 0
 
     # -- administration ----------------------------------------------------------------------
     async def create_key(
@@ -148,7 +148,7 @@ class KeyService:
         require_manager(actor)
         if expires_at is not None and expires_at <= self._clock.now():
             raise InvalidInput("expires_at must be in the future.")
-        team = await self._ledger.team(team_id)
+        team = await self._tenancy.team(team_id)
         if team is None:
             raise NotFound("Team not found.")
         return await self._issue(team, name, created_by, expires_at)
@@ -156,11 +156,11 @@ class KeyService:
     async def list_keys(self, team_id: str, *, actor: Role) -> list[ApiKey]:
         require_manager(actor)
         await self.settle()  # the listing shows the last uses this process has seen
-        return await self._ledger.list_api_keys(team_id)
+        return await self._tenancy.list_api_keys(team_id)
 
     async def revoke_key(self, team_id: str, key_id: str, *, actor: Role) -> ApiKey:
         require_manager(actor)
-        key = await self._ledger.revoke_api_key(team_id, key_id, self._clock.now())
+        key = await self._tenancy.revoke_api_key(team_id, key_id, self._clock.now())
         if key is None:
             raise NotFound(f"API key {key_id} not found.")
         self._forget(key_id)
@@ -249,7 +249,7 @@ class KeyService:
 
     async def _touch(self, key_id: str) -> None:
         try:
-            await self._ledger.touch_api_key(key_id, self._clock.now())
+            await self._tenancy.touch_api_key(key_id, self._clock.now())
         except ServiceUnavailable:
             pass  # bookkeeping only: the next use after the interval writes it again
         except Exception:
@@ -273,7 +273,7 @@ class KeyService:
         body = secret[len(SECRET_PREFIX) :]
         if not secret.startswith(SECRET_PREFIX) or len(body) != _KEY_ID_LENGTH + _SECRET_LENGTH:
             raise invalid
-        key = await self._ledger.api_key(KEY_PREFIX + body[:_KEY_ID_LENGTH])
+        key = await self._tenancy.api_key(KEY_PREFIX + body[:_KEY_ID_LENGTH])
         # Compare even when the key id is unknown, so timing does not tell ids apart.
         stored = key.key_hash if key is not None else hash_secret("")
         if not hmac.compare_digest(stored, digest) or key is None:
@@ -284,8 +284,8 @@ class KeyService:
         principal = Principal(team_id=key.team_id, key_id=key.id)
         if key.created_by is not None:
             # A user's key carries the user's current role; gone from the team → no access.
-            membership = await self._ledger.membership(key.created_by, key.team_id)
-            user = await self._ledger.user(key.created_by)
+            membership = await self._tenancy.membership(key.created_by, key.team_id)
+            user = await self._tenancy.user(key.created_by)
             if membership is None or user is None or user.disabled:
                 raise invalid
             principal = replace(principal, role=membership.role, user_id=key.created_by)

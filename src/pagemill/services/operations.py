@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import NotFound, Unauthenticated
 from pagemill.domain.models import StuckSteps
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.executions import ExecutionLedger
+from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics
 
@@ -16,7 +18,9 @@ from pagemill.ports.metrics import Metrics
 class OperationsService:
     def __init__(
         self,
-        ledger: Ledger,
+        steps: StepLedger,
+        executions: ExecutionLedger,
+        ping_ledger: Callable[[], Awaitable[None]],
         live: LiveStore,
         metrics: Metrics,
         clock: Clock,
@@ -25,7 +29,9 @@ class OperationsService:
         queued_too_long_seconds: float = 300.0,
         admin_token: str | None = None,
     ) -> None:
-        self._ledger = ledger
+        self._steps = steps
+        self._executions = executions
+        self._ping_ledger = ping_ledger
         self._live = live
         self._metrics = metrics
         self._clock = clock
@@ -44,7 +50,7 @@ class OperationsService:
     async def readiness(self) -> dict[str, str]:
         """Ready when the ledger answers; a live store that does not answer only degrades
         reads to the ledger, so it is reported but does not make the process unready."""
-        await self._ledger.ping()  # ServiceUnavailable propagates: not ready
+        await self._ping_ledger()  # ServiceUnavailable propagates: not ready
         try:
             await self._live.get("pex_readiness_probe")
         except Exception:
@@ -52,16 +58,14 @@ class OperationsService:
         return {"status": "ready", "ledger": "ok", "live_store": "ok"}
 
     async def stuck_steps(self) -> StuckSteps:
-        return await self._ledger.stuck_steps(
-            self._clock.now(), self._lease_grace, self._queued_too_long
-        )
+        return await self._steps.stuck(self._clock.now(), self._lease_grace, self._queued_too_long)
 
     async def scrape(self) -> tuple[bytes, str]:
         """Refresh the gauges that come from the ledger, then render every metric."""
         stuck = await self.stuck_steps()
         self._metrics.ledger_state(
-            executions=await self._ledger.execution_counts(),
-            queue=await self._ledger.queue_depth(),
+            executions=await self._executions.counts(),
+            queue=await self._steps.queue_depth(),
             stuck={
                 "expired_lease": len(stuck.expired_leases),
                 "queued_too_long": len(stuck.queued_too_long),

@@ -11,7 +11,7 @@ from pagemill.domain.ids import new_pipeline_id
 from pagemill.domain.models import Pipeline, PipelineVersion
 from pagemill.domain.pipelines import default_pipeline_name, parse_steps
 from pagemill.domain.rates import pipeline_rate
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.catalog import PipelineCatalog
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -23,14 +23,14 @@ MAX_DESCRIPTION = 500
 class PipelineService:
     def __init__(
         self,
-        ledger: Ledger,
+        pipelines: PipelineCatalog,
         processors: ProcessorRegistry,
         clock: Clock,
         rates: Mapping[str, int],
         custom_processors: CustomProcessorService,
         extraction_schemas: ExtractionSchemaService,
     ) -> None:
-        self._ledger = ledger
+        self._pipelines = pipelines
         self._processors = processors
         self._clock = clock
         self._rates = dict(rates)
@@ -56,12 +56,10 @@ class PipelineService:
 
     async def create(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> Pipeline:
         checked = await self._checked(team_id, steps)
-        return await self._ledger.create_pipeline(
-            team_id, new_pipeline_id(), checked, self._clock.now()
-        )
+        return await self._pipelines.create(team_id, new_pipeline_id(), checked, self._clock.now())
 
     async def get(self, team_id: str, pipeline_id: str) -> Pipeline:
-        pipeline = await self._ledger.pipeline(team_id, pipeline_id)
+        pipeline = await self._pipelines.get(team_id, pipeline_id)
         if pipeline is None:
             raise NotFound(f"Pipeline {pipeline_id} not found")
         return pipeline
@@ -69,7 +67,7 @@ class PipelineService:
     async def list_pipelines(
         self, team_id: str, *, saved_only: bool, include_archived: bool, limit: int, offset: int
     ) -> tuple[list[Pipeline], int]:
-        return await self._ledger.list_pipelines(
+        return await self._pipelines.page(
             team_id,
             saved_only=saved_only,
             include_archived=include_archived,
@@ -103,7 +101,7 @@ class PipelineService:
         # The draft was checked when written, but the server may have lost a processor since
         # (or a custom processor or extraction schema it references may have been archived).
         await self._checked(team_id, pipeline.steps)
-        version = await self._ledger.publish_version(
+        version = await self._pipelines.publish_version(
             team_id, pipeline_id, description, self._clock.now()
         )
         if version is None:
@@ -112,7 +110,7 @@ class PipelineService:
 
     async def versions(self, team_id: str, pipeline_id: str) -> list[PipelineVersion]:
         pipeline = await self.get(team_id, pipeline_id)
-        return await self._ledger.versions(pipeline.pk)
+        return await self._pipelines.versions(pipeline.pk)
 
     async def discard_draft(self, team_id: str, pipeline_id: str, version: int | None) -> Pipeline:
         pipeline = await self.get(team_id, pipeline_id)
@@ -121,7 +119,7 @@ class PipelineService:
             raise Conflict(
                 f"Pipeline {pipeline_id} has no published version to reset the draft to."
             )
-        published = {v.version: v for v in await self._ledger.versions(pipeline.pk)}
+        published = {v.version: v for v in await self._pipelines.versions(pipeline.pk)}
         if target not in published:
             raise NotFound(f"Pipeline version {target} not found")
         return await self._change(team_id, pipeline_id, steps=published[target].steps)
@@ -130,7 +128,7 @@ class PipelineService:
         pipeline = await self.get(team_id, pipeline_id)
         steps = pipeline.steps
         if pipeline.active_version:
-            published = {v.version: v for v in await self._ledger.versions(pipeline.pk)}
+            published = {v.version: v for v in await self._pipelines.versions(pipeline.pk)}
             if pipeline.active_version in published:
                 steps = published[pipeline.active_version].steps
         answer = pipeline_rate([str(s.get("type")) for s in steps], self._rates)
@@ -139,9 +137,7 @@ class PipelineService:
         return answer
 
     async def _change(self, team_id: str, pipeline_id: str, **changes: Any) -> Pipeline:
-        pipeline = await self._ledger.update_pipeline(
-            team_id, pipeline_id, self._clock.now(), **changes
-        )
+        pipeline = await self._pipelines.update(team_id, pipeline_id, self._clock.now(), **changes)
         if pipeline is None:
             raise NotFound(f"Pipeline {pipeline_id} not found")
         return pipeline

@@ -26,8 +26,8 @@ from pagemill.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, 
 from pagemill.domain.ids import random_base62
 from pagemill.domain.models import Team
 from pagemill.domain.teams import Role, Session, User, check_password, normalize_email
-from pagemill.ports.ledger import Ledger
-from pagemill.ports.secrets import server_secret_purpose
+from pagemill.ports.ledger.secrets import server_secret_purpose
+from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.passwords import hash_password_async, verify_password_async
 from pagemill.services.ratelimit import LoginThrottle
 from pagemill.services.secret_box import SecretBox
@@ -55,7 +55,7 @@ class LoginResult:
 
 
 async def load_session_secret(
-    ledger: Ledger, configured: str | None, clock: Clock, box: SecretBox | None = None
+    tenancy: TenancyLedger, configured: str | None, clock: Clock, box: SecretBox | None = None
 ) -> bytes:
     """``PAGEMILL_SESSION_SECRET`` when set; else the secret generated on the first start and
     stored in the ledger (``server_secrets``, sealed by ``box``), shared by every replica."""
@@ -64,7 +64,7 @@ async def load_session_secret(
     box = box or SecretBox(None)
     purpose = server_secret_purpose(SECRET_NAME)
     candidate = box.seal(purpose, secrets.token_urlsafe(48))
-    stored = await ledger.server_secret(SECRET_NAME, candidate, clock.now())
+    stored = await tenancy.server_secret(SECRET_NAME, candidate, clock.now())
     return box.open(purpose, stored).encode()
 
 
@@ -75,7 +75,7 @@ def _b64(data: bytes) -> str:
 class SessionService:
     def __init__(
         self,
-        ledger: Ledger,
+        tenancy: TenancyLedger,
         clock: Clock,
         secret: bytes,
         *,
@@ -87,7 +87,7 @@ class SessionService:
         """``throttle`` bounds password guessing (per account and client address)."""
         if len(secret) < 16:
             raise ValueError("The session secret must have at least 16 characters.")
-        self._ledger = ledger
+        self._tenancy = tenancy
         self._clock = clock
         self._secret = secret
         self._ttl = timedelta(seconds=ttl_seconds)
@@ -138,7 +138,7 @@ class SessionService:
             address: str | None = normalize_email(email)
         except InvalidInput:
             address = None
-        user = await self._ledger.user_by_email(address) if address else None
+        user = await self._tenancy.user_by_email(address) if address else None
         # Always run scrypt, so the time taken does not tell unknown users apart.
         matches = await verify_password_async(password, user.password_hash if user else "")
         if user is None or not matches or user.disabled:
@@ -151,7 +151,7 @@ class SessionService:
         await self._purge(now)
         expires_at = (now + self._ttl).replace(microsecond=0)
         session = Session(random_base62(_SESSION_ID_LENGTH), user.id, now, expires_at)
-        await self._ledger.create_session(session)
+        await self._tenancy.create_session(session)
         payload = f"{user.id}.{int(expires_at.timestamp())}.{session.id}"
         token = f"{payload}.{self._mac(b'session:', payload)}"
         return LoginResult(token, self.csrf_token(session.id), user, session.id, expires_at)
@@ -159,7 +159,7 @@ class SessionService:
     async def _purge(self, now: datetime) -> None:
         if time.monotonic() - self._last_purge >= _PURGE_INTERVAL_SECONDS:
             self._last_purge = time.monotonic()
-            await self._ledger.delete_expired_sessions(now)
+            await self._tenancy.delete_expired_sessions(now)
 
     async def logout(self, token: str | None) -> None:
         """End the session the token names, if any (an invalid token is simply ignored)."""
@@ -169,16 +169,16 @@ class SessionService:
             _, _, session_id = self._parse(token)
         except Unauthenticated:
             return
-        await self._ledger.delete_session(session_id)
+        await self._tenancy.delete_session(session_id)
         self._drop(lambda p: p.session_id == session_id)
 
     async def change_password(self, principal: SessionPrincipal, current: str, new: str) -> None:
         """Set a new password and end every session of the user, this one included."""
-        user = await self._ledger.user(principal.user_id)
+        user = await self._tenancy.user(principal.user_id)
         stored = user.password_hash if user is not None else ""
         if user is None or not await verify_password_async(current, stored):
             raise Forbidden("The current password is wrong.")
-        await self._ledger.set_password(user.id, await hash_password_async(check_password(new)))
+        await self._tenancy.set_password(user.id, await hash_password_async(check_password(new)))
         self._drop(lambda p: p.user_id == principal.user_id)
 
     def forget_user(self, user_id: str) -> None:
@@ -200,10 +200,10 @@ class SessionService:
         expired = Unauthenticated("Session expired or ended: log in again.")
         if expiry <= now.timestamp():
             raise expired
-        session = await self._ledger.session(session_id)
+        session = await self._tenancy.session(session_id)
         if session is None or session.user_id != user_id or session.expires_at <= now:
             raise expired
-        user = await self._ledger.user(user_id)
+        user = await self._tenancy.user(user_id)
         if user is None or user.disabled:
             raise expired
         return SessionPrincipal(user_id, session_id, datetime.fromtimestamp(expiry, UTC))
@@ -218,7 +218,7 @@ class SessionService:
             if principal.expires_at > self._clock.now():
                 return principal, team_id, role
         principal = await self.authenticate(token)
-        team, role = self.pick_team(await self._ledger.user_teams(principal.user_id), selector)
+        team, role = self.pick_team(await self._tenancy.user_teams(principal.user_id), selector)
         if len(self._cache) > _MAX_CACHED:
             self._cache.clear()
         deadline = time.monotonic() + self._cache_seconds

@@ -18,15 +18,15 @@ from collections.abc import AsyncIterator
 
 from pagemill.domain.errors import PayloadTooLarge, StorageQuotaExceeded
 from pagemill.ports.blobs import BlobInfo, BlobStore
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.storage import StorageLedger
 
 log = logging.getLogger("pagemill.storage")
 
 
 class StorageQuota:
-    def __init__(self, ledger: Ledger, quota_bytes: int | None) -> None:
+    def __init__(self, storage: StorageLedger, quota_bytes: int | None) -> None:
         """``quota_bytes`` None (or 0): no quota, the bytes are still counted."""
-        self._ledger = ledger
+        self._storage = storage
         self.quota = quota_bytes or None
 
     async def room(self, team_id: str, cap: int) -> int:
@@ -34,7 +34,7 @@ class StorageQuota:
         ``StorageQuotaExceeded`` when the team has no room at all."""
         if self.quota is None:
             return cap
-        used = await self._ledger.storage_used(team_id)
+        used = await self._storage.used(team_id)
         if used >= self.quota:
             raise self._exceeded(used, None)
         return min(cap, self.quota - used)
@@ -65,23 +65,23 @@ class StorageQuota:
 
     async def charge(self, team_id: str, size: int) -> None:
         """Count ``size`` more bytes, or ``StorageQuotaExceeded`` (nothing counted)."""
-        if not await self._ledger.reserve_storage(team_id, size, self.quota):
-            raise self._exceeded(await self._ledger.storage_used(team_id), size)
+        if not await self._storage.reserve(team_id, size, self.quota):
+            raise self._exceeded(await self._storage.used(team_id), size)
 
     async def record(self, team_id: str, size: int) -> None:
         """Count bytes already written that must be kept (a step's result): never refused,
         and a failure to count them is logged, not raised."""
         try:
-            await self._ledger.reserve_storage(team_id, size, None)
+            await self._storage.reserve(team_id, size, None)
         except Exception:
             log.warning("could not count %d stored bytes of team %s", size, team_id, exc_info=True)
 
     async def release(self, team_id: str, size: int) -> None:
         if size > 0:
-            await self._ledger.release_storage(team_id, size)
+            await self._storage.release(team_id, size)
 
     async def usage(self, team_id: str) -> int:
-        return await self._ledger.storage_used(team_id)
+        return await self._storage.used(team_id)
 
     def _exceeded(self, used: int | None, size: int | None) -> StorageQuotaExceeded:
         stored = f"stores {used:,} bytes of" if used is not None else "has filled"

@@ -28,7 +28,7 @@ from pagemill.domain.teams import (
     may_assign,
     normalize_email,
 )
-from pagemill.ports.ledger import Ledger
+from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.authz import require_manager
 from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import check_team_name
@@ -38,31 +38,32 @@ from pagemill.services.passwords import hash_password_async
 class TeamService:
     def __init__(
         self,
-        ledger: Ledger,
+        tenancy: TenancyLedger,
         clock: Clock,
         *,
         invitations: InvitationService | None = None,
         on_membership_change: Callable[[str], None] | None = None,
     ) -> None:
-        """``on_membership_change(user_id)`` is told when a member's role changed or they left
-        (caches of their keys and sessions drop what they knew of the role)."""
-        self._ledger = ledger
+        """``invitations`` (needed by ``add_or_invite``) invites addresses that have an
+        account; ``on_membership_change(user_id)`` is told when a member's role changed or they
+        left (caches of their keys and sessions drop what they knew of the role)."""
+        self._tenancy = tenancy
         self._clock = clock
-        self._invitations = invitations or InvitationService(ledger, clock)
+        self._invitations = invitations
         self._changed = on_membership_change
 
     # -- teams -------------------------------------------------------------------------------
     async def create_team(self, name: str) -> Team:
         team_name = check_team_name(name)
-        if await self._ledger.team_by_name(team_name) is not None:
+        if await self._tenancy.team_by_name(team_name) is not None:
             raise Conflict(f"A team named {team_name!r} already exists.")
-        return await self._ledger.create_team(new_id(TEAM_PREFIX), team_name, self._clock.now())
+        return await self._tenancy.create_team(new_id(TEAM_PREFIX), team_name, self._clock.now())
 
     async def list_teams(self) -> list[Team]:
-        return await self._ledger.list_teams()
+        return await self._tenancy.list_teams()
 
     async def team(self, team_id: str) -> Team:
-        team = await self._ledger.team(team_id)
+        team = await self._tenancy.team(team_id)
         if team is None:
             raise NotFound("Team not found.")
         return team
@@ -73,10 +74,10 @@ class TeamService:
         if not value or len(value) > 200:
             return None
         if has_prefix(value, TEAM_PREFIX):
-            team = await self._ledger.team(value)
+            team = await self._tenancy.team(value)
             if team is not None:
                 return team
-        return await self._ledger.team_by_name(value)
+        return await self._tenancy.team_by_name(value)
 
     async def team_named(self, selector: str) -> Team:
         team = await self.find_team(selector)
@@ -85,11 +86,11 @@ class TeamService:
         return team
 
     async def user_teams(self, user_id: str) -> list[tuple[Team, Role]]:
-        return await self._ledger.user_teams(user_id)
+        return await self._tenancy.user_teams(user_id)
 
     # -- users -------------------------------------------------------------------------------
     async def user(self, user_id: str) -> User:
-        user = await self._ledger.user(user_id)
+        user = await self._tenancy.user(user_id)
         if user is None:
             raise NotFound(f"User {user_id} not found.")
         return user
@@ -110,16 +111,16 @@ class TeamService:
             password_hash=password_hash,
             created=self._clock.now(),
         )
-        await self._ledger.create_user(user)
+        await self._tenancy.create_user(user)
         return user
 
     async def user_exists(self, email: str) -> bool:
-        return await self._ledger.user_by_email(normalize_email(email)) is not None
+        return await self._tenancy.user_by_email(normalize_email(email)) is not None
 
     # -- members -----------------------------------------------------------------------------
     async def members(self, team_id: str, *, actor: Role) -> list[Member]:
         require_manager(actor)
-        return await self._ledger.team_members(team_id)
+        return await self._tenancy.team_members(team_id)
 
     async def add_member(
         self,
@@ -139,14 +140,14 @@ class TeamService:
         require_manager(actor)
         if not may_assign(actor, None, role):
             raise Forbidden("Only owners can make someone an owner.")
-        user = await self._ledger.user_by_email(normalize_email(email))
+        user = await self._tenancy.user_by_email(normalize_email(email))
         created = user is None
         if user is None:
             user = await self.create_user(email, name, password)
-        if await self._ledger.membership(user.id, team_id) is not None:
+        if await self._tenancy.membership(user.id, team_id) is not None:
             raise Conflict(f"{user.email} is already a member of this team.")
         now = self._clock.now()
-        await self._ledger.add_membership(Membership(user.id, team_id, role, now))
+        await self._tenancy.add_membership(Membership(user.id, team_id, role, now))
         member = Member(user.id, user.email, user.name, role, now, user.disabled)
         return member, created
 
@@ -167,7 +168,9 @@ class TeamService:
         if not may_assign(actor, None, role):
             raise Forbidden("Only owners can make someone an owner.")
         address = normalize_email(email)
-        if await self._ledger.user_by_email(address) is not None:
+        if await self._tenancy.user_by_email(address) is not None:
+            if self._invitations is None:
+                raise Conflict(f"{address} has an account: it can only be invited.")
             return await self._invitations.invite(
                 team_id, address, role, actor=actor, invited_by=invited_by
             )
@@ -175,27 +178,27 @@ class TeamService:
         # address is unique): an existing account is never added without its consent.
         user = await self.create_user(address, name, password)
         now = self._clock.now()
-        await self._ledger.add_membership(Membership(user.id, team_id, role, now))
+        await self._tenancy.add_membership(Membership(user.id, team_id, role, now))
         return Member(user.id, user.email, user.name, role, now, user.disabled)
 
     async def role_of(self, user_id: str, team_id: str) -> Role:
         """The user's role in the team as the ledger has it now (no cache); ``Forbidden`` when
         they are no longer a member."""
-        membership = await self._ledger.membership(user_id, team_id)
+        membership = await self._tenancy.membership(user_id, team_id)
         if membership is None:
             raise Forbidden("You are no longer a member of this team.")
         return membership.role
 
     async def change_role(self, team_id: str, user_id: str, role: Role, *, actor: Role) -> Member:
         await self._authorize_change(team_id, user_id, role, actor)
-        if await self._ledger.change_membership(team_id, user_id, role) is None:
+        if await self._tenancy.change_membership(team_id, user_id, role) is None:
             raise NotFound(f"Member {user_id} not found.")
         self._notify(user_id)
         return await self._member(team_id, user_id)
 
     async def remove_member(self, team_id: str, user_id: str, *, actor: Role) -> None:
         await self._authorize_change(team_id, user_id, None, actor)
-        if await self._ledger.change_membership(team_id, user_id, None) is None:
+        if await self._tenancy.change_membership(team_id, user_id, None) is None:
             raise NotFound(f"Member {user_id} not found.")
         self._notify(user_id)
 
@@ -207,14 +210,14 @@ class TeamService:
         self, team_id: str, user_id: str, wanted: Role | None, actor: Role
     ) -> None:
         require_manager(actor)
-        current = await self._ledger.membership(user_id, team_id)
+        current = await self._tenancy.membership(user_id, team_id)
         if current is None:
             raise NotFound(f"Member {user_id} not found.")
         if not may_assign(actor, current.role, wanted):
             raise Forbidden("Only owners can change or remove an owner, or make one.")
 
     async def _member(self, team_id: str, user_id: str) -> Member:
-        for member in await self._ledger.team_members(team_id):
+        for member in await self._tenancy.team_members(team_id):
             if member.user_id == user_id:
                 return member
         raise NotFound(f"Member {user_id} not found.")

@@ -32,8 +32,8 @@ from pagemill.domain.webhooks import (
     encode_body,
     with_base_url,
 )
-from pagemill.ports.ledger import Ledger
-from pagemill.ports.secrets import webhook_secret_purpose
+from pagemill.ports.ledger.secrets import webhook_secret_purpose
+from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.webhooks import WebhookSender
 from pagemill.services.secret_box import SecretBox
 
@@ -51,7 +51,7 @@ class WebhookConfig:
 class WebhookService:
     def __init__(
         self,
-        ledger: Ledger,
+        webhooks: WebhookLedger,
         sender: WebhookSender,
         clock: Clock,
         config: WebhookConfig | None = None,
@@ -60,7 +60,7 @@ class WebhookService:
         box: SecretBox | None = None,
     ) -> None:
         """``box`` seals the team secrets in the ledger (default: stored as they are)."""
-        self._ledger = ledger
+        self._webhooks = webhooks
         self._sender = sender
         self._clock = clock
         self._config = config or WebhookConfig()
@@ -76,9 +76,9 @@ class WebhookService:
     # -- secrets -----------------------------------------------------------------------------
     async def secret(self, team_id: str) -> WebhookSecret:
         """The team's signing secret, created on first use."""
-        stored = await self._ledger.webhook_secret(team_id)
+        stored = await self._webhooks.secret(team_id)
         if stored is None:
-            stored = await self._ledger.create_webhook_secret(
+            stored = await self._webhooks.create_secret(
                 team_id, self._seal(team_id, new_secret()), self._clock.now()
             )
         return self._opened(stored)
@@ -109,21 +109,21 @@ class WebhookService:
             raise Forbidden("Only the team's owners and admins can rotate its webhook secret.")
         now = self._clock.now()
         until = now + timedelta(seconds=self._config.rotation_grace_seconds)
-        rotated = await self._ledger.rotate_webhook_secret(
+        rotated = await self._webhooks.rotate_secret(
             team_id, self._seal(team_id, new_secret()), now, until
         )
         return self._opened(rotated)
 
     # -- the delivery log --------------------------------------------------------------------
     async def deliveries(self, team_id: str, execution_id: str) -> list[WebhookDelivery]:
-        found = await self._ledger.webhook_deliveries(execution_id, team_id)
+        found = await self._webhooks.deliveries(execution_id, team_id)
         if found is None:
             raise NotFound(f"Execution {execution_id} not found")
         return found
 
     async def redeliver(self, team_id: str, execution_id: str, delivery_id: str) -> WebhookDelivery:
         """Queue an attempt now; the retry schedule starts over if it fails."""
-        delivery = await self._ledger.redeliver_webhook(
+        delivery = await self._webhooks.redeliver(
             execution_id, delivery_id, team_id, self._clock.now()
         )
         if delivery is None:
@@ -160,12 +160,10 @@ class WebhookService:
 
     # -- delivering --------------------------------------------------------------------------
     async def claim(self, worker: str) -> WebhookDelivery | None:
-        return await self._ledger.claim_webhook_delivery(
-            worker, self._clock.now(), self._config.lease_seconds
-        )
+        return await self._webhooks.claim(worker, self._clock.now(), self._config.lease_seconds)
 
     async def next_due(self) -> datetime | None:
-        return await self._ledger.next_webhook_due()
+        return await self._webhooks.next_due()
 
     async def send(self, delivery: WebhookDelivery, worker: str) -> AttemptOutcome | None:
         """Make the attempt ``delivery.attempt`` (claimed by ``worker``) and record it.
@@ -202,7 +200,7 @@ class WebhookService:
             result, delivery, delivery.attempt, finished, self._config.retry, self._rng
         )
         try:
-            held = await self._ledger.finish_webhook_attempt(
+            held = await self._webhooks.finish_attempt(
                 delivery.delivery_id,
                 delivery.attempt,
                 worker,

@@ -10,13 +10,11 @@ import os
 import socket
 from collections.abc import AsyncIterator
 
-from pagemill.bootstrap import Runtime
 from pagemill.domain.clock import Clock
 from pagemill.domain.ids import random_base62
-from pagemill.domain.models import Claim
 from pagemill.ports.dispatch import Dispatcher
-from pagemill.services.container import Services
-from pagemill.services.engine import StepEngine
+from pagemill.services.container import Runtime, Services
+from pagemill.services.step_runner import StepRunner
 from pagemill.worker.webhooks import webhook_deliveries
 
 log = logging.getLogger("pagemill.worker")
@@ -39,7 +37,7 @@ class EmbeddedWorkers:
 
     def __init__(
         self,
-        engine: StepEngine,
+        runner: StepRunner,
         dispatcher: Dispatcher,
         clock: Clock,
         *,
@@ -47,7 +45,7 @@ class EmbeddedWorkers:
         reaper_interval_seconds: float,
         identity: str | None = None,
     ) -> None:
-        self._engine = engine
+        self._runner = runner
         self._dispatcher = dispatcher
         self._clock = clock
         self._concurrency = concurrency
@@ -61,7 +59,7 @@ class EmbeddedWorkers:
         self._stopping = False
 
     async def start(self) -> None:
-        recovered = await self._engine.recover_previous_boot(self.identity)
+        recovered = await self._runner.recover_previous_boot(self.identity)
         if recovered:
             log.warning("requeued %d step(s) left running by a previous start", recovered)
         self._free = [f"{self.identity}/{slot}" for slot in reversed(range(self._concurrency))]
@@ -73,7 +71,7 @@ class EmbeddedWorkers:
     async def stop(self, grace_seconds: float = 0.0) -> None:
         """Stop claiming, let running steps finish for ``grace_seconds``, release the rest."""
         self._stopping = True
-        await self._engine.release_all(grace_seconds)
+        await self._runner.release_all(grace_seconds)
         tasks = [*self._tasks, *self._running]
         for task in tasks:
             task.cancel()
@@ -91,10 +89,10 @@ class EmbeddedWorkers:
             generation = self._dispatcher.generation()
             worker = self._free[-1]
             try:
-                claim = await self._engine.claim_next(worker)
-                if claim is not None:
+                attempt = await self._runner.start_next(worker)
+                if attempt is not None:
                     self._free.pop()
-                    self._start(claim, worker)
+                    self._occupy(attempt, worker)
                     continue
                 timeout = await self._idle_timeout()
             except asyncio.CancelledError:
@@ -106,8 +104,8 @@ class EmbeddedWorkers:
                 continue
             await self._dispatcher.wait(generation, timeout)
 
-    def _start(self, claim: Claim, worker: str) -> None:
-        task = asyncio.create_task(self._engine.run(claim, worker), name=worker)
+    def _occupy(self, task: asyncio.Task[None], worker: str) -> None:
+        """The slot ``worker`` is busy until the attempt ``task`` has ended."""
         self._running.add(task)
 
         def done(task: asyncio.Task[None]) -> None:
@@ -120,7 +118,7 @@ class EmbeddedWorkers:
         task.add_done_callback(done)
 
     async def _idle_timeout(self) -> float:
-        due = await self._engine.next_due()
+        due = await self._runner.next_due()
         if due is None:
             return IDLE_POLL_SECONDS
         seconds = (due - self._clock.now()).total_seconds()
@@ -130,7 +128,7 @@ class EmbeddedWorkers:
         while True:
             await asyncio.sleep(self._reaper_interval)
             try:
-                await self._engine.reap()
+                await self._runner.reap()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -139,38 +137,38 @@ class EmbeddedWorkers:
 
 @contextlib.asynccontextmanager
 async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
-    """The runtime's services with ``settings.workers`` workers running in this process: a
+    """The runtime's services with ``config.workers`` workers running in this process: a
     local claim loop feeding that many step slots and a reaper, or a Procrastinate worker when
     the runtime has a queue."""
-    settings = runtime.settings
-    if settings.workers == 0:
+    config = runtime.config
+    if config.workers == 0:
         yield runtime.services
         return
     if runtime.queue is not None:
         task = asyncio.create_task(
-            run_queue_worker(runtime, queues=None, concurrency=settings.workers)
+            run_queue_worker(runtime, queues=None, concurrency=config.workers)
         )
         try:
             yield runtime.services
         finally:
-            await runtime.services.engine.release_all(settings.shutdown_grace_seconds)
+            await runtime.services.runner.release_all(config.shutdown_grace_seconds)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         return
     workers = EmbeddedWorkers(
-        runtime.services.engine,
+        runtime.services.runner,
         runtime.dispatcher,
         runtime.clock,
-        concurrency=settings.workers,
-        reaper_interval_seconds=settings.reaper_interval_seconds,
+        concurrency=config.workers,
+        reaper_interval_seconds=config.reaper_interval_seconds,
     )
     await workers.start()
     try:
         async with webhook_deliveries(runtime, workers.identity):
             yield runtime.services
     finally:
-        await workers.stop(settings.shutdown_grace_seconds)
+        await workers.stop(config.shutdown_grace_seconds)
 
 
 async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concurrency: int) -> None:
@@ -187,11 +185,11 @@ async def _serve_queue(
     queue = runtime.queue
     if queue is None:
         raise RuntimeError("this runtime has no queue: run embedded workers instead")
-    engine = runtime.services.engine
-    queue.handler = lambda ref: engine.claim_and_run(ref, identity)
+    runner = runtime.services.runner
+    queue.handler = lambda ref: runner.claim_and_run(ref, identity)
 
     async def reap() -> None:
-        await engine.reap()
+        await runner.reap()
 
     queue.reaper = reap
     backoff = 0.5

@@ -14,9 +14,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from pagemill.bootstrap import Runtime
 from pagemill.domain.clock import Clock
 from pagemill.domain.webhooks import WebhookDelivery
+from pagemill.services.container import Runtime
 from pagemill.services.webhooks import WebhookService
 
 log = logging.getLogger("pagemill.webhooks")
@@ -112,15 +112,15 @@ class WebhookDeliveryLoop:
 @contextlib.asynccontextmanager
 async def webhook_deliveries(runtime: Runtime, identity: str) -> AsyncIterator[None]:
     """A delivery loop running for the duration of the block."""
-    settings = runtime.settings
+    config = runtime.config
     loop = WebhookDeliveryLoop(
         runtime.services.webhooks,
         runtime.clock,
         identity=f"{identity}/webhooks",
-        concurrency=settings.webhook_concurrency,
+        concurrency=config.webhook_concurrency,
     )
     await loop.start()
     try:
         yield
     finally:
-        await loop.stop(min(settings.shutdown_grace_seconds, settings.webhook_timeout_seconds))
+        await loop.stop(min(config.shutdown_grace_seconds, config.webhook_timeout_seconds))

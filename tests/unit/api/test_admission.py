@@ -10,7 +10,7 @@ from typing import Any
 import pypdfium2 as pdfium
 from PIL import Image
 
-from tests.hostilegen import tiff_with_many_frames, zip_with_many_members
+from docgen.hostilegen import tiff_with_many_frames, zip_with_many_members
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
 from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
@@ -195,3 +195,21 @@ async def test_hostile_containers_are_counted_within_bounds_at_submit(tmp_path: 
         assert members.status_code == 200, members.text
         assert members.json()["input_config"]["page_count_at_submit"] == 1
         await wait_done(server, members.json()["execution_id"])
+
+
+async def test_a_format_whose_converter_is_missing_is_refused_at_submit(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from pagemill.processors.convert.office import libreoffice
+
+    monkeypatch.setattr(libreoffice, "executable", lambda: None)
+    legacy = (Path(__file__).parents[2] / "fixtures" / "real" / "legacy-lorem.doc").read_bytes()
+    data = tmp_path / "d"
+    async with test_server(data, test_registry()) as server:
+        pipeline_id = await make_pipeline(server)
+        refused = await run(server, pipeline_id, content=legacy)
+        assert refused.status_code == 415
+        assert "LibreOffice" in refused.json()["detail"]
+        assert "apt-get install" in refused.json()["detail"]
+        assert await executions_of(server, pipeline_id) == 0
+        assert no_inputs(data)

@@ -67,5 +67,5 @@ async def test_shutdown_releases_running_steps_without_charging_them(tmp_path: P
         done = await wait_done(server, execution_id)
         assert done["status"] == "completed"
         assert done["steps"][0]["attempt"] == 2
-        steps = await server.runtime.services.ledger.steps(execution_id)
+        steps = await server.runtime.ledger.executions.steps(execution_id)
         assert steps[0].max_attempts == 4  # 3 + the release, which is not charged

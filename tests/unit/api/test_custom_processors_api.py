@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from docgen.pdfgen import make_pdf
 from pagemill.processors.registry import ProcessorRegistry
-from tests.pdfgen import make_pdf
 from tests.support.app import TestServer, test_server
 from tests.support.runs import run_to_completion
 
@@ -313,11 +313,11 @@ async def test_set_active_changes_what_new_runs_freeze(server: TestServer, pdf: 
     assert on_two["result"]["page_classification"][1] == {"page": 1, "label": "contract"}
     assert "Tea" not in pinned["result"]["markdown"]
     assert "Tea" not in on_one["result"]["markdown"] and "TERMS" not in on_one["result"]["markdown"]
-    frozen = await server.services.ledger.steps(on_one["execution"]["execution_id"])
+    frozen = await server.runtime.ledger.executions.steps(on_one["execution"]["execution_id"])
     assert frozen[1].settings["_processor"] == {"id": processor_id, "version": 1}
     assert frozen[1].settings["_definition"] == DROP_LISTS
     # The earlier run keeps what it ran with.
-    earlier = await server.services.ledger.steps(on_two["execution"]["execution_id"])
+    earlier = await server.runtime.ledger.executions.steps(on_two["execution"]["execution_id"])
     assert earlier[1].settings["_processor"]["version"] == 2
 
 

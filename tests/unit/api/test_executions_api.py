@@ -250,7 +250,7 @@ async def test_the_live_entry_is_read_while_the_ledger_head_is(
     pipeline_id = await make_pipeline(server, [{"type": "convert", "settings": {"sleep": 2}}])
     execution_id = (await run(server, pipeline_id)).json()["execution_id"]
     executions = server.runtime.services.executions
-    head_read, live_read = executions._ledger.execution_head, executions._live.get
+    head_read, live_read = executions._executions.head, executions._live.get
     release_head, live_started = asyncio.Event(), asyncio.Event()
 
     async def held_head(*args: Any) -> Any:
@@ -261,7 +261,7 @@ async def test_the_live_entry_is_read_while_the_ledger_head_is(
         live_started.set()
         return await live_read(*args)
 
-    monkeypatch.setattr(executions._ledger, "execution_head", held_head)
+    monkeypatch.setattr(executions._executions, "head", held_head)
     monkeypatch.setattr(executions._live, "get", watched_live)
     polling = asyncio.create_task(
         server.client.get(f"/api/v1/pipelines/executions/{execution_id}", headers=server.headers())

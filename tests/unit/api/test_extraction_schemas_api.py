@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from docgen.extractgen import INVOICE_SCHEMA, GeneratedDoc, invoice, write_pdf
 from pagemill.processors.registry import ProcessorRegistry
-from tests.docgen_extract import INVOICE_SCHEMA, GeneratedDoc, invoice, write_pdf
 from tests.support.app import TestServer, test_server
 from tests.support.runs import run_to_completion
 
@@ -79,7 +79,7 @@ async def pipeline(server: TestServer, settings: dict[str, Any]) -> Any:
 
 async def run_to_end(server: TestServer, pipeline_id: str, pdf: bytes) -> dict[str, Any]:
     execution, result = await run_to_completion(server, pipeline_id, "invoice.pdf", pdf)
-    steps = await server.services.ledger.steps(execution["execution_id"])
+    steps = await server.runtime.ledger.executions.steps(execution["execution_id"])
     return {
         "execution": execution,
         "result": result,
@@ -332,7 +332,7 @@ async def test_convert_then_extract_with_a_saved_schema(
     assert still_one["data"]["invoice_number"] == doc.expected["invoice_number"]
     assert "schema_version" not in still_one["settings"]
     # The earlier run keeps what it ran with.
-    earlier = await server.services.ledger.steps(on_one["execution"]["execution_id"])
+    earlier = await server.runtime.ledger.executions.steps(on_one["execution"]["execution_id"])
     assert earlier[1].settings["_schema"]["version"] == 1
 
 

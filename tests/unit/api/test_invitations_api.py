@@ -221,7 +221,7 @@ async def test_on_another_replica_the_role_is_read_fresh_for_admin_actions(
     team = await server.client.get(TEAM, headers=server.headers())
     # Demoted through the ledger directly, as another API replica would: this process's key
     # cache still says "admin" for up to 300 s.
-    await server.services.ledger.change_membership(team.json()["id"], admin["user_id"], None)
+    await server.runtime.ledger.tenancy.change_membership(team.json()["id"], admin["user_id"], None)
 
     still_cached = await server.client.get("/api/v1/pipelines", headers=key)
     keys = await server.client.get(f"{TEAM}/keys", headers=key)

@@ -10,6 +10,7 @@ import pytest
 
 import pagemill.services.sessions as sessions_module
 from pagemill.domain.limits import Backoff
+from pagemill.services import passwords
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
 from tests.unit.api.test_teams_api import PASSWORD, add_member
@@ -34,7 +35,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every password check that ran scrypt."""
     checked: list[str] = []
-    real = sessions_module.verify_password_async
+    real = passwords.verify_password_async
 
     async def counting(password: str, stored: str) -> bool:
         checked.append(password)

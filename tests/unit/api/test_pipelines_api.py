@@ -74,9 +74,9 @@ async def test_empty_steps_is_a_fastapi_validation_error(server: TestServer) -> 
 async def test_auth_is_required_and_checked(server: TestServer) -> None:
     missing = await server.client.get("/api/v1/pipelines")
     wrong = await server.client.get("/api/v1/pipelines", headers={"X-API-Key": "pm_nope"})
-    forged = await server.client.get(
-        "/api/v1/pipelines", headers={"X-API-Key": server.keys["alpha"][:-1] + "x"}
-    )
+    key = server.keys["alpha"]
+    forged_key = key[:-1] + ("y" if key.endswith("x") else "x")  # never the key itself
+    forged = await server.client.get("/api/v1/pipelines", headers={"X-API-Key": forged_key})
     assert [r.status_code for r in (missing, wrong, forged)] == [401, 401, 401]
     assert "detail" in missing.json()
 

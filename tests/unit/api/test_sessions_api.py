@@ -245,8 +245,8 @@ async def test_the_session_endpoint_repeats_the_csrf_token(server: TestServer) -
 
 
 async def test_the_signing_secret_is_generated_once_and_kept(server: TestServer) -> None:
-    ledger = server.services.ledger
-    stored = await ledger.server_secret("session", "another candidate", datetime.now(UTC))
+    ledger = server.runtime.ledger
+    stored = await ledger.tenancy.server_secret("session", "another candidate", datetime.now(UTC))
 
     assert stored != "another candidate"
     assert len(stored) >= 32

@@ -39,7 +39,7 @@ async def put_file(server: TestServer, size: int, team: str = "alpha") -> tuple[
 
 
 def blob_bytes(server: TestServer) -> int:
-    root = server.runtime.settings.blob_root()
+    root = server.settings.blob_root()
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 

@@ -140,10 +140,10 @@ async def test_another_teams_key_is_not_found_and_keeps_working(server: TestServ
 async def test_expired_keys_are_refused(server: TestServer) -> None:
     body = random_base62(12)
     secret = "pm_" + body + random_base62(32)
-    team = await server.services.ledger.team_by_name("alpha")
+    team = await server.runtime.ledger.tenancy.team_by_name("alpha")
     assert team is not None
     past = datetime.now(UTC) - timedelta(seconds=1)
-    await server.services.ledger.create_api_key(
+    await server.runtime.ledger.tenancy.create_api_key(
         ApiKey("key_" + body, team.id, "old", hash_secret(secret), past, expires_at=past)
     )
 
@@ -161,13 +161,13 @@ async def test_last_used_is_written_at_most_once_a_minute(
     server: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[str] = []
-    touch = server.services.ledger.touch_api_key
+    touch = server.runtime.ledger.tenancy.touch_api_key
 
     async def counting(key_id: str, now: datetime) -> None:
         writes.append(key_id)
         await touch(key_id, now)
 
-    monkeypatch.setattr(server.services.ledger, "touch_api_key", counting)
+    monkeypatch.setattr(server.runtime.ledger.tenancy, "touch_api_key", counting)
     created = await server.client.post(f"{TEAM}/keys", json={}, headers=server.headers())
     new = {"X-API-Key": created.json()["key"]}
 

@@ -8,15 +8,7 @@ from typing import Any
 
 import pytest
 
-from pagemill.domain.errors import ProcessingError
-from pagemill.ports.processing import ProcessorInput
-from pagemill.processors.convert.formats import ParseRequest, detect_format
-from pagemill.processors.convert.processor import ConvertProcessor
-from pagemill.processors.convert.render import RenderOptions, render
-from pagemill.processors.convert.web import epub as epub_parser
-from pagemill.processors.convert.web import html as html_parser
-from pagemill.processors.document import Document
-from tests.officegen import (
+from docgen.officegen import (
     Image,
     Table,
     billion_laughs,
@@ -26,6 +18,14 @@ from tests.officegen import (
     replace_member,
     tiny_png,
 )
+from pagemill.domain.errors import ProcessingError
+from pagemill.ports.processing import ProcessorInput
+from pagemill.processors.convert.formats import ParseRequest, detect_format
+from pagemill.processors.convert.processor import ConvertProcessor
+from pagemill.processors.convert.render import RenderOptions, render
+from pagemill.processors.convert.web import epub as epub_parser
+from pagemill.processors.convert.web import html as html_parser
+from pagemill.processors.document import Document
 
 ARTICLE = [
     ("h1", "Field Guide"),
@@ -260,7 +260,7 @@ def test_epub_images_come_from_the_archive_only(book_epub: Path) -> None:
 def test_epub_without_container_falls_back_to_the_opf(book_epub: Path, tmp_path: Path) -> None:
     import zipfile
 
-    from tests.officegen import zip_with
+    from docgen.officegen import zip_with
 
     with zipfile.ZipFile(book_epub) as archive:
         members = [
@@ -297,7 +297,7 @@ def test_epub_hostile_xml_and_drm_are_refused(book_epub: Path, tmp_path: Path) -
 
 
 def test_epub_without_package_document_is_a_processing_error(tmp_path: Path) -> None:
-    from tests.officegen import zip_with
+    from docgen.officegen import zip_with
 
     path = zip_with(tmp_path / "empty.epub", [("a.txt", b"x")], mimetype=b"application/epub+zip")
     with pytest.raises(ProcessingError, match="no package document"):

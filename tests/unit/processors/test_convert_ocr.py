@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from docgen.pdfgen import filler_paragraph, make_pdf, page_image, page_words
 from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.convert.formats import ParseRequest
+from pagemill.processors.convert.ocr import engine as ocr_engine
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.ocr.images import parse as parse_image
 from pagemill.processors.convert.pdf.parse import parse as parse_pdf
 from pagemill.processors.convert.render import RenderOptions, render_markdown
 from pagemill.processors.document import Document
-from tests.pdfgen import filler_paragraph, make_pdf, page_image, page_words
 
 MIN_WORD_ACCURACY = 0.97
 REPORT = [
@@ -224,19 +225,19 @@ def test_convert_processor_runs_images(tmp_path: Path) -> None:
 
 @pytest.fixture
 def no_tesserocr(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    ocr._engine.cache_clear()
+    ocr_engine.engine.cache_clear()
     monkeypatch.setitem(sys.modules, "tesserocr", None)  # import tesserocr → ImportError
     yield
-    ocr._engine.cache_clear()
+    ocr_engine.engine.cache_clear()
 
 
 @pytest.fixture
 def no_tessdata(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    ocr._engine.cache_clear()
+    ocr_engine.engine.cache_clear()
     monkeypatch.setitem(sys.modules, "tessdata", None)
-    monkeypatch.setattr(ocr, "DATA_PACKAGES", ("no-such-package",))
+    monkeypatch.setattr(ocr_engine, "DATA_PACKAGES", ("no-such-package",))
     yield
-    ocr._engine.cache_clear()
+    ocr_engine.engine.cache_clear()
 
 
 @pytest.mark.usefixtures("no_tesserocr")

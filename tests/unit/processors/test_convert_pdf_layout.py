@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from docgen.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 from pagemill.processors.convert.formats import ParseRequest
 from pagemill.processors.convert.layout.columns import find_columns
 from pagemill.processors.convert.layout.lines import Line, split_at_gaps
 from pagemill.processors.convert.pdf.parse import parse
 from pagemill.processors.convert.render import RenderOptions, render_markdown
 from pagemill.processors.document import Document
-from tests.pdfgen import filler_paragraph, make_large_pdf, make_pdf
 
 PARAGRAPHS = [f"P{i:02d} " + filler_paragraph(i, 40) for i in range(1, 9)]
 TWO_COLUMN_PAGE = [

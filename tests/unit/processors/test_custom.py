@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from docgen.pdfgen import make_pdf
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.custom import CustomStepProcessor, load_transforms
 from pagemill.processors.document import Block, Document
 from pagemill.processors.registry import ProcessorRegistry
-from tests.pdfgen import make_pdf
 
 PAGES = [
     [

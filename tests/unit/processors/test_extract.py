@@ -10,14 +10,7 @@ from typing import Any
 
 import pytest
 
-from pagemill.domain.errors import InvalidInput, ProcessingError
-from pagemill.ports.extractor import StructuredExtractor
-from pagemill.ports.processing import ProcessorInput, ProcessorOutput
-from pagemill.processors.convert import ConvertProcessor
-from pagemill.processors.document import Document
-from pagemill.processors.extract import ExtractProcessor
-from pagemill.processors.segment import SegmentProcessor
-from tests.docgen_extract import (
+from docgen.extractgen import (
     FORM_SCHEMA,
     INVOICE_SCHEMA,
     LETTER_SCHEMA,
@@ -31,6 +24,13 @@ from tests.docgen_extract import (
     score,
     write_pdf,
 )
+from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.ports.extractor import StructuredExtractor
+from pagemill.ports.processing import ProcessorInput, ProcessorOutput
+from pagemill.processors.convert import ConvertProcessor
+from pagemill.processors.document import Document
+from pagemill.processors.extract import ExtractProcessor
+from pagemill.processors.segment import SegmentProcessor
 
 MIN_ACCURACY = 0.95
 CORPUS_SIZE = 24  # 8 invoices, 8 forms, 8 letters, every layout twice
@@ -228,22 +228,30 @@ def test_configured_extractor_is_used_with_checked_citations(
     converted: list[tuple[GeneratedDoc, Path, Path]],
 ) -> None:
     doc, pdf, checkpoint = converted[0]
-    first_block = Document.from_json_bytes(checkpoint.read_bytes()).blocks[0].block_id
+    blocks = Document.from_json_bytes(checkpoint.read_bytes()).blocks
+    number = doc.expected["invoice_number"]
+    holder = next(b.block_id for b in blocks if number in b.text)
     llm = FakeLlm(
         {
-            "invoice_number": "X-1",
-            "invoice_number_citations": [first_block, "/page/9/Paragraph/99"],
+            "invoice_number": number,
+            "invoice_number_citations": [holder, "/page/9/Paragraph/99"],
+            "customer_name": "Invented Trading Ltd",  # cited, but not in the cited block
+            "customer_name_citations": [holder],
+            "due_date": doc.expected["due_date"],  # no citation at all
             "total": "not a number",
+            "total_citations": [holder],
         }
     )
     output = extract(pdf, checkpoint, {"page_schema": doc.schema}, llm)
     data = data_of(output)
-    assert data == {"invoice_number": "X-1", "invoice_number_citations": [first_block]}
-    assert output.result["metadata"]["extraction_method"] == "llm"
-    assert output.result["metadata"]["invalid_fields"][0]["field"] == "total"
+    assert data == {"invoice_number": number, "invoice_number_citations": [holder]}
+    metadata = output.result["metadata"]
+    assert metadata["extraction_method"] == "llm"
+    assert set(metadata["rejected_fields"]) == {"customer_name", "due_date", "total"}
     text, schema, _ = llm.calls[0]
-    assert f"[{first_block}]" in text
+    assert f"[{blocks[0].block_id}]" in text
     assert "total_citations" in schema["properties"]
+    assert "Hints" in text and number in text.split("Hints")[1]  # offline values as hints
     assert ExtractProcessor(llm).version.endswith("fake:model-1")
     # "offline" still selects the built-in extractor.
     offline = extract(

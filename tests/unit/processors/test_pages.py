@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from docgen.hostilegen import tiff_with_many_frames, zip_with_many_members
+from docgen.officegen import make_pptx, make_xlsx
 from pagemill.domain.errors import InvalidInput
 from pagemill.processors.convert.formats import detect_format
 from pagemill.processors.convert.zip_directory import TooManyMembers, members, read_directory
 from pagemill.processors.pages import count_pages, natural_units
-from tests.hostilegen import tiff_with_many_frames, zip_with_many_members
-from tests.officegen import make_pptx, make_xlsx
 from tests.unit.api.test_admission import blank_pdf, tiff
 
 
@@ -84,9 +84,9 @@ def test_a_zip_lying_about_its_member_count_is_read_no_further(tmp_path: Path) -
     liar = zip_with_many_members(tmp_path / "liar.xlsx", 50_000, declared=3)
 
     directory = read_directory(liar)
-    listed, peak = peak_bytes(lambda: list(members(liar, directory)))
+    listed, peak = peak_bytes(lambda: len(list(members(liar, directory))))
 
-    assert directory.entries == 3 and len(listed) == 3
+    assert directory.entries == 3 and listed == 3
     assert peak < 1024 * 1024
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from docgen.extractgen import GeneratedDoc, corpus, invoice, letter, resume, write_pdf
+from docgen.pdfgen import make_large_pdf
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors.convert import ConvertProcessor
@@ -16,8 +18,6 @@ from pagemill.processors.document import SEGMENTS_KEY, Document
 from pagemill.processors.segment import SegmentProcessor
 from pagemill.processors.segment.lexical import stem, tokens
 from pagemill.processors.segment.schema import SegmentSpec, parse_segmentation_schema
-from tests.docgen_extract import GeneratedDoc, corpus, invoice, letter, resume, write_pdf
-from tests.pdfgen import make_large_pdf
 
 NAME_MAP = {
     "Invoice": "A bill for goods or services, with line items and a total",

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagemill.domain.errors import ServiceUnavailable
 from pagemill.domain.models import StepRef, StepRun
 from pagemill.ports.dispatch import Dispatcher
+from pagemill.ports.queue import StepQueue
 
 log = logging.getLogger("pagemill.queue")
 
@@ -48,16 +49,13 @@ REAPER_QUEUE = "pagemill-reaper"
 # A pooled connection idle for longer is checked (one empty query) before it is handed out.
 CHECK_IDLE_SECONDS = 5.0
 
-StepHandler = Callable[[StepRef], Awaitable[None]]
-Reaper = Callable[[], Awaitable[None]]
-
 
 def libpq_url(url: str) -> str:
     """``postgresql+psycopg://…`` (SQLAlchemy) → ``postgresql://…`` (libpq, for psycopg)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class ProcrastinateQueue:
+class ProcrastinateQueue(StepQueue):
     """The Procrastinate app plus pagemill's two tasks."""
 
     def __init__(self, database_url: str) -> None:
@@ -67,10 +65,8 @@ class ProcrastinateQueue:
                 pool_factory=_pool_checking_idle_connections,
             )
         )
-        # Set by the process that runs steps (``pagemill worker`` or ``serve``), once the engine
-        # that the ledger (and so this queue) feeds exists.
-        self.handler: StepHandler | None = None
-        self.reaper: Reaper | None = None
+        self.handler = None
+        self.reaper = None
 
         @self.app.task(name=RUN_STEP_TASK, retry=False, pass_context=False)
         async def run_step(execution_id: str, step_index: int, attempt: int) -> None:

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from pagemill.adapters.sql.engine import Database, create_engine
+from pagemill.adapters.sql.database import Database, create_engine
 from pagemill.adapters.sql.sqlite_files import (
     prepare_sqlite_file,
     remove_sqlite_files,

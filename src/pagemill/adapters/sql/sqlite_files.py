@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from pagemill.adapters.sql.engine import is_sqlite, normalize_url
+from pagemill.adapters.sql.database import is_sqlite, normalize_url
 
 log = logging.getLogger("pagemill.ledger")
 

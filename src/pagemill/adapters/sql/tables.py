@@ -227,63 +227,54 @@ step_cache = sa.Table(
     _ts("created", nullable=False),
 )
 
-# Custom processors (``cp_…``): a team's named, versioned definitions that ``custom`` steps
-# reference. Versions are immutable and never deleted; ``active_version`` picks one.
-custom_processors = sa.Table(
-    "custom_processors",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("processor_id", sa.String(80), nullable=False, unique=True),
-    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("active_version", sa.Integer, nullable=False),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    _ts("created", nullable=False),
-    _ts("updated", nullable=False),
-    # The listing: one team's processors, most recently updated first.
-    sa.Index("ix_custom_processors_team_id_updated", "team_id", "updated"),
-)
 
-custom_processor_versions = sa.Table(
-    "custom_processor_versions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("processor_pk", sa.Integer, sa.ForeignKey("custom_processors.id"), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("definition", sa.JSON, nullable=False),
-    sa.Column("description", sa.Text, nullable=True),
-    _ts("created", nullable=False),
-    sa.UniqueConstraint("processor_pk", "version"),
+def _versioned(
+    name: str, public_id: str, current: str, payload: str, *, described: bool
+) -> tuple[sa.Table, sa.Table]:
+    """A kind of versioned team resource: the table ``name`` of the resources (their public id,
+    the team owning them, the version that is ``current``) and ``<singular>_versions`` of
+    their immutable ``payload`` versions, which are never deleted."""
+    singular = name.removesuffix("s")
+    resource_pk = f"{public_id.removesuffix('_id')}_pk"
+    resources = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(public_id, sa.String(80), nullable=False, unique=True),
+        sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        *([sa.Column("description", sa.Text, nullable=True)] if described else []),
+        sa.Column(current, sa.Integer, nullable=False),
+        sa.Column("archived", sa.Boolean, nullable=False),
+        _ts("created", nullable=False),
+        _ts("updated", nullable=False),
+        # The listing: one team's resources, most recently updated first.
+        sa.Index(f"ix_{name}_team_id_updated", "team_id", "updated"),
+    )
+    versions = sa.Table(
+        f"{singular}_versions",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(resource_pk, sa.Integer, sa.ForeignKey(f"{name}.id"), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column(payload, sa.JSON, nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        _ts("created", nullable=False),
+        sa.UniqueConstraint(resource_pk, "version"),
+    )
+    return resources, versions
+
+
+# Custom processors (``cp_…``): a team's named, versioned definitions that ``custom`` steps
+# reference; ``active_version`` picks one.
+custom_processors, custom_processor_versions = _versioned(
+    "custom_processors", "processor_id", "active_version", "definition", described=False
 )
 
 # Extraction schemas (``sch_…``): a team's saved JSON schemas that ``extract`` steps reference
-# by ``schema_id``. Versions are immutable and never deleted; ``current_version`` is the newest.
-extraction_schemas = sa.Table(
-    "extraction_schemas",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("schema_id", sa.String(80), nullable=False, unique=True),
-    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=True),
-    sa.Column("current_version", sa.Integer, nullable=False),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    _ts("created", nullable=False),
-    _ts("updated", nullable=False),
-    # The listing: one team's schemas, most recently updated first.
-    sa.Index("ix_extraction_schemas_team_id_updated", "team_id", "updated"),
-)
-
-extraction_schema_versions = sa.Table(
-    "extraction_schema_versions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("schema_pk", sa.Integer, sa.ForeignKey("extraction_schemas.id"), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("schema_json", sa.JSON, nullable=False),
-    sa.Column("description", sa.Text, nullable=True),
-    _ts("created", nullable=False),
-    sa.UniqueConstraint("schema_pk", "version"),
+# by ``schema_id``; ``current_version`` is the newest.
+extraction_schemas, extraction_schema_versions = _versioned(
+    "extraction_schemas", "schema_id", "current_version", "schema_json", described=True
 )
 
 # Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``, random. The

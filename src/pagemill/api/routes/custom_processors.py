@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Response
+from fastapi import Form, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
+from pagemill.api.route_table import Route, build_router
 from pagemill.api.schemas import MAX_INT, StoredJson, StoredText
 from pagemill.services.custom_processors import ProcessorInfo, VersionInfo
 
@@ -209,78 +210,76 @@ async def archive_custom_processor(processor_id: ProcessorId, caller: CallerDep)
     return wire.json_response(item(changed))
 
 
-def _router(prefix: str, *, deprecated: bool) -> APIRouter:
-    router = APIRouter(
-        prefix=prefix,
-        tags=["custom processors"],
-        deprecated=deprecated or None,
-        responses=error_responses(401, 404, 503),
-    )
-    conflict = error_responses(400)
-    twin = "" if not deprecated else " (deprecated)"
-    router.add_api_route(
+CONFLICT = error_responses(400)
+ROUTES = (
+    Route(
+        "GET",
         "",
         list_custom_processors,
-        methods=["GET"],
-        response_model=CustomProcessorList,
-        summary="List Custom Processors" + twin,
-    )
-    if not deprecated:
-        router.add_api_route(
-            "",
-            create_custom_processor,
-            methods=["POST"],
-            responses=conflict,
-            summary="Create Custom Processor (pagemill: from a definition)",
-        )
-    router.add_api_route(
+        "List Custom Processors",
+        CustomProcessorList,
+        twin=True,
+    ),
+    Route(
+        "POST",
+        "",
+        create_custom_processor,
+        "Create Custom Processor (pagemill: from a definition)",
+        responses=CONFLICT,
+    ),
+    Route(
+        "GET",
         "/{processor_id}",
         get_custom_processor,
-        methods=["GET"],
-        summary="Get Custom Processor Status" + twin,
-    )
-    if not deprecated:
-        router.add_api_route(
-            "/{processor_id}/iterate",
-            iterate_custom_processor,
-            methods=["POST"],
-            responses=conflict,
-            summary="Iterate Custom Processor (pagemill: a new definition)",
-        )
-    router.add_api_route(
+        "Get Custom Processor Status",
+        twin=True,
+    ),
+    Route(
+        "POST",
+        "/{processor_id}/iterate",
+        iterate_custom_processor,
+        "Iterate Custom Processor (pagemill: a new definition)",
+        responses=CONFLICT,
+    ),
+    Route(
+        "GET",
         "/{processor_id}/versions",
         list_custom_processor_versions,
-        methods=["GET"],
-        response_model=CustomProcessorVersionList,
-        summary="List Custom Processor Versions" + twin,
-    )
-    if not deprecated:
-        router.add_api_route(
-            "/{processor_id}/versions/{version}",
-            get_custom_processor_version,
-            methods=["GET"],
-            summary="Get Custom Processor Version",
-        )
-    router.add_api_route(
+        "List Custom Processor Versions",
+        CustomProcessorVersionList,
+        twin=True,
+    ),
+    Route(
+        "GET",
+        "/{processor_id}/versions/{version}",
+        get_custom_processor_version,
+        "Get Custom Processor Version",
+    ),
+    Route(
+        "POST",
         "/{processor_id}/set_active",
         set_active_version,
-        methods=["POST"],
-        responses=conflict,
-        response_model=CustomProcessorItem,
-        summary="Set Active Custom Processor Version" + twin,
-    )
-    router.add_api_route(
+        "Set Active Custom Processor Version",
+        CustomProcessorItem,
+        CONFLICT,
+        twin=True,
+    ),
+    Route(
+        "POST",
         "/{processor_id}/archive",
         archive_custom_processor,
-        methods=["POST"],
-        responses=conflict,
-        response_model=CustomProcessorItem,
-        summary="Archive Custom Processor" + twin,
-    )
-    return router
+        "Archive Custom Processor",
+        CustomProcessorItem,
+        CONFLICT,
+        twin=True,
+    ),
+)
+_ERRORS = error_responses(401, 404, 503)
+_TAG = "custom processors"
 
-
-router = _router(PREFIX, deprecated=False)
-deprecated_router = _router(DEPRECATED_PREFIX, deprecated=True)
+router = build_router(PREFIX, _TAG, ROUTES, responses=_ERRORS)
+deprecated_router = build_router(
+    DEPRECATED_PREFIX, _TAG, ROUTES, responses=_ERRORS, deprecated=True
+)
 
 __all__ = ["deprecated_router", "router"]

@@ -96,7 +96,7 @@ _RUN_BODY = {
     response_model=PipelineExecutionResponse,
     summary="Run Pipeline",
     openapi_extra=_RUN_BODY,
-    responses=error_responses(400, 413, 429),
+    responses=error_responses(400, 413, 415, 429),
 )
 async def run_pipeline(
     pipeline_id: Annotated[str, Path(max_length=80)],

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BaseModel, Field
 
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
+from pagemill.api.route_table import Route, build_router
 from pagemill.api.schemas import MAX_INT, StoredJson
-from pagemill.domain.extraction_schemas import ExtractionSchema
 from pagemill.domain.labels import MAX_DESCRIPTION, MAX_NAME
+from pagemill.domain.versioned import VersionedResource
 
 PREFIX = "/api/v1/extraction_schemas"
 
@@ -86,13 +87,13 @@ class ExtractionSchemaList(BaseModel):
     total: int
 
 
-def item(s: ExtractionSchema) -> dict[str, Any]:
+def item(s: VersionedResource) -> dict[str, Any]:
     return {
         "id": s.pk,
-        "schema_id": s.schema_id,
+        "schema_id": s.public_id,
         "name": s.name,
         "description": s.description,
-        "schema_json": s.schema_json,
+        "schema_json": s.payload,
         "version": s.current_version,
         "version_history": [
             {
@@ -110,18 +111,7 @@ def item(s: ExtractionSchema) -> dict[str, Any]:
 
 _WIRE_NAMES = {"json_schema": "schema_json"}
 
-router = APIRouter(
-    prefix=PREFIX, tags=["extraction schemas"], responses=error_responses(401, 404, 503)
-)
-CONFLICT = error_responses(400)
 
-
-@router.post(
-    "",
-    response_model=ExtractionSchemaItem,
-    summary="Create Extraction Schema",
-    responses=CONFLICT,
-)
 async def create_extraction_schema(
     body: CreateExtractionSchemaRequest, caller: CallerDep
 ) -> Response:
@@ -131,7 +121,6 @@ async def create_extraction_schema(
     return wire.json_response(item(created))
 
 
-@router.get("", response_model=ExtractionSchemaList, summary="List Extraction Schemas")
 async def list_extraction_schemas(
     caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -144,18 +133,11 @@ async def list_extraction_schemas(
     return wire.json_response({"schemas": [item(s) for s in items], "total": total})
 
 
-@router.get("/{schema_id}", response_model=ExtractionSchemaItem, summary="Get Extraction Schema")
 async def get_extraction_schema(schema_id: SchemaId, caller: CallerDep) -> Response:
     found = await caller.services.extraction_schemas.get(caller.team_id, schema_id)
     return wire.json_response(item(found))
 
 
-@router.put(
-    "/{schema_id}",
-    response_model=ExtractionSchemaItem,
-    summary="Update Extraction Schema",
-    responses=CONFLICT,
-)
 async def update_extraction_schema(
     schema_id: SchemaId, body: UpdateExtractionSchemaRequest, caller: CallerDep
 ) -> Response:
@@ -170,9 +152,42 @@ async def update_extraction_schema(
     return wire.json_response(item(changed))
 
 
-@router.delete(
-    "/{schema_id}", response_model=ExtractionSchemaItem, summary="Archive Extraction Schema"
-)
 async def archive_extraction_schema(schema_id: SchemaId, caller: CallerDep) -> Response:
     archived = await caller.services.extraction_schemas.archive(caller.team_id, schema_id)
     return wire.json_response(item(archived))
+
+
+CONFLICT = error_responses(400)
+ROUTES = (
+    Route(
+        "POST",
+        "",
+        create_extraction_schema,
+        "Create Extraction Schema",
+        ExtractionSchemaItem,
+        CONFLICT,
+    ),
+    Route("GET", "", list_extraction_schemas, "List Extraction Schemas", ExtractionSchemaList),
+    Route(
+        "GET", "/{schema_id}", get_extraction_schema, "Get Extraction Schema", ExtractionSchemaItem
+    ),
+    Route(
+        "PUT",
+        "/{schema_id}",
+        update_extraction_schema,
+        "Update Extraction Schema",
+        ExtractionSchemaItem,
+        CONFLICT,
+    ),
+    Route(
+        "DELETE",
+        "/{schema_id}",
+        archive_extraction_schema,
+        "Archive Extraction Schema",
+        ExtractionSchemaItem,
+    ),
+)
+
+router = build_router(
+    PREFIX, "extraction schemas", ROUTES, responses=error_responses(401, 404, 503)
+)

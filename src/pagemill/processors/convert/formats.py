@@ -36,6 +36,7 @@ class ParseRequest:
     mode: str = "fast"  # fast | balanced | accurate
     include_headers_footers: bool = False
     include_images: bool = False
+    keep_spreadsheet_formatting: bool = False  # spreadsheets: values as their number formats show
     # report(pages_done=…, pages_total=…, stage=…): called as pages are done (any process).
     report: Callable[..., None] | None = None
 
@@ -51,6 +52,12 @@ PARSERS: dict[str, str] = {
     "xlsx": "pagemill.processors.convert.office.xlsx:parse",
     "html": "pagemill.processors.convert.web.html:parse",
     "epub": "pagemill.processors.convert.web.epub:parse",
+    "text": "pagemill.processors.convert.web.text:parse",  # plain text, CSV, Markdown
+    # Legacy Office and OpenDocument: converted to their OOXML twin by LibreOffice.
+    **dict.fromkeys(
+        ("doc", "xls", "ppt", "odt", "ods", "odp"),
+        "pagemill.processors.convert.office.libreoffice:parse",
+    ),
 }
 
 _IMAGE_SIGNATURES: tuple[bytes, ...] = (
@@ -66,13 +73,28 @@ _ZIP_MARKERS: tuple[tuple[str, str], ...] = (
     ("ppt/presentation.xml", "pptx"),
     ("xl/workbook.xml", "xlsx"),
 )
+_ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+# OLE2 compound files: the stream that names the application, as its directory spells it.
+_OLE_STREAMS: tuple[tuple[bytes, str], ...] = (
+    ("EncryptedPackage".encode("utf-16-le"), "legacy-office"),  # a password-protected OOXML
+    ("WordDocument".encode("utf-16-le"), "doc"),
+    ("PowerPoint Document".encode("utf-16-le"), "ppt"),
+    ("Workbook".encode("utf-16-le"), "xls"),
+    ("Book".encode("utf-16-le"), "xls"),  # Excel 5/95
+)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_SCAN_BYTES = 64 * 1024 * 1024
+OLE_CHUNK = 1024 * 1024
 _NAMES = {
-    "legacy-office": "legacy Office document (.doc/.xls/.ppt)",
+    "legacy-office": "legacy Office document (.doc/.xls/.ppt) that is encrypted or unknown",
     "zip": "ZIP archive that is not DOCX, PPTX, XLSX or EPUB",
     "oversized-zip": f"ZIP archive too large to be a document (over {MAX_MEMBERS:,} members "
     "or a directory over 8 MB), refused unopened",
     "rtf": "RTF document",
-    "text": "plain text",
     "binary": "unrecognised binary data",
 }
 
@@ -93,31 +115,37 @@ def detect_format(path: Path) -> str:
         return "image"
     if head.startswith(b"PK\x03\x04"):
         return _zip_format(path)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "legacy-office"
+    if head.startswith(OLE_MAGIC):
+        return _ole_format(path)
     if head.startswith(b"{\\rtf"):
         return "rtf"
     sample = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if sample.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta")):
         return "html"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in head[2:64]:
+        return "text"  # UTF-16 with its byte-order mark
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "binary"
+    except UnicodeDecodeError as error:
+        # The window may end inside a multi-byte character: only an error before that counts.
+        if error.start < len(head) - 3 or len(head) < MAGIC_WINDOW:
+            return "binary"
     return "text"
 
 
 def _zip_format(path: Path) -> str:
-    """DOCX, PPTX, XLSX or EPUB by their marker members; the end record is read first, so an
-    archive declaring more members than any document has is refused without being opened."""
+    """DOCX, PPTX, XLSX, EPUB or OpenDocument by their marker members; the end record is read
+    first, so an archive declaring more members than any document has is refused unopened."""
     try:
         directory = read_directory(path)
         listed = {member.name: member for member in members(path, directory)}
-        mimetype = listed.get("mimetype")
-        if mimetype is not None and read_small_member(path, mimetype, 64).strip() == (
-            b"application/epub+zip"
-        ):
-            return "epub"
+        mimetype_member = listed.get("mimetype")
+        if mimetype_member is not None:
+            mimetype = read_small_member(path, mimetype_member, 64).strip()
+            if mimetype == b"application/epub+zip":
+                return "epub"
+            if mimetype in _ODF_MIMETYPES:
+                return _ODF_MIMETYPES[mimetype]
     except TooManyMembers:
         return "oversized-zip"
     except (ZipDirectoryError, OSError):
@@ -126,6 +154,29 @@ def _zip_format(path: Path) -> str:
         if marker in listed:
             return kind
     return "zip"
+
+
+def _ole_format(path: Path) -> str:
+    """``doc``, ``xls`` or ``ppt`` by the compound file's streams; else ``legacy-office``.
+
+    The stream names are in the file's directory sectors, which may be anywhere: the first
+    ``OLE_SCAN_BYTES`` are searched a chunk at a time (chunks overlap by the longest name). An
+    embedded object brings its own streams (a workbook inside a document), so the name met
+    first wins: the directory lists the document's own streams before those of its objects.
+    """
+    overlap = max(len(name) for name, _ in _OLE_STREAMS)
+    tail = b""
+    with path.open("rb") as handle:
+        for _ in range(OLE_SCAN_BYTES // OLE_CHUNK):
+            chunk = handle.read(OLE_CHUNK)
+            if not chunk:
+                break
+            window = tail + chunk
+            hits = [(window.find(name), kind) for name, kind in _OLE_STREAMS if name in window]
+            if hits:
+                return min(hits)[1]
+            tail = window[-overlap:]
+    return "legacy-office"
 
 
 def parser_for(kind: str, filename: str) -> Parser:

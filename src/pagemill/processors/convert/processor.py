@@ -12,36 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
-from pagemill.domain.page_ranges import parse_page_range
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
+from pagemill.processors.convert import options as convert_settings
 from pagemill.processors.convert.formats import (
     PARSERS,
     ParseRequest,
     detect_format,
     parser_for,
 )
+from pagemill.processors.convert.options import ConvertOptions, convert_options
 from pagemill.processors.convert.render import RenderOptions, parse_output_formats, render
 from pagemill.processors.document import Document
 from pagemill.processors.progress import reporter
 
-MODES = ("fast", "balanced", "accurate")
-# Flags of the hosted convert step and /convert form. Most change nothing for text-layer PDFs yet
-# (no images, no captions), but they are accepted so pipelines written for the hosted API work.
-BOOL_SETTINGS = (
-    "paginate",
-    "add_block_ids",
-    "include_markdown_in_chunks",
-    "include_headers_footers",
-    "include_images",
-    "include_image_captions",
-    "fence_synthetic_captions",
-    "disable_image_extraction",
-    "disable_image_captions",
-    "token_efficient_markdown",
-    "save_checkpoint",
-    "skip_cache",
-    "force_new",
-)
 # How a page's text was obtained, by detected format; OCRed pages say "ocr".
 _EXTRACTION_METHODS = {"pdf": "pdftext", "image": "ocr"}
 
@@ -49,43 +32,21 @@ _EXTRACTION_METHODS = {"pdf": "pdftext", "image": "ocr"}
 class ConvertProcessor(Processor):
     step_type = "convert"
     # Part of every executor-cache key: bump it whenever the output for the same input changes.
-    version = "convert-2"
+    version = "convert-5"
     cpu_heavy = True
     # PDF is what most pipelines convert; other formats' parsers load on first use.
     preload = (PARSERS["pdf"].partition(":")[0],)
 
     def check_settings(self, settings: dict[str, Any]) -> None:
-        for key in BOOL_SETTINGS:
-            value = settings.get(key)
-            if value is not None and not isinstance(value, bool):
-                raise InvalidInput(f"Setting {key!r} must be true or false, not {value!r}.")
-        mode = settings.get("mode")
-        if mode is not None and mode not in MODES:
-            raise InvalidInput(f"Setting 'mode' must be one of {', '.join(MODES)}, not {mode!r}.")
-        output_format = settings.get("output_format")
-        if output_format is not None:
-            if not isinstance(output_format, str):
-                raise InvalidInput("Setting 'output_format' must be a string such as 'markdown'.")
-            parse_output_formats(output_format)
-        page_range = settings.get("page_range")
-        if page_range is not None:
-            if not isinstance(page_range, str):
-                raise InvalidInput("Setting 'page_range' must be a string such as '0,2-4'.")
-            if page_range.strip():  # form clients send "" for "no range"
-                parse_page_range(page_range)
-        max_pages = settings.get("max_pages")
-        if max_pages is not None and (
-            isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1
-        ):
-            raise InvalidInput(
-                f"Setting 'max_pages' must be a whole number ≥ 1, not {max_pages!r}."
-            )
+        """Known keys only (``options.KNOWN_SETTINGS``), each of the right type."""
+        convert_settings.check_settings(settings)
 
     def run(self, job: ProcessorInput) -> ProcessorOutput:
         started = time.perf_counter()
         settings = job.settings
         try:
             self.check_settings(settings)
+            options = convert_options(settings)
             formats = parse_output_formats(
                 job.output_format or settings.get("output_format") or "markdown"
             )
@@ -99,7 +60,8 @@ class ConvertProcessor(Processor):
                     max_pages=settings.get("max_pages"),
                     mode=str(settings.get("mode") or "fast"),
                     include_headers_footers=bool(settings.get("include_headers_footers", False)),
-                    include_images=bool(settings.get("include_images", False)),
+                    include_images=options.include_images,
+                    keep_spreadsheet_formatting=options.keep_spreadsheet_formatting,
                     report=reporter(job.progress_file),
                 )
             )
@@ -111,6 +73,7 @@ class ConvertProcessor(Processor):
         # Later steps (custom, their results' metadata) read it from the checkpoint.
         document.metadata["source_format"] = kind
         result = document_result(document, formats, settings)
+        apply_extras(result, job, kind, document, formats, options)
         result["runtime"] = round(time.perf_counter() - started, 4)
         return ProcessorOutput(
             result=result,
@@ -135,6 +98,7 @@ def document_result(
         paginate=bool(settings.get("paginate", False)),
         add_block_ids=bool(settings.get("add_block_ids", False)),
         include_markdown_in_chunks=bool(settings.get("include_markdown_in_chunks", False)),
+        token_efficient_markdown=bool(settings.get("token_efficient_markdown", False)),
     )
     return {
         "status": "complete",
@@ -169,3 +133,60 @@ def result_metadata(document: Document) -> dict[str, Any]:
         "total_pages": document.page_count,
         "ocr_pages": sorted(ocr_pages),
     }
+
+
+def apply_extras(
+    result: dict[str, Any],
+    job: ProcessorInput,
+    kind: str,
+    document: Document,
+    formats: list[str],
+    options: ConvertOptions,
+) -> None:
+    """The ``extras`` and the notes on settings that could not change this output."""
+    from pagemill.processors.convert import extras
+
+    notes = dict(options.notes)
+    metadata = result["metadata"]
+    if options.keep_spreadsheet_formatting and kind != "xlsx":
+        notes["keep_spreadsheet_formatting"] = f"applies to spreadsheets; this is {kind}"
+    if options.wants("extract_links"):
+        links = extras.extract_links(job.document, kind, document)
+        if links is None:
+            notes["extras.extract_links"] = f"links are read from PDF, DOCX and HTML; not {kind}"
+        else:
+            metadata["links"] = links
+    if options.wants("table_row_bboxes"):
+        if kind == "pdf":
+            metadata["table_row_bboxes"] = extras.table_row_bboxes(job.document, kind, document)
+        else:
+            notes["extras.table_row_bboxes"] = f"{kind} tables have no geometry; PDF only"
+    if options.wants("track_changes"):
+        if kind == "docx":
+            _with_tracked_changes(result, job, document, formats, options)
+        else:
+            notes["extras.track_changes"] = f"tracked changes are read from DOCX; not {kind}"
+    if notes:
+        metadata["settings_notes"] = notes
+
+
+def _with_tracked_changes(
+    result: dict[str, Any],
+    job: ProcessorInput,
+    document: Document,
+    formats: list[str],
+    options: ConvertOptions,
+) -> None:
+    """A DOCX's markdown and html with its revisions and comments marked up."""
+    from pagemill.processors.track_changes.processor import tracked_result
+    from pagemill.processors.track_changes.reader import read_tracked_docx
+
+    tracked = read_tracked_docx(job.document)
+    pages = [page for page in document.pages if page < tracked.page_count] or [0]
+    wanted = [name for name in formats if name in ("markdown", "html")]
+    marked = tracked_result(
+        tracked, pages, wanted or ["markdown"], bool(job.settings.get("paginate"))
+    )
+    for name in wanted:
+        result[name] = marked[name]
+    result["metadata"]["track_changes"] = marked["metadata"]["track_changes"]

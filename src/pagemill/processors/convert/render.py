@@ -26,6 +26,7 @@ class RenderOptions:
     paginate: bool = False
     add_block_ids: bool = False
     include_markdown_in_chunks: bool = False
+    token_efficient_markdown: bool = False
 
 
 def parse_output_formats(value: str) -> list[str]:
@@ -60,14 +61,38 @@ def render(document: Document, formats: list[str], options: RenderOptions) -> di
 
 def render_markdown(document: Document, options: RenderOptions) -> str:
     if not options.paginate:
-        return _markdown_of(document.blocks)
-    by_page = _blocks_by_page(document)
-    text = "".join(
-        f"\n\n{{{page}}}{PAGE_SEPARATOR}\n\n{_markdown_of(by_page.get(page, []))}"
-        for page in document.pages
-    )
-    # An empty page would leave four newlines in a row; the hosted output never has more than two.
-    return re.sub(r"\n{3,}", "\n\n", text)
+        text = _markdown_of(document.blocks)
+    else:
+        by_page = _blocks_by_page(document)
+        text = "".join(
+            f"\n\n{{{page}}}{PAGE_SEPARATOR}\n\n{_markdown_of(by_page.get(page, []))}"
+            for page in document.pages
+        )
+        # An empty page would leave four newlines in a row; the hosted output never has more
+        # than two.
+        text = re.sub(r"\n{3,}", "\n\n", text)
+    return compact_markdown(text) if options.token_efficient_markdown else text
+
+
+_TABLE_LINE = re.compile(r"^\|.*\|$")
+_CELL_PADDING = re.compile(r"[ \t]*(?<!\\)\|[ \t]*")
+_RULE_CELL = re.compile(r"\|-+(?=\|)")
+_EMPTY_PICTURE = re.compile(r"^!\[\]\([^)]*\)$")
+
+
+def compact_markdown(text: str) -> str:
+    """``token_efficient_markdown``: the same content in fewer tokens — table cells without
+    padding and rules of one dash, pictures without alt text dropped, blank-line runs and
+    trailing spaces removed."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if _TABLE_LINE.match(line):
+            line = _RULE_CELL.sub("|-", _CELL_PADDING.sub("|", line))
+        elif _EMPTY_PICTURE.match(line):
+            continue
+        lines.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
 def render_html(document: Document, options: RenderOptions) -> str:

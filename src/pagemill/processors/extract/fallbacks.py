@@ -54,7 +54,9 @@ class Guess:
     score: float
 
 
-def guesses(spec: FieldSpec, blocks: Sequence[Block], excluded: set[int]) -> list[Guess]:
+def guesses(
+    spec: FieldSpec, blocks: Sequence[Block], excluded: set[int], day_first: bool | None = None
+) -> list[Guess]:
     words = set(spec.words)
     shape = shape_of(spec) if spec.kind == "string" and spec.enum is None else None
     found: list[Guess] = []
@@ -65,7 +67,7 @@ def guesses(spec: FieldSpec, blocks: Sequence[Block], excluded: set[int]) -> lis
     if shape == "name" and words & SENDER_WORDS and not words & LETTERHEAD_WORDS:
         found.extend(_signature(blocks))
     if shape in ("date", "date_text") and not words & DATE_QUALIFIERS:
-        found.extend(_first_date(blocks, excluded, iso=shape == "date"))
+        found.extend(_first_date(blocks, excluded, iso=shape == "date", day_first=day_first))
     if shape in ("email", "phone", "url"):
         found.extend(_first_shaped(shape, blocks, excluded))
     return found
@@ -116,11 +118,13 @@ def _signature(blocks: Sequence[Block]) -> list[Guess]:
     return []
 
 
-def _first_date(blocks: Sequence[Block], excluded: set[int], *, iso: bool) -> list[Guess]:
+def _first_date(
+    blocks: Sequence[Block], excluded: set[int], *, iso: bool, day_first: bool | None = None
+) -> list[Guess]:
     for index, block in enumerate(blocks):
         if index in excluded:
             continue
-        found = find_date(block.text, anywhere=True)
+        found = find_date(block.text, anywhere=True, day_first=day_first)
         if found is None:
             continue
         if not iso:

@@ -1,72 +1,87 @@
 """The built-in extractor: fills a JSON schema from a document's blocks, offline.
 
+0. Each property gets its *concept* from its name, description, type and format
+   (``concepts``); the document its language, day/month order and currency (``facts``).
 1. Arrays of objects come from tables (``tables``); their blocks leave the key-value search.
-2. Every block is searched for the labels of every scalar field (``labels``). The value is the
-   text after the label up to the next label — or, for a block that holds only a label, the
-   block to its right or below it (forms with boxes) — read by the field's type (``typed``).
+2. Every block is searched for the labels of every scalar field (``labels``): its own words and,
+   for a concept, the lexicon's labels in every language (``lexicon``). The value is the text
+   after the label up to the next label — or, for a label alone, the box to its right or below
+   it, the cell under a table header, the column under a header row of labels (``layout``) —
+   read by the field's type (``typed``); amounts must look like money.
 3. Objects have a *section*: the blocks under a heading that names them ("Emergency Contact").
    Their properties' bare labels ("Name:") count only there, and other fields' values found
    there score lower.
-4. Unlabelled values get low-scored guesses (``fallbacks``).
-5. Candidates are assigned best score first; each value in the text is used once.
+4. Concepts that labels get wrong — currency, IBAN, VAT id, vendor, customer, addresses — are
+   resolved from the whole document (``resolve``); other unlabelled values get low-scored
+   guesses (``fallbacks``).
+5. Totals, subtotals and taxes that add up are preferred (``candidates``); candidates are
+   assigned best score first, each value in the text used once. A field left empty gets its
+   reason in ``notes["null_reasons"]``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pagemill.processors.document import Block
+from pagemill.processors.extract.candidates import (
+    Candidate,
+    Extraction,
+    Leaf,
+    Reading,
+    consistency,
+    resolved,
+    why_empty,
+)
+from pagemill.processors.extract.concepts import AMOUNT_CONCEPTS, DATE_CONCEPTS, concept_of
+from pagemill.processors.extract.facts import facts_of
 from pagemill.processors.extract.fallbacks import guesses
 from pagemill.processors.extract.labels import (
-    LABEL_BOX_WORDS,
     LabelMatch,
     LabelPattern,
+    Variant,
     common_patterns,
     field_variants,
     find_labels,
     patterns_for,
     region_end,
 )
+from pagemill.processors.extract.layout import (
+    cell_below,
+    column_value,
+    label_only,
+    neighbours,
+    readable,
+)
+from pagemill.processors.extract.lexicon import labels
+from pagemill.processors.extract.resolve import RESOLVED, customer_zone
 from pagemill.processors.extract.schema import FieldSpec
 from pagemill.processors.extract.tables import extract_table, generic_headers
 from pagemill.processors.extract.typed import read_value, shape_of
-from pagemill.processors.extract.values import Found
+from pagemill.processors.extract.values import Found, find_amount
 
-RIGHT_POINTS, BELOW_POINTS = 250.0, 30.0
 OTHER_SECTION, OUTSIDE_SECTION, WEAK = 0.3, 0.1, 0.4
 MAX_SECTION_BLOCKS = 40
 LAST_WINS = {"total", "balance", "grand"}
-
-
-@dataclass(slots=True)
-class Candidate:
-    path: str
-    value: Any
-    score: float
-    order: int
-    block_ids: tuple[str, ...]
-    claim: tuple[int, int] | None  # (block index, character offset) of the value
-
-
-@dataclass(slots=True)
-class Extraction:
-    data: dict[str, Any]
-    citations: dict[str, list[str]]  # top-level field → block ids, in reading order
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _Leaf:
-    spec: FieldSpec
-    parent: FieldSpec | None  # the innermost object holding it, if any
+LEXICON_QUALITY = 0.9  # a label of the field's concept, from the lexicon
+LABELLED: tuple[str, ...] = ("invoice_number", "order_number", "document_date", "due_date")
+LABELLED += ("delivery_date",)
+LABELLED += AMOUNT_CONCEPTS
+WEAK_DATE = 0.2  # "Rechnung 507 vom 21.01.2019": a lower-case word before a date still names it
+MIN_LABELLED = 0.5  # a labelled value of a concept scored below this is left out
+WHOLE_NUMBER = 0.45  # an amount without decimals or currency is rarely money
+COLUMN = 0.1  # a value read by its column under a row of labels is less sure than one beside
+CONCEPTS = (*LABELLED, "vendor", "customer", "vat_id", "iban", "other")
 
 
 def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Extraction:
-    usable = [b for b in blocks if b.type != "picture" and b.text.strip()]
+    usable = [readable(b) for b in blocks if b.type != "picture" and (b.text.strip() or b.rows)]
     leaves, tables, objects = _walk(fields)
+    facts = facts_of(usable)
+    for leaf in leaves.values():
+        leaf.concept = concept_of(leaf.spec)
     excluded: set[int] = set()
     candidates: list[Candidate] = []
     for spec in tables:
@@ -80,29 +95,37 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
             )
     excluded |= generic_headers(usable)
 
-    patterns: list[LabelPattern] = common_patterns()
+    not_total = patterns_for(None, (Variant(p, 0.0) for p in labels("not_total")))
+    # Every concept's labels end the value before them and shadow shorter labels inside them
+    # ("Date of delivery" is no "Date", "BTW Nummer" no "BTW").
+    others = patterns_for(None, (Variant(p, 0.0) for c in CONCEPTS for p in labels(c)))
+    patterns: list[LabelPattern] = [*common_patterns(), *not_total, *others]
     for leaf in leaves.values():
         parent_words = leaf.parent.words if leaf.parent is not None else None
-        patterns.extend(
-            patterns_for(
-                leaf.spec.dotted,
-                field_variants(
-                    leaf.spec.words, leaf.spec.title, parent_words, leaf.spec.description
-                ),
-            )
+        variants = field_variants(
+            leaf.spec.words, leaf.spec.title, parent_words, leaf.spec.description
         )
+        if leaf.concept in LABELLED:
+            variants += [Variant(p, LEXICON_QUALITY) for p in labels(str(leaf.concept))]
+        patterns.extend(patterns_for(leaf.spec.dotted, variants))
     matches = [[] if i in excluded else find_labels(b.text, patterns) for i, b in enumerate(usable)]
     sections = {spec.dotted: _section(usable, spec) for spec in objects}
+    reading = Reading(facts)
 
     for index in range(len(usable)):
         for match in matches[index]:
-            if match.owner is None:
+            if match.owner is None or leaves[match.owner].concept in RESOLVED:
                 continue
-            found = _labelled(usable, matches, index, match, leaves[match.owner], sections)
+            found = _labelled(usable, matches, index, match, leaves[match.owner], sections, reading)
             if found is not None:
                 candidates.append(found)
+    zone = customer_zone(usable)
+    reasons: dict[str, str] = {}
     for leaf in leaves.values():
-        for guess in guesses(leaf.spec, usable, excluded):
+        if leaf.concept in RESOLVED:
+            candidates.extend(resolved(leaf, usable, facts, zone, reasons))
+            continue
+        for guess in guesses(leaf.spec, usable, excluded, facts.day_first):
             offset = guess.offset + guess.found.start
             candidates.append(
                 Candidate(
@@ -114,17 +137,25 @@ def extract_offline(blocks: Sequence[Block], fields: Sequence[FieldSpec]) -> Ext
                     (guess.block, offset),
                 )
             )
+    consistency(candidates, leaves)
     chosen = _assign(
         candidates, {**{k: v.spec for k, v in leaves.items()}, **{t.dotted: t for t in tables}}
     )
-    return _assemble(fields, chosen, usable)
+    extraction = _assemble(fields, chosen, usable)
+    for path, leaf in leaves.items():
+        if path not in chosen:
+            reasons.setdefault(path, why_empty(leaf))
+    if reasons:
+        extraction.notes["null_reasons"] = reasons
+    extraction.notes["document_language"] = facts.language.code
+    return extraction
 
 
 def _walk(
     fields: Sequence[FieldSpec],
-) -> tuple[dict[str, _Leaf], list[FieldSpec], list[FieldSpec]]:
+) -> tuple[dict[str, Leaf], list[FieldSpec], list[FieldSpec]]:
     """Scalar leaves (and arrays of scalars), arrays of objects, and objects, at any depth."""
-    leaves: dict[str, _Leaf] = {}
+    leaves: dict[str, Leaf] = {}
     tables: list[FieldSpec] = []
     objects: list[FieldSpec] = []
 
@@ -137,9 +168,9 @@ def _walk(
             if spec.items is not None and spec.items.kind == "object":
                 tables.append(spec)
             elif spec.items is not None and spec.items.kind != "array":
-                leaves[spec.dotted] = _Leaf(spec, parent)  # a list of scalars
+                leaves[spec.dotted] = Leaf(spec, parent)  # a list of scalars
         else:
-            leaves[spec.dotted] = _Leaf(spec, parent)
+            leaves[spec.dotted] = Leaf(spec, parent)
 
     for spec in fields:
         visit(spec, None)
@@ -151,8 +182,9 @@ def _labelled(
     matches: list[list[LabelMatch]],
     index: int,
     match: LabelMatch,
-    leaf: _Leaf,
+    leaf: Leaf,
     sections: dict[str, set[int]],
+    reading: Reading,
 ) -> Candidate | None:
     if match.weak and _free_text(leaf.spec):
         return None  # prose words are no label for free text
@@ -161,24 +193,76 @@ def _labelled(
         return None
     text = blocks[index].text
     region = text[match.value_start : region_end(text, match, matches[index])]
+    if blocks[index].rows:  # a table row ends the value
+        region = "" if "\n" in text[match.end : match.value_start] else region.split("\n")[0]
     value_index, offset = index, match.value_start
     if leaf.spec.kind == "array":
         return _list(blocks, index, match, leaf.spec, region)
-    found: Found | None = read_value(leaf.spec, region) if region.strip() else None
+    if leaf.concept in AMOUNT_CONCEPTS and re.match(r"-?%", text[match.end : match.end + 2]):
+        return None  # "BTW%", "MwSt-%": the column of rates, not of amounts
+    day_first = reading.facts.day_first
+    penalty = 0.0
+    found: Found | None = None
+    if region.strip():
+        money = leaf.concept in AMOUNT_CONCEPTS and leaf.spec.kind == "number"
+        found = find_amount(region) if money else read_value(leaf.spec, region, day_first)
+    below = cell_below(blocks[index], match) if found is None else None
+    if below is not None:  # a table's header cell: the value is in the cell under it
+        found = read_value(leaf.spec, below[0], day_first)
+        if found is not None:
+            return _candidate(leaf, found, match, (index, index, below[1]), blocks, sections)
     if found is None:
         # A label box ("Invoice No." / "Tax (10%)") has its value in the box beside or below.
-        if not _label_box(text, match, region):
+        column = column_value(blocks, matches, index, match, leaf, reading)
+        if column is not None:
+            found, value_index, offset = column
+            penalty = COLUMN
+        elif not _label_box(text, match, region):
             return None
-        for neighbour in _neighbours(blocks, matches, index):
+        for neighbour in [] if column is not None else neighbours(blocks, matches, index):
+            under = blocks[neighbour].bbox[1] >= blocks[index].bbox[3] - 2
+            if under and leaf.concept in AMOUNT_CONCEPTS and text[: match.start].strip():
+                continue  # an amount label ending a header row: its column is elsewhere
             later = [m.start for m in matches[neighbour] if m.start > 0 and not m.weak]
             region = blocks[neighbour].text[: min(later, default=len(blocks[neighbour].text))]
-            found = read_value(leaf.spec, region)
+            found = read_value(leaf.spec, region, day_first)
             if found is not None:
                 value_index, offset = neighbour, 0
                 break
         if found is None:
             return None
-    score = match.quality + (0.03 if match.separator else 0.0) - (WEAK if match.weak else 0.0)
+    candidate = _candidate(leaf, found, match, (index, value_index, offset), blocks, sections)
+    if candidate is not None:
+        candidate.score -= penalty
+    return candidate
+
+
+def _candidate(
+    leaf: Leaf,
+    found: Found,
+    match: LabelMatch,
+    where: tuple[int, int, int],  # the label's block, the value's block, the region's offset
+    blocks: Sequence[Block],
+    sections: dict[str, set[int]],
+) -> Candidate | None:
+    """The candidate for a value read after ``match``, scored by the label and the layout."""
+    index, value_index, offset = where
+    text = blocks[index].text
+    own_section = sections.get(leaf.parent.dotted) if leaf.parent is not None else None
+    if leaf.concept in AMOUNT_CONCEPTS and value_index == index:
+        between = text[match.start : match.value_start + found.start]
+        if leaf.concept != "tax" and "%" in between:
+            return None  # "Total includes 6% GST 0.48": a tax line, not a total
+    weak = WEAK_DATE if leaf.concept in DATE_CONCEPTS else WEAK
+    score = match.quality + (0.03 if match.separator else 0.0) - (weak if match.weak else 0.0)
+    # A longer label names its value more surely: "Fecha factura" before "Fecha".
+    score += min(0.04, 0.01 * (len(text[match.start : match.end].split()) - 1))
+    if leaf.concept in AMOUNT_CONCEPTS:
+        shown = blocks[value_index].text[offset + found.start : offset + found.end]
+        if not re.search(r"[.,]\d{1,2}\b|[€$£]|[A-Z]{3}", shown):
+            score -= WHOLE_NUMBER
+    if leaf.concept in LABELLED and score < MIN_LABELLED:
+        return None
     score -= 0.02 if value_index != index else 0.0
     for path, section in sections.items():
         if value_index in section and (leaf.parent is None or leaf.parent.dotted != path):
@@ -215,7 +299,7 @@ def _list(
             if found is not None:
                 values.append(found.value)
         ids.append(blocks[index].block_id)
-    elif _label_only(blocks[index].text, match):
+    elif label_only(blocks[index].text, match):
         for later in range(index + 1, len(blocks)):
             if blocks[later].type != "list_item":
                 break
@@ -238,50 +322,8 @@ def _list(
 def _label_box(text: str, match: LabelMatch, region: str) -> bool:
     """A block that is a label, perhaps with a remark ("Tax (10%)"), and no value of its own."""
     if not region.strip():
-        return _label_only(text, match)
+        return label_only(text, match)
     return match.start <= 1 and len(region.split()) <= 2 and not text.rstrip().endswith(".")
-
-
-def _label_only(text: str, match: LabelMatch) -> bool:
-    """A short block that ends with the label: "Invoice No.", "RECEIVE NEWSLETTER"."""
-    return not text[match.value_start :].strip() and len(text.split()) <= LABEL_BOX_WORDS
-
-
-def _neighbours(blocks: Sequence[Block], matches: list[list[LabelMatch]], index: int) -> list[int]:
-    """Where a label box's value may be: the nearest block to its right on the same line, then
-    the nearest block below it."""
-    label = blocks[index]
-    x0, y0, x1, y1 = label.bbox
-    right: tuple[float, int] | None = None
-    below: tuple[float, int] | None = None
-    for other in _same_page(blocks, index):
-        block = blocks[other]
-        if other == index:
-            continue
-        strong = [m for m in matches[other] if not m.weak]
-        if strong and (strong[0].start == 0 or _label_only(block.text, strong[-1])):
-            continue  # another label box, or a label with its own value
-        bx0, by0, bx1, by1 = block.bbox
-        centre = (by0 + by1) / 2
-        beside = y0 - 3 <= centre <= y1 + 3 and 0 <= bx0 - x1 + 2 <= RIGHT_POINTS
-        under = by0 >= y1 - 2 and by0 - y1 <= BELOW_POINTS and min(x1, bx1) - max(x0, bx0) > 0
-        if beside and (right is None or bx0 - x1 < right[0]):
-            right = (bx0 - x1, other)
-        elif not beside and under and (below is None or by0 - y1 < below[0]):
-            below = (by0 - y1, other)
-    return [found[1] for found in (right, below) if found is not None]
-
-
-def _same_page(blocks: Sequence[Block], index: int) -> range:
-    """Indices of the blocks on the page of ``blocks[index]`` (blocks are in page order)."""
-    page = blocks[index].page
-    start = index
-    while start > 0 and blocks[start - 1].page == page:
-        start -= 1
-    end = index + 1
-    while end < len(blocks) and blocks[end].page == page:
-        end += 1
-    return range(start, end)
 
 
 def _section(blocks: Sequence[Block], spec: FieldSpec) -> set[int]:

@@ -22,18 +22,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
-from pagemill.domain.extraction_schemas import SCHEMA_ID, SCHEMA_KEY, schema_ref
+from pagemill.domain.extraction_schemas import SCHEMA_ID, SCHEMA_KEY, SCHEMA_VERSION, schema_ref
 from pagemill.ports.extractor import StructuredExtractor
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.document import SEGMENTS_KEY, Block, Document, read_checkpoint
+from pagemill.processors.extract.candidates import Extraction
 from pagemill.processors.extract.llm import CITATIONS, extract_with
-from pagemill.processors.extract.offline import Extraction, extract_offline
+from pagemill.processors.extract.offline import extract_offline
 from pagemill.processors.extract.schema import SETTING, fields_of, load_schema, prune_invalid
+from pagemill.processors.step_settings import refuse_unknown
 
 OFFLINE, LLM = "offline", "llm"
 # Hosted modes are accepted; each uses the configured extractor, or the offline one.
 MODES = (OFFLINE, LLM, "fast", "balanced", "accurate", "turbo")
-VERSION = "offline-1"
+VERSION = "offline-2"
+KNOWN_SETTINGS = (SETTING, SCHEMA_ID, SCHEMA_VERSION, "extraction_mode")
 
 
 class ExtractProcessor(Processor):
@@ -50,6 +53,7 @@ class ExtractProcessor(Processor):
             raise InvalidInput(
                 f"Setting {SCHEMA_KEY!r} is reserved: pagemill sets it when a run starts."
             )
+        refuse_unknown(settings, KNOWN_SETTINGS, self.step_type)
         saved = schema_ref(settings)
         inline = settings.get(SETTING) not in (None, "")
         if saved is not None and inline:

@@ -75,8 +75,9 @@ def is_person(spec: FieldSpec) -> bool:
     return bool(words & PERSON_WORDS) or spec.words == ["name"]
 
 
-def read_value(spec: FieldSpec, region: str) -> Found | None:
-    """The value of ``spec`` at the start of ``region``, or ``None``."""
+def read_value(spec: FieldSpec, region: str, day_first: bool | None = None) -> Found | None:
+    """The value of ``spec`` at the start of ``region``, or ``None``; ``day_first`` is the
+    document's order of numeric dates."""
     if spec.enum is not None:
         return find_enum(region, list(spec.enum))
     if spec.kind == "integer":
@@ -87,14 +88,16 @@ def read_value(spec: FieldSpec, region: str) -> Found | None:
         return find_boolean(region)
     if spec.kind != "string":
         return None
-    return read_string(shape_of(spec), region, person=is_person(spec))
+    return read_string(shape_of(spec), region, person=is_person(spec), day_first=day_first)
 
 
-def read_string(shape: str, region: str, *, person: bool = False) -> Found | None:
+def read_string(
+    shape: str, region: str, *, person: bool = False, day_first: bool | None = None
+) -> Found | None:
     if shape == "date":
-        return find_date(region)
+        return find_date(region, day_first=day_first)
     if shape == "date_text":
-        return find_date_text(region)
+        return find_date_text(region, day_first)
     if shape in ("email", "url"):
         match = (EMAIL if shape == "email" else URL).search(region)
         return Found(match.group(0).rstrip(".,;"), match.start(), match.end()) if match else None

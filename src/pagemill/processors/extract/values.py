@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pagemill.processors.extract.lexicon import month_numbers
+
 CURRENCY = r"(?:[$€£¥₹]|USD|EUR|GBP|CAD|AUD|CHF|JPY|INR)"
 NUMBER = re.compile(
     rf"(?<![\w.,])(?:{CURRENCY}\s?)?[-\u2212]?\(?(?:{CURRENCY}\s?)?\d(?:[\d,.']*\d)?\)?"
@@ -29,10 +31,15 @@ MONTHS = {
         )
     },
     "sept": 9,
+    **month_numbers(),
 }
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    + "|".join(
+        sorted({re.escape(name) for name in month_numbers() if len(name) > 3}, key=len)[::-1]
+    )
+    + r")\.?"
 )
 _DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
 DATE = re.compile(
@@ -40,7 +47,7 @@ DATE = re.compile(
     rf"(?P<iso>(?P<iy>\d{{4}})[-/.](?P<im>\d{{1,2}})[-/.](?P<id>\d{{1,2}}))"
     rf"|(?P<num>(?P<na>\d{{1,2}})(?P<sep>[/.\-])(?P<nb>\d{{1,2}})(?P=sep)(?P<ny>\d{{4}}|\d{{2}}))"
     rf"|(?P<mdy>(?P<m1>{_MONTH})\s+(?P<d1>{_DAY}),?\s+(?P<y1>\d{{4}}))"
-    rf"|(?P<dmy>(?P<d2>{_DAY})(?:\s+of)?[\s\-]+(?P<m2>{_MONTH}),?[\s\-]+(?P<y2>\d{{4}}))"
+    rf"|(?P<dmy>(?P<d2>{_DAY})\.?(?:\s+of|\s+de)?[\s\-]+(?P<m2>{_MONTH}),?(?:\s+de)?[\s\-]+(?P<y2>\d{{4}}))"
     rf")(?![\w])",
     re.IGNORECASE,
 )
@@ -106,6 +113,28 @@ def find_number(region: str, *, percent: bool = False) -> Found | None:
     return None
 
 
+MONEY = re.compile(r"[.,]\d{1,2}(?!\d)|[$€£¥₹]|\b[A-Z]{3}\b")
+
+
+def find_amount(region: str) -> Found | None:
+    """The first money-shaped number near the start of ``region`` (decimals or a currency),
+    skipping dates, percentages and bare counts ("SUMME [3] EUR 152,00" → 152.0); else the
+    first number, as ``find_number`` reads it."""
+    limit = _token_limit(region, 8)
+    dates = [(m.start(), m.end()) for m in DATE.finditer(region)]
+    for match in NUMBER.finditer(region):
+        if match.start() > limit:
+            break
+        token = match.group(0)
+        if "%" in token or any(start <= match.start() < end for start, end in dates):
+            continue
+        if MONEY.search(token):
+            value = parse_number(token)
+            if value is not None:
+                return Found(value, match.start(), match.end())
+    return find_number(region)
+
+
 def find_integer(region: str) -> Found | None:
     found = find_number(region)
     if found is None or not float(found.value).is_integer():
@@ -113,16 +142,18 @@ def find_integer(region: str) -> Found | None:
     return Found(int(found.value), found.start, found.end)
 
 
-def parse_date_match(match: re.Match[str]) -> date | None:
+def parse_date_match(match: re.Match[str], day_first: bool | None = None) -> date | None:
+    """The date ``match`` names; ``day_first`` is the document's order of numeric dates (``None``:
+    day first after dots or when the first number cannot be a month, else month first)."""
     try:
         if match.group("iso"):
             return date(int(match["iy"]), int(match["im"]), int(match["id"]))
         if match.group("num"):
             a, b, year = int(match["na"]), int(match["nb"]), int(match["ny"])
             year = year + 2000 if year < 100 else year
-            if match["sep"] == "." or a > 12:  # dd.mm.yyyy, or a day that cannot be a month
+            if a > 12 or (b <= 12 and (day_first or (day_first is None and match["sep"] == "."))):
                 return date(year, b, a)
-            return date(year, a, b)  # mm/dd/yyyy, the US reading
+            return date(year, a, b)
         if match.group("mdy"):
             return date(int(match["y1"]), _month(match["m1"]), _day(match["d1"]))
         if match.group("dmy"):
@@ -141,23 +172,25 @@ def _day(text: str) -> int:
     return int(re.sub(r"\D", "", text))
 
 
-def find_date(region: str, *, anywhere: bool = False) -> Found | None:
+def find_date(
+    region: str, *, anywhere: bool = False, day_first: bool | None = None
+) -> Found | None:
     """The first date near the start of ``region`` (anywhere in it with ``anywhere``), as ISO."""
     limit = len(region) if anywhere else _token_limit(region)
     for match in DATE.finditer(region):
         if match.start() > limit:
             break
-        day = parse_date_match(match)
+        day = parse_date_match(match, day_first)
         if day is not None:
             return Found(day.isoformat(), match.start(), match.end())
     return None
 
 
-def find_date_text(region: str) -> Found | None:
+def find_date_text(region: str, day_first: bool | None = None) -> Found | None:
     """Like ``find_date`` but keeps the date as written (for ``string`` fields without format)."""
     limit = _token_limit(region)
     for match in DATE.finditer(region):
-        if match.start() <= limit and parse_date_match(match) is not None:
+        if match.start() <= limit and parse_date_match(match, day_first) is not None:
             return Found(match.group(0), match.start(), match.end())
     return None
 
@@ -237,7 +270,7 @@ def _closest(text: str, names: dict[str, Any]) -> Any:
     return names[close[0]] if close else None
 
 
-def _token_limit(region: str) -> int:
-    """Character offset of the ``REGION_TOKENS``-th token: typed values must start before it."""
+def _token_limit(region: str, tokens: int = REGION_TOKENS) -> int:
+    """Character offset of the ``tokens``-th token: typed values must start before it."""
     positions = [m.start() for m in re.finditer(r"\S+", region)]
-    return positions[REGION_TOKENS] if len(positions) > REGION_TOKENS else len(region)
+    return positions[tokens] if len(positions) > tokens else len(region)

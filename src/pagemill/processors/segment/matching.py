@@ -1,8 +1,11 @@
 """Pages → segments: page features, document boundaries, schema matching, auto-detection.
 
 A page *starts a document* (a strong boundary) when its first block is a heading and no other
-heading on the page is more prominent — the way invoices, letters and résumés begin. A page
-whose first heading says "continued" does not.
+heading on the page is more prominent — the way invoices, letters and résumés begin. A
+continuation marker keeps a document together: a page that says "page k of n" with k > 1
+(in a heading, its first lines or its running header or footer), or whose first heading or
+line says "continued" / "(cont.)", continues the page before, and so does the page after one
+that says "page k of n" with k < n; "page 1 of n" starts a document.
 
 Schema matching scores each page against each segment with TF-IDF cosine over the page's
 headings (weighted x3), its first lines (x1) and the rest of its text (x0.3), against the
@@ -38,6 +41,8 @@ FIRST_LINES_WORDS = 60
 MAX_NAME_CHARS = 120
 FURNITURE = ("page_header", "page_footer")
 CONTINUED = re.compile(r"\b(cont(inued|'d|\.)|fortsetzung)(?!\w)", re.IGNORECASE)
+PAGE_OF = re.compile(r"\b(?:page|p\.|seite|pg\.?)\s*(\d{1,4})\s*(?:of|/|von)\s*(\d{1,4})\b", re.I)
+MARKER_WORDS = 30  # the first words of a page searched for a continuation marker
 
 
 @dataclass(slots=True)
@@ -46,6 +51,8 @@ class Page:
     blocks: list[Block]
     headings: list[Block] = field(default_factory=list)
     starts_document: bool = False
+    # (k, n) of a "page k of n" marker on the page, if it has one
+    page_of: tuple[int, int] | None = None
 
     @property
     def first_heading(self) -> Block | None:
@@ -77,22 +84,53 @@ class Segment:
 def pages_of(document: Document) -> list[Page]:
     pages: list[Page] = []
     for number in document.pages:
-        blocks = [
-            b for b in document.blocks_on(number) if b.type not in FURNITURE and b.text.strip()
-        ]
-        pages.append(Page(number, blocks, [b for b in blocks if b.type == "heading"]))
+        everything = [b for b in document.blocks_on(number) if b.text.strip()]
+        blocks = [b for b in everything if b.type not in FURNITURE]
+        page = Page(number, blocks, [b for b in blocks if b.type == "heading"])
+        # Running headers and footers: kept as blocks, or (by default) only in the metadata.
+        running = [b.text for b in everything if b.type in FURNITURE]
+        running += document.metadata.get("running_text", {}).get(str(number), [])
+        page.page_of = _page_of(page, running)
+        pages.append(page)
     for index, page in enumerate(pages):
-        page.starts_document = index == 0 or _starts_document(page)
+        before = pages[index - 1] if index else None
+        page.starts_document = index == 0 or (
+            not _continues(page, before) and (_opens(page) or _starts_document(page))
+        )
     return pages
+
+
+def _page_of(page: Page, running: list[str]) -> tuple[int, int] | None:
+    """The page's "page k of n" marker (1 ≤ k ≤ n), from its headings, first words or
+    running header and footer."""
+    words = " ".join(page.first_lines().split()[:MARKER_WORDS])
+    for text in [*(b.text for b in page.headings), words, *running]:
+        for match in PAGE_OF.finditer(text):
+            k, n = int(match.group(1)), int(match.group(2))
+            if 1 <= k <= n:
+                return k, n
+    return None
+
+
+def _continues(page: Page, before: Page | None) -> bool:
+    """Whether a continuation marker ties ``page`` to the page before it."""
+    if page.page_of is not None:
+        return page.page_of[0] > 1
+    if before is not None and before.page_of is not None and before.page_of[0] < before.page_of[1]:
+        return True  # the page before said more pages follow
+    first = page.blocks[0].text if page.blocks else ""
+    return bool(CONTINUED.search(first))
+
+
+def _opens(page: Page) -> bool:
+    return page.page_of is not None and page.page_of[0] == 1 and page.page_of[1] > 1
 
 
 def _starts_document(page: Page) -> bool:
     if not page.blocks or page.blocks[0].type != "heading":
         return False
     top = page.blocks[0]
-    if any((h.level or 9) < (top.level or 9) for h in page.headings):
-        return False  # a more prominent heading further down: this one is a section
-    return not CONTINUED.search(top.text)
+    return not any((h.level or 9) < (top.level or 9) for h in page.headings)
 
 
 # --- auto-detection ---------------------------------------------------------------------------

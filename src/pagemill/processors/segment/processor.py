@@ -16,6 +16,7 @@ from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.document import SEGMENTS_KEY, Document, read_checkpoint
 from pagemill.processors.segment.matching import Segment, auto_segments, match_segments, pages_of
 from pagemill.processors.segment.schema import SETTING, parse_segmentation_schema
+from pagemill.processors.step_settings import refuse_unknown
 
 
 class SegmentProcessor(Processor):
@@ -24,6 +25,7 @@ class SegmentProcessor(Processor):
     cpu_heavy = False
 
     def check_settings(self, settings: dict[str, Any]) -> None:
+        refuse_unknown(settings, (SETTING,), self.step_type)
         parse_segmentation_schema(settings.get(SETTING))
 
     def run(self, job: ProcessorInput) -> ProcessorOutput:

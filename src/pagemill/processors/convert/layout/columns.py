@@ -11,6 +11,7 @@ and the short last line of a wrapped spanning title. Each band is read column by
 from __future__ import annotations
 
 import bisect
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -29,6 +30,9 @@ MIN_GUTTER = 6.0
 MIN_COLUMN_LINES = 3
 MIN_COLUMN_LINE_CHARS = 12  # column text is prose; an unruled table's cells are shorter
 MAX_COLUMNS = 3
+FIGURE = re.compile(  # an amount or a count, with its currency
+    r"^(?:[A-Z]{3}\s)?[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*(?:\s[A-Z]{3})?$"  # noqa: RUF001
+)
 HEADING_LIKE_RATIO = 1.1  # a line this much larger than the body text may be a heading
 
 
@@ -155,13 +159,14 @@ def _set_apart_titles(
         return []
     body = dominant_style(lines)
     promoted: list[Line | Atom] = []
+    column_of = {id(item): _column_of(item, columns) for item in items}
     for line in lines:
         if not heading_like(line, body):
             continue
         pad = 1.0  # points
         top, bottom = line.bbox[1] - pad, line.bbox[3] + pad
-        column = _column_of(line, columns)
-        others = [item for item in items if _column_of(item, columns) != column]
+        column = column_of[id(line)]
+        others = [item for item in items if column_of[id(item)] != column]
         beside = any(item.bbox[1] < bottom and item.bbox[3] > top for item in others)
         above = any(item.bbox[3] <= top for item in others)
         below = any(item.bbox[1] >= bottom for item in others)
@@ -207,6 +212,7 @@ def find_columns(lines: Sequence[Line]) -> list[tuple[float, float]] | None:
         for line in lines
         if line.bbox[2] - line.bbox[0] < NARROW_SHARE * (right - left)
         and not heading_like(line, body)
+        and not FIGURE.match(line.text)  # amounts and counts are cells, not column text
     ]
     clusters: list[list[Line]] = []
     for line in sorted(narrow, key=lambda line: line.bbox[0]):

@@ -1,15 +1,23 @@
 """Running headers and footers: text repeated at the same height near the top or bottom.
 
-A line is furniture when its text, with digits masked (so "Page 3 of 10" matches "Page 4 of 10"
-and bare page numbers match each other), sits in the top or bottom tenth of the page at the same
-height (within a few points) on at least two pages, and on at least a quarter of the pages
-parsed. One page alone is no evidence: a single-page selection keeps its furniture as text.
+Removing furniture must never remove content, so a line is furniture only when all of this holds:
+
+* it sits in the top or bottom tenth of the page, at the same height (within a few points) on
+  at least two pages and on at least a quarter of the pages parsed;
+* its text is the same on those pages, or differs only in numbers **and** reads as a page
+  number ("7", "Page 3 of 10", "- 4 -") or is set smaller than the body text. Headings and
+  body lines that differ only in a number ("Section 3", "Invoice no. 1042", the first lines of
+  each page of a scanned form) are content;
+* every other line on its row is furniture too: a table row whose first cells happen to repeat
+  ("Closure", "07/17/2015") is content.
+
+One page alone is no evidence: a single-page selection keeps its furniture as text.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from pagemill.processors.convert.layout.lines import Line, PageLayout
@@ -17,17 +25,24 @@ from pagemill.processors.convert.layout.lines import Line, PageLayout
 FURNITURE_BAND = 0.10  # share of the page height at the top and at the bottom
 SAME_HEIGHT = 4.0  # points: scans drift a little from page to page
 DIGITS = re.compile(r"\d+")
+ROMAN = re.compile(r"\b[ivxlc]+\b")
+# What is left of a page number once digits are masked: "#", "page # of #", "- # -", "p. #".
+PAGE_NUMBER = re.compile(
+    r"^[\s\-–—|.(\[]*(?:(?:page|pages|p\.|pg\.?|seite|página|pagina|side|sida|страница)\s*)?"  # noqa: RUF001
+    r"#(?:\s*(?:/|of|von|de|sur|di|van|из)\s*#)?[\s\-–—|.)\]]*$",  # noqa: RUF001
+    re.IGNORECASE,
+)
+SMALLER = 0.9  # set at most this share of the body size: a folio or a footer line
 
 
 def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tuple[int, int]]:
-    """``(page, line index)`` of running headers and footers.
+    """``(page, line index)`` of running headers and footers (see the module's rules).
 
-    A line is furniture when its text, with digits masked (so "Page 3 of 10" matches
-    "Page 4 of 10" and bare page numbers match each other), sits in the top or bottom band of
-    the page at the same height (within a few points) on at least two pages, and on at least a
-    quarter of the pages parsed. ``pages`` holds ``(page, page height, lines)``.
+    ``pages`` holds ``(page, page height, lines)``.
     """
-    seen: dict[tuple[str, str], list[tuple[float, int, int]]] = defaultdict(list)
+    body_size = _body_size(line for _, _, lines in pages for line in lines)
+    seen: dict[tuple[str, str], list[tuple[float, int, int, str, Line]]] = defaultdict(list)
+    band_lines: dict[int, list[tuple[int, Line]]] = defaultdict(list)
     for page, height, lines in pages:
         for index, line in enumerate(lines):
             center = line.center_y
@@ -37,16 +52,53 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
                 band = "bottom"
             else:
                 continue
-            key = DIGITS.sub("#", " ".join(line.text.lower().split()))
+            text = " ".join(line.text.lower().split())
+            key = DIGITS.sub("#", text)
             position = center if band == "top" else height - center
-            seen[(band, key)].append((position, page, index))
+            seen[(band, key)].append((position, page, index, text, line))
+            band_lines[page].append((index, line))
     needed = max(2, -(-len(pages) // 4))
-    furniture: set[tuple[int, int]] = set()
-    for occurrences in seen.values():
-        for cluster in _clusters(sorted(occurrences)):
-            if len({page for _, page, _ in cluster}) >= needed:
-                furniture.update((page, index) for _, page, index in cluster)
-    return furniture
+    candidates: set[tuple[int, int]] = set()
+    for (_, key), occurrences in seen.items():
+        for cluster in _clusters(sorted(occurrences, key=lambda item: item[0])):
+            if len({page for _, page, _, _, _ in cluster}) < needed:
+                continue
+            if len({text for _, _, _, text, _ in cluster}) > 1 and not _folio(
+                key, [line for *_, line in cluster], body_size
+            ):
+                continue  # differs in numbers: content unless it reads as a page number
+            candidates.update((page, index) for _, page, index, _, _ in cluster)
+    return {
+        (page, index)
+        for page, index in candidates
+        if _row_is_furniture(page, index, band_lines[page], candidates)
+    }
+
+
+def _body_size(lines: Iterable[Line]) -> float:
+    sizes: Counter[float] = Counter()
+    for line in lines:
+        sizes[line.size] += line.chars
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _folio(key: str, lines: list[Line], body_size: float) -> bool:
+    if PAGE_NUMBER.match(key) or PAGE_NUMBER.match(ROMAN.sub("#", key)):
+        return True
+    return body_size > 0 and all(line.size <= SMALLER * body_size for line in lines)
+
+
+def _row_is_furniture(
+    page: int, index: int, lines: list[tuple[int, Line]], candidates: set[tuple[int, int]]
+) -> bool:
+    """Every line sharing this line's row is furniture too."""
+    line = dict(lines)[index]
+    top, bottom = line.bbox[1], line.bbox[3]
+    return all(
+        (page, other_index) in candidates
+        for other_index, other in lines
+        if other_index != index and other.bbox[1] < bottom and other.bbox[3] > top
+    )
 
 
 def set_apart(
@@ -68,9 +120,9 @@ def set_apart(
 
 
 def _clusters(
-    occurrences: list[tuple[float, int, int]], tolerance: float = SAME_HEIGHT
-) -> Iterable[list[tuple[float, int, int]]]:
-    cluster: list[tuple[float, int, int]] = []
+    occurrences: list[tuple[float, int, int, str, Line]], tolerance: float = SAME_HEIGHT
+) -> Iterable[list[tuple[float, int, int, str, Line]]]:
+    cluster: list[tuple[float, int, int, str, Line]] = []
     for occurrence in occurrences:
         if cluster and occurrence[0] - cluster[0][0] > tolerance:
             yield cluster
@@ -78,3 +130,13 @@ def _clusters(
         cluster.append(occurrence)
     if cluster:
         yield cluster
+
+
+def running_text(layouts: Iterable[PageLayout]) -> dict[str, list[str]]:
+    """Each page's running headers and footers (top to bottom), for ``metadata``: dropped from
+    the blocks, they still say "page 2 of 3" to the steps that read the checkpoint."""
+    return {
+        str(layout.page): [line.text for line in sorted(lines, key=lambda ln: ln.bbox[1])]
+        for layout in layouts
+        if (lines := [*layout.headers, *layout.footers])
+    }

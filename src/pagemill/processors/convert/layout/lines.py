@@ -1,11 +1,10 @@
 """Page geometry → lines and paragraphs: the units ``layout.columns`` puts in reading order.
 
-The unit is the *line* (a run of text on one baseline with one dominant style), never pdftext's
-block: pdftext groups lines in content-stream order, so a page written in row-major order (a line
-of the left column, then the line beside it in the right column) cannot be fixed by re-sorting
-its blocks. Instead:
+The unit is the *line* (a run of text on one baseline with one dominant style), never a block in
+content-stream order: a page written in row-major order (a line of the left column, then the
+line beside it in the right column) cannot be fixed by re-sorting such blocks. Instead:
 
-1. pdftext lines are split wherever a wide horizontal gap separates two spans (a column gutter),
+1. text lines are split wherever a wide horizontal gap separates two spans (a column gutter),
    so a row-major "line" that runs across both columns becomes one line per column;
 2. ``layout.columns`` finds the columns and cuts the page into bands;
 3. each band is read column by column, top to bottom, and consecutive lines of one column are
@@ -24,7 +23,10 @@ from pagemill.processors.document import BBox, TableRows
 BULLET = re.compile(r"^[•●○◦▪▫■□‣⁃∙·*\-–—]\s+(?=\S)")  # noqa: RUF001 - the dashes are bullets
 NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")
 MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(?\w{1,3}[.)])$")  # noqa: RUF001
+SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
+SECTION_GAP_EMS = 2.0
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
+BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
 SENTENCE_END = (".", ":", ";", "!", "?")
 
@@ -75,12 +77,17 @@ def list_marker(text: str) -> bool:
 
 
 def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
-    """Merge the pieces of one pdftext line, except across a gutter-wide gap.
+    """Merge the pieces of one text line, except across a gutter-wide gap.
 
-    ``pieces`` are the line's spans (in order) as one-piece lines. A gap of at least one font
-    size between two pieces separates two lines, unless the left piece is only a list marker
-    ("•", "1.", "(a)"), whose hanging indent can be as wide; so does a jump back to the left.
+    ``pieces`` are the line's spans (in logical order) as one-piece lines. A gap of at least one
+    font size between two pieces separates two lines, unless the left piece is only a list
+    marker ("•", "1.", "(a)"), whose hanging indent can be as wide; so does a jump back to the
+    left. A line with right-to-left text is judged in visual order: its logical order jumps
+    left and right across embedded left-to-right runs ("اسمي Jeremy في"), and those jumps are
+    not gutters; each part keeps its pieces in logical order.
     """
+    if any(has_rtl(piece.text) for piece in pieces):
+        return _split_visual(pieces)
     lines: list[list[Line]] = []
     for piece in pieces:
         if lines:
@@ -88,6 +95,15 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             gap = piece.bbox[0] - previous.bbox[2]
             wide = gap >= max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * max(previous.size, piece.size))
             marker = len(lines[-1]) == 1 and bool(MARKER_ONLY.match(previous.text.strip()))
+            # "1.2  Methods": a section number set a quad before its title, in its style.
+            numbered = (
+                len(lines[-1]) == 1
+                and bool(SECTION_NUMBER.match(previous.text.strip()))
+                and (previous.size, previous.bold) == (piece.size, piece.bold)
+                and gap <= SECTION_GAP_EMS * piece.size
+                and piece.text.lstrip()[:1].isalpha()
+            )
+            marker = marker or numbered
             # A jump back to the left is another column's text drawn first on this baseline.
             backwards = gap < -max(previous.size, piece.size)
             if not backwards and (not wide or marker):
@@ -95,6 +111,28 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 continue
         lines.append([piece])
     return [merge_pieces(line) for line in lines]
+
+
+def _split_visual(pieces: Sequence[Line]) -> list[Line]:
+    order = {id(piece): index for index, piece in enumerate(pieces)}
+    parts: list[list[Line]] = []
+    right_edge = 0.0
+    for piece in sorted(pieces, key=lambda piece: piece.bbox[0]):
+        if parts:
+            gap = piece.bbox[0] - right_edge
+            if gap < max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size):
+                parts[-1].append(piece)
+                right_edge = max(right_edge, piece.bbox[2])
+                continue
+        parts.append([piece])
+        right_edge = piece.bbox[2]
+    # Right-to-left lines read their parts from the right.
+    parts.reverse()
+    return [merge_pieces(sorted(part, key=lambda piece: order[id(piece)])) for part in parts]
+
+
+def has_rtl(text: str) -> bool:
+    return any("\u0590" <= char <= "\u08ff" or "\ufb1d" <= char <= "\ufefc" for char in text)
 
 
 def merge_pieces(pieces: Sequence[Line]) -> Line:
@@ -112,7 +150,8 @@ def merge_pieces(pieces: Sequence[Line]) -> Line:
         text=text.replace("\u00ad", ""),
         bbox=union(piece.bbox for piece in pieces),
         size=max(size_weights.items(), key=lambda item: item[1])[0][0],
-        bold=bold_chars * 2 > chars,
+        # A run-in bold lead ("Note. The form ...") does not make the line bold.
+        bold=bold_chars >= BOLD_LINE_SHARE * chars,
         chars=chars,
     )
 
@@ -178,6 +217,15 @@ def continues(block: list[Line], line: Line) -> bool:
     if not -0.5 * size <= gap <= 0.6 * size:
         return False
     tolerance = max(2.0, 0.5 * size)
+    if has_rtl(line.text) and has_rtl(previous.text):
+        # Right-to-left paragraphs start at the right edge; their last line ends short on
+        # the left.
+        right = max(other.bbox[2] for other in block)
+        return (
+            abs(line.bbox[2] - right) <= tolerance
+            or (len(block) == 1 and 0 < right - line.bbox[2] <= 4 * size)
+            or (len(block) == 1 and 0 < line.bbox[2] - right <= 4 * size)
+        )
     left = min(other.bbox[0] for other in block)
     if abs(line.bbox[0] - left) <= tolerance:
         return not (len(block) > 1 and block[-1].bbox[0] > left + tolerance and _item_open(block))

@@ -14,16 +14,16 @@ warning is an error here, so a crafted file cannot exhaust the worker's memory.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
 from pagemill.processors.convert.formats import ParseRequest
 from pagemill.processors.convert.layout.blocks import body_style, build_blocks
-from pagemill.processors.convert.layout.furniture import find_furniture
-from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.layout.furniture import find_furniture, running_text
 from pagemill.processors.convert.ocr import tesseract as ocr
-from pagemill.processors.convert.ocr.tesseract import ocr_layout
+from pagemill.processors.convert.ocr.tesseract import OcrPage, ocr_layout
 from pagemill.processors.document import Document
 
 MAX_FRAME_PIXELS = 50_000_000
@@ -63,11 +63,12 @@ def _parse(request: ParseRequest) -> Document:
             frames = getattr(image, "n_frames", 1) if kind in MULTI_PAGE_FORMATS else 1
             pages = select_pages(frames, request.page_range, request.max_pages)
             ocr.check_available()
-            recognised: list[tuple[int, float, float, list[list[Line]]]] = []
+            recognised: list[tuple[int, float, float, OcrPage]] = []
             for page in pages:
                 frame, dpi = _frame(image, page)
-                width, height = frame.width * 72.0 / dpi, frame.height * 72.0 / dpi
-                recognised.append((page, width, height, ocr.recognize(frame, dpi=dpi)))
+                read = ocr.recognize(frame, dpi=dpi)
+                # A frame scanned sideways is read upright: its size is the upright one.
+                recognised.append((page, read.width, read.height, read))
 
     ocr.harmonise_sizes(paragraphs for _, _, _, paragraphs in recognised)
     furniture = find_furniture(
@@ -86,7 +87,11 @@ def _parse(request: ParseRequest) -> Document:
         "body_font_size": style.size if style is not None else None,
         "pages_without_text": [layout.page for layout in layouts if not layout.groups],
         "ocr_pages": list(pages),
+        "running_text": running_text(layouts),
     }
+    turned = {str(page): read.rotation for page, _, _, read in recognised if read.rotation}
+    if turned:
+        metadata["rotated_pages"] = turned
     return Document(page_count=frames, pages=pages, blocks=blocks, metadata=metadata)
 
 
@@ -124,3 +129,30 @@ def _too_large(detail: str) -> ProcessingError:
         f"{MAX_FRAME_PIXELS // 1_000_000} megapixels and {MAX_SIDE:,} pixels a side per frame.",
         retryable=False,
     )
+
+
+def page_images(
+    path: Path, page_range: str | None = None, max_pages: int | None = None, *, colour: bool = False
+) -> tuple[int, list[tuple[int, Any, float]]]:
+    """The image's frame count and ``(page, frame, dpi)`` for each selected frame, with the
+    same size checks as ``parse`` (for steps that OCR or draw on frames): greyscale on white
+    as OCR wants it, or upright RGB with ``colour``."""
+    from PIL import Image, ImageOps
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+            raise _too_large(f"Pillow refused it as a decompression bomb ({error})") from error
+        with image:
+            kind = image.format or "image"
+            frames = getattr(image, "n_frames", 1) if kind in MULTI_PAGE_FORMATS else 1
+            selected = []
+            for page in select_pages(frames, page_range, max_pages):
+                frame, dpi = _frame(image, page)  # checks the size before decoding
+                if colour:
+                    upright = ImageOps.exif_transpose(image) if page == 0 else image.copy()
+                    frame = upright.convert("RGB")
+                selected.append((page, frame, dpi))
+    return frames, selected

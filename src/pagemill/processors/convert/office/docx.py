@@ -8,8 +8,10 @@
 * Lists: numbering properties of the paragraph or its style. ``numFmt`` "bullet" gives a bulleted
   item; other formats give "N. text" with the number Word would show (counted per list and
   level, honouring ``start``); ``none`` gives a plain paragraph.
-* Tables: merged cells repeat their text in every grid cell they cover (horizontal ``gridSpan``
-  and vertical ``vMerge`` alike), so each row has one cell per grid column.
+* Tables: each row has one cell per grid column; a merged area (horizontal ``gridSpan``,
+  vertical ``vMerge``) keeps its text in its first cell and the cells it covers are empty, as
+  in HTML. A table nested in a cell is not flattened into that cell: its rows come one under
+  the other in the outer table (see ``_table_rows``).
 * Pages: a DOCX has no reliable pages (they depend on fonts and the printer). Everything is page 0
   unless the file has explicit breaks: ``w:br w:type="page"``, ``pageBreakBefore`` (direct or from
   the style) and non-continuous section breaks each start a new page. Blank pages (two breaks in
@@ -46,6 +48,7 @@ HEADING_STYLE = re.compile(r"^heading\s+(\d)$", re.IGNORECASE)
 MAX_HEADING_LEVEL = 4
 MAX_STYLE_DEPTH = 32  # basedOn chains longer than this are cut (a loop in a hostile file)
 MAX_COLUMNS = 1000
+MAX_TABLE_DEPTH = 8  # tables nested deeper than this are read as their text
 # Subtrees whose text must not be read: deleted or moved-away text, the VML copy of a drawing.
 SKIPPED = {f"{W}del", f"{W}moveFrom", f"{MC}Fallback", f"{W}rPr", f"{W}pPr", f"{W}instrText"}
 CONTAINERS = {f"{W}sdt", f"{W}sdtContent", f"{W}customXml", f"{W}smartTag"}
@@ -182,26 +185,7 @@ class _Reader:
         return f"{counts[ilvl]}."
 
     def table(self, tbl: Element) -> None:
-        rows: list[list[str]] = []
-        above: dict[int, str] = {}  # grid column → text of the cell there in the row above
-        for tr in _children(tbl, f"{W}tr"):
-            trpr = tr.find(f"{W}trPr")
-            column = (_int(_val(trpr, "gridBefore")) or 0) if trpr is not None else 0
-            row = [""] * min(column, MAX_COLUMNS)
-            for tc in _children(tr, f"{W}tc"):
-                tcpr = tc.find(f"{W}tcPr")
-                span = max(_int(_val(tcpr, "gridSpan")) or 1, 1) if tcpr is not None else 1
-                merge = tcpr.find(f"{W}vMerge") if tcpr is not None else None
-                if merge is not None and merge.get(f"{W}val", "continue") == "continue":
-                    text = above.get(column, "")
-                else:
-                    text = collapse(" ".join(_plain_text(p) for p in tc.iter(f"{W}p")))
-                for offset in range(span):
-                    if len(row) < MAX_COLUMNS:
-                        row.append(text)
-                        above[column + offset] = text
-                column += span
-            rows.append(row)
+        rows = _table_rows(tbl, 0)
         if any(any(row) for row in rows):
             self.sink.add_table(self.page, rows)
             self.page_has_content = True
@@ -243,6 +227,63 @@ def _pieces(element: Element) -> Iterator[_Piece]:
                 yield _Piece("textbox", element=box)
         else:
             yield from _pieces(child)
+
+
+def _table_rows(tbl: Element, depth: int) -> list[list[str]]:
+    """The table's grid: one cell per grid column, merged areas' text in their first cell.
+
+    A cell holding a table of its own keeps it as rows: the cell's text before the nested
+    table, each nested row (its cells joined with "; "), and the text after it come one under
+    the other, the other cells of those rows empty.
+    """
+    rows: list[list[str]] = []
+    for tr in _children(tbl, f"{W}tr"):
+        trpr = tr.find(f"{W}trPr")
+        column = (_int(_val(trpr, "gridBefore")) or 0) if trpr is not None else 0
+        lines: list[list[str]] = [[""] * min(column, MAX_COLUMNS)]
+        for tc in _children(tr, f"{W}tc"):
+            tcpr = tc.find(f"{W}tcPr")
+            span = max(_int(_val(tcpr, "gridSpan")) or 1, 1) if tcpr is not None else 1
+            merge = tcpr.find(f"{W}vMerge") if tcpr is not None else None
+            if merge is not None and merge.get(f"{W}val", "continue") == "continue":
+                texts = [""]  # covered by the cell above, which holds the text
+            else:
+                texts = _cell_texts(tc, depth)
+            while len(lines) < len(texts):
+                lines.append([""] * len(lines[0]))
+            for index, line in enumerate(lines):
+                cells = [texts[index] if index < len(texts) else ""] + [""] * (span - 1)
+                line.extend(cells[: max(0, MAX_COLUMNS - len(line))])
+            column += span
+        rows.extend(lines)
+    return rows
+
+
+def _cell_texts(tc: Element, depth: int) -> list[str]:
+    """A cell's text, one entry per line it takes in its table (more with a nested table)."""
+    texts: list[str] = []
+    pending: list[str] = []
+    for child in tc.iterchildren():
+        if child.tag == f"{W}tbl" and depth < MAX_TABLE_DEPTH:
+            if collapse(" ".join(pending)):
+                texts.append(collapse(" ".join(pending)))
+            pending = []
+            texts.extend(
+                collapse("; ".join(cell for cell in row if cell))
+                for row in _table_rows(child, depth + 1)
+            )
+        else:
+            pending.extend(_plain_text(p) for p in _paragraphs(child))
+    if collapse(" ".join(pending)) or not texts:
+        texts.append(collapse(" ".join(pending)))
+    return texts
+
+
+def _paragraphs(element: Element) -> Iterator[Element]:
+    if element.tag == f"{W}p":
+        yield element
+    elif element.tag in CONTAINERS or element.tag == f"{W}tbl":
+        yield from element.iter(f"{W}p")
 
 
 def _plain_text(p: Element) -> str:

@@ -9,8 +9,13 @@
   bullet (``buChar``/``buBlip``), is auto-numbered (``buAutoNum``, written "N. text"), sits in a
   body/object placeholder (bulleted by the master unless ``buNone``), or is indented (level > 0);
   otherwise it is a paragraph.
-* Tables → ``table`` blocks; a merged area repeats its text in every cell it covers.
-* Pictures → ``picture`` blocks with ``include_images``. Charts, SmartArt and notes are ignored.
+* Tables → ``table`` blocks; a merged area keeps its text in its first cell, the cells it
+  covers are empty (as in HTML's colspan and rowspan, and as the XLSX parser does).
+* Charts → their title (a paragraph) and their data as a ``table`` block: a header row of the
+  series names, then one row per category with each series' value.
+* Pictures → ``picture`` blocks with ``include_images``. SmartArt and notes are ignored, and so
+  is any shape python-pptx does not know (it raises ``NotImplementedError`` for its type):
+  one odd shape never fails the deck.
 * Geometry: slides have it, so blocks carry their shape's box in points (EMU / 12700, origin
   top-left) and ``page_sizes`` holds the slide size. Paragraphs of one text frame share the
   frame's box; members of a group carry the group's box.
@@ -92,6 +97,8 @@ class _Slide:
                 self.whole_text(shape, "page_header", box)
         elif getattr(shape, "has_table", False):
             self.sink.add_table(self.page, _table_rows(shape.table), bbox=box)
+        elif getattr(shape, "has_chart", False):
+            self.chart(shape.chart, box)
         elif isinstance(shape, Picture):
             if self.images:
                 self.picture(shape, box)
@@ -132,6 +139,13 @@ class _Slide:
             is_item = bullet == "bullet" or (bullet is None and (bulleted or level > 0))
             self.sink.add(self.page, "list_item" if is_item else "paragraph", text, bbox=box)
 
+    def chart(self, chart: Any, box: BBox) -> None:
+        if chart.has_title and chart.chart_title.has_text_frame:
+            title = collapse(chart.chart_title.text_frame.text)
+            if title:
+                self.sink.add(self.page, "paragraph", title, bbox=box)
+        self.sink.add_table(self.page, _chart_rows(chart), bbox=box)
+
     def picture(self, shape: Any, box: BBox) -> None:
         try:
             image = shape.image
@@ -161,7 +175,11 @@ def _flatten(shapes: Any, group_box: BBox | None, depth: int) -> Iterator[tuple[
 
     for shape in shapes:
         box = group_box or _box(shape)
-        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        try:
+            group = shape.shape_type == MSO_SHAPE_TYPE.GROUP
+        except NotImplementedError:  # a kind of shape python-pptx cannot name: not a group
+            group = False
+        if group:
             if depth < MAX_GROUP_DEPTH:
                 # Members are placed in the group's own coordinate space; the group's box on
                 # the slide is the honest position for all of them.
@@ -197,16 +215,33 @@ def _points(emu: int) -> float:
 
 
 def _table_rows(table: Any) -> list[list[str]]:
-    rows = list(table.rows)
-    width = len(table.columns)
-    grid: list[list[str | None]] = [[None] * width for _ in rows]
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row.cells):
-            if c >= width or grid[r][c] is not None:
-                continue
-            text = collapse(cell.text)
-            spans = (cell.span_height, cell.span_width) if cell.is_merge_origin else (1, 1)
-            for rr in range(r, min(r + spans[0], len(rows))):
-                for cc in range(c, min(c + spans[1], width)):
-                    grid[rr][cc] = text
-    return [[cell or "" for cell in row] for row in grid]
+    # A cell a merge covers (``is_spanned``) repeats nothing: the merge origin holds the text.
+    return [
+        ["" if cell.is_spanned else collapse(cell.text) for cell in row.cells] for row in table.rows
+    ]
+
+
+def _chart_rows(chart: Any) -> list[list[str]]:
+    """The chart's data: series names across, one row per category (or point number)."""
+    series = [item for plot in chart.plots for item in plot.series]
+    if not series:
+        return []
+    categories: list[str] = []
+    for plot in chart.plots:
+        categories = [collapse(str(label)) for label in plot.categories]
+        if categories:
+            break
+    points = max(len(list(item.values)) for item in series)
+    labels = categories + [str(index + 1) for index in range(len(categories), points)]
+    rows = [["", *(collapse(item.name or "") for item in series)]]
+    columns = [list(item.values) for item in series]
+    for index, label in enumerate(labels):
+        rows.append([label, *(_number(values, index) for values in columns)])
+    return rows
+
+
+def _number(values: list[Any], index: int) -> str:
+    value = values[index] if index < len(values) else None
+    if value is None:
+        return ""
+    return format(value, ".15g") if isinstance(value, float) else str(value)

@@ -22,6 +22,7 @@ import warnings
 from typing import Any
 
 from pagemill.processors.convert.formats import ParseRequest
+from pagemill.processors.convert.office.number_formats import formatted_text
 from pagemill.processors.convert.office.safety import (
     BlockSink,
     check_zip,
@@ -45,10 +46,12 @@ def parse(request: ParseRequest) -> Document:
         check_zip(request.path, "XLSX")
         from openpyxl import load_workbook
 
-        with warnings.catch_warnings():
+        # From an open file, not a path: openpyxl refuses a path without an .xlsx-like
+        # extension, and a stored upload has none (the bytes already said it is XLSX).
+        with request.path.open("rb") as handle, warnings.catch_warnings():
             # openpyxl warns about every extension it skips (data validation, slicers…): noise.
             warnings.simplefilter("ignore", UserWarning)
-            return _parse(request, load_workbook(str(request.path), read_only=True, data_only=True))
+            return _parse(request, load_workbook(handle, read_only=True, data_only=True))
 
 
 def _parse(request: ParseRequest, workbook: Any) -> Document:
@@ -65,7 +68,7 @@ def _parse(request: ParseRequest, workbook: Any) -> Document:
             sheet = workbook[name]
             if not hasattr(sheet, "iter_rows"):
                 continue  # a chart sheet: no cells
-            rows, note = _used_range(sheet)
+            rows, note = _used_range(sheet, formatted=request.keep_spreadsheet_formatting)
             sink.add_table(page, rows)
             if note:
                 truncated[name] = note
@@ -77,12 +80,16 @@ def _parse(request: ParseRequest, workbook: Any) -> Document:
     return sink.document(len(names), pages, metadata)
 
 
-def _used_range(sheet: Any) -> tuple[list[list[str]], dict[str, Any] | None]:
+def _used_range(
+    sheet: Any, *, formatted: bool = False
+) -> tuple[list[list[str]], dict[str, Any] | None]:
     rows: list[list[str]] = []
     leading_empty = tail = 0
     more_rows = more_columns = False
     # One column past the cap is read so that content there can be reported as cut.
-    for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True):
+    for values in sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=not formatted):
+        if formatted:  # each cell as its number format shows it (keep_spreadsheet_formatting)
+            values = tuple(formatted_text(c.value, c.number_format, _text) for c in values)
         cells = [_text(value) for value in values[:MAX_COLUMNS]]
         filled = any(cells)
         if len(values) > MAX_COLUMNS and _text(values[MAX_COLUMNS]):

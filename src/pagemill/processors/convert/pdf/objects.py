@@ -1,7 +1,8 @@
 """What a PDF page draws besides text, from pdfium's page objects in one cheap pass.
 
-* **rulings**: whether the page has line or box paths a ruled table could be made of, so the
-  (slow) table finder only runs where it can find something;
+* **rules**: the horizontal and vertical line segments a table can be ruled with (thin paths,
+  and the axis-aligned edges of boxes and grids drawn as one path); the table finder starts
+  from them, so pages without rules cost it almost nothing;
 * **image coverage**: the share of the page covered by images, which tells a scanned page (one
   big image, no text) from a blank one;
 * **pictures**: embedded images as PNG, for ``include_images``.
@@ -10,16 +11,30 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from pagemill.processors.document import BBox
 
-RULE_MIN_LENGTH = 15.0  # points: shorter paths are glyph outlines, bullets or decorations
+RULE_MIN_LENGTH = 8.0  # points: shorter segments are glyph outlines, bullets or decorations
 RULE_MAX_THICKNESS = 2.0
-BOX_MIN_HEIGHT = 10.0
+BOX_MIN_SIZE = 6.0
+MAX_PATH_SEGMENTS = 400  # longer paths are drawings or outlined text, not table rules
 MIN_PICTURE_PIXELS = 32  # smaller images are icons, bullets or spacers
+SEGMENT_LINETO, SEGMENT_BEZIERTO, SEGMENT_MOVETO = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An axis-aligned segment in page space (origin top-left): ``at`` is its y (horizontal)
+    or x (vertical), ``start``..``end`` its extent along the other axis."""
+
+    horizontal: bool
+    at: float
+    start: float
+    end: float
 
 
 @dataclass(slots=True)
@@ -30,42 +45,139 @@ class Picture:
 
 @dataclass(slots=True)
 class PageObjects:
-    rulings: bool = False
+    rules: list[Rule] = field(default_factory=list)
+    drawings: list[BBox] = field(default_factory=list)  # paths with curves or slanted lines
     image_coverage: float = 0.0  # 0..1, overlaps counted twice (then capped)
     pictures: list[Picture] = field(default_factory=list)
     paths: int = 0  # vector paths of any size (art, rules, or text converted to outlines)
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """PDF user space → the page as displayed: origin top-left, ``/Rotate`` applied, in points."""
+
+    left: float
+    bottom: float
+    width: float  # unrotated
+    height: float
+    rotation: int  # 0, 90, 180 or 270
+
+    @classmethod
+    def of(cls, page: Any) -> Frame:
+        left, bottom, right, top = page.get_bbox()
+        try:
+            rotation = int(page.get_rotation()) % 360
+        except Exception:  # a damaged /Rotate entry reads as upright
+            rotation = 0
+        return cls(left, bottom, abs(right - left), abs(top - bottom), rotation)
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """Width and height as displayed."""
+        if self.rotation in (90, 270):
+            return self.height, self.width
+        return self.width, self.height
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        x, y = x - self.left, self.height - (y - self.bottom)
+        if self.rotation == 90:
+            return self.height - y, x
+        if self.rotation == 180:
+            return self.width - x, self.height - y
+        if self.rotation == 270:
+            return y, self.width - x
+        return x, y
+
+    def box(self, left: float, bottom: float, right: float, top: float) -> BBox:
+        x0, y0 = self.point(left, bottom)
+        x1, y1 = self.point(right, top)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
 def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
-    """Walk ``page``'s path and image objects (forms included) once."""
+    """Walk ``page``'s path and image objects (forms included) once; boxes as displayed."""
     import pypdfium2.raw as pdfium_c
 
-    width, height = page.get_size()
+    frame = Frame.of(page)
+    width, height = frame.size
     area = max(1.0, width * height)
-    horizontal = vertical = boxes = 0
     result = PageObjects()
     covered = 0.0
     objects = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE))
     for obj in objects:
-        left, bottom, right, top = obj.get_bounds()
-        w, h = right - left, top - bottom
+        box = frame.box(*obj.get_bounds())
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             covered += max(0.0, w) * max(0.0, h)
             if want_pictures:
-                picture = _picture(obj, (left, height - top, right, height - bottom))
+                picture = _picture(obj, box)
                 if picture is not None:
                     result.pictures.append(picture)
             continue
-        if h <= RULE_MAX_THICKNESS and w >= RULE_MIN_LENGTH:
-            horizontal += 1
-        elif w <= RULE_MAX_THICKNESS and h >= RULE_MIN_LENGTH:
-            vertical += 1
-        elif w >= RULE_MIN_LENGTH and h >= BOX_MIN_HEIGHT:
-            boxes += 1
         result.paths += 1
-    result.rulings = boxes > 0 or (horizontal >= 2 and vertical >= 2)
+        if h <= RULE_MAX_THICKNESS and w >= RULE_MIN_LENGTH:
+            result.rules.append(Rule(True, (y0 + y1) / 2, x0, x1))
+        elif w <= RULE_MAX_THICKNESS and h >= RULE_MIN_LENGTH:
+            result.rules.append(Rule(False, (x0 + x1) / 2, y0, y1))
+        elif w >= BOX_MIN_SIZE and h >= BOX_MIN_SIZE:
+            rules = _path_rules(pdfium_c, obj.raw, frame)
+            if rules is None:
+                result.drawings.append(box)
+            else:
+                result.rules.extend(rules)
     result.image_coverage = min(1.0, covered / area)
     return result
+
+
+def _path_rules(pdfium_c: Any, path: Any, frame: Frame) -> list[Rule] | None:
+    """The axis-aligned straight segments of a box or grid path, in page space; ``None`` for a
+    drawing (curves, slanted lines, or too many segments for a table's rules)."""
+    count = pdfium_c.FPDFPath_CountSegments(path)
+    if count > MAX_PATH_SEGMENTS:
+        return None
+    if count <= 0:
+        return []
+    matrix = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFPageObj_GetMatrix(path, matrix):
+        return []
+    a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
+    x, y = ctypes.c_float(), ctypes.c_float()
+    rules: list[Rule] = []
+    start = current = None
+    for index in range(count):
+        segment = pdfium_c.FPDFPath_GetPathSegment(path, index)
+        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+        if kind == SEGMENT_BEZIERTO:
+            return None
+        pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
+        point = frame.point(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        if kind == SEGMENT_LINETO and current is not None:
+            if not _add_segment(rules, current, point):
+                return None
+        elif kind == SEGMENT_MOVETO:
+            start = point
+        current = point
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and start is not None:
+            if not _add_segment(rules, point, start):
+                return None
+            current = start
+    return rules
+
+
+def _add_segment(rules: list[Rule], p: tuple[float, float], q: tuple[float, float]) -> bool:
+    """Add the segment ``p``-``q`` if it is a rule; ``False`` if it is slanted (a drawing)."""
+    (x0, y0), (x1, y1) = p, q
+    dx, dy = abs(x1 - x0), abs(y1 - y0)
+    if dy <= RULE_MAX_THICKNESS / 2:
+        if dx >= RULE_MIN_LENGTH:
+            rules.append(Rule(True, (y0 + y1) / 2, min(x0, x1), max(x0, x1)))
+        return True
+    if dx <= RULE_MAX_THICKNESS / 2:
+        if dy >= RULE_MIN_LENGTH:
+            rules.append(Rule(False, (x0 + x1) / 2, min(y0, y1), max(y0, y1)))
+        return True
+    return False
 
 
 def _picture(obj: Any, bbox: BBox) -> Picture | None:

@@ -1,17 +1,19 @@
-"""PDF → ``Document``: text layer, reading order, ruled tables, OCR of scanned pages, pictures.
+"""PDF → ``Document``: text layer, reading order, tables, OCR of scanned pages, pictures.
 
-pypdfium2 opens the file (page count, encryption), scans each page's objects once (ruling
-lines, image coverage, pictures) and renders pages for OCR; pdftext gives lines and spans with
-boxes and fonts. On top of that (``pdf_layout``, ``pdf_columns``, ``pdf_blocks``):
+pypdfium2 opens the file (page count, encryption) and visits each page once: its objects
+(rules, drawings, image coverage, pictures: ``pdf.objects``) and its text layer as styled lines
+(``pdf.textlayer``); pages are rendered for OCR. On top of that (``layout.*``):
 
 * lines are regrouped into columns and paragraphs from their geometry, so pages whose content
-  stream is row-major across columns still read the left column, then the right;
-* running headers and footers (text repeated in the top or bottom band of ≥ 2 pages, page
-  numbers masked) are dropped, or kept as ``page_header``/``page_footer`` blocks with
-  ``include_headers_footers``;
-* ruled tables (pdfplumber, only on pages with ruling lines) replace the text inside them with
-  one ``table`` block; with ``include_images``, embedded images of at least 32 px become
-  ``picture`` blocks whose PNG is in ``Document.images`` as ``page_{p}_picture_{i}.png``;
+  stream is row-major across columns still read the left column, then the right; a spread (two
+  pages side by side) is read left page first;
+* running headers and footers (see ``layout.furniture``: only page numbers, small or identical
+  repeated lines alone on their row) are dropped, or kept as ``page_header``/``page_footer``
+  blocks with ``include_headers_footers``;
+* tables (``pdf.tables``: ruled, horizontal rules only, or whitespace-aligned) replace the lines
+  they are made of with one ``table`` block; with ``include_images``, embedded images of at
+  least 32 px become ``picture`` blocks whose PNG is in ``Document.images`` as
+  ``page_{p}_picture_{i}.png``;
 * pages with (almost) no text layer that show an image are rendered and OCRed with Tesseract
   (``ocr``); their indexes are listed in ``metadata["ocr_pages"]``;
 * headings come from font statistics, list items from bullets and numbers, hyphens at line
@@ -32,9 +34,7 @@ be read now will not be readable on the next attempt.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,37 +45,24 @@ from pagemill.processors.convert.layout.blocks import (
     body_style,
     build_blocks,
     join_lines,
-    round_size,
 )
 from pagemill.processors.convert.layout.columns import reading_order
-from pagemill.processors.convert.layout.furniture import find_furniture, set_apart
-from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, split_at_gaps
+from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
+from pagemill.processors.convert.pdf.textlayer import PageText, read_page
 from pagemill.processors.document import Document
+from pagemill.processors.page_images import open_pdf_document
 
 __all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
 
-FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
-BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
 MIN_TEXT_CHARS = 16  # fewer visible characters than this: the page has (almost) no text layer
 MIN_SCAN_COVERAGE = 0.10  # images must cover this share of such a page for it to be OCRed
 POOR_TEXT_SHARE = 0.3  # this share of unmapped glyphs makes a text layer unusable
-# Glyphs without a Unicode mapping come out as U+FFFD, private-use or control characters.
-UNMAPPED = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_RENDER_PIXELS = 50_000_000  # as for image inputs: the cap on one page's OCR render
 DPI = {"fast": 300, "balanced": 300, "accurate": 400}
-
-
-@dataclass(slots=True)
-class _PageText:
-    page: int
-    width: float
-    height: float
-    lines: list[Line]
-    chars: int
-    bad_chars: int
 
 
 def parse(request: ParseRequest) -> Document:
@@ -121,8 +108,7 @@ def parse_pdf(
         if page_count == 0:
             raise ProcessingError("The PDF has no pages.")
         pages = select_pages(page_count, page_range, max_pages)
-        texts = _read_text(path, pages, report)
-        objects = {text.page: _scan(pdf, text.page, want_pictures=False) for text in texts}
+        texts, objects = _read_pages(pdf, pages, report)
         ocr_pages = [text.page for text in texts if _needs_ocr(text, objects[text.page], mode)]
         if include_images:  # a scanned page's own image is not a picture on it
             for text in texts:
@@ -132,9 +118,6 @@ def parse_pdf(
         ocr.harmonise_sizes(ocr_lines.values())
     finally:
         pdf.close()
-    tables = find_tables(
-        path, [t.page for t in texts if objects[t.page].rulings and t.page not in ocr_lines]
-    )
 
     furniture = find_furniture(
         [
@@ -152,9 +135,10 @@ def parse_pdf(
             continue
         layout = PageLayout(page=text.page)
         body = set_apart(layout, text.height, text.lines, furniture)
-        page_tables = tables.get(text.page, [])
+        page_objects = objects[text.page]
+        page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
-        layout.groups = reading_order(_outside(body, page_tables), atoms)
+        layout.groups = _read_page(_outside(body, page_tables), atoms, text.width, text.height)
         layouts.append(layout)
 
     blocks = build_blocks(layouts, keep_furniture=include_headers_footers)
@@ -165,6 +149,7 @@ def parse_pdf(
         "body_font_size": style.size if style is not None else None,
         "pages_without_text": [lay.page for lay in layouts if not _has_text(lay.groups)],
         "ocr_pages": sorted(ocr_lines),
+        "running_text": running_text(layouts),
         "mode": mode if mode in DPI else "fast",
     }
     return Document(
@@ -182,107 +167,35 @@ def pdf_page_count(path: Path) -> int:
 
 
 def _open(path: Path) -> Any:
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
+    return open_pdf_document(path)
 
-    try:
-        return pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as error:
-        if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+
+def _read_pages(
+    pdf: Any, pages: Sequence[int], report: Callable[..., None] | None
+) -> tuple[list[PageText], dict[int, PageObjects]]:
+    """Each page's text layer and drawn objects, in one visit of the page."""
+    texts: list[PageText] = []
+    objects: dict[int, PageObjects] = {}
+    for done, page_number in enumerate(pages, start=1):
+        page = None
+        try:
+            page = pdf[page_number]
+            objects[page_number] = scan = scan_page(page, want_pictures=False)
+            walls = [(r.at, r.start, r.end) for r in scan.rules if not r.horizontal]
+            texts.append(read_page(page, page_number, walls))
+        except ProcessingError:
+            raise
+        except Exception as error:  # pdfium raises many types on damaged page content
             raise ProcessingError(
-                "The PDF is encrypted (password-protected); "
-                "remove the password and upload it again."
+                f"The PDF's text could not be read; the file may be damaged "
+                f"({type(error).__name__}: {error})."
             ) from error
-        raise ProcessingError(
-            f"The PDF could not be opened: it is corrupt or truncated ({error})."
-        ) from error
-
-
-# Pages read per pdftext call: small enough for steady progress on long documents, large
-# enough that opening the file each call costs little.
-_TEXT_BATCH = 32
-
-
-def _read_text(
-    path: Path, pages: Sequence[int], report: Callable[..., None] | None
-) -> list[_PageText]:
-    texts: list[_PageText] = []
-    for start in range(0, len(pages), _TEXT_BATCH):
-        batch = pages[start : start + _TEXT_BATCH]
-        texts.extend(_page_text(page) for page in _extract_pages(path, batch))
-        if report is not None:
-            report(stage="text", pages_done=len(texts), pages_total=len(pages))
-    return texts
-
-
-def _extract_pages(path: Path, pages: Sequence[int]) -> list[dict[str, Any]]:
-    # Imported here: pdftext pulls in numpy and pydantic, which only the worker process needs.
-    from pdftext.extraction import dictionary_output
-
-    try:
-        extracted: list[dict[str, Any]] = dictionary_output(
-            str(path), sort=False, page_range=list(pages), disable_links=True, keep_chars=False
-        )
-    except Exception as error:  # pdfium and pdftext raise many types on damaged page content
-        raise ProcessingError(
-            f"The PDF's text could not be read; the file may be damaged "
-            f"({type(error).__name__}: {error})."
-        ) from error
-    return extracted
-
-
-def _page_text(page: dict[str, Any]) -> _PageText:
-    lines: list[Line] = []
-    chars = bad = 0
-    for block in page["blocks"]:
-        for raw_line in block["lines"]:
-            pieces = _pieces(raw_line["spans"])
-            for piece in pieces:
-                chars += piece.chars
-                bad += len(UNMAPPED.findall(piece.text))
-            lines.extend(split_at_gaps(pieces))
-    return _PageText(
-        page=int(page["page"]),
-        width=float(page["width"]),
-        height=float(page["height"]),
-        lines=[line for line in lines if line.text],
-        chars=chars,
-        bad_chars=bad,
-    )
-
-
-def _pieces(spans: list[dict[str, Any]]) -> list[Line]:
-    """The visible spans of a line; whitespace-only spans only add their space to the text."""
-    pieces: list[Line] = []
-    for span in spans:
-        text = span["text"]
-        # pdftext ends lines with a "\n" span in a nameless size-1 font: it must not vote.
-        visible = len("".join(text.split()))
-        if not visible:
-            if pieces:
-                pieces[-1].text += " "
-            continue
-        font = span["font"]
-        x0, y0, x1, y1 = (float(v) for v in span["bbox"])
-        pieces.append(
-            Line(
-                text=text,
-                bbox=(x0, y0, x1, y1),
-                size=round_size(float(font.get("size") or 0.0)),
-                bold=_is_bold(font),
-                chars=visible,
-            )
-        )
-    return pieces
-
-
-def _is_bold(font: dict[str, Any]) -> bool:
-    name = (font.get("name") or "").lower()
-    return (
-        (font.get("weight") or 0) >= 600
-        or bool((font.get("flags") or 0) & FORCE_BOLD_FLAG)
-        or any(word in name for word in BOLD_NAMES)
-    )
+        finally:
+            if page is not None:
+                page.close()
+        if report is not None and (done % 8 == 0 or done == len(pages)):
+            report(stage="text", pages_done=done, pages_total=len(pages))
+    return texts, objects
 
 
 def _scan(pdf: Any, page_number: int, *, want_pictures: bool) -> PageObjects:
@@ -293,7 +206,7 @@ def _scan(pdf: Any, page_number: int, *, want_pictures: bool) -> PageObjects:
         page.close()
 
 
-def _needs_ocr(text: _PageText, objects: PageObjects, mode: str) -> bool:
+def _needs_ocr(text: PageText, objects: PageObjects, mode: str) -> bool:
     if text.chars < MIN_TEXT_CHARS:
         if mode == "accurate":
             return objects.image_coverage > 0 or objects.paths > 0
@@ -322,14 +235,46 @@ def _ocr(
     return result
 
 
+SPREAD_ASPECT = 1.2  # a page this much wider than tall may be two pages side by side
+SPREAD_MIDDLE = 0.08  # the fold: this share of the width around the middle holds no text
+
+
+def _read_page(lines: list[Line], atoms: list[Atom], width: float, height: float) -> list[Group]:
+    """The page in reading order; a spread (two pages scanned or set side by side) is read
+    left page first, each page with its own columns, never across the fold."""
+    halves = _spread_halves(lines, atoms, width, height)
+    if halves is None:
+        return reading_order(lines, atoms)
+    groups: list[Group] = []
+    for half_lines, half_atoms in halves:
+        groups.extend(reading_order(half_lines, half_atoms))
+    return groups
+
+
+def _spread_halves(
+    lines: list[Line], atoms: list[Atom], width: float, height: float
+) -> tuple[tuple[list[Line], list[Atom]], tuple[list[Line], list[Atom]]] | None:
+    if width < SPREAD_ASPECT * height or not lines:
+        return None
+    middle = width / 2
+    fold = (middle - SPREAD_MIDDLE * width / 2, middle + SPREAD_MIDDLE * width / 2)
+    items: list[Line | Atom] = [*lines, *atoms]
+    if any(item.bbox[0] < fold[1] and item.bbox[2] > fold[0] for item in items):
+        return None  # text crosses the middle: one page, not two
+    left = [line for line in lines if line.center_x < middle]
+    right = [line for line in lines if line.center_x >= middle]
+    if not left or not right:
+        return None
+    return (
+        (left, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 < middle]),
+        (right, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 >= middle]),
+    )
+
+
 def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:
-    """The lines not inside a table: the table block stands for them."""
-
-    def inside(line: Line, table: Table) -> bool:
-        x0, y0, x1, y1 = table.bbox
-        return x0 - 1 <= line.center_x <= x1 + 1 and y0 - 1 <= line.center_y <= y1 + 1
-
-    return [line for line in lines if not any(inside(line, table) for table in tables)]
+    """The lines not in a table: the table block stands for them."""
+    members = {member for table in tables for member in table.members}
+    return [line for line in lines if id(line) not in members]
 
 
 def _atoms(

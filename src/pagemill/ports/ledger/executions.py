@@ -1,0 +1,60 @@
+"""The ledger's execution area: create, read (the head first), list, cancel, count.
+
+Methods that read team-owned rows take the team: rows of another team are simply not found.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from pagemill.domain.models import (
+    Execution,
+    ExecutionHead,
+    ExecutionSnapshot,
+    NewExecution,
+    StepRun,
+)
+
+
+class ExecutionLedger(ABC):
+    @abstractmethod
+    async def create(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
+        """Insert the execution and its steps; step 0 is dispatched in the same transaction."""
+
+    @abstractmethod
+    async def head(self, execution_id: str, team_id: str) -> ExecutionHead | None:
+        """Just the status and seq: what the "get execution" decision rule needs first."""
+
+    @abstractmethod
+    async def get(self, execution_id: str, team_id: str | None = None) -> Execution | None:
+        """Primary-key read; ``team_id=None`` is for the step runner only."""
+
+    @abstractmethod
+    async def steps(self, execution_id: str) -> list[StepRun]: ...
+
+    @abstractmethod
+    async def page(
+        self, team_id: str, pipeline_id: str, *, limit: int, offset: int
+    ) -> tuple[list[ExecutionSnapshot], int]:
+        """The pipeline's executions, newest first, and their count."""
+
+    @abstractmethod
+    async def cancel(
+        self, execution_id: str, team_id: str, now: datetime, rates: dict[str, int]
+    ) -> ExecutionSnapshot | None:
+        """Cancel steps not started yet, flag running ones; finalize when none is running.
+        None when the execution is not the team's; a terminal execution is left as it is."""
+
+    @abstractmethod
+    async def count_results(self, execution_id: str, step_index: int) -> int:
+        """How many results were ever recorded for a step (exactly one once it completed)."""
+
+    @abstractmethod
+    async def pages_in_flight(self, team_id: str) -> int:
+        """The submit-time page counts (``input_config.page_count_at_submit``) of the team's
+        executions that are not finished, summed."""
+
+    @abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Executions by status, across teams (for metrics)."""

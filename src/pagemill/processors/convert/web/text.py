@@ -1,0 +1,147 @@
+"""Plain text, CSV and Markdown → ``Document``: one page, no geometry.
+
+The bytes say "text" (UTF-8, or a UTF-16 file with its byte-order mark); which kind of text is
+then told by the file's extension, and without one by its content:
+
+* **CSV** (``.csv``, ``.tsv``, or lines that split into the same number of fields by one
+  delimiter): one ``table`` block, the first row its header; the delimiter is sniffed among
+  ``, ; TAB |``; at most ``MAX_ROWS`` by ``MAX_COLUMNS`` cells are kept, and
+  ``metadata["truncated"]`` says when more existed.
+* **Markdown** (``.md``, ``.markdown``, or a text whose lines look like Markdown: ``#``
+  headings, list markers, pipe tables, fences): rendered to HTML by markdown-it (CommonMark plus
+  tables and strikethrough; raw HTML in the Markdown is escaped, never interpreted) and read by
+  the HTML parser's block writer, so headings, lists and tables become the same blocks as
+  there.
+* **Plain text** (``.txt`` and everything else): a paragraph per run of non-blank lines, the
+  lines of a paragraph joined with spaces (hard-wrapped text reads as its sentences). A form
+  feed starts a new page.
+
+Files larger than ``MAX_TEXT_BYTES`` are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import PurePosixPath
+
+from pagemill.domain.errors import ProcessingError
+from pagemill.processors.convert.formats import ParseRequest
+from pagemill.processors.convert.office.safety import (
+    MIB,
+    BlockSink,
+    collapse,
+    parse_errors,
+    selected_pages,
+)
+from pagemill.processors.convert.web.html import BlockWriter, make_soup
+from pagemill.processors.document import Document
+
+MAX_TEXT_BYTES = 64 * MIB
+MAX_ROWS = 5_000  # as for spreadsheets
+MAX_COLUMNS = 200
+CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab"})
+MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd"})
+TEXT_EXTENSIONS = frozenset({".txt", ".text", ".log"})
+DELIMITERS = ",;\t|"
+SNIFF_LINES = 50
+MARKDOWN_LINE = re.compile(
+    r"^(?:#{1,6}\s+\S|\s{0,3}(?:[-*+]|\d{1,9}[.)])\s+\S|\s*\|.*\|\s*$|```|~~~|>\s)"
+)
+BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def parse(request: ParseRequest) -> Document:
+    """The text parser of ``formats.PARSERS``."""
+    with parse_errors("text"):
+        if request.path.stat().st_size > MAX_TEXT_BYTES:
+            raise ProcessingError(f"The text document is larger than {MAX_TEXT_BYTES} bytes.")
+        text = _decode(request.path.read_bytes())
+        kind = text_kind(request.filename, text)
+        if kind == "csv":
+            return _csv(request, text)
+        if kind == "markdown":
+            return _markdown(request, text)
+        return _plain(request, text)
+
+
+def text_kind(filename: str, text: str) -> str:
+    """``"csv"``, ``"markdown"`` or ``"text"``: by extension, else by the first lines."""
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if suffix in CSV_EXTENSIONS:
+        return "csv"
+    if suffix in MARKDOWN_EXTENSIONS:
+        return "markdown"
+    if suffix in TEXT_EXTENSIONS:
+        return "text"
+    lines = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
+    if sum(1 for line in lines if MARKDOWN_LINE.match(line)) * 4 >= max(len(lines), 1):
+        return "markdown"
+    if len(lines) >= 2 and _delimiter(lines) is not None:
+        return "csv"
+    return "text"
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits every sampled line into the same number (≥ 2) of fields."""
+    for delimiter in DELIMITERS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+        except csv.Error:
+            continue
+        if len(counts) == 1 and counts.pop() >= 2:
+            return delimiter
+    return None
+
+
+def _csv(request: ParseRequest, text: str) -> Document:
+    pages = selected_pages(1, request.page_range, request.max_pages)
+    sample = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
+    delimiter = _delimiter(sample) or ("\t" if "\t" in text[:4096] else ",")
+    rows: list[list[str]] = []
+    more_rows = more_columns = False
+    # A field may be as long as the file (the module's default cap is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_TEXT_BYTES))
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        if len(rows) >= MAX_ROWS:
+            more_rows = True
+            break
+        more_columns = more_columns or len(row) > MAX_COLUMNS
+        rows.append([collapse(cell) for cell in row[:MAX_COLUMNS]])
+    sink = BlockSink()
+    sink.add_table(0, rows)
+    metadata: dict[str, object] = {"parser": "csv", "delimiter": delimiter}
+    if more_rows or more_columns:
+        metadata["truncated"] = {"more_rows": more_rows, "more_columns": more_columns}
+    return sink.document(1, pages, metadata)
+
+
+def _markdown(request: ParseRequest, text: str) -> Document:
+    from markdown_it import MarkdownIt
+
+    pages = selected_pages(1, request.page_range, request.max_pages)
+    # "html": False escapes raw HTML: a Markdown file cannot smuggle markup or scripts in.
+    renderer = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    html = renderer.render(text)
+    sink = BlockSink()
+    BlockWriter(sink, 0, furniture="content", images=None).write(make_soup(html.encode()))
+    return sink.document(1, pages, {"parser": "markdown-it"})
+
+
+def _plain(request: ParseRequest, text: str) -> Document:
+    sheets = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
+    pages = selected_pages(len(sheets), request.page_range, request.max_pages)
+    sink = BlockSink()
+    for page, sheet in enumerate(sheets):
+        for paragraph in BLANK_LINES.split(sheet):
+            content = collapse(paragraph)
+            if content:
+                sink.add(page, "paragraph", content)
+    return sink.document(len(sheets), pages, {"parser": "text"})

@@ -1,0 +1,85 @@
+"""What an attempt of a step does: reuse identical earlier work of the team, or run the
+processor, in the process pool when it is CPU-heavy, reporting progress through a file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pagemill.domain.models import Claim, StepRef
+from pagemill.ports.blobs import BlobStore
+from pagemill.ports.compute import ComputePool
+from pagemill.ports.ledger.steps import StepLedger
+from pagemill.ports.processing import ProcessorInput, ProcessorOutput
+from pagemill.processors import progress as progress_file
+from pagemill.processors.registry import ProcessorRegistry
+from pagemill.services.executor_cache import ExecutorCache, Reusable, checkpoint_key
+
+
+class StepWork:
+    def __init__(
+        self,
+        steps: StepLedger,
+        blobs: BlobStore,
+        compute: ComputePool,
+        processors: ProcessorRegistry,
+    ) -> None:
+        self._blobs = blobs
+        self._compute = compute
+        self._processors = processors
+        self._cache = ExecutorCache(steps, blobs, processors)
+        # Progress files of steps running on this machine (see ``processors.progress``); the
+        # names are unique per attempt, so processes on one machine can share the directory.
+        self._progress_dir = Path(tempfile.gettempdir()) / "pagemill-progress"
+        self._progress_dir.mkdir(exist_ok=True)
+
+    def cache_key(self, claim: Claim) -> str | None:
+        """The executor cache's key of the claimed step's work; None when it cannot be keyed."""
+        return self._cache.key_for(claim)
+
+    async def do(
+        self, claim: Claim, cache_key: str | None, bypass: bool
+    ) -> ProcessorOutput | Reusable:
+        """Identical earlier work of the team when the cache has it, else the processor's."""
+        if cache_key is not None and not bypass:
+            reusable = await self._cache.find(claim.execution.team_id, cache_key)
+            if reusable is not None:
+                return reusable
+        return await self._process(claim)
+
+    def progress(self, ref: StepRef) -> dict[str, Any] | None:
+        """What the processor last reported of the attempt's progress, if anything."""
+        return progress_file.read(self._progress_path(ref))
+
+    async def _process(self, claim: Claim) -> ProcessorOutput:
+        step, execution = claim.step, claim.execution
+        processor = self._processors.get(step.step_type)
+        config = execution.input_config
+        async with contextlib.AsyncExitStack() as stack:
+            document = await stack.enter_async_context(self._blobs.local_path(execution.input_key))
+            checkpoint = None
+            if claim.upstream is not None and claim.upstream.checkpoint_id:
+                checkpoint = await stack.enter_async_context(
+                    self._blobs.local_path(checkpoint_key(claim.upstream.checkpoint_id))
+                )
+            job = ProcessorInput(
+                document=document,
+                filename=str(config.get("filename") or "document"),
+                settings=dict(step.settings),
+                page_range=config.get("page_range"),
+                output_format=config.get("output_format") if step.step_type == "convert" else None,
+                checkpoint=checkpoint,
+                progress_file=self._progress_path(step.ref),
+            )
+            try:
+                if processor.cpu_heavy:
+                    return await self._compute.run(processor.run, job)
+                return await asyncio.to_thread(processor.run, job)
+            finally:
+                self._progress_path(step.ref).unlink(missing_ok=True)
+
+    def _progress_path(self, ref: StepRef) -> Path:
+        return self._progress_dir / f"{ref.execution_id}.{ref.step_index}.{ref.attempt}.json"

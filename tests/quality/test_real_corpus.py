@@ -1,0 +1,173 @@
+"""pagemill on the real-document corpus (``bench/quality/real``): no family falls below its floor.
+
+Every document of the corpus is converted once by pagemill alone (the peers of the benchmark are
+not needed) and scored against its hand-written reference with the benchmark's own metrics; the
+means per family must stay at or above ``FLOORS``. The floors were set just below what pagemill
+reached when the corpus was built: raise a family's floor in the change that lifts it, and never
+lower one without saying why in that change. The corpus itself is checked too: every file is
+present with the recorded checksum, licence and source, and has a reference.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+QUALITY = Path(__file__).resolve().parents[2] / "bench" / "quality"
+if str(QUALITY) not in sys.path:
+    sys.path.insert(0, str(QUALITY))
+
+import real  # noqa: E402
+import real_convert  # noqa: E402
+import real_corpus  # noqa: E402
+
+MAX_CORPUS_BYTES = 30 * 1024 * 1024
+SOURCE_KEYS = {"registry", "package", "version", "path", "upstream"}
+
+# family → metric → floor (``paragraph_deviation`` is a ceiling on |paragraphs / reference - 1|,
+# ``failures`` a ceiling on failed conversions). Measured values are in bench/quality/results.md.
+# Set on 2026-12-07 from pagemill's means minus 0.03 (ceilings: 1.15 x the deviation + 0.1); a
+# metric whose floor would be 0 is left out, since it could not fail.
+OFFICE_FLOORS = {
+    "text_similarity": 0.97,
+    "heading_f1": 0.97,
+    "heading_f1_level": 0.97,
+    "table_cell_recall": 0.97,
+    "tables_emitted": 0.97,
+    "paragraph_deviation": 0.1,
+    "failures": 0,
+}
+FLOORS: dict[str, dict[str, float]] = {
+    "pdf-text": {
+        "text_similarity": 0.96,
+        "heading_f1": 0.73,
+        "heading_f1_level": 0.59,
+        "word_retention": 0.95,
+        "paragraph_deviation": 2.66,
+        "failures": 0,
+    },
+    "pdf-multicolumn": {
+        "text_similarity": 0.54,
+        "heading_f1": 0.29,
+        "heading_f1_level": 0.16,
+        "word_retention": 0.96,
+        "paragraph_deviation": 6.11,
+        "failures": 0,
+    },
+    "pdf-spread": {
+        "text_similarity": 0.94,
+        "heading_f1": 0.93,
+        "heading_f1_level": 0.47,
+        "word_retention": 0.97,
+        "paragraph_deviation": 4.08,
+        "failures": 0,
+    },
+    "pdf-tables": {
+        "text_similarity": 0.78,
+        "heading_f1": 0.91,
+        "heading_f1_level": 0.91,
+        "table_cell_recall": 0.24,
+        "tables_emitted": 0.30,
+        "word_retention": 0.95,
+        "paragraph_deviation": 9.21,
+        "failures": 0,
+    },
+    "pdf-rtl": {
+        "text_similarity": 0.88,
+        # Lowered from 0.34: the Amiri document's headings are drawn in a font without a
+        # Unicode map, so no converter can match them by text; the 0.13 it scored came from a
+        # contents entry taken for a heading, which now sits in the contents table.
+        "heading_f1": 0.30,
+        "heading_f1_level": 0.30,
+        "word_retention": 0.96,
+        "paragraph_deviation": 2.75,
+        "failures": 0,
+    },
+    "pdf-office": {
+        "text_similarity": 0.93,
+        "heading_f1": 0.97,
+        "heading_f1_level": 0.97,
+        "table_cell_recall": 0.57,
+        "tables_emitted": 0.47,
+        "word_retention": 0.96,
+        "paragraph_deviation": 1.69,
+        "failures": 0,
+    },
+    "pdf-repeated": {
+        "text_similarity": 0.96,
+        "heading_f1": 0.97,
+        "heading_f1_level": 0.97,
+        "word_retention": 0.97,
+        "paragraph_deviation": 0.66,
+        "failures": 0,
+    },
+    # Raised on 2026-12-07 with scans read upright (OSD, word order, the upside-down try),
+    # XLSX read from the open file, PPTX charts as tables, nested DOCX tables kept as rows.
+    "scan": {
+        "text_similarity": 0.95,
+        "heading_f1": 0.40,
+        "heading_f1_level": 0.40,
+        "paragraph_deviation": 0.22,
+        "failures": 0,
+    },
+    "docx": OFFICE_FLOORS,
+    "pptx": OFFICE_FLOORS,
+    "xlsx": {
+        "text_similarity": 0.97,
+        "heading_f1": 0.97,
+        "heading_f1_level": 0.97,
+        "table_cell_recall": 0.97,
+        "tables_emitted": 0.97,
+        "failures": 0,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, list[real.DocRun]]:
+    docs = real_corpus.load()
+    results = real.run_all(docs, [real_convert.PAGEMILL], progress=False)
+    by_family: dict[str, list[real.DocRun]] = {}
+    for run in results:
+        by_family.setdefault(run.doc.family, []).append(run)
+    return by_family
+
+
+def test_every_document_is_present_licensed_and_referenced() -> None:
+    entries: list[dict[str, Any]] = real_corpus.load_manifest()
+    assert len(entries) >= 40
+    total = 0
+    for entry in entries:
+        path = real_corpus.REAL / entry["file"]
+        assert path.is_file(), entry["name"]
+        assert real_corpus.digest(path) == entry["sha256"], f"{entry['name']} changed"
+        assert entry["family"] in real_corpus.FAMILIES
+        assert entry["licence"] and entry["licence_basis"], entry["name"]
+        assert set(entry["source"]) >= SOURCE_KEYS, entry["name"]
+        total += path.stat().st_size
+    assert total < MAX_CORPUS_BYTES
+    assert real_corpus.pending() == []
+
+
+@pytest.mark.parametrize("family", sorted(FLOORS))
+def test_family_stays_above_its_floors(family: str, runs: dict[str, list[real.DocRun]]) -> None:
+    row = real.FamilyRow(family, "pagemill", runs[family])
+    floors = FLOORS[family]
+    below = []
+    for metric, floor in floors.items():
+        if metric == "failures":
+            value: float | None = float(row.failures)
+            ok = value <= floor
+        elif metric == "paragraph_deviation":
+            ratio = row.mean("paragraph_ratio")
+            value = None if ratio is None else abs(ratio - 1.0)
+            ok = value is not None and value <= floor
+        else:
+            value = row.mean(metric)
+            ok = value is not None and value >= floor
+        if not ok:
+            below.append(f"{metric}: {value} (floor {floor})")
+    assert not below, f"{family}: " + "; ".join(below)
