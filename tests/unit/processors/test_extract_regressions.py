@@ -107,6 +107,23 @@ def test_totals_in_a_table_and_after_their_label() -> None:
     assert extract(below, schema(total=NUMBER)) == {"total": 1589.80}
 
 
+
+def test_the_total_column_of_line_items_is_not_the_documents_total() -> None:
+    items = Block(
+        "/page/0/Table/0",
+        0,
+        (60, 300, 560, 380),
+        "table",
+        "",
+        rows=(
+            ("Description", "Units", "Price", "Total"),
+            ("A4 paper", "7", "7,02 EUR", "49,14 EUR"),
+            ("Standing desk", "8", "699,66 EUR", "5.597,28 EUR"),
+        ),
+    )
+    blocks = [items, *page("Subtotal 5.646,42 EUR", "Amount Payable 5.646,42 EUR", top=420)]
+    assert extract(blocks, schema(total=NUMBER)) == {"total": 5646.42}
+
 # 5. Addresses --------------------------------------------------------------------------------
 def test_the_vendors_address_follows_its_name() -> None:
     blocks = page("Hetzner Online GmbH • Industriestr. 25 • 91710 Gunzenhausen", "Rechnung R-1")

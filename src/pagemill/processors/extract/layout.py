@@ -48,6 +48,9 @@ def cell_below(block: Block, match: LabelMatch) -> tuple[str, int] | None:
             if start <= match.start < start + len(cell):
                 if cell[match.value_start - start :].strip() or c >= len(block.rows[r + 1]):
                     return None
+                below = [row[c] for row in block.rows[r + 1 :] if c < len(row) and row[c].strip()]
+                if len(below) > 1:
+                    return None  # a column of line items ("Total" per row), not one value
                 return block.rows[r + 1][c], starts[r + 1][c]
     return None
 

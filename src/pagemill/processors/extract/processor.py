@@ -35,7 +35,7 @@ from pagemill.processors.step_settings import refuse_unknown
 OFFLINE, LLM = "offline", "llm"
 # Hosted modes are accepted; each uses the configured extractor, or the offline one.
 MODES = (OFFLINE, LLM, "fast", "balanced", "accurate", "turbo")
-VERSION = "offline-2"
+VERSION = "offline-3"
 KNOWN_SETTINGS = (SETTING, SCHEMA_ID, SCHEMA_VERSION, "extraction_mode")
 
 
