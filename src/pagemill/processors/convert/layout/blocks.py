@@ -22,6 +22,7 @@ from pagemill.processors.convert.layout.lines import (
     Atom,
     Line,
     PageLayout,
+    is_vertical,
     list_marker,
     union,
 )
@@ -106,6 +107,8 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
         return None
     if not any(char.isalpha() for char in text):
         return None  # large page numbers and figure labels are not headings
+    if any(is_vertical(line) for line in lines):
+        return None  # a stamp up the margin, however large, is no section title
     if DOT_LEADER.search(text):
         return None  # table-of-contents entries are often bold but are not the sections
     size = _group_size(lines)

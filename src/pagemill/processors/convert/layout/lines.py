@@ -72,6 +72,11 @@ class PageLayout:
     footers: list[Line] = field(default_factory=list)
 
 
+def is_vertical(line: Line) -> bool:
+    """Rotated text (a margin stamp, a rotated column header) reads as a tall narrow line."""
+    return line.chars > 1 and line.bbox[3] - line.bbox[1] > 1.5 * (line.bbox[2] - line.bbox[0])
+
+
 def list_marker(text: str) -> bool:
     return bool(BULLET.match(text) or NUMBERED.match(text))
 

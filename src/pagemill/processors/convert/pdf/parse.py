@@ -48,7 +48,7 @@ from pagemill.processors.convert.layout.blocks import (
 )
 from pagemill.processors.convert.layout.columns import reading_order
 from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
-from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, is_vertical
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
@@ -138,7 +138,13 @@ def parse_pdf(
         page_objects = objects[text.page]
         page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
-        layout.groups = _read_page(_outside(body, page_tables), atoms, text.width, text.height)
+        flowing = _outside(body, page_tables)
+        # Rotated margin text (a repository's stamp up the side of a page) is read after the
+        # page: in the flow it would cut every column in two at its top.
+        margin = [line for line in flowing if is_vertical(line)]
+        flowing = [line for line in flowing if not is_vertical(line)]
+        layout.groups = _read_page(flowing, atoms, text.width, text.height)
+        layout.groups.extend([line] for line in margin)
         layouts.append(layout)
 
     blocks = build_blocks(layouts, keep_furniture=include_headers_footers)

@@ -259,16 +259,20 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
         current.clear()
         style = None
 
+    broken = False  # pdfium put a line break since the last glyph
     for char in chars:
         if char.code in LINE_BREAKS and char.style is None:
-            flush()
+            broken = True
+            current.append(char)  # a space where the glyphs stand apart (``_pieces``)
             continue
         if char.style is not None:
             if style is not None and (
                 _starts_line(style, top, bottom, char)
                 or (walls and last is not None and _walled(last, char, walls))
+                or (broken and not _runs_on(last, char))
             ):
                 flush()
+            broken = False
             if style is None or not style.upright:
                 top, bottom = char.y0, char.y1
             elif char.style.upright:
@@ -320,6 +324,20 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
         else:
             out.append(piece)
     return out
+
+
+def _runs_on(last: _Char | None, char: _Char) -> bool:
+    """Whether ``char`` goes on, on the same row, just right of ``last`` across a line break
+    pdfium made up: it breaks a line where a superscript or subscript ("Touvron*, Lavril",
+    "community1.") moves the baseline, though the reader sees one line."""
+    if last is None or last.style is None or char.style is None:
+        return False
+    if not (last.style.upright and char.style.upright) or last.style.size == char.style.size:
+        return False  # the break pdfium saw is not a superscript's or a subscript's
+    size = max(last.style.size, char.style.size, 1.0)
+    overlap = min(last.y1, char.y1) - max(last.y0, char.y0)
+    height = min(last.y1 - last.y0, char.y1 - char.y0)
+    return overlap > 0.3 * height and -0.5 * size <= char.x0 - last.x1 <= 1.0 * size
 
 
 def _walled(left: _Char, right: _Char, walls: Sequence[tuple[float, float, float]]) -> bool:
