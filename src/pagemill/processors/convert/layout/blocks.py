@@ -20,6 +20,7 @@ from pagemill.processors.convert.layout.lines import (
     BULLET,
     SENTENCE_END,
     Atom,
+    Group,
     Line,
     PageLayout,
     is_vertical,
@@ -125,14 +126,82 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
     return None
 
 
+def _join_run_in_leads(groups: list[Group]) -> list[Group]:
+    """A bold lead run into its paragraph ("Capital gain distributions. If you ...") is the
+    paragraph's start, not a heading: its bold run stops inside its last line, or wraps onto
+    the next line, which goes on in regular type. The lead's group and the paragraph's are one."""
+    out: list[Group] = []
+    for group in groups:
+        previous = out[-1] if out else None
+        if isinstance(previous, list) and isinstance(group, list) and _run_in(previous, group):
+            previous.extend(group)
+        else:
+            out.append(group)
+    return out
+
+
+def _run_in(lead: list[Line], after: list[Line]) -> bool:
+    last, first = lead[-1], after[0]
+    if not (last.bold or last.starts_bold) or first.size != last.size:
+        return False
+    if not 0 <= first.bbox[1] - last.bbox[3] <= 0.6 * last.size:
+        return False  # set apart by space: a heading over its paragraph
+    stops_inside = last.starts_bold and not last.ends_bold
+    wraps_on = first.starts_bold and not first.bold
+    return stops_inside or wraps_on
+
+
+def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether another line sits on the group's row within an em of it: a label in a margin
+    box ("TIP" beside its note) or a table cell, not a section title, which has its row to
+    itself within its column."""
+    members = {id(line) for line in group}
+    for line in group:
+        em = line.size
+        for other in lines:
+            if (
+                id(other) in members
+                or other.bbox[1] >= line.bbox[3]
+                or other.bbox[3] <= line.bbox[1]
+            ):
+                continue
+            gap = max(other.bbox[0] - line.bbox[2], line.bbox[0] - other.bbox[2])
+            if gap < em:
+                return True
+    return False
+
+
+def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
+    """A bold line on top of a centred block of regular lines of its size, at line spacing:
+    an author's name over the affiliation, not a section title (a heading stands apart from
+    what follows, or is followed by text of another size)."""
+    last, first = group[-1], after[0]
+    size = last.size
+    return (
+        not first.bold
+        and first.size == size
+        and first.bbox[1] - last.bbox[3] <= 0.5 * size
+        and abs(first.center_x - last.center_x) <= max(2.0, 0.5 * size)
+        and abs(first.bbox[0] - last.bbox[0]) > max(2.0, 0.5 * size)
+    )
+
+
 def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list[Block]:
     """Every page's groups as blocks with ids, in reading order; heading levels span the pages."""
     body = body_style(layouts)
     rules: dict[int, str | None] = {}
     for layout in layouts:
-        for group in layout.groups:
+        layout.groups = _join_run_in_leads(layout.groups)
+        lines = [line for group in layout.groups if isinstance(group, list) for line in group]
+        for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=True):
             if not isinstance(group, Atom) and body is not None:
-                rules[id(group)] = heading_rule(group, body)
+                rule = heading_rule(group, body)
+                if rule is not None and (
+                    (isinstance(after, list) and rule == "bold" and _leads_block(group, after))
+                    or _beside_text(group, lines)
+                ):
+                    rule = None
+                rules[id(group)] = rule
     # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
     size_ranks = sorted(
         {

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,10 @@ def parse_pdf(
         ocr.harmonise_sizes(ocr_lines.values())
     finally:
         pdf.close()
+    for index, text in enumerate(texts):  # a page scanned sideways is read upright: its size too
+        if text.page in ocr_lines:
+            read = ocr_lines[text.page]
+            texts[index] = replace(text, width=read.width, height=read.height)
 
     furniture = find_furniture(
         [
@@ -158,6 +163,9 @@ def parse_pdf(
         "running_text": running_text(layouts),
         "mode": mode if mode in DPI else "fast",
     }
+    turned = {str(page): read.rotation for page, read in ocr_lines.items() if read.rotation}
+    if turned:
+        metadata["rotated_pages"] = turned
     return Document(
         page_count=page_count, pages=pages, blocks=blocks, metadata=metadata, images=images
     )
@@ -222,9 +230,9 @@ def _needs_ocr(text: PageText, objects: PageObjects, mode: str) -> bool:
 
 def _ocr(
     pdf: Any, pages: list[int], dpi: int, report: Callable[..., None] | None = None
-) -> dict[int, list[list[Line]]]:
+) -> dict[int, ocr.OcrPage]:
     ocr.check_available()
-    result: dict[int, list[list[Line]]] = {}
+    result: dict[int, ocr.OcrPage] = {}
     for done, page_number in enumerate(pages):
         if report is not None:
             report(stage="ocr", pages_done=done, pages_total=len(pages))

@@ -145,6 +145,7 @@ def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
     rect = api.rect
     origin_x, origin_y, height = frame.left, frame.bottom, frame.height
     upright_page = frame.rotation == 0
+    page_width, page_height = frame.size
     styles: dict[int, _Style] = {}
     interned: dict[_Style, _Style] = {}
     chars: list[_Char] = []
@@ -169,11 +170,12 @@ def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
         if upright_page:
             x0, x1 = x0 - origin_x, x1 - origin_x
             y0, y1 = height - (y_top - origin_y), height - (y_bottom - origin_y)
-            chars.append(
-                _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
-            )
+            char = _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
         else:
-            chars.append(_Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj))
+            char = _Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj)
+        # Printer's marks and slugs outside the crop box are not on the page a reader sees.
+        if char.x1 >= 0 and char.y1 >= 0 and char.x0 <= page_width and char.y0 <= page_height:
+            chars.append(char)
     return chars
 
 
@@ -427,6 +429,8 @@ class _Run:
             size=self.style.size,
             bold=self.style.bold,
             chars=self.count,
+            starts_bold=self.style.bold,
+            ends_bold=self.style.bold,
         )
 
 
