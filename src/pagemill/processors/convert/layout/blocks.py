@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -126,6 +127,27 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
     return None
 
 
+def _join_across_pages(layouts: Sequence[PageLayout]) -> None:
+    """A paragraph the page break cuts mid-sentence goes on at the top of the next page (in
+    place): the page's last group ends unfinished, the next page's first group starts in
+    lower case in the same style. The block stays on the page where it starts."""
+    for before, after in itertools.pairwise(layouts):
+        if not before.groups or not after.groups:
+            continue
+        last, first = before.groups[-1], after.groups[0]
+        if isinstance(last, Atom) or isinstance(first, Atom):
+            continue
+        end, start = last[-1], first[0]
+        if (
+            (end.size, end.bold) == (start.size, start.bold)
+            and any(char.isalpha() for char in end.text)  # not a page number
+            and not end.text.endswith(SENTENCE_END)
+            and start.text[:1].islower()
+        ):
+            last.extend(first)
+            after.groups.pop(0)
+
+
 def _join_run_in_leads(groups: list[Group]) -> list[Group]:
     """A bold lead run into its paragraph ("Capital gain distributions. If you ...") is the
     paragraph's start, not a heading: its bold run stops inside its last line, or wraps onto
@@ -189,10 +211,15 @@ def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
 def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list[Block]:
     """Every page's groups as blocks with ids, in reading order; heading levels span the pages."""
     body = body_style(layouts)
+    page_lines = {
+        layout.page: [line for group in layout.groups if isinstance(group, list) for line in group]
+        for layout in layouts
+    }
+    _join_across_pages(layouts)
     rules: dict[int, str | None] = {}
     for layout in layouts:
         layout.groups = _join_run_in_leads(layout.groups)
-        lines = [line for group in layout.groups if isinstance(group, list) for line in group]
+        lines = page_lines[layout.page]
         for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=True):
             if not isinstance(group, Atom) and body is not None:
                 rule = heading_rule(group, body)

@@ -14,6 +14,7 @@ line beside it in the right column) cannot be fixed by re-sorting such blocks. I
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,16 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 and gap <= SECTION_GAP_EMS * piece.size
                 and piece.text.lstrip()[:1].isalpha()
             )
-            marker = marker or numbered
+            # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
+            glyph = (
+                len(lines[-1]) == 1
+                and _symbol_bullet(previous.text)
+                and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
+                and piece.text.lstrip()[:1].isalnum()
+            )
+            if glyph:
+                lines[-1][0] = replace(previous, text="• ")
+            marker = marker or numbered or glyph
             # A jump back to the left is another column's text drawn first on this baseline.
             backwards = gap < -max(previous.size, piece.size)
             if not backwards and (not wide or marker):
@@ -128,6 +138,12 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 continue
         lines.append([piece])
     return [merge_pieces(line) for line in lines]
+
+
+def _symbol_bullet(text: str) -> bool:
+    text = text.strip()
+    opening = "([{\"'\u201c\u2018$€£%#"  # punctuation that opens text, not a bullet
+    return len(text) == 1 and unicodedata.category(text)[0] in "PS" and text not in opening
 
 
 def _split_visual(pieces: Sequence[Line]) -> list[Line]:
