@@ -179,16 +179,13 @@ def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
     itself within its column."""
     members = {id(line) for line in group}
     for line in group:
-        em = line.size
+        em, height = line.size, line.bbox[3] - line.bbox[1]
         for other in lines:
-            if (
-                id(other) in members
-                or other.bbox[1] >= line.bbox[3]
-                or other.bbox[3] <= line.bbox[1]
-            ):
-                continue
+            overlap = min(other.bbox[3], line.bbox[3]) - max(other.bbox[1], line.bbox[1])
+            if id(other) in members or overlap < 0.5 * min(height, other.bbox[3] - other.bbox[1]):
+                continue  # stacked above or below, not beside
             gap = max(other.bbox[0] - line.bbox[2], line.bbox[0] - other.bbox[2])
-            if gap < em:
+            if 0 <= gap < em:
                 return True
     return False
 
@@ -220,7 +217,7 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
     for layout in layouts:
         layout.groups = _join_run_in_leads(layout.groups)
         lines = page_lines[layout.page]
-        for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=True):
+        for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=False):
             if not isinstance(group, Atom) and body is not None:
                 rule = heading_rule(group, body)
                 if rule is not None and (
