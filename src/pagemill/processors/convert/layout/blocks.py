@@ -196,12 +196,16 @@ def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
     what follows, or is followed by text of another size)."""
     last, first = group[-1], after[0]
     size = last.size
+    tolerance = max(2.0, 0.5 * size)
+    lines = [last, *after]
+    centred = max(ln.center_x for ln in lines) - min(ln.center_x for ln in lines) <= tolerance
+    ragged = max(ln.bbox[0] for ln in lines) - min(ln.bbox[0] for ln in lines) > tolerance
     return (
         not first.bold
         and first.size == size
         and first.bbox[1] - last.bbox[3] <= 0.5 * size
-        and abs(first.center_x - last.center_x) <= max(2.0, 0.5 * size)
-        and abs(first.bbox[0] - last.bbox[0]) > max(2.0, 0.5 * size)
+        and centred
+        and ragged
     )
 
 

@@ -378,7 +378,8 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             if char.style is not None:
                 space = "real"
             elif not space:
-                space = "made"
+                # A line break pdfium made up is a space only where the glyphs stand apart.
+                space = "break" if char.code in LINE_BREAKS else "made"
             continue
         style = char.style
         assert style is not None
@@ -391,10 +392,10 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
             # the line's own letter spacing separates words or pieces.
             if style is not current.style or gap > tracking + PIECE_GAP_EMS * size:
-                spaced = bool(space) or gap >= tracking + MIN_WORD_GAP_EMS * size
+                spaced = space in ("real", "made") or gap >= tracking + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
                 current = None
-            elif space == "real" or (space == "made" and gap >= tracking + MIN_WORD_GAP_EMS * size):
+            elif space == "real" or (space and gap >= tracking + MIN_WORD_GAP_EMS * size):
                 current.text.append(" ")
         if current is None:
             current = _Run(style=style, last=char, box=[char.x0, char.y0, char.x1, char.y1])
