@@ -107,7 +107,6 @@ def test_totals_in_a_table_and_after_their_label() -> None:
     assert extract(below, schema(total=NUMBER)) == {"total": 1589.80}
 
 
-
 def test_the_total_column_of_line_items_is_not_the_documents_total() -> None:
     items = Block(
         "/page/0/Table/0",
@@ -123,6 +122,7 @@ def test_the_total_column_of_line_items_is_not_the_documents_total() -> None:
     )
     blocks = [items, *page("Subtotal 5.646,42 EUR", "Amount Payable 5.646,42 EUR", top=420)]
     assert extract(blocks, schema(total=NUMBER)) == {"total": 5646.42}
+
 
 # 5. Addresses --------------------------------------------------------------------------------
 def test_the_vendors_address_follows_its_name() -> None:
