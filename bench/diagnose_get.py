@@ -80,7 +80,7 @@ async def main() -> None:
             pipeline = await services.pipelines.create(
                 team, [{"type": "convert", "settings": {"sleep_seconds": 120}}]
             )
-            document = await services.executions.receive_upload(_document())
+            document = await services.executions.receive_upload(_document(), team)
             view = await services.executions.run(
                 team,
                 pipeline.pipeline_id,

@@ -1,7 +1,9 @@
-"""Hand-written hostile PDFs: structures no well-behaved generator produces."""
+"""Hand-written hostile documents (PDFs, ZIPs, TIFFs): structures no well-behaved generator
+produces."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 _PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>"
@@ -52,4 +54,56 @@ def deep_page_tree(path: Path, depth: int = 2000) -> Path:
 def pdf_zip_polyglot(path: Path, pdf: bytes, zip_bytes: bytes) -> Path:
     """A file that is a PDF to a PDF reader and a ZIP to an unzipper."""
     path.write_bytes(pdf + zip_bytes)
+    return path
+
+
+def zip_with_many_members(
+    path: Path, members: int, *, declared: int | None = None, marker: str = "xl/workbook.xml"
+) -> Path:
+    """A ZIP (an XLSX by its marker member) whose central directory lists ``members`` records:
+    the shape of the million-member XLSX. Only the directory is written (opening an archive
+    reads nothing else); ``declared`` makes the end record lie about the count."""
+    with path.open("wb") as out:
+        out.write(b"PK\x03\x04" + bytes(26))  # the magic detection looks for
+        offset = out.tell()
+        names = [marker.encode()] + [f"xl/worksheets/s{i}.xml".encode() for i in range(members - 1)]
+        size = 0
+        for name in names:
+            record = (
+                b"PK\x01\x02"
+                + struct.pack(
+                    "<HHHHHHLLLHHHHHLL", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0, 0
+                )
+                + name
+            )
+            out.write(record)
+            size += len(record)
+        count = members if declared is None else declared
+        if count >= 0xFFFF:  # zip64: the counts do not fit the classic end record
+            zip64_end = out.tell()
+            out.write(
+                b"PK\x06\x06"
+                + struct.pack("<QHHLLQQQQ", 44, 45, 45, 0, 0, count, count, size, offset)
+            )
+            out.write(b"PK\x06\x07" + struct.pack("<LQL", 0, zip64_end, 1))
+            out.write(
+                b"PK\x05\x06"
+                + struct.pack("<HHHHLLH", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+            )
+        else:
+            out.write(b"PK\x05\x06" + struct.pack("<HHHHLLH", 0, 0, count, count, size, offset, 0))
+    return path
+
+
+def tiff_with_many_frames(path: Path, frames: int, *, loop: bool = False) -> Path:
+    """A little-endian TIFF whose chain of image file directories has ``frames`` links (empty
+    directories: 6 bytes each), or, with ``loop``, one directory that links to itself."""
+    with path.open("wb") as out:
+        out.write(b"II*\x00" + struct.pack("<L", 8))
+        if loop:
+            out.write(struct.pack("<HL", 0, 8))
+            return path
+        for index in range(frames):
+            following = 8 + 6 * (index + 1) if index + 1 < frames else 0
+            out.write(struct.pack("<HL", 0, following))
     return path

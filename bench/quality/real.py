@@ -206,6 +206,26 @@ def document_table(runs: list[DocRun], converter: str) -> list[str]:
     return lines
 
 
+def check_set_table(runs: list[DocRun], names: list[str]) -> list[str]:
+    """Every converter on each check-set document: similarity, heading F1, paragraphs."""
+    lines = [
+        "| Document | Family | "
+        + " | ".join(f"{name}: sim / H-F1 / para" for name in names)
+        + " |",
+        "|---|---|" + "---:|" * len(names),
+    ]
+    for doc in sorted({run.doc.name: run.doc for run in runs}.values(), key=lambda d: d.name):
+        cells = []
+        for name in names:
+            run = next((r for r in runs if r.doc.name == doc.name and r.converter == name), None)
+            metrics = ("text_similarity", "heading_f1", "paragraph_ratio")
+            cells.append(
+                DASH if run is None else " / ".join(_fmt(run.scores.get(m)) for m in metrics)
+            )
+        lines.append(f"| `{doc.path.name}` | {doc.family} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(
     runs: list[DocRun],
     names: list[str],
@@ -237,6 +257,10 @@ def report(
     if errors:
         out += ["", "Failures:", ""]
         out += [f"- {run.converter} on `{run.doc.path.name}`: {run.error}" for run in errors]
+    check = [run for run in runs if run.doc.entry.get("check_set")]
+    if check:
+        out += ["", "### Check set (documents the converter was not tuned on)", ""]
+        out += check_set_table(check, names)
     if "pagemill" in names:
         out += ["", "### pagemill by document", "", *document_table(runs, "pagemill")]
     return "\n".join(out) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".pagemill"),
         description="State directory: the SQLite ledger (`pagemill.db`), blobs and the "
-        "generated URL-signing secret.",
+        "generated secrets; created (or tightened to) mode 0700. An existing `pagemill.db` that "
+        "is empty, corrupt or not a pagemill ledger stops every command with a one-line error "
+        "(only a missing one is a first start).",
     )
     database_url: str | None = Field(
         default=None,
@@ -73,12 +76,57 @@ class Settings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Interface `pagemill serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `pagemill serve` listens on.")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated IPs or CIDRs; `*`: any) whose `X-Forwarded-For` "
+        "and `X-Forwarded-Proto` give the client address and scheme.",
+    )
+    header_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's line and headers must arrive within this time of its first "
+        "byte (or of connecting); else 408 and the connection is closed.",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Request line and headers together; more: 431 and the connection is closed.",
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this."
+    )
+    body_read_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="A request may wait for its body this long plus one second per "
+        "`body_min_rate_bytes_per_second` bytes received; else 408 and the connection is "
+        "closed.",
+    )
+    body_min_rate_bytes_per_second: int = Field(
+        default=500,
+        ge=1,
+        description="The pace a request body must keep after `body_read_timeout_seconds`.",
+    )
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest body of any request but a run's or a file upload's; larger: "
+        "413, refused while reading (or at once from `Content-Length`).",
+    )
 
     max_upload_bytes: int = Field(
         default=200 * MB,
         ge=1,
         description="Cap for uploads (run and files API) and `file_url` downloads, checked while "
-        "streaming (200 MiB by default); over it: 413.",
+        "streaming (200 MiB by default); over it: 413. A run body declaring more than this "
+        "(plus its form fields) is refused before it is read.",
+    )
+    team_storage_quota_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Bytes a team may store: uploads, run inputs (a run of an uploaded file "
+        "counts its copy), results and checkpoints; an upload that would not fit: 413, nothing "
+        "kept. `0`: no quota (the bytes are still counted: `GET /api/v1/teams/current/usage`).",
     )
     max_pages_per_request: int = Field(
         default=7000,
@@ -90,7 +138,26 @@ class Settings(BaseSettings):
         default=5000,
         ge=1,
         description="Pages of a team's pending and running executions, the new run included; "
-        "over it: 429 with `Retry-After`.",
+        "over it: 429 with `Retry-After`. With a Redis live store the check holds across API "
+        "replicas.",
+    )
+    page_count_processes: int = Field(
+        default=2,
+        ge=1,
+        description="Processes that count a submitted document's pages (never the API process; "
+        "started on the first submit).",
+    )
+    page_count_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A document whose pages are not counted within this time is refused (400) "
+        "and its counting process killed.",
+    )
+    page_count_memory_bytes: int = Field(
+        default=512 * MB,
+        ge=16 * MB,
+        description="Memory a page-counting process may add for one document (an address-space "
+        "limit); past it the document is refused (400).",
     )
     step_timeout_seconds: float = Field(
         default=1800.0,
@@ -106,7 +173,13 @@ class Settings(BaseSettings):
         "data dir; changing it invalidates outstanding URLs.",
     )
     download_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Connect and read timeout of `file_url` downloads."
+        default=30.0, gt=0, description="`file_url` downloads: connecting, and each read."
+    )
+    download_deadline_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="`file_url` downloads: the whole download, redirects included; past it: 400 "
+        "(a server trickling bytes never trips a read timeout).",
     )
     url_allow_networks: list[str] = Field(
         default_factory=list,
@@ -116,8 +189,10 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None,
-        description="This server's external base URL (`https://pagemill.example.com`): makes "
-        "the URLs in webhook payloads absolute; unset: they are paths.",
+        description="This server's external base URL (`https://pagemill.example.com`, a path "
+        "prefix allowed): signed file URLs are built on it and the URLs in webhook payloads are "
+        "absolute. Unset: signed URLs use the request's `Host` header (trusted) and webhook "
+        "URLs are paths.",
     )
     webhook_retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
@@ -200,11 +275,22 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key of the `wos-session` cookies and CSRF tokens (at least 16 "
         "characters); unset: a random secret generated on the first start and stored in the "
-        "ledger (table `server_secrets`), shared by every replica. Changing it logs everyone "
-        "out.",
+        "ledger (table `server_secrets`, sealed with `secrets_key`), shared by every replica. "
+        "Changing it logs everyone out.",
+    )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Seals the secrets the ledger must keep readable (webhook secrets, the "
+        "session signing key) with AES-256-GCM; at least 32 characters, the same on every API "
+        "and worker process. Unset: a key generated once into `<data dir>/secrets_key` (mode "
+        "0600) for a SQLite ledger; with PostgreSQL those secrets are then stored unsealed (a "
+        "warning at start). Changing or losing it makes sealed secrets unreadable.",
     )
     session_ttl_seconds: float = Field(
         default=86400.0, gt=0, description="How long a browser session lasts after login."
+    )
+    invitation_ttl_seconds: float = Field(
+        default=7 * 86400.0, gt=0, description="How long an invitation to a team can be accepted."
     )
     session_cookie_secure: bool = Field(
         default=True,
@@ -214,14 +300,39 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=400,
         ge=0,
-        description="Requests per minute per API key (or logged-in user), in each API process; "
-        "`0` turns the limit off.",
+        description="Requests per minute per API key (or logged-in user): shared by every API "
+        "replica with a Redis live store, per process otherwise; `0` turns the limit off.",
     )
     rate_limit_burst: int | None = Field(
         default=None,
         ge=1,
         description="How many requests a key may send at once before the per-minute refill "
         "paces it; unset: the per-minute rate.",
+    )
+    login_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="The failed login of one account that starts its lock-outs (429 with "
+        "`Retry-After`).",
+    )
+    login_free_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="The failed login from one client address that starts its lock-outs.",
+    )
+    login_lockout_base_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The first lock-out after failed logins; each further failure doubles it.",
+    )
+    login_lockout_max_seconds: float = Field(
+        default=900.0, gt=0, description="The longest lock-out after failed logins."
+    )
+    login_failures_forget_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Failed logins are forgotten this long after the last lock-out ends; a "
+        "successful login clears an account's at once.",
     )
 
     llm_base_url: str | None = Field(
@@ -269,6 +380,16 @@ class Settings(BaseSettings):
         description="JSON object: per-processor rates in cents per 1,000 pages, merged over the "
         'defaults, e.g. `{"convert": 250, "extract": 900}`.',
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError("public_url must be an absolute http(s) URL without a query")
+        return value.strip().rstrip("/")
 
     @field_validator("rates")
     @classmethod

@@ -147,8 +147,13 @@ def test_the_key_is_required_and_refusals_are_messages(
     )
     no_server = cli("pipelines", "list", env={"PAGEMILL_SERVER": None})
     unknown = cli("executions", "show", "pex_missing")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- type: extract\n")
+    pdf = make_pdf(tmp_path / "one.pdf", [PAGE])
+    refused = cli("run", str(bad), str(pdf), "--out", str(tmp_path / "out"))
 
     assert wrong_key.exit_code == 1 and "401" in wrong_key.stderr
     assert datalab_key.exit_code == 0, datalab_key.output
     assert no_server.exit_code == 2 and "no server" in no_server.stderr
     assert unknown.exit_code == 1 and "not found" in unknown.stderr
+    assert refused.exit_code == 2 and "first step must be convert" in refused.stderr

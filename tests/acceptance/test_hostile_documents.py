@@ -20,6 +20,8 @@ from docgen.hostilegen import (
     millions_of_pages_declared,
     pdf_zip_polyglot,
     recursive_page_tree,
+    tiff_with_many_frames,
+    zip_with_many_members,
 )
 from docgen.officegen import billion_laughs, make_docx, replace_member, zip_with
 from docgen.pdfgen import make_pdf
@@ -69,6 +71,11 @@ def hostile_files(root: Path) -> dict[str, tuple[Path, str]]:
         "huge.png": (_write(root / "huge.png", _png_claiming(100_000, 100_000)), ""),
         "recursive.pdf": (recursive_page_tree(root / "recursive.pdf"), "damaged"),
         "deep.pdf": (deep_page_tree(root / "deep.pdf"), "damaged"),
+        # A million members listed (the 47 MB XLSX of the attack, as its 65 MB directory).
+        "members.xlsx": (
+            zip_with_many_members(root / "members.xlsx", 1_000_000),
+            "too large to be a document",
+        ),
     }
 
 
@@ -173,6 +180,11 @@ def _hostile_documents_fail_cleanly(client: httpx.Client, tmp_path: Path) -> Non
     empty = client.post(f"/api/v1/pipelines/{pipeline_id}/run", files={"file": ("empty.pdf", b"")})
     assert empty.status_code == 422
     assert "empty" in empty.json()["detail"][0]["msg"]
+    # Millions of TIFF frames: refused at submit, counted only up to the limit.
+    with tiff_with_many_frames(tmp_path / "chain.tif", 2_000_000).open("rb") as chain:
+        frames = client.post(f"/api/v1/pipelines/{pipeline_id}/run", files={"file": chain})
+    assert frames.status_code == 400
+    assert "at least 7,001 pages" in frames.json()["detail"]
 
 
 def test_odd_but_harmless_documents_convert_safely(client: httpx.Client, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -157,3 +158,14 @@ async def test_a_recycled_childs_successor_is_started_before_it_is_needed() -> N
         assert await pool.run(pid) == successor
     finally:
         await pool.close()
+
+
+def nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+async def test_a_call_past_its_timeout_is_a_timeout_error(pool: ComputePool) -> None:
+    with pytest.raises(TimeoutError):
+        await pool.run(nap, 1.5, timeout=0.2)
+    assert await pool.run(square, 3, timeout=30) == 9  # the pool carries on

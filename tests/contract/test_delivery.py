@@ -70,7 +70,7 @@ async def start(deployment: Deployment, steps: list[dict[str, Any]], body: bytes
     async def chunks() -> AsyncIterator[bytes]:
         yield body
 
-    document = await services.executions.receive_upload(chunks())
+    document = await services.executions.receive_upload(chunks(), deployment.team_id)
     view = await services.executions.run(
         deployment.team_id, pipeline.pipeline_id, RunOptions(), document.renamed("a.pdf", "x")
     )

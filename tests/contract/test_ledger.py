@@ -123,13 +123,14 @@ async def test_list_pipelines_filters_orders_and_counts(ledger: SqlLedger) -> No
     await team(ledger, "team_a")
     await team(ledger, "team_b")
     for i in range(6):
-        await ledger.pipelines.create("team_a", f"pl_{i}", [{"type": "convert"}], T0)
+        await ledger.pipelines.create("team_a", f"pl_{i}", [{"type": "convert"}], at(i))
     await ledger.pipelines.create("team_b", "pl_other", [{"type": "convert"}], T0)
-    # pl_0..pl_5 updated at T0; pl_1 and pl_3 later; pl_4 archived; pl_1, pl_2, pl_4 saved.
+    # pl_i updated at i s; pl_1 and pl_3 later; pl_4 archived; pl_1, pl_2, pl_4 saved. (Row
+    # ids are random: the order comes from the update times alone.)
     await ledger.pipelines.update("team_a", "pl_1", at(10), is_saved=True)
     await ledger.pipelines.update("team_a", "pl_3", at(20), name="renamed")
-    await ledger.pipelines.update("team_a", "pl_2", T0, is_saved=True)
-    await ledger.pipelines.update("team_a", "pl_4", T0, is_saved=True, archived=True)
+    await ledger.pipelines.update("team_a", "pl_2", at(2), is_saved=True)
+    await ledger.pipelines.update("team_a", "pl_4", at(4), is_saved=True, archived=True)
 
     def ids(found: tuple[list[Any], int]) -> tuple[list[str], int]:
         return [p.pipeline_id for p in found[0]], found[1]
@@ -137,7 +138,7 @@ async def test_list_pipelines_filters_orders_and_counts(ledger: SqlLedger) -> No
     everything = await ledger.pipelines.page(
         "team_a", saved_only=False, include_archived=True, limit=50, offset=0
     )
-    # Newest update first; ties broken by the newest row first.
+    # Newest update first.
     assert ids(everything) == (["pl_3", "pl_1", "pl_5", "pl_4", "pl_2", "pl_0"], 6)
     active = await ledger.pipelines.page(
         "team_a", saved_only=False, include_archived=False, limit=50, offset=0

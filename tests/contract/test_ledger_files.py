@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.files import FileStatus
+from pagemill.domain.ids import PUBLIC_NUMBER_MAX, PUBLIC_NUMBER_MIN
 from pagemill.domain.statuses import ExecutionStatus
 from tests.contract.ledger_kit import RATES, T0, at, new_execution, team
 
@@ -32,7 +31,7 @@ async def test_create_then_read_back(ledger: SqlLedger) -> None:
     assert await ledger.files.get(created.file_id, None) == created  # signed-URL access
 
 
-async def test_ids_count_up_and_listing_is_newest_first(ledger: SqlLedger) -> None:
+async def test_ids_are_random_and_listing_is_newest_first(ledger: SqlLedger) -> None:
     await team(ledger, "team_a")
     await team(ledger, "team_b")
     ids = [
@@ -41,7 +40,10 @@ async def test_ids_count_up_and_listing_is_newest_first(ledger: SqlLedger) -> No
     ]
     await ledger.files.create("team_b", "other", "text/plain", "files/b", at(9))
 
-    assert ids == sorted(ids) and len(set(ids)) == 5
+    assert len(set(ids)) == 5
+    # Random, 53-bit (JavaScript-safe), above every sequential id of earlier versions: the
+    # gaps between a team's ids tell nothing about other teams' uploads.
+    assert all(PUBLIC_NUMBER_MIN <= i <= PUBLIC_NUMBER_MAX for i in ids)
     page, total = await ledger.files.page("team_a", limit=2, offset=1)
     assert total == 5
     assert [f.original_filename for f in page] == ["f3", "f2"]
@@ -54,27 +56,10 @@ async def test_reads_and_writes_are_team_scoped(ledger: SqlLedger) -> None:
     mine = await ledger.files.create("team_a", "a", "text/plain", "files/a", T0)
 
     assert await ledger.files.get(mine.file_id, "team_b") is None
-    assert await ledger.files.update(mine.file_id, "team_b", file_size=3) is None
+    assert await ledger.uploads.confirm(mine.file_id, "team_b") is None
     assert await ledger.files.delete(mine.file_id, "team_b") is None
     assert await ledger.files.get(mine.file_id, "team_a") == mine
     assert await ledger.files.get(mine.file_id + 1000, None) is None
-
-
-async def test_update_sets_only_the_upload_columns(ledger: SqlLedger) -> None:
-    await team(ledger, "team_a")
-    stored = await ledger.files.create("team_a", "a", "text/plain", "files/a", T0)
-
-    updated = await ledger.files.update(stored.file_id, "team_a", file_size=2**40, sha256="ab" * 32)
-    assert updated is not None
-    assert (updated.file_size, updated.sha256) == (2**40, "ab" * 32)
-    confirmed = await ledger.files.update(
-        stored.file_id, "team_a", upload_status=FileStatus.COMPLETED
-    )
-    assert confirmed is not None and confirmed.upload_status is FileStatus.COMPLETED
-    with pytest.raises(ValueError, match="blob_key"):
-        await ledger.files.update(stored.file_id, "team_a", blob_key="files/elsewhere")
-    with pytest.raises(ValueError, match="nothing"):
-        await ledger.files.update(stored.file_id, "team_a")
 
 
 async def test_delete_returns_the_row_once(ledger: SqlLedger) -> None:

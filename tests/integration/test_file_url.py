@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +17,20 @@ from tests.support.processors import test_registry
 from tests.unit.api.test_executions_api import make_pipeline, wait_done
 
 BODY = b"%PDF-1.4 from the web " * 10
+MIB = 1024 * 1024
+BOMB_INFLATED = 190 * MIB
+
+
+def _gzip_bomb() -> bytes:
+    """190 MB of zeros as a ~190 KB gzip stream (made chunk by chunk, never whole)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(MIB)
+    parts = [packer.compress(zeros) for _ in range(BOMB_INFLATED // MIB)]
+    return b"".join(parts) + packer.flush()
+
+
+BOMB = _gzip_bomb()
+ENCODINGS_ASKED: list[str | None] = []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,6 +57,26 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(2)
             self._send(BODY, length=True)
+        elif self.path == "/trickle":
+            # A byte every 0.2 s: no single read ever waits long enough to time out.
+            self.send_response(200)
+            self.send_header("Content-Length", "500")
+            self.end_headers()
+            try:
+                for _ in range(500):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                return  # the client gave up: what is tested
+        elif self.path == "/gzip-bomb":
+            ENCODINGS_ASKED.append(self.headers.get("Accept-Encoding"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Content-Encoding", "gzip")  # whatever the client asked for
+            self.send_header("Content-Length", str(len(BOMB)))
+            self.end_headers()
+            self.wfile.write(BOMB)
         else:
             self.send_error(404)
 
@@ -75,6 +111,7 @@ async def capped(tmp_path: Path) -> AsyncIterator[TestServer]:
         test_registry(),
         max_upload_bytes=20_000,
         download_timeout_seconds=0.5,
+        download_deadline_seconds=1.5,
         url_allow_networks=["127.0.0.0/8"],  # the origin below is on loopback
     ) as server:
         yield server
@@ -113,6 +150,7 @@ async def test_a_file_url_is_downloaded_and_run(capped: TestServer, origin: str)
         ("/big-declared", 413, "larger than the limit"),
         ("/big-chunked", 413, "larger than the limit"),
         ("/slow", 400, "timed out"),
+        ("/trickle", 400, "took longer than 1.5 s"),
     ],
 )
 async def test_bad_downloads_are_clear_client_errors(
@@ -145,3 +183,22 @@ async def test_a_redirect_to_a_local_address_is_refused(capped: TestServer, orig
     status, body = await start(capped, f"{origin}/to-metadata")
     assert status == 422, body
     assert "A redirect from file_url points to a private or local address" in str(body["detail"])
+
+
+async def test_a_compressed_answer_is_refused_before_it_is_inflated(
+    capped: TestServer, origin: str
+) -> None:
+    capped.services.executions.max_upload_bytes = 200 * MIB  # the bomb fits under the cap
+    tracemalloc.start()
+    try:
+        status, body = await start(capped, f"{origin}/gzip-bomb")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert status == 400, body
+    assert "Content-Encoding: gzip" in str(body["detail"])
+    assert ENCODINGS_ASKED[-1] == "identity"
+    assert peak < 16 * MIB  # before: 190 MB stored, +254 MB RSS
+    inputs = capped.settings.blob_root() / "inputs"
+    assert not inputs.exists() or not any(p.is_file() for p in inputs.rglob("*"))

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from pagemill.adapters.sql import migrate
+from pagemill.adapters.sql import create_ledger, migrate
 from pagemill.adapters.sql.database import create_engine
-from pagemill.adapters.sql.migrate import alembic_config
+from pagemill.adapters.sql.migrate import alembic_config, migrate_async
 from pagemill.adapters.sql.tables import metadata
 from tests.support.postgres import postgres_database
 
@@ -115,6 +116,89 @@ def test_migrations_form_one_linear_history() -> None:
 def test_unsupported_url_is_refused() -> None:
     with pytest.raises(ValueError, match="Unsupported database URL"):
         migrate("mysql://localhost/db")
+
+
+def test_sequential_ids_survive_the_switch_to_random_ones(empty_database: str) -> None:
+    """Rows made before 0011 keep their ids (clients hold them); new rows get random ones."""
+
+    async def run() -> tuple[list[int], int]:
+        await migrate_async(empty_database, "0010")
+        engine = create_engine(empty_database)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    sa.text("INSERT INTO teams (id, name, created) VALUES ('t', 't', :now)"),
+                    {"now": "2026-01-01 00:00:00"},
+                )
+                for name in ("old-1", "old-2"):
+                    await connection.execute(
+                        sa.text(
+                            "INSERT INTO files (team_id, original_filename, content_type, "
+                            "blob_key, upload_status, created) VALUES "
+                            "('t', :name, 'text/plain', 'files/x', 'pending', :now)"
+                        ),
+                        {"name": name, "now": "2026-01-01 00:00:00"},
+                    )
+        finally:
+            await engine.dispose()
+        await migrate_async(empty_database)
+        ledger = create_ledger(empty_database)
+        try:
+            listed, _ = await ledger.files.page("t", limit=10, offset=0)
+            old = sorted(f.file_id for f in listed)
+            new = await ledger.files.create(
+                "t", "new", "text/plain", "files/y", datetime(2026, 1, 2, tzinfo=UTC)
+            )
+            assert await ledger.files.get(old[0], "t") is not None
+        finally:
+            await ledger.close()
+        return old, new.file_id
+
+    old, new = asyncio.run(run())
+
+    assert old == [1, 2]
+    assert new >= 2**32
+
+
+def test_the_storage_count_starts_from_the_files_and_inputs_there_are(
+    empty_database: str,
+) -> None:
+    async def run() -> int:
+        await migrate_async(empty_database, "0011")
+        engine = create_engine(empty_database)
+        now = {"now": "2026-01-01 00:00:00"}
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    sa.text("INSERT INTO teams (id, name, created) VALUES ('t', 't', :now)"), now
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO files (id, team_id, original_filename, content_type, "
+                        "blob_key, upload_status, file_size, created) VALUES "
+                        "(5000000000, 't', 'a', 'text/plain', 'files/a', 'completed', 1000, :now)"
+                    ),
+                    now,
+                )
+                await connection.execute(
+                    sa.text(
+                        "INSERT INTO executions (execution_id, team_id, pipeline_id, "
+                        "pipeline_version, status, seq, created, input_key, config_snapshot, "
+                        "input_config) VALUES ('pex_1', 't', 'pl_1', 0, 'completed', 1, :now, "
+                        "'inputs/x', '{}', :config)"
+                    ),
+                    {**now, "config": '{"file_size": 234, "filename": "x.pdf"}'},
+                )
+        finally:
+            await engine.dispose()
+        await migrate_async(empty_database)
+        ledger = create_ledger(empty_database)
+        try:
+            return await ledger.storage.used("t")
+        finally:
+            await ledger.close()
+
+    assert asyncio.run(run()) == 1234
 
 
 def _migrate_command(data_dir: Path) -> str:

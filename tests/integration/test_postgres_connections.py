@@ -186,9 +186,10 @@ async def test_a_run_and_a_poll_cost_the_fewest_round_trips(
     trips = RoundTrips(monkeypatch)
 
     await run()
-    # The pipeline, the team's pages in flight, then one transaction: two INSERTs and the
-    # queue's deferral. No second pipeline read, no read transactions, no pings.
-    assert trips.take() == {"SELECT": 3, "INSERT": 2, "BEGIN": 1, "COMMIT": 1}
+    # The pipeline, the upload's count of the team's stored bytes (one autocommit upsert), the
+    # team's pages in flight, then one transaction: two INSERTs and the queue's deferral. No
+    # second pipeline read, no read transactions, no pings.
+    assert trips.take() == {"SELECT": 3, "INSERT": 3, "BEGIN": 1, "COMMIT": 1}
 
     polled = await server.client.get(
         f"/api/v1/pipelines/executions/{execution_id}", headers=headers

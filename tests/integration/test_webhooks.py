@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pagemill.adapters.http import HttpWebhookSender
 from pagemill.domain.webhook_signing import verify
 from pagemill.worker.webhooks import WebhookDeliveryLoop
 from tests.support.app import TestServer, test_server
@@ -69,6 +70,18 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             elif path == "/hang":
                 time.sleep(HANG_SECONDS)
                 self._answer(200, b"late")
+            elif path == "/trickle":
+                # Headers at once, then a byte every 0.2 s: no single read ever times out.
+                self.send_response(200)
+                self.send_header("Content-Length", "10000")
+                self.end_headers()
+                try:
+                    for _ in range(10000):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    return  # the sender hung up: what is tested
             elif path == "/redirect":
                 self.send_response(302)
                 self.send_header("Location", "/ok")
@@ -438,3 +451,14 @@ async def test_the_queue_worker_delivers_on_postgresql(tmp_path: Path, receiver:
     [request] = receiver.on("/ok")
     assert_signed(request, key)
     assert request.headers["webhook-id"] == delivery["delivery_id"]
+
+
+async def test_a_trickled_answer_ends_at_the_attempts_deadline(receiver: Receiver) -> None:
+    sender = HttpWebhookSender(
+        connect_timeout_seconds=0.5, timeout_seconds=1.0, allow_networks=["127.0.0.0/8"]
+    )
+    async with asyncio.timeout(30):  # generous: the attempt itself must end after ~1 s
+        result = await sender.send(f"{receiver.url}/trickle", b"{}", {})
+
+    assert result.status_code is None
+    assert result.error is not None and "timed out" in result.error

@@ -66,7 +66,7 @@ async def test_server(
             holder["runtime"] = runtime
             yield services
 
-    app = create_app(open_runtime)
+    app = create_app(open_runtime, bootstrap.request_limits(settings))
     async with app.router.lifespan_context(app):
         runtime = holder["runtime"]
         keys = {

@@ -25,7 +25,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from pagemill.adapters.redis import RedisLiveStore
+from pagemill.adapters.memory import MemoryLimitStore
+from pagemill.adapters.redis import RedisLimitStore, RedisLiveStore
 from tests.support.postgres import require_service
 
 ENV_VAR = "PAGEMILL_TEST_REDIS_URL"
@@ -36,8 +37,8 @@ def redis_test_url() -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def redis_live_store(**options: Any) -> AsyncIterator[RedisLiveStore]:
-    """A ``RedisLiveStore`` on the shared test server under a fresh prefix, cleaned up after."""
+async def _shared_server_prefix() -> AsyncIterator[tuple[str, str]]:
+    """The shared test server's URL and a fresh key prefix; its keys are deleted afterwards."""
     url = redis_test_url()
     if url is None:
         require_service("Redis", f"set {ENV_VAR} to run this test")
@@ -48,16 +49,25 @@ async def redis_live_store(**options: Any) -> AsyncIterator[RedisLiveStore]:
             await admin.ping()
         except (RedisError, OSError) as error:
             require_service("Redis", f"cannot connect with {ENV_VAR}: {error}")
-        store = RedisLiveStore(url, prefix=prefix, **options)
         try:
-            yield store
+            yield url, prefix
         finally:
-            await store.close()
             keys = [key async for key in admin.scan_iter(match=f"{prefix}*", count=1000)]
             if keys:
                 await admin.delete(*keys)
     finally:
         await admin.aclose()
+
+
+@contextlib.asynccontextmanager
+async def redis_live_store(**options: Any) -> AsyncIterator[RedisLiveStore]:
+    """A ``RedisLiveStore`` on the shared test server under a fresh prefix, cleaned up after."""
+    async with _shared_server_prefix() as (url, prefix):
+        store = RedisLiveStore(url, prefix=prefix, **options)
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 def free_port() -> int:
@@ -145,3 +155,14 @@ def private_redis_server(workdir: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@contextlib.asynccontextmanager
+async def redis_limit_store(**options: Any) -> AsyncIterator[RedisLimitStore]:
+    """A ``RedisLimitStore`` on the shared test server under a fresh prefix, cleaned up after."""
+    async with _shared_server_prefix() as (url, prefix):
+        store = RedisLimitStore(url, MemoryLimitStore(), prefix=prefix, **options)
+        try:
+            yield store
+        finally:
+            await store.close()

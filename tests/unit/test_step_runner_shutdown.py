@@ -68,7 +68,7 @@ async def submit(runtime: Runtime) -> str:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"%PDF-1.4 shutdown"
 
-    document = await services.executions.receive_upload(chunks())
+    document = await services.executions.receive_upload(chunks(), team.id)
     view = await services.executions.run(
         team.id, pipeline.pipeline_id, RunOptions(), document.renamed("a.pdf", "x")
     )

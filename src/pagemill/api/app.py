@@ -10,12 +10,14 @@ from fastapi import FastAPI
 
 from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
+from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
     custom_processors,
     executions,
     extraction_schemas,
     files,
+    invitations,
     operations,
     pipelines,
     teams,
@@ -27,8 +29,9 @@ from pagemill.version import __version__
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Services]]
 
 
-def create_app(open_runtime: RuntimeFactory) -> FastAPI:
-    """Build the app; ``open_runtime`` opens the services (and any workers) for its lifetime."""
+def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None) -> FastAPI:
+    """Build the app; ``open_runtime`` opens the services (and any workers) for its lifetime;
+    ``limits`` bound request bodies (size and pace; defaults: ``RequestLimits()``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +47,7 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestLimitsMiddleware, limits=limits or RequestLimits())
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
     app.include_router(webhooks.router)
@@ -56,7 +60,9 @@ def create_app(open_runtime: RuntimeFactory) -> FastAPI:
 
     app.include_router(operations.router)
     app.include_router(webhooks.teams_router)
+    app.include_router(invitations.team_router)
     app.include_router(teams.router)
+    app.include_router(invitations.user_router)
     app.include_router(auth.router)
 
     _document_api_key(app)

@@ -28,6 +28,14 @@ class Caller:
     user_id: str | None = None  # None: an operator key (CLI)
     key_id: str | None = None  # None: a browser session
 
+    async def current_role(self) -> Role:
+        """The caller's role as the ledger has it now. ``role`` may be up to the key cache's
+        age old (a demoted admin would keep admin rights that long, on every replica): what
+        manages keys, members and secrets asks the ledger instead."""
+        if self.user_id is None:
+            return self.role  # an operator key: the team's owner by definition
+        return await self.services.teams.role_of(self.user_id, self.team_id)
+
 
 async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
@@ -40,10 +48,10 @@ async def get_caller(request: Request) -> Caller:
     key = request.headers.get(API_KEY_HEADER)
     if key is None and SESSION_COOKIE in request.cookies:
         session, team_id, role = await authenticate_session(request, services)
-        services.rate_limiter.hit("user:" + session.user_id)
+        await services.rate_limiter.hit("user:" + session.user_id)
         return Caller(team_id, services, role, session.user_id)
     principal = await services.keys.authenticate(key)
-    services.rate_limiter.hit(principal.key_id)
+    await services.rate_limiter.hit(principal.key_id)
     return Caller(principal.team_id, services, principal.role, principal.user_id, principal.key_id)
 
 

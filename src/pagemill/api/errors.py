@@ -16,6 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from pagemill.api.schemas import ErrorResponse
 from pagemill.domain.errors import (
@@ -55,7 +56,8 @@ _DESCRIPTIONS = {
     403: "A member of the team whose role does not allow this, or a cookie-authenticated "
     "change without a valid X-CSRF-Token",
     404: "Not found for the caller's team",
-    413: "The upload or download is over the size cap",
+    413: "The body, upload or download is over its size cap, or the team's storage quota "
+    "would be exceeded",
     415: "The document's format needs a converter this server does not have (LibreOffice)",
     429: "Over the per-key request rate, or the team's pages in flight; retry after "
     "Retry-After seconds",
@@ -141,6 +143,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response({"detail": exc.detail}, exc.status_code, exc.headers)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up mid-body (an aborted upload): nothing to answer and nothing wrong
+    # here, so one line at info level instead of a traceback per request.
+    log.info("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "Internal server error."}, status_code=500)
@@ -150,19 +159,28 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PagemillError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)
     _declare_unparsable_bodies(app)
 
 
 _UNPARSABLE = "The body could not be parsed (JSON that is not UTF-8, a broken form)"
+# Answered by ``request_limits`` to any request with a body, before or while it is read.
+_BODY_ERRORS = {
+    "400": _UNPARSABLE,
+    "408": "The body arrived too slowly (the connection is closed)",
+    "413": "The body is larger than its limit (PAGEMILL_MAX_JSON_BODY_BYTES, or the upload "
+    "limit for documents)",
+}
 
 
 def _declare_unparsable_bodies(app: FastAPI) -> None:
-    """Declare 400 on every operation that reads a body.
+    """Declare 400, 408 and 413 on every operation that reads a body.
 
     FastAPI answers 400 ``There was an error parsing the body`` (and Starlette 400 for a broken
-    multipart form) before any handler runs, so every route with a body can answer it, whoever
-    wrote the route; the OpenAPI document says so here, once.
+    multipart form) before any handler runs, and the body limits answer 408 and 413, so every
+    route with a body can answer them, whoever wrote the route; the OpenAPI document says so
+    here, once.
     """
     generate = app.openapi
 
@@ -175,10 +193,12 @@ def _declare_unparsable_bodies(app: FastAPI) -> None:
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     if isinstance(operation, dict) and "requestBody" in operation:
-                        operation.setdefault("responses", {}).setdefault(
-                            "400",
-                            {"description": _UNPARSABLE, "content": {"application/json": body}},
-                        )
+                        responses = operation.setdefault("responses", {})
+                        for status, description in _BODY_ERRORS.items():
+                            responses.setdefault(
+                                status,
+                                {"description": description, "content": {"application/json": body}},
+                            )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -8,6 +8,8 @@ ledger (``migrate``, ``keys``, ``teams``), and the client side (``run``, ``pipel
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from pagemill.cli import admin, serve, workers
@@ -39,6 +41,9 @@ app.add_typer(executions_app, name="executions", rich_help_panel=CLIENT)
 
 
 def main() -> None:
+    # Whatever pagemill creates (the ledger, secrets, blobs and their directories) is readable
+    # by its own user only: nodes sharing a blob directory run as the same user.
+    os.umask(0o077)
     try:
         app()
     except PagemillError as error:

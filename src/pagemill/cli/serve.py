@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from pagemill import bootstrap
-from pagemill.api import create_app
+from pagemill.api import create_app, http_server
 from pagemill.cli.common import (
     DatabaseUrl,
     DataDir,
@@ -53,13 +52,17 @@ def serve(
         typer.echo("Point the Datalab SDK at this server with:")
         typer.echo(f"  export DATALAB_HOST={base_url} DATALAB_API_KEY={issued.secret}")
     typer.echo(f"pagemill {__version__} serving on {base_url} (data in {settings.data_dir})")
-    api = create_app(lambda: _serving(settings))
-    uvicorn.run(
+    api = create_app(lambda: _serving(settings), bootstrap.request_limits(settings))
+    http_server.serve(
         api,
         host=settings.host,
         port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
+        limits=http_server.ServerLimits(
+            header_timeout_seconds=settings.header_read_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes,
+            keep_alive_timeout_seconds=settings.keep_alive_timeout_seconds,
+        ),
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -9,9 +9,11 @@
     │   └── UnsupportedProcessor   a step type this server cannot run
     ├── Conflict              the request clashes with current state (no published version…)
     ├── PayloadTooLarge       an upload or download over the size cap
+    │   └── StorageQuotaExceeded   it does not fit in the team's storage quota
     ├── UnsupportedMediaType  a document this server cannot convert (a converter is missing)
     ├── UpstreamUnavailable   a file_url that could not be fetched
     └── ServiceUnavailable    a backing service (ledger, live store) is down
+        └── InsufficientStorage   the blob store is full (disk or quota of the file system)
 
 The API maps each kind to a status in one table (``pagemill.api.errors``).
 """
@@ -61,6 +63,10 @@ class PayloadTooLarge(PagemillError):
     pass
 
 
+class StorageQuotaExceeded(PayloadTooLarge):
+    pass
+
+
 class UnsupportedMediaType(PagemillError):
     pass
 
@@ -70,6 +76,10 @@ class UpstreamUnavailable(PagemillError):
 
 
 class ServiceUnavailable(PagemillError):
+    pass
+
+
+class InsufficientStorage(ServiceUnavailable):
     pass
 
 

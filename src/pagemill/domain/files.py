@@ -18,7 +18,7 @@ REFERENCE_PREFIX = "datalab://file-"
 MAX_FILENAME = 255
 MAX_CONTENT_TYPE = 255
 
-_REFERENCE = re.compile(r"datalab://file-(\d{1,10})")
+_REFERENCE = re.compile(r"datalab://file-(\d{1,16})")  # up to 2**53: ``ids.new_public_number``
 # type "/" subtype, optionally followed by parameters (RFC 9110 tokens).
 _MEDIA_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;[ -~]*)?")
 

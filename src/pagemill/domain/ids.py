@@ -1,4 +1,5 @@
-"""Public identifiers: a type prefix and random base62 characters (``pl_k8Hx9mP2nQ4v``)."""
+"""Public identifiers: a type prefix and random base62 characters (``pl_k8Hx9mP2nQ4v``), and the
+random numbers that stand for files and pipeline rows where the wire wants an integer."""
 
 from __future__ import annotations
 
@@ -30,6 +31,19 @@ def new_pipeline_id() -> str:
 
 def new_execution_id() -> str:
     return new_id(EXECUTION_PREFIX)
+
+
+# Integer ids on the wire (``file_id``, a pipeline's ``id``) are random, not a global sequence
+# that would let a team count everyone's uploads from the gaps. They lie above 2**32, clear of
+# every sequential id issued before (those fit in 31 bits), and at most 2**53 - 1, the largest
+# integer JavaScript clients read exactly. Among 2**53 numbers a repeat is as good as
+# impossible (the primary key would refuse it: one failed request).
+PUBLIC_NUMBER_MIN = 2**32
+PUBLIC_NUMBER_MAX = 2**53 - 1
+
+
+def new_public_number() -> int:
+    return PUBLIC_NUMBER_MIN + secrets.randbelow(PUBLIC_NUMBER_MAX - PUBLIC_NUMBER_MIN + 1)
 
 
 def has_prefix(value: str, prefix: str) -> bool:

@@ -158,7 +158,7 @@ class Engine:
             version=version,
         )
         with local_document(document, filename) as local:
-            stored = await executions.receive_upload(local.chunks())
+            stored = await executions.receive_upload(local.chunks(), self._team_id)
             stored = stored.renamed(local.filename, local.content_type)
         view = await executions.run(self._team_id, pipeline_id, options, stored)
         return view.execution.execution_id

@@ -15,8 +15,11 @@ class WorkerCrashed(Exception):
 
 class ComputePool(ABC):
     @abstractmethod
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)``; raise ``WorkerCrashed`` if the process running it dies."""
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        """Run ``fn(*args)``; raise ``WorkerCrashed`` if the process running it dies, and
+        ``TimeoutError`` if it runs longer than ``timeout`` seconds (counted from when it
+        starts, not while waiting for a free process; the process running it is stopped where
+        the adapter can)."""
 
     @abstractmethod
     async def close(self) -> None: ...

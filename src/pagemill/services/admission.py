@@ -7,46 +7,68 @@ taken from the document itself (``processors.pages``) and stored on the executio
 ``input_config.page_count_at_submit``; a team's pages in flight are those counts summed over
 its unfinished executions (pending or running), read from the ledger.
 
-The in-flight check and the insert of the execution run under a per-team lock of this process,
-so concurrent submits of one team through one server cannot both slip under the limit; API
-processes of a scale-out deployment check independently (a burst may overshoot by a request
-per process).
+The document is untrusted and counting its pages means parsing it (pdfium, a ZIP directory, a
+TIFF's chain of frames), so the count runs in the compute pool — a separate process with a
+memory limit — within ``count_timeout_seconds``: a document that crashes its reader, exhausts
+its memory or takes too long is refused, and the API process never parses anything.
+
+The in-flight check and the insert of the execution run under a per-team mutex of the
+``LimitStore`` — in process for the embedded server, in Redis when a live store URL is set — so
+concurrent submits of one team cannot both slip under the limit, through one API process or
+through many. (A holder that dies keeps the mutex for its lease, ``LEASE_SECONDS``, at most.)
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from pagemill.domain.errors import Conflict, RateLimited, UnsupportedMediaType
 from pagemill.domain.models import NewExecution
 from pagemill.ports.blobs import BlobStore
+from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.ledger.executions import ExecutionLedger
-from pagemill.processors.convert.office.libreoffice import missing_converter
-from pagemill.processors.pages import count_pages
+from pagemill.ports.limits import LimitStore
+from pagemill.processors.pages import inspect
+
+# (path, page_range, max_pages, cap, converted) → (pages, why it cannot be converted or None)
+Inspector = Callable[[Path, str | None, int | None, int, bool], tuple[int, str | None]]
 
 PAGE_COUNT_KEY = "page_count_at_submit"
 RETRY_AFTER_SECONDS = 30
+LEASE_SECONDS = 30.0  # a check and an insert take milliseconds; a lost holder frees it by then
+WAIT_SECONDS = 10.0  # a team's submits queue this long for their turn, then get a 429
 
 
 @dataclass(frozen=True, slots=True)
 class AdmissionLimits:
     max_pages_per_request: int = 7000
     max_pages_in_flight: int = 5000
+    count_timeout_seconds: float = 30.0
 
 
 class Admission:
     def __init__(
-        self, executions: ExecutionLedger, blobs: BlobStore, limits: AdmissionLimits
+        self,
+        executions: ExecutionLedger,
+        blobs: BlobStore,
+        limits: AdmissionLimits,
+        compute: ComputePool,
+        mutexes: LimitStore,
+        *,
+        inspector: Inspector = inspect,
     ) -> None:
+        """``compute`` runs ``inspector`` (``processors.pages.inspect``; tests pass others);
+        ``mutexes`` serialize each team's check-and-insert."""
         self._executions = executions
         self._blobs = blobs
         self.limits = limits
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._compute = compute
+        self._mutexes = mutexes
+        self._inspector = inspector
 
     @contextlib.asynccontextmanager
     async def execution(self, new: NewExecution) -> AsyncIterator[NewExecution]:
@@ -73,17 +95,37 @@ class Admission:
         *,
         converted: bool = False,
     ) -> int:
-        """The pages the run would process; ``Conflict`` (400) over the per-request limit, and
+        """The pages the run would process; ``Conflict`` (400) over the per-request limit, or
+        when the document cannot be inspected (its reader crashed, ran out of memory or time);
         ``UnsupportedMediaType`` (415) when the document is ``converted`` but cannot be."""
-        async with self._blobs.local_path(input_key) as path:
-            missing = await asyncio.to_thread(missing_converter, path) if converted else None
-            if missing is not None:
-                raise UnsupportedMediaType(missing)
-            pages = await asyncio.to_thread(count_pages, path, page_range, max_pages)
         limit = self.limits.max_pages_per_request
+        timeout = self.limits.count_timeout_seconds
+        async with self._blobs.local_path(input_key) as path:
+            try:
+                pages, missing = await self._compute.run(
+                    self._inspector,
+                    path,
+                    page_range,
+                    max_pages,
+                    limit + 1,
+                    converted,
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                raise Conflict(
+                    f"The document could not be inspected within {timeout:g} s; it cannot be run."
+                ) from None
+            except (WorkerCrashed, MemoryError):
+                raise Conflict(
+                    "Reading the document crashed its reader (or exhausted its memory); "
+                    "it cannot be run."
+                ) from None
+        if missing is not None:
+            raise UnsupportedMediaType(missing)
         if pages > limit:
+            shown = f"at least {pages:,}" if pages == limit + 1 else f"{pages:,}"
             raise Conflict(
-                f"The document has {pages:,} pages to process and the limit is {limit:,} pages "
+                f"The document has {shown} pages to process and the limit is {limit:,} pages "
                 "per request; split it, or send a page_range that selects fewer pages."
             )
         return pages
@@ -92,10 +134,13 @@ class Admission:
     async def admit(self, team_id: str, pages: int) -> AsyncIterator[None]:
         """Hold the team's slot while the execution is created; ``RateLimited`` (429) when the
         team's unfinished executions plus this one would exceed the in-flight limit."""
-        lock = self._locks.get(team_id)
-        if lock is None:
-            lock = self._locks[team_id] = asyncio.Lock()
-        async with lock:
+        async with self._mutexes.hold(
+            f"admission:{team_id}", lease_seconds=LEASE_SECONDS, wait_seconds=WAIT_SECONDS
+        ) as held:
+            if not held:
+                raise RateLimited(
+                    "Too many submissions of your team at once; please retry.", retry_after=1
+                )
             current = await self._executions.pages_in_flight(team_id)
             limit = self.limits.max_pages_in_flight
             # A request larger than the limit itself runs alone rather than never.

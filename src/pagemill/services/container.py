@@ -18,12 +18,14 @@ from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
+from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService
 from pagemill.services.step_runner import StepRunner
+from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
 
@@ -32,6 +34,7 @@ from pagemill.services.webhooks import WebhookService
 class Services:
     keys: KeyService
     teams: TeamService
+    invitations: InvitationService
     sessions: SessionService
     rate_limiter: RateLimiter  # per API key or browser session
     pipelines: PipelineService
@@ -39,6 +42,7 @@ class Services:
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
     files: FileService
+    storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService

@@ -30,6 +30,7 @@ from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
 from pagemill.services.step_runner import StepRunner
+from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.executions")
 
@@ -78,6 +79,7 @@ class StoredDocument:
     size: int
     sha256: str
     file_url: str | None = None
+    charged_to: str | None = None  # the team whose storage quota counts these bytes
 
     def renamed(self, filename: str, content_type: str) -> StoredDocument:
         return dataclasses.replace(
@@ -117,6 +119,7 @@ class ExecutionService:
         *,
         max_upload_bytes: int,
         max_attempts: int,
+        quota: StorageQuota,
         step_settings_hook: StepSettingsHook | None = None,
         metrics: Metrics | None = None,
         tracing: Tracing | None = None,
@@ -138,33 +141,39 @@ class ExecutionService:
         self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
+        self._quota = quota
 
     # -- input documents ---------------------------------------------------------------------
-    async def receive_upload(self, chunks: AsyncIterator[bytes]) -> StoredDocument:
-        """Stream an upload into the blob store under the size cap; name it with ``renamed``."""
-        key = f"inputs/{random_base62(24)}"
-        info = await self._blobs.write_stream(key, chunks, self.max_upload_bytes)
-        return StoredDocument(key, "document", "application/octet-stream", info.size, info.sha256)
+    async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
+        """Stream an upload into the blob store under the size cap and the team's storage
+        quota; name it with ``renamed``."""
+        return await self._store(team_id, chunks)
 
-    async def fetch(self, url: str, team_id: str | None = None) -> StoredDocument:
+    async def fetch(self, url: str, team_id: str) -> StoredDocument:
         if is_reference(url):  # an uploaded file of the team: never fetched over HTTP
-            if self._file_resolver is None or team_id is None:
+            if self._file_resolver is None:
                 raise InvalidInput("file_url: datalab:// file references are not accepted here.")
             return await self._file_resolver(team_id, url)
-        key = f"inputs/{random_base62(24)}"
         async with self._fetcher.open(url, self.max_upload_bytes) as download:
-            info = await self._blobs.write_stream(key, download.chunks, self.max_upload_bytes)
-        return StoredDocument(
-            key,
-            _clean_filename(download.filename),
-            download.content_type,
-            info.size,
-            info.sha256,
+            stored = await self._store(team_id, download.chunks)
+        return dataclasses.replace(
+            stored,
+            filename=_clean_filename(download.filename),
+            content_type=download.content_type,
             file_url=url,
+        )
+
+    async def _store(self, team_id: str, chunks: AsyncIterator[bytes]) -> StoredDocument:
+        key = f"inputs/{random_base62(24)}"
+        info = await self._quota.write(self._blobs, key, team_id, chunks, self.max_upload_bytes)
+        return StoredDocument(
+            key, "document", "application/octet-stream", info.size, info.sha256, charged_to=team_id
         )
 
     async def discard(self, document: StoredDocument) -> None:
         await self._blobs.delete(document.key)
+        if document.charged_to is not None:
+            await self._quota.release(document.charged_to, document.size)
 
     # -- run ---------------------------------------------------------------------------------
     async def runnable_pipeline(self, team_id: str, pipeline_id: str) -> Pipeline:

@@ -25,13 +25,24 @@ from pagemill.domain.files import (
 from pagemill.domain.ids import random_base62
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger.files import FileLedger
+from pagemill.ports.ledger.uploads import ReplacedContent, UploadLedger
 from pagemill.services.executions import StoredDocument
+from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.files")
 
 UPLOAD_EXPIRES_IN = 3600
 DOWNLOAD_EXPIRES_RANGE = (60, 86400)
 BAD_SIGNATURE = "The signature of this URL is invalid or has expired; request a new URL."
+
+
+def new_file_key() -> str:
+    """A fresh blob key for a file's content (random: the filename is a display name only)."""
+    return f"files/{random_base62(24)}"
+
+
+def _confirmed_already(file_id: int) -> Conflict:
+    return Conflict(f"File {file_id} is already confirmed; upload a new file instead.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +59,27 @@ class FileService:
     def __init__(
         self,
         files: FileLedger,
+        uploads: UploadLedger,
         blobs: BlobStore,
         clock: Clock,
         *,
         signing_secret: bytes,
         max_upload_bytes: int,
+        quota: StorageQuota,
+        public_url: str | None = None,
     ) -> None:
+        """``quota`` counts (and limits) the bytes a team stores; ``public_url``: the server's
+        external base URL, which signed URLs are built on."""
         if len(signing_secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._files = files
+        self._uploads = uploads
         self._blobs = blobs
         self._clock = clock
         self._secret = signing_secret
         self.max_upload_bytes = max_upload_bytes
+        self.public_url = public_url
+        self._quota = quota
 
     # -- the upload flow ---------------------------------------------------------------------
     async def create(
@@ -71,7 +90,7 @@ class FileService:
             team_id,
             display_name(filename),
             media_type(content_type),
-            f"files/{random_base62(24)}",
+            new_file_key(),
             self._clock.now(),
         )
         return stored, self._sign("PUT", stored, UPLOAD_EXPIRES_IN)
@@ -79,41 +98,55 @@ class FileService:
     async def receive_content(
         self, file_id: int, expires: int, signature: str, chunks: AsyncIterator[bytes]
     ) -> StoredFile:
-        """Stream the body of a signed PUT into the file's blob, under the upload cap."""
+        """Stream the body of a signed PUT into the file's blob, under the upload cap.
+
+        The bytes go to a new blob key; the file is pointed at them only if it is still not
+        confirmed when they are complete (``UploadLedger.replace_pending``), so an upload in flight
+        when the file is confirmed can never replace the confirmed content.
+        """
         stored = await self._verified("PUT", file_id, expires, signature)
         if stored.upload_status is FileStatus.COMPLETED:
-            raise Conflict(f"File {file_id} is already confirmed; upload a new file instead.")
+            raise _confirmed_already(file_id)
+        team_id = stored.team_id
+        key = new_file_key()
         try:
-            info = await self._blobs.write_stream(stored.blob_key, chunks, self.max_upload_bytes)
+            info = await self._quota.write(self._blobs, key, team_id, chunks, self.max_upload_bytes)
         except PayloadTooLarge:
-            await self._files.update(
-                file_id, stored.team_id, upload_status=FileStatus.FAILED, file_size=None
-            )
+            await self._forget_content(team_id, await self._uploads.fail_pending(file_id))
             raise
-        updated = await self._files.update(
-            file_id,
-            stored.team_id,
-            upload_status=FileStatus.PENDING,
-            file_size=info.size,
-            sha256=info.sha256,
-        )
-        if updated is None:  # deleted while the bytes were arriving
-            await self._blobs.delete(stored.blob_key)
-            raise NotFound(f"File {file_id} not found")
-        return updated
+        try:
+            replaced = await self._uploads.replace_pending(file_id, key, info.size, info.sha256)
+        except BaseException:
+            await self._blobs.delete(key)
+            await self._quota.release(team_id, info.size)
+            raise
+        if replaced is None:  # confirmed (or deleted) while the bytes were arriving
+            await self._blobs.delete(key)
+            await self._quota.release(team_id, info.size)
+            current = await self._files.get(file_id, None)
+            if current is None:
+                raise NotFound(f"File {file_id} not found")
+            raise _confirmed_already(file_id)
+        await self._forget_content(team_id, replaced)
+        return replaced.file
+
+    async def _forget_content(self, team_id: str, replaced: ReplacedContent | None) -> None:
+        """Delete the content a file no longer points at, and uncount its bytes."""
+        if replaced is None or replaced.previous_blob_key == replaced.file.blob_key:
+            return
+        await self._blobs.delete(replaced.previous_blob_key)
+        await self._quota.release(team_id, replaced.previous_size or 0)
 
     async def confirm(self, team_id: str, file_id: int) -> StoredFile:
-        stored = await self.get(team_id, file_id)
-        if stored.upload_status is FileStatus.COMPLETED:
-            return stored
-        if stored.file_size is None or not await self._blobs.exists(stored.blob_key):
+        """Freeze the file's content: from now on an upload to it is refused."""
+        confirmed = await self._uploads.confirm(file_id, team_id)
+        if confirmed is None:
+            raise NotFound(f"File {file_id} not found")
+        if confirmed.upload_status is not FileStatus.COMPLETED:
             raise Conflict(
                 f"File {file_id} has no content yet: PUT the bytes to its upload_url, then "
                 "confirm it."
             )
-        confirmed = await self._files.update(file_id, team_id, upload_status=FileStatus.COMPLETED)
-        if confirmed is None:
-            raise NotFound(f"File {file_id} not found")
         return confirmed
 
     # -- reading and deleting ----------------------------------------------------------------
@@ -134,6 +167,7 @@ class FileService:
         if stored is None:
             raise NotFound(f"File {file_id} not found")
         await self._blobs.delete(stored.blob_key)
+        await self._quota.release(team_id, stored.file_size or 0)
         return stored
 
     async def download_url(
@@ -172,10 +206,15 @@ class FileService:
                 f"{stored.upload_status}): PUT its content to the upload_url, then confirm it."
             )
         key = f"inputs/{random_base62(24)}"
+        # The run's own copy counts against the quota like any run input (see ``storage``).
+        await self._quota.charge(team_id, stored.file_size)
         try:
             await self._blobs.copy(stored.blob_key, key)
-        except NotFound as exc:
-            raise NotFound(f"The content of file {url.strip()} was not found") from exc
+        except BaseException as exc:
+            await self._quota.release(team_id, stored.file_size)
+            if isinstance(exc, NotFound):
+                raise NotFound(f"The content of file {url.strip()} was not found") from exc
+            raise
         return StoredDocument(
             key,
             stored.original_filename,
@@ -183,6 +222,7 @@ class FileService:
             stored.file_size,
             stored.sha256 or "",
             file_url=stored.reference,
+            charged_to=team_id,
         )
 
     # -- signatures --------------------------------------------------------------------------

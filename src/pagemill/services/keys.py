@@ -166,10 +166,18 @@ class KeyService:
         self._forget(key_id)
         return key
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop what this process cached of the keys of ``user_id`` (their role changed, or
+        they left the team): the next request reads the membership again."""
+        self._drop(lambda principal: principal.user_id == user_id)
+
     def _forget(self, key_id: str) -> None:
+        self._drop(lambda principal: principal.key_id == key_id)
+
+    def _drop(self, matches: Callable[[Principal], bool]) -> None:
         self._generation += 1
         for digest, entry in list(self._cache.items()):
-            if entry.principal.key_id == key_id:
+            if matches(entry.principal):
                 del self._cache[digest]
 
     # -- authentication ----------------------------------------------------------------------

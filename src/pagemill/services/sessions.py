@@ -26,8 +26,11 @@ from pagemill.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, 
 from pagemill.domain.ids import random_base62
 from pagemill.domain.models import Team
 from pagemill.domain.teams import Role, Session, User, check_password, normalize_email
+from pagemill.ports.ledger.secrets import server_secret_purpose
 from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.passwords import hash_password_async, verify_password_async
+from pagemill.services.ratelimit import LoginThrottle
+from pagemill.services.secret_box import SecretBox
 
 SECRET_NAME = "session"  # noqa: S105 - the name of the stored secret, not a secret
 _SESSION_ID_LENGTH = 24
@@ -52,14 +55,17 @@ class LoginResult:
 
 
 async def load_session_secret(
-    tenancy: TenancyLedger, configured: str | None, clock: Clock
+    tenancy: TenancyLedger, configured: str | None, clock: Clock, box: SecretBox | None = None
 ) -> bytes:
     """``PAGEMILL_SESSION_SECRET`` when set; else the secret generated on the first start and
-    stored in the ledger (``server_secrets``), shared by every replica."""
+    stored in the ledger (``server_secrets``, sealed by ``box``), shared by every replica."""
     if configured:
         return configured.encode()
-    stored = await tenancy.server_secret(SECRET_NAME, secrets.token_urlsafe(48), clock.now())
-    return stored.encode()
+    box = box or SecretBox(None)
+    purpose = server_secret_purpose(SECRET_NAME)
+    candidate = box.seal(purpose, secrets.token_urlsafe(48))
+    stored = await tenancy.server_secret(SECRET_NAME, candidate, clock.now())
+    return box.open(purpose, stored).encode()
 
 
 def _b64(data: bytes) -> str:
@@ -76,7 +82,9 @@ class SessionService:
         ttl_seconds: float = 86400.0,
         cache_seconds: float = 5.0,
         secure_cookie: bool = True,
+        throttle: LoginThrottle | None = None,
     ) -> None:
+        """``throttle`` bounds password guessing (per account and client address)."""
         if len(secret) < 16:
             raise ValueError("The session secret must have at least 16 characters.")
         self._tenancy = tenancy
@@ -84,6 +92,7 @@ class SessionService:
         self._secret = secret
         self._ttl = timedelta(seconds=ttl_seconds)
         self._cache_seconds = cache_seconds
+        self._throttle = throttle
         self.secure_cookie = secure_cookie  # mark the cookie Secure (off: plain-http dev only)
         # (token, active-team selector) → (principal, team id, role, monotonic deadline)
         self._cache: dict[tuple[str, str | None], tuple[SessionPrincipal, str, Role, float]] = {}
@@ -120,7 +129,11 @@ class SessionService:
             raise invalid from None
 
     # -- login and logout --------------------------------------------------------------------
-    async def login(self, email: str, password: str) -> LoginResult:
+    async def login(self, email: str, password: str, client: str | None = None) -> LoginResult:
+        """A new session for the user with this email and password; ``client`` (the address
+        the request came from) counts failures per place as well as per account."""
+        if self._throttle is not None:
+            await self._throttle.check(email, client)
         try:
             address: str | None = normalize_email(email)
         except InvalidInput:
@@ -129,7 +142,11 @@ class SessionService:
         # Always run scrypt, so the time taken does not tell unknown users apart.
         matches = await verify_password_async(password, user.password_hash if user else "")
         if user is None or not matches or user.disabled:
+            if self._throttle is not None:
+                await self._throttle.failed(email, client)
             raise Unauthenticated("Invalid email or password.")
+        if self._throttle is not None:
+            await self._throttle.succeeded(email)
         now = self._clock.now()
         await self._purge(now)
         expires_at = (now + self._ttl).replace(microsecond=0)
@@ -163,6 +180,11 @@ class SessionService:
             raise Forbidden("The current password is wrong.")
         await self._tenancy.set_password(user.id, await hash_password_async(check_password(new)))
         self._drop(lambda p: p.user_id == principal.user_id)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drop the cached team and role of the sessions of ``user_id`` (a role changed, they
+        left or joined a team)."""
+        self._drop(lambda p: p.user_id == user_id)
 
     def _drop(self, matches: Callable[[SessionPrincipal], bool]) -> None:
         for key, entry in list(self._cache.items()):

@@ -39,6 +39,7 @@ from pagemill.services.executor_cache import Reusable, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
 from pagemill.services.step_outcomes import Act, Action, StopReason, step_action
 from pagemill.services.step_work import StepWork
+from pagemill.services.storage import StorageQuota
 
 # The logger keeps the name it had when this was "the engine": operators filter on it.
 log = logging.getLogger("pagemill.engine")
@@ -93,8 +94,11 @@ class StepRunner:
         clock: Clock,
         config: RunnerConfig,
         metrics: Metrics | None = None,
+        storage: StorageQuota | None = None,
         tracing: Tracing | None = None,
     ) -> None:
+        """``storage`` counts the bytes of results and checkpoints against their team's
+        storage (None: not counted)."""
         self._steps = steps
         self._live = live
         self._blobs = blobs
@@ -104,6 +108,7 @@ class StepRunner:
         self._config = config
         self._rates = dict(config.rates or {})
         self._metrics = metrics or NoMetrics()
+        self._storage = storage
         self._tracing = tracing or NoTracing()
         self._work = StepWork(steps, blobs, compute, processors)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
@@ -250,10 +255,10 @@ class StepRunner:
         self, claim: Claim, worker: str, reusable: Reusable, cache_key: str | None
     ) -> None:
         payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
-        key = await self._write_result(claim.step.ref, payload)
+        key, size = await self._write_result(claim.step.ref, payload)
         entry = reusable.entry
         output = StepOutput(key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key)
-        await self._record(claim, worker, output)
+        await self._record(claim, worker, output, stored_bytes=size)
 
     async def _record_end(self, action: Action, ref: StepRef, worker: str) -> None:
         """Record an attempt that ended without output (``step_action``'s verdict)."""
@@ -361,29 +366,40 @@ class StepRunner:
         cache_key: str | None,
     ) -> None:
         checkpoint_id = None
+        stored = 0
         if output.checkpoint is not None:
             checkpoint_id = new_id(CHECKPOINT_PREFIX)
             await self._blobs.write_bytes(checkpoint_key(checkpoint_id), output.checkpoint)
+            stored = len(output.checkpoint)
         payload = {
             **output.result,
             "checkpoint_id": checkpoint_id,
             "lookup_key": claim.step.lookup_key,
         }
-        key = await self._write_result(claim.step.ref, payload)
+        key, size = await self._write_result(claim.step.ref, payload)
         await self._record(
             claim,
             worker,
             StepOutput(key, checkpoint_id, output.page_count, cache, cache_key),
             own_checkpoint=True,
+            stored_bytes=stored + size,
         )
 
-    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> str:
+    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> tuple[str, int]:
+        """The result's key and size."""
         key = result_key(ref)
-        await self._blobs.write_bytes(key, json.dumps(payload, ensure_ascii=False).encode())
-        return key
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        await self._blobs.write_bytes(key, data)
+        return key, len(data)
 
     async def _record(
-        self, claim: Claim, worker: str, output: StepOutput, *, own_checkpoint: bool = False
+        self,
+        claim: Claim,
+        worker: str,
+        output: StepOutput,
+        *,
+        own_checkpoint: bool = False,
+        stored_bytes: int = 0,
     ) -> None:
         """Commit a completion; an attempt that was fenced off deletes what it wrote."""
         ref = claim.step.ref
@@ -398,6 +414,9 @@ class StepRunner:
             return
         self._observe(snapshot, ref)
         await self.publish(snapshot)
+        if self._storage is not None:
+            # Counted after the hand-off to the next step: never on its path, never failing it.
+            await self._storage.record(claim.execution.team_id, stored_bytes)
 
     async def _fail(self, ref: StepRef, worker: str, error: str, retryable: bool) -> None:
         retry_at = self._retry_at(ref.attempt) if retryable else None

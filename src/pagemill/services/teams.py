@@ -3,13 +3,20 @@
 Every method that manages a team takes the ``actor``'s role in that team; the team itself is
 always the caller's own (``teams/current``), so another team's member is not found, never
 forbidden. A team always keeps at least one owner (the ledger enforces it atomically).
+
+Through the API a team's managers add new people (an account is created) but only *invite*
+people who have an account already (``add_or_invite``): they join when they accept. The
+operator's ``add_member`` (the CLI) adds anyone directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from pagemill.domain.ids import TEAM_PREFIX, has_prefix, new_id
+from pagemill.domain.invitations import Invitation
 from pagemill.domain.models import Team
 from pagemill.domain.teams import (
     USER_PREFIX,
@@ -23,14 +30,27 @@ from pagemill.domain.teams import (
 )
 from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.services.authz import require_manager
+from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import check_team_name
 from pagemill.services.passwords import hash_password_async
 
 
 class TeamService:
-    def __init__(self, tenancy: TenancyLedger, clock: Clock) -> None:
+    def __init__(
+        self,
+        tenancy: TenancyLedger,
+        clock: Clock,
+        *,
+        invitations: InvitationService | None = None,
+        on_membership_change: Callable[[str], None] | None = None,
+    ) -> None:
+        """``invitations`` (needed by ``add_or_invite``) invites addresses that have an
+        account; ``on_membership_change(user_id)`` is told when a member's role changed or they
+        left (caches of their keys and sessions drop what they knew of the role)."""
         self._tenancy = tenancy
         self._clock = clock
+        self._invitations = invitations
+        self._changed = on_membership_change
 
     # -- teams -------------------------------------------------------------------------------
     async def create_team(self, name: str) -> Team:
@@ -131,16 +151,60 @@ class TeamService:
         member = Member(user.id, user.email, user.name, role, now, user.disabled)
         return member, created
 
+    async def add_or_invite(
+        self,
+        team_id: str,
+        email: str,
+        role: Role,
+        *,
+        actor: Role,
+        invited_by: str | None,
+        name: str | None = None,
+        password: str | None = None,
+    ) -> Member | Invitation:
+        """A new address becomes a new user and member; an address that has an account
+        already is invited instead (nothing about that account is returned)."""
+        require_manager(actor)
+        if not may_assign(actor, None, role):
+            raise Forbidden("Only owners can make someone an owner.")
+        address = normalize_email(email)
+        if await self._tenancy.user_by_email(address) is not None:
+            if self._invitations is None:
+                raise Conflict(f"{address} has an account: it can only be invited.")
+            return await self._invitations.invite(
+                team_id, address, role, actor=actor, invited_by=invited_by
+            )
+        # An account created for the same address meanwhile makes this insert fail (the
+        # address is unique): an existing account is never added without its consent.
+        user = await self.create_user(address, name, password)
+        now = self._clock.now()
+        await self._tenancy.add_membership(Membership(user.id, team_id, role, now))
+        return Member(user.id, user.email, user.name, role, now, user.disabled)
+
+    async def role_of(self, user_id: str, team_id: str) -> Role:
+        """The user's role in the team as the ledger has it now (no cache); ``Forbidden`` when
+        they are no longer a member."""
+        membership = await self._tenancy.membership(user_id, team_id)
+        if membership is None:
+            raise Forbidden("You are no longer a member of this team.")
+        return membership.role
+
     async def change_role(self, team_id: str, user_id: str, role: Role, *, actor: Role) -> Member:
         await self._authorize_change(team_id, user_id, role, actor)
         if await self._tenancy.change_membership(team_id, user_id, role) is None:
             raise NotFound(f"Member {user_id} not found.")
+        self._notify(user_id)
         return await self._member(team_id, user_id)
 
     async def remove_member(self, team_id: str, user_id: str, *, actor: Role) -> None:
         await self._authorize_change(team_id, user_id, None, actor)
         if await self._tenancy.change_membership(team_id, user_id, None) is None:
             raise NotFound(f"Member {user_id} not found.")
+        self._notify(user_id)
+
+    def _notify(self, user_id: str) -> None:
+        if self._changed is not None:
+            self._changed(user_id)
 
     async def _authorize_change(
         self, team_id: str, user_id: str, wanted: Role | None, actor: Role

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ from pagemill.domain.webhooks import (
     encode_body,
     with_base_url,
 )
+from pagemill.ports.ledger.secrets import webhook_secret_purpose
 from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.webhooks import WebhookSender
+from pagemill.services.secret_box import SecretBox
 
 log = logging.getLogger("pagemill.webhooks")
 
@@ -54,12 +57,15 @@ class WebhookService:
         config: WebhookConfig | None = None,
         *,
         rng: random.Random | None = None,
+        box: SecretBox | None = None,
     ) -> None:
+        """``box`` seals the team secrets in the ledger (default: stored as they are)."""
         self._webhooks = webhooks
         self._sender = sender
         self._clock = clock
         self._config = config or WebhookConfig()
         self._rng = rng or random.Random()
+        self._box = box or SecretBox(None)
         self._generation = 0
         self._changed = asyncio.Event()
 
@@ -71,18 +77,42 @@ class WebhookService:
     async def secret(self, team_id: str) -> WebhookSecret:
         """The team's signing secret, created on first use."""
         stored = await self._webhooks.secret(team_id)
-        if stored is not None:
-            return stored
-        return await self._webhooks.create_secret(team_id, new_secret(), self._clock.now())
+        if stored is None:
+            stored = await self._webhooks.create_secret(
+                team_id, self._seal(team_id, new_secret()), self._clock.now()
+            )
+        return self._opened(stored)
+
+    def _seal(self, team_id: str, secret: str) -> str:
+        return self._box.seal(webhook_secret_purpose(team_id), secret)
+
+    def _opened(self, stored: WebhookSecret) -> WebhookSecret:
+        purpose = webhook_secret_purpose(stored.team_id)
+        previous = stored.previous_secret
+        return dataclasses.replace(
+            stored,
+            secret=self._box.open(purpose, stored.secret),
+            previous_secret=None if previous is None else self._box.open(purpose, previous),
+        )
+
+    async def secret_for(self, team_id: str, actor: Role) -> WebhookSecret:
+        """The secret as the API shows it: to owners and admins only. Whoever holds it can
+        sign webhooks the team's receivers trust, so a plain member may not read it."""
+        if actor not in MANAGER_ROLES:
+            raise Forbidden("Only the team's owners and admins can read its webhook secret.")
+        return await self.secret(team_id)
 
     async def rotate_secret(self, team_id: str, actor: Role) -> WebhookSecret:
-        """A new secret; the previous one also signs for ``rotation_grace_seconds``. Any
-        member may read the secret (to verify webhooks); owners and admins rotate it."""
+        """A new secret; the previous one also signs for ``rotation_grace_seconds``. Owners
+        and admins read and rotate it."""
         if actor not in MANAGER_ROLES:
             raise Forbidden("Only the team's owners and admins can rotate its webhook secret.")
         now = self._clock.now()
         until = now + timedelta(seconds=self._config.rotation_grace_seconds)
-        return await self._webhooks.rotate_secret(team_id, new_secret(), now, until)
+        rotated = await self._webhooks.rotate_secret(
+            team_id, self._seal(team_id, new_secret()), now, until
+        )
+        return self._opened(rotated)
 
     # -- the delivery log --------------------------------------------------------------------
     async def deliveries(self, team_id: str, execution_id: str) -> list[WebhookDelivery]:

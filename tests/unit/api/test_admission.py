@@ -10,6 +10,7 @@ from typing import Any
 import pypdfium2 as pdfium
 from PIL import Image
 
+from docgen.hostilegen import tiff_with_many_frames, zip_with_many_members
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
 from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
@@ -177,6 +178,23 @@ async def _until_running(server: TestServer, execution_id: str) -> dict[str, Any
             return body
         await asyncio.sleep(0.01)
     raise AssertionError(f"{execution_id} never started")
+
+
+async def test_hostile_containers_are_counted_within_bounds_at_submit(tmp_path: Path) -> None:
+    async with test_server(tmp_path / "d", test_registry(), max_pages_per_request=50) as server:
+        pipeline_id = await make_pipeline(server)
+        chain = tiff_with_many_frames(tmp_path / "chain.tif", 1_000_000).read_bytes()
+        bomb = zip_with_many_members(tmp_path / "many.xlsx", 100_000).read_bytes()
+
+        frames = await run(server, pipeline_id, content=chain)
+        members = await run(server, pipeline_id, content=bomb)
+
+        assert frames.status_code == 400
+        assert "at least 51 pages" in frames.json()["detail"]
+        # Admitted as one unit, unopened: the convert step refuses it with the reason.
+        assert members.status_code == 200, members.text
+        assert members.json()["input_config"]["page_count_at_submit"] == 1
+        await wait_done(server, members.json()["execution_id"])
 
 
 async def test_a_format_whose_converter_is_missing_is_refused_at_submit(

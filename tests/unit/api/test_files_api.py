@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -320,3 +321,102 @@ async def test_list_pagination_newest_first(server: TestServer) -> None:
     body = page.json()
     assert body["total"] == 3 and (body["limit"], body["offset"]) == (2, 1)
     assert [f["file_id"] for f in body["files"]] == [ids[1], ids[0]]
+
+
+async def test_an_upload_in_flight_when_the_file_is_confirmed_cannot_replace_it(
+    server: TestServer, tmp_path: Path
+) -> None:
+    # The attack: PUT to a file's upload_url while confirm completes.
+    created = await request_upload(server)
+    first = await server.client.put(created["upload_url"], content=CONTENT)
+    assert first.status_code == 200
+    body_started, release = asyncio.Event(), asyncio.Event()
+
+    async def late_body() -> AsyncIterator[bytes]:
+        yield b"%PDF-1.4 replaced "
+        body_started.set()
+        await release.wait()  # confirm completes while these bytes are still arriving
+        yield b"x" * 100_000
+
+    late_put = asyncio.create_task(server.client.put(created["upload_url"], content=late_body()))
+    await body_started.wait()
+    confirm = await server.client.get(
+        f"/api/v1/files/{created['file_id']}/confirm", headers=server.headers()
+    )
+    release.set()
+    refused = await late_put
+
+    assert confirm.status_code == 200
+    assert refused.status_code == 400 and "already confirmed" in refused.json()["detail"]
+    download = await server.client.get(
+        f"/api/v1/files/{created['file_id']}/download", headers=server.headers()
+    )
+    served = await server.client.get(download.json()["download_url"])
+    assert served.content == CONTENT  # before: the late upload's bytes
+    stored = await server.client.get(
+        f"/api/v1/files/{created['file_id']}", headers=server.headers()
+    )
+    assert stored.json()["file_size"] == len(CONTENT)
+    files = tmp_path / "data" / "blobs" / "files"
+    assert len([p for p in files.rglob("*") if p.is_file()]) == 1  # the late bytes are gone
+
+
+async def test_signed_urls_use_the_public_url_not_the_host_header(tmp_path: Path) -> None:
+    public = "https://files.pagemill.example/base"
+    async with test_server(tmp_path / "d", test_registry(), public_url=public + "/") as server:
+        forged = {**server.headers(), "Host": "attacker.example"}
+        created = await server.client.post(
+            "/api/v1/files/upload",
+            json={"filename": "a.pdf", "content_type": "application/pdf"},
+            headers=forged,
+        )
+        upload_url = created.json()["upload_url"]
+        path_and_query = upload_url.removeprefix(public)
+        put = await server.client.put(path_and_query.removeprefix("/base"), content=CONTENT)
+        await server.client.get(
+            f"/api/v1/files/{created.json()['file_id']}/confirm", headers=server.headers()
+        )
+        download = await server.client.get(
+            f"/api/v1/files/{created.json()['file_id']}/download", headers=forged
+        )
+
+    assert upload_url.startswith(f"{public}/api/v1/files/")
+    assert "attacker" not in upload_url
+    assert put.status_code == 200, put.text
+    assert download.json()["download_url"].startswith(f"{public}/api/v1/files/")
+
+
+async def test_without_a_public_url_the_host_header_is_used(server: TestServer) -> None:
+    created = await server.client.post(
+        "/api/v1/files/upload",
+        json={"filename": "a.pdf", "content_type": "application/pdf"},
+        headers={**server.headers(), "Host": "proxy.example"},
+    )
+    assert created.json()["upload_url"].startswith("http://proxy.example/api/v1/files/")
+
+
+async def test_ids_on_the_wire_do_not_count_other_teams_uploads(server: TestServer) -> None:
+    # The attack: upload, let another team upload three files, upload again, read the gap.
+    first = await request_upload(server, team="alpha")
+    for _ in range(3):
+        await request_upload(server, team="beta")
+    second = await request_upload(server, team="alpha")
+    pipelines = [
+        (
+            await server.client.post(
+                "/api/v1/pipelines",
+                json={"steps": [{"type": "convert"}]},
+                headers=server.headers(team),
+            )
+        ).json()["id"]
+        for team in ("alpha", "beta", "alpha")
+    ]
+
+    ids = [first["file_id"], second["file_id"], *pipelines]
+    assert second["file_id"] - first["file_id"] != 4  # before: 4, three of beta's uploads
+    assert pipelines[2] - pipelines[0] != 2
+    # Random 53-bit numbers: unguessable, and exact in JavaScript clients.
+    assert all(isinstance(i, int) and 2**32 <= i <= 2**53 - 1 for i in ids)
+    assert first["reference"] == f"datalab://file-{first['file_id']}"
+    got = await server.client.get(f"/api/v1/files/{second['file_id']}", headers=server.headers())
+    assert got.status_code == 200

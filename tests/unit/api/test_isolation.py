@@ -35,6 +35,11 @@ NOT_TEAM_SCOPED = {
     "/api/v1/auth/logout": "sessions: the user's own session",
     "/api/v1/auth/password": "sessions: the user's own password",
     "/api/v1/files/{file_id}/content": "signed URL: the signature is the credential, not a key",
+    "/api/v1/auth/invitations": "sessions: invitations addressed to the signed-in user",
+    "/api/v1/auth/invitations/{invitation_id}/accept": "sessions: the addressee's own "
+    "(test_invitations_api: anyone else's is 404)",
+    "/api/v1/auth/invitations/{invitation_id}/decline": "sessions: the addressee's own "
+    "(test_invitations_api: anyone else's is 404)",
 }
 
 DEFINITION = {"rules": [{"action": "drop", "match": {"type": "page_footer"}}]}
@@ -117,6 +122,10 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
     )
     keys = await client.get("/api/v1/teams/current/keys", headers=alpha)
     member = await add_member(server, "alice@alpha.example", "admin")
+    invitation = await client.post(
+        "/api/v1/teams/current/invitations", json={"email": "ian@example.com"}, headers=alpha
+    )
+    assert invitation.status_code == 201, invitation.text
     for response in (deliveries, processor, schema, upload, keys):
         assert response.status_code == 200, response.text
     return {
@@ -130,6 +139,7 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
         "file_id": str(upload.json()["file_id"]),
         "key_id": keys.json()["keys"][0]["id"],
         "user_id": member["user_id"],
+        "invitation_id": invitation.json()["invitation_id"],
     }
 
 
@@ -200,3 +210,5 @@ async def assert_alpha_unchanged(server: TestServer, world: dict[str, str]) -> N
     assert [(m["user_id"], m["role"]) for m in members.json()["members"]] == [
         (world["user_id"], "admin")
     ]
+    invited = await server.client.get("/api/v1/teams/current/invitations", headers=alpha)
+    assert [i["invitation_id"] for i in invited.json()["invitations"]] == [world["invitation_id"]]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pagemill.adapters.memory import MemoryLimitStore
 from pagemill.domain.errors import RateLimited
 from pagemill.services.ratelimit import RateLimiter
 from tests.support.app import TestServer, test_server
@@ -69,35 +70,35 @@ async def test_unauthenticated_requests_do_not_use_a_bucket(server: TestServer) 
         assert response.status_code == 401
 
 
-def test_the_bucket_refills_at_the_configured_rate() -> None:
+async def test_the_bucket_refills_at_the_configured_rate() -> None:
     now = [0.0]
-    limiter = RateLimiter(per_minute=60, burst=2, monotonic=lambda: now[0])
+    limiter = RateLimiter(MemoryLimitStore(monotonic=lambda: now[0]), per_minute=60, burst=2)
 
-    limiter.hit("k")
-    limiter.hit("k")
+    await limiter.hit("k")
+    await limiter.hit("k")
     with pytest.raises(RateLimited) as refused:
-        limiter.hit("k")
+        await limiter.hit("k")
     assert refused.value.retry_after == 1
     now[0] += 1.0
-    limiter.hit("k")
+    await limiter.hit("k")
     with pytest.raises(RateLimited):
-        limiter.hit("k")
+        await limiter.hit("k")
     now[0] += 60.0  # never more than the burst, however long the pause
     for _ in range(2):
-        limiter.hit("k")
+        await limiter.hit("k")
     with pytest.raises(RateLimited):
-        limiter.hit("k")
+        await limiter.hit("k")
 
 
-def test_the_burst_defaults_to_the_rate_and_zero_disables() -> None:
+async def test_the_burst_defaults_to_the_rate_and_zero_disables() -> None:
     now = [0.0]
-    limiter = RateLimiter(per_minute=400, monotonic=lambda: now[0])
+    limiter = RateLimiter(MemoryLimitStore(monotonic=lambda: now[0]), per_minute=400)
     for _ in range(400):
-        limiter.hit("k")
+        await limiter.hit("k")
     with pytest.raises(RateLimited):
-        limiter.hit("k")
+        await limiter.hit("k")
 
-    off = RateLimiter(per_minute=0)
+    off = RateLimiter(MemoryLimitStore(), per_minute=0)
     assert not off.enabled
     for _ in range(1000):
-        off.hit("k")
+        await off.hit("k")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_teams_api import PASSWORD, add_member, login
+from tests.unit.api.test_teams_api import PASSWORD, add_member, join, login
 
 AUTH = "/api/v1/auth"
 COOKIE = "wos-session"
@@ -121,7 +121,7 @@ async def test_cookie_requests_act_for_the_team_and_changes_need_csrf(server: Te
 
 async def test_the_active_team_cookie_picks_one_of_the_users_teams(server: TestServer) -> None:
     await add_member(server, "sam@example.com", "admin")
-    await add_member(server, "sam@example.com", "member", team="beta")
+    await join(server, "sam@example.com", "member", team="beta")
     await login(server, "sam@example.com")
     token = server.client.cookies[COOKIE]
     beta = await server.client.get("/api/v1/teams/current", headers=server.headers("beta"))

@@ -50,9 +50,12 @@ def test_a_heading_crossing_a_gutter_does_not_merge_two_columns() -> None:
     body = [line(x, x + 150, y) for x in (72, 246, 420) for y in range(130, 250, 13)]
     title = line(72, 300, 100, "Three Column Report", size=22.0, bold=True)  # crosses gutter 1
     assert find_columns([title, *body]) == [(72, 222), (246, 396), (420, 570)]
-    # A regular body line as wide still votes: it is text, so the columns really are merged.
+    # One regular line across the gutter (a centred affiliation, a caption line) does not merge
+    # the columns; text that crosses it again and again does: then it is no gutter.
     plain = line(72, 300, 100, "Three Column Report that runs on")
-    assert find_columns([plain, *body]) == [(72, 396), (420, 570)]
+    assert find_columns([plain, *body]) == [(72, 222), (246, 396), (420, 570)]
+    crossing = [line(72, 300, y, "A line of prose across the gutter") for y in range(300, 360, 13)]
+    assert find_columns([*crossing, *body]) == [(72, 396), (420, 570)]
 
 
 def test_three_columns_under_a_short_title_keep_their_paragraphs(tmp_path: Path) -> None:

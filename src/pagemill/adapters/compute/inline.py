@@ -12,8 +12,9 @@ T = TypeVar("T")
 
 
 class InlineComputePool(ComputePool):
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
+        # A thread cannot be stopped: past the timeout it is left to finish on its own.
+        return await asyncio.wait_for(asyncio.to_thread(fn, *args), timeout)
 
     async def close(self) -> None:
         return None

@@ -7,6 +7,10 @@ child is recycled after ``max_tasks_per_child`` tasks to contain leaks in native
 Children are warm before they take work: each imports the ``preload`` modules (the processors'
 parsers, hundreds of milliseconds of imports) and reports ready, and a recycled child's
 replacement is started in the background, so no step waits for an interpreter to start.
+
+With ``memory_limit_bytes`` each child may grow its address space by at most that much past
+what it holds once ready (``RLIMIT_AS``): past it, allocations fail (a ``MemoryError``, or a
+native parser's error or crash) in the child, never in the parent.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ logger = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 120.0  # a child importing the parsers on a slow, busy machine
 
 
-def _child_main(conn: Connection, preload: Sequence[str] = ()) -> None:
+def _child_main(
+    conn: Connection, preload: Sequence[str] = (), memory_limit_bytes: int | None = None
+) -> None:
     # One thread per child: the pool size is the parallelism knob, not the libraries.
     os.environ["OMP_THREAD_LIMIT"] = "1"
     for module in preload:
@@ -39,6 +45,8 @@ def _child_main(conn: Connection, preload: Sequence[str] = ()) -> None:
             importlib.import_module(module)
         except Exception as exc:  # the task that needs it reports the real error
             conn.send(("preload-failed", f"{module}: {exc!r}"))
+    if memory_limit_bytes is not None:
+        _limit_address_space(memory_limit_bytes)
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -56,6 +64,19 @@ def _child_main(conn: Connection, preload: Sequence[str] = ()) -> None:
             conn.send(reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             conn.send(("error", RuntimeError(f"unpicklable result or error: {exc!r}")))
+
+
+def _limit_address_space(extra_bytes: int) -> None:
+    """Let this process map at most ``extra_bytes`` more than it has mapped now."""
+    import resource  # POSIX only, like the pool's start method handling
+
+    with open("/proc/self/statm") as statm:
+        mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = mapped + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
 @dataclass(eq=False)
@@ -76,8 +97,10 @@ class ProcessComputePool(ComputePool):
         max_tasks_per_child: int,
         start_method: str = "spawn",
         preload: Sequence[str] = (),
+        memory_limit_bytes: int | None = None,
     ) -> None:
         self._size = size
+        self._memory_limit = memory_limit_bytes
         self._max_tasks = max_tasks_per_child
         self._context = multiprocessing.get_context(start_method)
         self._preload = tuple(preload)
@@ -90,7 +113,7 @@ class ProcessComputePool(ComputePool):
         """Start a child and wait until it has imported ``preload`` and is ready for work."""
         parent, child = self._context.Pipe()
         process = self._context.Process(  # type: ignore[attr-defined]
-            target=_child_main, args=(child, self._preload), daemon=True
+            target=_child_main, args=(child, self._preload, self._memory_limit), daemon=True
         )
         process.start()
         child.close()
@@ -121,14 +144,17 @@ class ProcessComputePool(ComputePool):
     def pids(self) -> list[int]:
         return [slot.pid for slot in self._idle]
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         if self._closed:
             raise RuntimeError("the compute pool is closed")
         async with self._slots:
             slot = await self._acquire()
             healthy = False
             try:
-                outcome, value = await asyncio.to_thread(self._call, slot, fn, args)
+                # On a timeout the call is cancelled, and a cancelled call kills its child.
+                outcome, value = await asyncio.wait_for(
+                    asyncio.to_thread(self._call, slot, fn, args), timeout
+                )
                 healthy = True
             finally:
                 if healthy and slot.tasks < self._max_tasks and not self._closed:

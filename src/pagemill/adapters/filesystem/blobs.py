@@ -1,33 +1,75 @@
-"""A blob store on a directory: writes go to a temporary file, then an atomic rename."""
+"""A blob store on a directory: writes go to a temporary file, then an atomic rename.
+
+No file operation of a network file system (the NFS directory a scale-out deployment shares)
+runs on the event loop: there a write or a rename waits on a server, and the loop would stall
+every request of the process behind it. On a local disk, small writes stay inline (a thread hop
+costs more than the write), and a large upload is written a megabyte at a time from a thread.
+
+A full disk (or quota) is ``InsufficientStorage`` (503 with the reason), never a generic error:
+nothing of the failed write is kept.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from pagemill.domain.errors import InvalidInput, NotFound, PayloadTooLarge
+from pagemill.adapters.filesystem.mounts import is_network_filesystem
+from pagemill.domain.errors import (
+    InsufficientStorage,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 from pagemill.ports.blobs import BlobInfo, BlobStore
 
 # Results and checkpoints of a page or two are a few KiB; larger blobs are written on a thread.
 INLINE_WRITE_BYTES = 256 * 1024
 # Uploads up to this size are written in one go; larger ones stream to disk past it.
 MEMORY_BUFFER_BYTES = 1024 * 1024
+# Past the buffer, a large upload is handed to a thread in batches of about this size.
+FLUSH_BYTES = 1024 * 1024
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 # O_EXCL: a name taken by anyone else is an error, never a shared file.
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
+@contextlib.contextmanager
+def _writing(key: str) -> Iterator[None]:
+    """OS errors of a write as domain errors: a full disk says so (503 either way)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in _FULL:
+            raise InsufficientStorage(
+                "The server's storage is full: nothing was stored. Try again later."
+            ) from error
+        if isinstance(error, FileNotFoundError | IsADirectoryError | NotADirectoryError):
+            raise
+        raise ServiceUnavailable(
+            f"The blob store cannot be written ({error.strerror or error}); nothing was stored."
+        ) from error
+
+
 class FilesystemBlobStore(BlobStore):
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, inline_small_io: bool | None = None) -> None:
+        """``inline_small_io``: do small writes and stats on the event loop (default: only
+        when ``root`` is on a local file system)."""
         self._root = root.resolve()
         self._root.mkdir(parents=True, exist_ok=True)
+        self._inline = (
+            not is_network_filesystem(self._root) if inline_small_io is None else inline_small_io
+        )
         # Names this store's temporary files apart from those of other processes sharing the
         # directory (other workers, on this host or another).
         self._token = secrets.token_hex(8)
@@ -46,9 +88,10 @@ class FilesystemBlobStore(BlobStore):
         digest = hashlib.sha256()
         size = 0
         # The first bytes are held in memory: a small upload (the usual document) is then
-        # written by one thread call (open, write, rename); a thread hop costs more than the
-        # write itself. Past the threshold the rest streams to a temporary file.
+        # written by one call (open, write, rename). Past the threshold the rest streams to a
+        # temporary file, handed to a thread a batch at a time.
         buffered: list[bytes] = []
+        pending = 0
         handle: BinaryIO | None = None
         tmp_name = ""
         try:
@@ -59,36 +102,36 @@ class FilesystemBlobStore(BlobStore):
                         f"The file is larger than the limit of {max_bytes} bytes."
                     )
                 digest.update(chunk)
-                if handle is not None:
-                    # Small writes go straight to the OS buffer; a thread hop per chunk costs
-                    # more.
-                    handle.write(chunk)
-                    continue
                 buffered.append(chunk)
-                if size > MEMORY_BUFFER_BYTES:
-                    handle, tmp_name = await asyncio.to_thread(_open_temporary, path, buffered)
-                    buffered = []
-            if handle is None:
-                await self._write_small_or_threaded(path, b"".join(buffered))
-            else:
-                handle.close()
-                await asyncio.to_thread(os.replace, tmp_name, path)
+                pending += len(chunk)
+                if handle is None and size > MEMORY_BUFFER_BYTES:
+                    with _writing(key):
+                        handle, tmp_name = await asyncio.to_thread(_open_temporary, path, buffered)
+                    buffered, pending = [], 0
+                elif handle is not None and pending >= FLUSH_BYTES:
+                    with _writing(key):
+                        await asyncio.to_thread(handle.writelines, buffered)
+                    buffered, pending = [], 0
+            with _writing(key):
+                if handle is None:
+                    await self._write_small_or_threaded(path, b"".join(buffered))
+                else:
+                    await asyncio.to_thread(_finish, handle, buffered, tmp_name, path)
         except BaseException:
             if handle is not None:
-                handle.close()
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp_name)
+                await asyncio.to_thread(_discard, handle, tmp_name)
             raise
         return BlobInfo(key=key, size=size, sha256=digest.hexdigest())
 
     async def write_bytes(self, key: str, data: bytes) -> BlobInfo:
         path = self._path(key)
-        await self._write_small_or_threaded(path, data)
+        with _writing(key):
+            await self._write_small_or_threaded(path, data)
         return BlobInfo(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     async def _write_small_or_threaded(self, path: Path, data: bytes) -> None:
-        if len(data) <= INLINE_WRITE_BYTES:
-            # A few system calls into the page cache cost less than a hop to a thread.
+        if self._inline and len(data) <= INLINE_WRITE_BYTES:
+            # Local disk: a few system calls into the page cache cost less than a thread hop.
             self._write_file(path, data)
         else:
             await asyncio.to_thread(self._write_file, path, data)
@@ -124,8 +167,9 @@ class FilesystemBlobStore(BlobStore):
     @contextlib.asynccontextmanager
     async def local_path(self, key: str) -> AsyncIterator[Path]:
         path = self._path(key)
-        # One stat of a local file: cheaper in place than a thread hop.
-        if not path.exists():
+        # One stat of a local file: cheaper in place than a thread hop (not so on NFS).
+        exists = path.exists() if self._inline else await asyncio.to_thread(path.exists)
+        if not exists:
             raise NotFound(f"Blob {key} not found or expired")
         yield path
 
@@ -155,7 +199,8 @@ class FilesystemBlobStore(BlobStore):
             os.replace(tmp, dst)
 
         try:
-            await asyncio.to_thread(link)
+            with _writing(target):
+                await asyncio.to_thread(link)
         except FileNotFoundError as exc:  # deleted while linking
             raise NotFound(f"Blob {source} not found or expired") from exc
 
@@ -172,7 +217,20 @@ def _open_temporary(path: Path, first: list[bytes]) -> tuple[BinaryIO, str]:
     try:
         handle.writelines(first)
     except BaseException:
-        handle.close()
-        os.unlink(tmp_name)
+        _discard(handle, tmp_name)
         raise
     return handle, tmp_name
+
+
+def _finish(handle: BinaryIO, rest: list[bytes], tmp_name: str, path: Path) -> None:
+    """Write the last batch, close (flushing) and move the temporary file into place."""
+    handle.writelines(rest)
+    handle.close()
+    os.replace(tmp_name, path)
+
+
+def _discard(handle: BinaryIO, tmp_name: str) -> None:
+    with contextlib.suppress(OSError):  # closing flushes, and the disk may be full
+        handle.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp_name)

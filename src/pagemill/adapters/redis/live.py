@@ -27,12 +27,10 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, Literal, TypeVar, cast
 
 import orjson
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from pagemill.adapters.redis.client import fail_fast_client
 from pagemill.adapters.redis.codec import (
     DecodeError,
     decode_snapshot,
@@ -138,18 +136,13 @@ class RedisLiveStore(LiveStore):
         self._max_events = max_events
         # One bound for a whole call, whichever phase hangs (pool wait, connect, reply).
         self._deadline = timeout_seconds
-        # Fail fast everywhere (connect, reply, waiting for a pooled connection; no retries):
-        # the caller falls back to the ledger. A full pool waits instead of raising at once.
-        pool = aioredis.BlockingConnectionPool.from_url(
+        # Fail fast everywhere: the caller falls back to the ledger.
+        self._client = fail_fast_client(
             url,
+            timeout_seconds=timeout_seconds,
             max_connections=max_connections,
-            timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
             health_check_interval=health_check_interval,
-            retry=Retry(NoBackoff(), 0),
         )
-        self._client = aioredis.Redis.from_pool(pool)
         self._put = self._client.register_script(_PUT)
         self._progress = self._client.register_script(_PROGRESS)
         self._expire = self._client.register_script(_EXPIRE)

@@ -14,6 +14,11 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from pagemill.adapters.sql.database import Database, create_engine
+from pagemill.adapters.sql.sqlite_files import (
+    prepare_sqlite_file,
+    remove_sqlite_files,
+    sqlite_path,
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -37,13 +42,25 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
 async def migrate_async(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision``, in one transaction where DDL allows.
 
-    Raises ``ValueError`` for an unsupported URL and ``ServiceUnavailable`` when the database
-    cannot be reached.
+    A SQLite file that does not exist is created (mode 0600); one that exists must be a
+    pagemill ledger already (see ``sqlite_files``): an empty or foreign file is never
+    initialised in its place.
+
+    Raises ``ValueError`` for an unsupported URL or an unusable SQLite file, and
+    ``ServiceUnavailable`` when the database cannot be reached.
     """
+    path = sqlite_path(url)
+    created = prepare_sqlite_file(path) if path is not None else False
     database = Database(create_engine(url))
     try:
         async with database.write() as connection:
             await connection.run_sync(_upgrade, alembic_config(url), revision)
+    except BaseException:
+        if created and path is not None:
+            # A first start that failed leaves no empty file that the next start would refuse.
+            await database.dispose()
+            remove_sqlite_files(path)
+        raise
     finally:
         await database.dispose()
 

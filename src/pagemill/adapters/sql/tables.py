@@ -25,6 +25,11 @@ def _ts(name: str, *, nullable: bool = True) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+# The random public numbers of ``domain.ids`` (up to 2**53): BIGINT on PostgreSQL; on SQLite an
+# INTEGER primary key already holds 64 bits (and stays the rowid).
+PublicNumber = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 teams = sa.Table(
     "teams",
     metadata,
@@ -99,7 +104,7 @@ server_secrets = sa.Table(
 pipelines = sa.Table(
     "pipelines",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
     sa.Column("pipeline_id", sa.String(80), nullable=False, unique=True),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("name", sa.String(500), nullable=True),
@@ -116,8 +121,8 @@ pipelines = sa.Table(
 pipeline_versions = sa.Table(
     "pipeline_versions",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("pipeline_pk", sa.Integer, sa.ForeignKey("pipelines.id"), nullable=False),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
+    sa.Column("pipeline_pk", PublicNumber, sa.ForeignKey("pipelines.id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("steps", sa.JSON, nullable=False),
     sa.Column("description", sa.Text, nullable=True),
@@ -274,12 +279,12 @@ extraction_schemas, extraction_schema_versions = _versioned(
     "extraction_schemas", "schema_id", "current_version", "schema_json", described=True
 )
 
-# Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``. The bytes
-# live in the blob store under ``blob_key`` (random; the filename is a display name only).
+# Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``, random. The
+# bytes live in the blob store under ``blob_key`` (random; the filename is a display name only).
 files = sa.Table(
     "files",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("original_filename", sa.String(255), nullable=False),
     sa.Column("content_type", sa.String(255), nullable=False),
@@ -347,4 +352,30 @@ webhook_attempts = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.UniqueConstraint("delivery_pk", "attempt"),
+)
+
+# Pending invitations of an address to a team (``inv_…``); accepting or declining deletes the
+# row. One per team and address: inviting again replaces it.
+team_invitations = sa.Table(
+    "team_invitations",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("invited_by", sa.String(64), sa.ForeignKey("users.id"), nullable=True),
+    _ts("created", nullable=False),
+    _ts("expires_at", nullable=False),
+    sa.UniqueConstraint("team_id", "email"),
+    # What a signed-in user sees: the invitations addressed to them.
+    sa.Index("ix_team_invitations_email", "email"),
+)
+
+# Bytes a team stores (uploads, run inputs, results and checkpoints), for the storage quota.
+# Changed by single conditional updates, so concurrent uploads cannot both pass the quota.
+team_storage = sa.Table(
+    "team_storage",
+    metadata,
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("bytes_used", sa.BigInteger, nullable=False),
 )

@@ -89,10 +89,13 @@ async def _current(request: Request, services: Services) -> SessionPrincipal:
     "/login",
     response_model=SessionInfo,
     summary="Log in with email and password (sets the wos-session cookie)",
-    responses=error_responses(401, 503),
+    responses=error_responses(401, 429, 503),
 )
 async def login(body: LoginRequest, request: Request, services: ServicesDep) -> Response:
-    result = await services.sessions.login(body.email, body.password)
+    """Repeated failures lock the account, and the client address, out for a while: 429 with
+    Retry-After, doubling with each further failure."""
+    client = request.client.host if request.client else None
+    result = await services.sessions.login(body.email, body.password, client)
     principal = SessionPrincipal(result.user.id, result.session_id, result.expires_at)
     info = await _session_info(services, principal, request.cookies.get(ACTIVE_TEAM_COOKIE))
     response = wire.json_response(info)

@@ -108,7 +108,7 @@ async def run_pipeline(
     # uses this read instead of repeating it.
     pipeline = await executions.runnable_pipeline(caller.team_id, pipeline_id)
     reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
-    document = await executions.receive_upload(reader.file_chunks())
+    document = await executions.receive_upload(reader.file_chunks(), caller.team_id)
     try:
         form = _validate(reader.fields)
         if reader.has_file and form.file_url:

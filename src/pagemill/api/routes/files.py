@@ -7,7 +7,7 @@ The ``/content`` endpoints take no API key: the URL's expiring HMAC signature is
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -19,6 +19,7 @@ from pagemill.api.errors import error_responses
 from pagemill.api.schemas import MAX_INT, ErrorResponse, StoredText
 from pagemill.domain.errors import PayloadTooLarge
 from pagemill.domain.files import StoredFile
+from pagemill.domain.ids import PUBLIC_NUMBER_MAX
 from pagemill.domain.signing import SIGNATURE_LENGTH
 from pagemill.services.files import DOWNLOAD_EXPIRES_RANGE, SignedUrl
 
@@ -33,7 +34,9 @@ content_router = APIRouter(
     },
 )
 
-FileId = Annotated[int, Path(ge=1, le=MAX_INT, description="The file id (an integer)")]
+FileId = Annotated[
+    int, Path(ge=1, le=PUBLIC_NUMBER_MAX, description="The file id (an integer, random)")
+]
 Expires = Annotated[int, Query(ge=0, le=2**40, description="Expiry, Unix seconds")]
 Signature = Annotated[str, Query(max_length=SIGNATURE_LENGTH, description="HMAC-SHA-256, hex")]
 _NO_API_KEY: dict[str, Any] = {"security": []}
@@ -57,10 +60,14 @@ def file_item(f: StoredFile) -> dict[str, Any]:
     }
 
 
-def _content_url(request: Request, route: str, signed: SignedUrl) -> str:
-    """The absolute signed URL, on the scheme and host this request came to."""
-    url = request.url_for(route, file_id=signed.file_id)
-    return str(url.include_query_params(expires=signed.expires, signature=signed.signature))
+def _content_url(request: Request, route: str, signed: SignedUrl, public_url: str | None) -> str:
+    """The absolute signed URL: under ``PAGEMILL_PUBLIC_URL`` when it is set, else on the scheme
+    and host this request came to (the ``Host`` header is then trusted: see docs/security.md)."""
+    query = urlencode({"expires": signed.expires, "signature": signed.signature})
+    if public_url:
+        path = request.app.url_path_for(route, file_id=str(signed.file_id))
+        return f"{public_url.rstrip('/')}{path}?{query}"
+    return f"{request.url_for(route, file_id=signed.file_id)}?{query}"
 
 
 @router.post("/upload", summary="Request Upload Url", responses=error_responses(400))
@@ -72,7 +79,9 @@ async def request_upload(body: FileUploadRequest, request: Request, caller: Call
     return wire.json_response(
         {
             "file_id": stored.file_id,
-            "upload_url": _content_url(request, "file_content_put", signed),
+            "upload_url": _content_url(
+                request, "file_content_put", signed, caller.services.files.public_url
+            ),
             "reference": stored.reference,
             "expires_in": signed.expires_in,
         }
@@ -180,7 +189,9 @@ async def download_url(
     stored, signed = await caller.services.files.download_url(caller.team_id, file_id, expires_in)
     return wire.json_response(
         {
-            "download_url": _content_url(request, "file_content_get", signed),
+            "download_url": _content_url(
+                request, "file_content_get", signed, caller.services.files.public_url
+            ),
             "expires_in": signed.expires_in,
             "file_id": stored.file_id,
             "original_filename": stored.original_filename,

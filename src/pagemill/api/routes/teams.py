@@ -15,7 +15,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
+from pagemill.api.routes.invitations import InvitationItem, invitation_item
 from pagemill.api.schemas import StoredText
+from pagemill.domain.invitations import Invitation
 from pagemill.domain.models import ApiKey
 from pagemill.domain.teams import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, Member, Role
 
@@ -33,6 +35,11 @@ class TeamInfo(BaseModel):
     id: str
     name: str
     role: str = Field(description="The caller's role: owner, admin or member")
+
+
+class TeamUsage(BaseModel):
+    storage_bytes: int = Field(description="Bytes the team stores: uploads, run inputs, results")
+    storage_quota_bytes: int | None = Field(description="The most it may store; null: no quota")
 
 
 class KeyItem(BaseModel):
@@ -117,9 +124,20 @@ async def current_team(caller: CallerDep) -> Response:
     return wire.json_response({"id": team.id, "name": team.name, "role": caller.role.value})
 
 
+@router.get("/usage", response_model=TeamUsage, summary="What the team stores, and its quota")
+async def usage(caller: CallerDep) -> Response:
+    storage = caller.services.storage
+    return wire.json_response(
+        {
+            "storage_bytes": await storage.usage(caller.team_id),
+            "storage_quota_bytes": storage.quota,
+        }
+    )
+
+
 @router.get("/keys", response_model=KeyList, summary="List the team's API keys")
 async def list_keys(caller: CallerDep) -> Response:
-    keys = await caller.services.keys.list_keys(caller.team_id, actor=caller.role)
+    keys = await caller.services.keys.list_keys(caller.team_id, actor=await caller.current_role())
     return wire.json_response({"keys": [key_item(k) for k in keys]})
 
 
@@ -136,7 +154,7 @@ async def create_key(
     issued = await caller.services.keys.create_key(
         caller.team_id,
         body.name,
-        actor=caller.role,
+        actor=await caller.current_role(),
         created_by=caller.user_id,
         expires_at=body.expires_at,
     )
@@ -146,13 +164,15 @@ async def create_key(
 
 @router.delete("/keys/{key_id}", response_model=KeyItem, summary="Revoke an API key")
 async def revoke_key(key_id: KeyId, caller: CallerDep) -> Response:
-    key = await caller.services.keys.revoke_key(caller.team_id, key_id, actor=caller.role)
+    key = await caller.services.keys.revoke_key(
+        caller.team_id, key_id, actor=await caller.current_role()
+    )
     return wire.json_response(key_item(key))
 
 
 @router.get("/members", response_model=MemberList, summary="List the team's members")
 async def list_members(caller: CallerDep) -> Response:
-    members = await caller.services.teams.members(caller.team_id, actor=caller.role)
+    members = await caller.services.teams.members(caller.team_id, actor=await caller.current_role())
     return wire.json_response({"members": [member_item(m) for m in members]})
 
 
@@ -160,19 +180,28 @@ async def list_members(caller: CallerDep) -> Response:
     "/members",
     status_code=201,
     response_model=MemberItem,
-    summary="Add a member (the user is created when the email is unknown)",
-    responses=error_responses(400),
+    summary="Add a member: a new address gets an account; an existing account is invited",
+    responses={
+        202: {"model": InvitationItem, "description": "The address has an account: invited"},
+        **error_responses(400),
+    },
 )
 async def add_member(body: AddMemberRequest, caller: CallerDep) -> Response:
-    member, _ = await caller.services.teams.add_member(
+    """An address without an account becomes a new user and member at once (201). An address
+    that has an account already is invited instead (202): the user joins only by accepting
+    (``POST /api/v1/auth/invitations/{id}/accept``), and nothing of that account is shown."""
+    added = await caller.services.teams.add_or_invite(
         caller.team_id,
         body.email,
         body.role,
-        actor=caller.role,
+        actor=await caller.current_role(),
+        invited_by=caller.user_id,
         name=body.name,
         password=body.password,
     )
-    return wire.json_response(member_item(member), 201)
+    if isinstance(added, Invitation):
+        return wire.json_response(invitation_item(added), 202)
+    return wire.json_response(member_item(added), 201)
 
 
 @router.patch(
@@ -183,7 +212,7 @@ async def add_member(body: AddMemberRequest, caller: CallerDep) -> Response:
 )
 async def change_role(user_id: UserId, body: ChangeRoleRequest, caller: CallerDep) -> Response:
     member = await caller.services.teams.change_role(
-        caller.team_id, user_id, body.role, actor=caller.role
+        caller.team_id, user_id, body.role, actor=await caller.current_role()
     )
     return wire.json_response(member_item(member))
 
@@ -195,5 +224,7 @@ async def change_role(user_id: UserId, body: ChangeRoleRequest, caller: CallerDe
     responses=error_responses(400),
 )
 async def remove_member(user_id: UserId, caller: CallerDep) -> Response:
-    await caller.services.teams.remove_member(caller.team_id, user_id, actor=caller.role)
+    await caller.services.teams.remove_member(
+        caller.team_id, user_id, actor=await caller.current_role()
+    )
     return Response(status_code=204)

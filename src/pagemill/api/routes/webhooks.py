@@ -145,10 +145,11 @@ async def redeliver(
 @teams_router.get(
     "/webhook-secret",
     response_model=WebhookSecretInfo,
-    summary="The team's webhook signing secret (created on first use)",
+    summary="The team's webhook signing secret, created on first use (owners and admins)",
+    responses=error_responses(403),
 )
 async def get_webhook_secret(caller: CallerDep) -> Response:
-    secret = await caller.services.webhooks.secret(caller.team_id)
+    secret = await caller.services.webhooks.secret_for(caller.team_id, await caller.current_role())
     return wire.json_response(secret_info(secret))
 
 
@@ -161,5 +162,7 @@ async def get_webhook_secret(caller: CallerDep) -> Response:
 async def rotate_webhook_secret(caller: CallerDep) -> Response:
     """A new secret signs from now on; the previous one adds a second signature for
     ``PAGEMILL_WEBHOOK_SECRET_ROTATION_GRACE_SECONDS`` (a day by default)."""
-    secret = await caller.services.webhooks.rotate_secret(caller.team_id, caller.role)
+    secret = await caller.services.webhooks.rotate_secret(
+        caller.team_id, await caller.current_role()
+    )
     return wire.json_response(secret_info(secret))

@@ -16,8 +16,12 @@ from abc import ABC, abstractmethod
 from pagemill.ports.ledger.catalog import PipelineCatalog, VersionedStore
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
+from pagemill.ports.ledger.invitations import InvitationLedger
+from pagemill.ports.ledger.secrets import SecretsLedger
 from pagemill.ports.ledger.steps import StepLedger
+from pagemill.ports.ledger.storage import StorageLedger
 from pagemill.ports.ledger.tenancy import TenancyLedger
+from pagemill.ports.ledger.uploads import UploadLedger
 from pagemill.ports.ledger.webhooks import WebhookLedger
 
 
@@ -32,6 +36,10 @@ class Ledger(ABC):
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
+    uploads: UploadLedger
+    invitations: InvitationLedger
+    storage: StorageLedger
+    secrets: SecretsLedger
 
     @abstractmethod
     async def ping(self) -> None:
@@ -44,10 +52,14 @@ class Ledger(ABC):
 __all__ = [
     "ExecutionLedger",
     "FileLedger",
+    "InvitationLedger",
     "Ledger",
     "PipelineCatalog",
+    "SecretsLedger",
     "StepLedger",
+    "StorageLedger",
     "TenancyLedger",
+    "UploadLedger",
     "VersionedStore",
     "WebhookLedger",
 ]

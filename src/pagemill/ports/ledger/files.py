@@ -1,10 +1,10 @@
-"""The ledger's file area: uploaded files (``datalab://file-{id}``) and their state."""
+"""The ledger's file area: uploaded files (``datalab://file-{id}``). Their content and state
+change only through the uploads area (conditional updates)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any
 
 from pagemill.domain.files import StoredFile
 
@@ -23,10 +23,6 @@ class FileLedger(ABC):
     @abstractmethod
     async def page(self, team_id: str, *, limit: int, offset: int) -> tuple[list[StoredFile], int]:
         """Newest first."""
-
-    @abstractmethod
-    async def update(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
-        """Set the given columns (upload_status, file_size, sha256); None when not the team's."""
 
     @abstractmethod
     async def delete(self, file_id: int, team_id: str) -> StoredFile | None:

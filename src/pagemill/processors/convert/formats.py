@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pagemill.domain.errors import ProcessingError
+from pagemill.processors.convert.zip_directory import (
+    MAX_MEMBERS,
+    TooManyMembers,
+    ZipDirectoryError,
+    members,
+    read_directory,
+    read_small_member,
+)
 from pagemill.processors.document import Document
 
 PDF_MAGIC = b"%PDF-"
@@ -85,6 +92,8 @@ OLE_CHUNK = 1024 * 1024
 _NAMES = {
     "legacy-office": "legacy Office document (.doc/.xls/.ppt) that is encrypted or unknown",
     "zip": "ZIP archive that is not DOCX, PPTX, XLSX or EPUB",
+    "oversized-zip": f"ZIP archive too large to be a document (over {MAX_MEMBERS:,} members "
+    "or a directory over 8 MB), refused unopened",
     "rtf": "RTF document",
     "binary": "unrecognised binary data",
 }
@@ -125,19 +134,24 @@ def detect_format(path: Path) -> str:
 
 
 def _zip_format(path: Path) -> str:
+    """DOCX, PPTX, XLSX, EPUB or OpenDocument by their marker members; the end record is read
+    first, so an archive declaring more members than any document has is refused unopened."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names:
-                mimetype = archive.read("mimetype")[:64].strip()
-                if mimetype == b"application/epub+zip":
-                    return "epub"
-                if mimetype in _ODF_MIMETYPES:
-                    return _ODF_MIMETYPES[mimetype]
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        directory = read_directory(path)
+        listed = {member.name: member for member in members(path, directory)}
+        mimetype_member = listed.get("mimetype")
+        if mimetype_member is not None:
+            mimetype = read_small_member(path, mimetype_member, 64).strip()
+            if mimetype == b"application/epub+zip":
+                return "epub"
+            if mimetype in _ODF_MIMETYPES:
+                return _ODF_MIMETYPES[mimetype]
+    except TooManyMembers:
+        return "oversized-zip"
+    except (ZipDirectoryError, OSError):
         return "zip"
     for marker, kind in _ZIP_MARKERS:
-        if marker in names:
+        if marker in listed:
             return kind
     return "zip"
 

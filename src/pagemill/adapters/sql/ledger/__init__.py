@@ -2,7 +2,8 @@
 
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
-``custom_processors``, ``extraction_schemas``, ``tenancy``, ``webhooks`` and ``files``.
+``custom_processors``, ``extraction_schemas``, ``tenancy``, ``webhooks``, ``files``,
+``uploads``, ``invitations``, ``storage`` and ``secrets``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 from pagemill.adapters.sql.database import Database, DispatchHook, PoolSizing, create_engine
 from pagemill.adapters.sql.ledger.executions import SqlExecutionLedger
 from pagemill.adapters.sql.ledger.files import SqlFileLedger
+from pagemill.adapters.sql.ledger.invitations import SqlInvitationLedger
 from pagemill.adapters.sql.ledger.pipelines import SqlPipelineCatalog
+from pagemill.adapters.sql.ledger.secrets import SqlSecretsLedger
 from pagemill.adapters.sql.ledger.steps import SqlStepLedger
+from pagemill.adapters.sql.ledger.storage import SqlStorageLedger
 from pagemill.adapters.sql.ledger.tenancy import SqlTenancy
+from pagemill.adapters.sql.ledger.uploads import SqlUploadLedger
 from pagemill.adapters.sql.ledger.versioned import (
     CUSTOM_PROCESSOR_TABLES,
     EXTRACTION_SCHEMA_TABLES,
@@ -38,6 +43,10 @@ class SqlLedger(Ledger):
         self.tenancy = SqlTenancy(database)
         self.webhooks = SqlWebhookLedger(database)
         self.files = SqlFileLedger(database)
+        self.uploads = SqlUploadLedger(database)
+        self.invitations = SqlInvitationLedger(database)
+        self.storage = SqlStorageLedger(database)
+        self.secrets = SqlSecretsLedger(database)
 
     @property
     def dialect(self) -> str:

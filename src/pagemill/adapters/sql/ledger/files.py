@@ -11,10 +11,8 @@ from pagemill.adapters.sql.database import Database, from_db, to_db
 from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import files
 from pagemill.domain.files import FileStatus, StoredFile
+from pagemill.domain.ids import new_public_number
 from pagemill.ports.ledger.files import FileLedger
-
-# The columns ``update_file`` may set; everything else is fixed when the file is created.
-UPDATABLE_FILE_COLUMNS = frozenset({"upload_status", "file_size", "sha256"})
 
 
 def file_from(row: sa.Row[Any]) -> StoredFile:
@@ -47,6 +45,7 @@ class SqlFileLedger(FileLedger):
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.insert(files).values(
+                    id=new_public_number(),
                     team_id=team_id,
                     original_filename=original_filename,
                     content_type=content_type,
@@ -71,23 +70,6 @@ class SqlFileLedger(FileLedger):
                 conn, mine, files.c.created, limit=limit, offset=offset
             )
         return [file_from(row) for row in rows], total
-
-    async def update(self, file_id: int, team_id: str, **changes: Any) -> StoredFile | None:
-        unknown = set(changes) - UPDATABLE_FILE_COLUMNS
-        if unknown or not changes:
-            raise ValueError(
-                f"files.update cannot set {', '.join(sorted(unknown)) or 'nothing'}; "
-                f"only {', '.join(sorted(UPDATABLE_FILE_COLUMNS))}"
-            )
-        if isinstance(changes.get("upload_status"), FileStatus):
-            changes["upload_status"] = changes["upload_status"].value
-        where = _where(file_id, team_id)
-        async with self._db.write() as conn:
-            result = await conn.execute(sa.update(files).where(where).values(**changes))
-            if result.rowcount != 1:
-                return None
-            row = (await conn.execute(sa.select(files).where(where))).one()
-        return file_from(row)
 
     async def delete(self, file_id: int, team_id: str) -> StoredFile | None:
         where = _where(file_id, team_id)

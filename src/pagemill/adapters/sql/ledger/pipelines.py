@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pagemill.adapters.sql.database import Database, from_db, to_db
 from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import pipeline_versions, pipelines
+from pagemill.domain.ids import new_public_number
 from pagemill.domain.models import Pipeline, PipelineVersion
 from pagemill.ports.ledger.catalog import PipelineCatalog
 
@@ -67,6 +68,7 @@ class SqlPipelineCatalog(PipelineCatalog):
         async with self._db.write() as conn:
             result = await conn.execute(
                 sa.insert(pipelines).values(
+                    id=new_public_number(),
                     pipeline_id=pipeline_id,
                     team_id=team_id,
                     name=None,
@@ -147,6 +149,7 @@ class SqlPipelineCatalog(PipelineCatalog):
             version = (latest or 0) + 1
             result = await conn.execute(
                 sa.insert(pipeline_versions).values(
+                    id=new_public_number(),
                     pipeline_pk=pk,
                     version=version,
                     steps=steps,

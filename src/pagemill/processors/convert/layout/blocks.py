@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -20,8 +21,10 @@ from pagemill.processors.convert.layout.lines import (
     BULLET,
     SENTENCE_END,
     Atom,
+    Group,
     Line,
     PageLayout,
+    is_vertical,
     list_marker,
     union,
 )
@@ -106,6 +109,8 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
         return None
     if not any(char.isalpha() for char in text):
         return None  # large page numbers and figure labels are not headings
+    if any(is_vertical(line) for line in lines):
+        return None  # a stamp up the margin, however large, is no section title
     if DOT_LEADER.search(text):
         return None  # table-of-contents entries are often bold but are not the sections
     size = _group_size(lines)
@@ -122,14 +127,109 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
     return None
 
 
+def _join_across_pages(layouts: Sequence[PageLayout]) -> None:
+    """A paragraph the page break cuts mid-sentence goes on at the top of the next page (in
+    place): the page's last group ends unfinished, the next page's first group starts in
+    lower case in the same style. The block stays on the page where it starts."""
+    for before, after in itertools.pairwise(layouts):
+        if not before.groups or not after.groups:
+            continue
+        last, first = before.groups[-1], after.groups[0]
+        if isinstance(last, Atom) or isinstance(first, Atom):
+            continue
+        end, start = last[-1], first[0]
+        if (
+            (end.size, end.bold) == (start.size, start.bold)
+            and any(char.isalpha() for char in end.text)  # not a page number
+            and not end.text.endswith(SENTENCE_END)
+            and start.text[:1].islower()
+        ):
+            last.extend(first)
+            after.groups.pop(0)
+
+
+def _join_run_in_leads(groups: list[Group]) -> list[Group]:
+    """A bold lead run into its paragraph ("Capital gain distributions. If you ...") is the
+    paragraph's start, not a heading: its bold run stops inside its last line, or wraps onto
+    the next line, which goes on in regular type. The lead's group and the paragraph's are one."""
+    out: list[Group] = []
+    for group in groups:
+        previous = out[-1] if out else None
+        if isinstance(previous, list) and isinstance(group, list) and _run_in(previous, group):
+            previous.extend(group)
+        else:
+            out.append(group)
+    return out
+
+
+def _run_in(lead: list[Line], after: list[Line]) -> bool:
+    last, first = lead[-1], after[0]
+    if not (last.bold or last.starts_bold) or first.size != last.size:
+        return False
+    if not 0 <= first.bbox[1] - last.bbox[3] <= 0.6 * last.size:
+        return False  # set apart by space: a heading over its paragraph
+    stops_inside = last.starts_bold and not last.ends_bold
+    wraps_on = first.starts_bold and not first.bold
+    return stops_inside or wraps_on
+
+
+def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether another line sits on the group's row within an em of it: a label in a margin
+    box ("TIP" beside its note) or a table cell, not a section title, which has its row to
+    itself within its column."""
+    members = {id(line) for line in group}
+    for line in group:
+        em, height = line.size, line.bbox[3] - line.bbox[1]
+        for other in lines:
+            overlap = min(other.bbox[3], line.bbox[3]) - max(other.bbox[1], line.bbox[1])
+            if id(other) in members or overlap < 0.5 * min(height, other.bbox[3] - other.bbox[1]):
+                continue  # stacked above or below, not beside
+            gap = max(other.bbox[0] - line.bbox[2], line.bbox[0] - other.bbox[2])
+            if 0 <= gap < em:
+                return True
+    return False
+
+
+def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
+    """A bold line on top of a centred block of regular lines of its size, at line spacing:
+    an author's name over the affiliation, not a section title (a heading stands apart from
+    what follows, or is followed by text of another size)."""
+    last, first = group[-1], after[0]
+    size = last.size
+    tolerance = max(2.0, 0.5 * size)
+    lines = [last, *after]
+    centred = max(ln.center_x for ln in lines) - min(ln.center_x for ln in lines) <= tolerance
+    ragged = max(ln.bbox[0] for ln in lines) - min(ln.bbox[0] for ln in lines) > tolerance
+    return (
+        not first.bold
+        and first.size == size
+        and first.bbox[1] - last.bbox[3] <= 0.5 * size
+        and centred
+        and ragged
+    )
+
+
 def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list[Block]:
     """Every page's groups as blocks with ids, in reading order; heading levels span the pages."""
     body = body_style(layouts)
+    page_lines = {
+        layout.page: [line for group in layout.groups if isinstance(group, list) for line in group]
+        for layout in layouts
+    }
+    _join_across_pages(layouts)
     rules: dict[int, str | None] = {}
     for layout in layouts:
-        for group in layout.groups:
+        layout.groups = _join_run_in_leads(layout.groups)
+        lines = page_lines[layout.page]
+        for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=False):
             if not isinstance(group, Atom) and body is not None:
-                rules[id(group)] = heading_rule(group, body)
+                rule = heading_rule(group, body)
+                if rule is not None and (
+                    (isinstance(after, list) and rule == "bold" and _leads_block(group, after))
+                    or _beside_text(group, lines)
+                ):
+                    rule = None
+                rules[id(group)] = rule
     # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
     size_ranks = sorted(
         {

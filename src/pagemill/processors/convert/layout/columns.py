@@ -30,6 +30,8 @@ MIN_GUTTER = 6.0
 MIN_COLUMN_LINES = 3
 MIN_COLUMN_LINE_CHARS = 12  # column text is prose; an unruled table's cells are shorter
 MAX_COLUMNS = 3
+NOTE_SIZE_GAP = 1.0  # points smaller than the body: a footnote
+GUTTER_CROSSINGS = 0.04  # share of the voting lines that may cross a gutter
 FIGURE = re.compile(  # an amount or a count, with its currency
     r"^(?:[A-Z]{3}\s)?[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*(?:\s[A-Z]{3})?$"  # noqa: RUF001
 )
@@ -57,7 +59,12 @@ def reading_order(lines: Sequence[Line], atoms: Sequence[Atom] = ()) -> list[Gro
     tail_ids = {id(line) for line in tails}
     in_columns = [item for item in in_columns if id(item) not in tail_ids]
     spanning.extend(tails)
+    beside = _beside_spanning(in_columns, spanning)
+    if beside:
+        in_columns = [item for item in in_columns if id(item) not in beside]
+        spanning.extend(item for item in items if id(item) in beside)
     spanning.sort(key=lambda item: item.bbox[1])
+    body_size = dominant_style(lines)[0] if lines else 0.0
     groups: list[Group] = []
     remaining = in_columns
     above: list[Line | Atom] = []  # spanning items not yet placed: they precede the next band
@@ -67,7 +74,7 @@ def reading_order(lines: Sequence[Line], atoms: Sequence[Atom] = ()) -> list[Gro
         band = [item for item in remaining if center_y(item) < limit]
         if band:
             groups.extend(group_column(above))
-            groups.extend(_read_band(band, columns))
+            groups.extend(_read_band(band, columns, body_size))
             above = []
             remaining = [item for item in remaining if center_y(item) >= limit]
         if cut is not None:
@@ -198,9 +205,11 @@ def find_columns(lines: Sequence[Line]) -> list[tuple[float, float]] | None:
 
     Only lines narrower than about half the text width vote, so a title that spans the columns
     does not hide the gutter; nor do heading-like lines (larger than the body text, or bold in a
-    regular body), so a short title that crosses a gutter does not merge two columns. Each column
-    must hold a few lines of prose: an unruled table's short cells, a lone page number or a
-    margin note do not make a column.
+    regular body), so a short title that crosses a gutter does not merge two columns. A gutter
+    is a vertical strip that (almost) no voting line crosses: a centred affiliation or a short
+    caption line may cross it, a column of prose never does. Each column must hold a few lines
+    of prose: an unruled table's short cells, a lone page number or a margin note do not make a
+    column.
     """
     if len(lines) < 2 * MIN_COLUMN_LINES:
         return None
@@ -214,24 +223,62 @@ def find_columns(lines: Sequence[Line]) -> list[tuple[float, float]] | None:
         and not heading_like(line, body)
         and not FIGURE.match(line.text)  # amounts and counts are cells, not column text
     ]
-    clusters: list[list[Line]] = []
-    for line in sorted(narrow, key=lambda line: line.bbox[0]):
-        if clusters and line.bbox[0] < max(other.bbox[2] for other in clusters[-1]) + MIN_GUTTER:
-            clusters[-1].append(line)
-        else:
-            clusters.append([line])
+    if len(narrow) < 2 * MIN_COLUMN_LINES:
+        return None
+    gutters = _gutters(narrow)
+    segments: list[list[Line]] = [[] for _ in range(len(gutters) + 1)]
+    for line in narrow:
+        crossing = any(line.bbox[0] < g1 and line.bbox[2] > g0 for g0, g1 in gutters)
+        if not crossing:
+            segments[sum(1 for g0, _ in gutters if line.center_x > g0)].append(line)
     columns = [
-        cluster
-        for cluster in clusters
-        if len(cluster) >= MIN_COLUMN_LINES
-        and sum(line.chars for line in cluster) >= MIN_COLUMN_LINE_CHARS * len(cluster)
+        segment
+        for segment in segments
+        if len(segment) >= MIN_COLUMN_LINES
+        and sum(line.chars for line in segment) >= MIN_COLUMN_LINE_CHARS * len(segment)
     ]
     if not 2 <= len(columns) <= MAX_COLUMNS:
         return None
     return [(min(c.bbox[0] for c in col), max(c.bbox[2] for c in col)) for col in columns]
 
 
-def _read_band(items: list[Line | Atom], columns: list[tuple[float, float]]) -> list[Group]:
+def _gutters(lines: Sequence[Line]) -> list[tuple[float, float]]:
+    """x-ranges at least ``MIN_GUTTER`` wide, between the lines' extremes, that at most a few
+    lines cross (``GUTTER_CROSSINGS`` of them: centred front matter, a wide caption line)."""
+    allowed = max(1, int(GUTTER_CROSSINGS * len(lines)))
+    low = min(line.bbox[0] for line in lines)
+    high = max(line.bbox[2] for line in lines)
+    events = sorted([(line.bbox[0], 1) for line in lines] + [(line.bbox[2], -1) for line in lines])
+    gutters: list[tuple[float, float]] = []
+    depth = 0
+    open_at: float | None = None
+    for x, delta in events:
+        before = depth
+        depth += delta
+        if before > allowed >= depth:
+            open_at = x
+        elif before <= allowed < depth and open_at is not None:
+            if x - open_at >= MIN_GUTTER and low < open_at and x < high:
+                gutters.append((open_at, x))
+            open_at = None
+    return gutters
+
+
+def _beside_spanning(in_columns: list[Line | Atom], spanning: list[Line | Atom]) -> set[int]:
+    """Column items on the row of a spanning line (the second author's e-mail beside the
+    first's, which is too wide for its column): they are read with that row, not after the
+    band below it."""
+    rows = [(item.bbox[1], item.bbox[3]) for item in spanning if isinstance(item, Line)]
+    return {
+        id(item)
+        for item in in_columns
+        if isinstance(item, Line) and any(top <= item.center_y <= bottom for top, bottom in rows)
+    }
+
+
+def _read_band(
+    items: list[Line | Atom], columns: list[tuple[float, float]], body_size: float = 0.0
+) -> list[Group]:
     by_column: list[list[Line | Atom]] = [[] for _ in columns]
     for item in items:
         center = (item.bbox[0] + item.bbox[2]) / 2
@@ -243,14 +290,27 @@ def _read_band(items: list[Line | Atom], columns: list[tuple[float, float]]) -> 
         )
         by_column[nearest].append(item)
     groups: list[Group] = []
-    for column in by_column:
+    notes: list[Group] = []
+    for index, column in enumerate(by_column):
         column_groups = group_column(column)
         if groups and column_groups and _runs_on(groups[-1], column_groups[0]):
             last, first = groups[-1], column_groups.pop(0)
             assert isinstance(last, list) and isinstance(first, list)
             last.extend(first)
+        if index < len(by_column) - 1:
+            # Footnotes at the foot of a column are read after the band: the paragraph they
+            # interrupt goes on at the top of the next column.
+            while column_groups and _note(column_groups[-1], body_size):
+                notes.insert(0, column_groups.pop())
         groups.extend(column_groups)
-    return groups
+    return groups + notes
+
+
+def _note(group: Group, body_size: float) -> bool:
+    """A footnote: set clearly smaller than the body text."""
+    if isinstance(group, Atom) or body_size <= 0:
+        return False
+    return max(line.size for line in group) <= body_size - NOTE_SIZE_GAP
 
 
 def _runs_on(last: Group, first: Group) -> bool:

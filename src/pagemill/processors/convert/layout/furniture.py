@@ -32,6 +32,11 @@ PAGE_NUMBER = re.compile(
     r"#(?:\s*(?:/|of|von|de|sur|di|van|из)\s*#)?[\s\-–—|.)\]]*$",  # noqa: RUF001
     re.IGNORECASE,
 )
+# A line that ends in "Page #" or "Page # of #" after some words, numbers masked.
+TITLED_FOLIO = re.compile(
+    r"\s(?:page|seite|página|pagina|p\.)\s*#(?:\s*(?:/|of|von|de|sur|di|van)\s*#)?$",
+    re.IGNORECASE,
+)
 SMALLER = 0.9  # set at most this share of the body size: a folio or a footer line
 
 
@@ -85,6 +90,8 @@ def _body_size(lines: Iterable[Line]) -> float:
 def _folio(key: str, lines: list[Line], body_size: float) -> bool:
     if PAGE_NUMBER.match(key) or PAGE_NUMBER.match(ROMAN.sub("#", key)):
         return True
+    if TITLED_FOLIO.search(key):
+        return True  # "Copyright Office Summary December 1998 Page 9": a footer with its folio
     return body_size > 0 and all(line.size <= SMALLER * body_size for line in lines)
 
 

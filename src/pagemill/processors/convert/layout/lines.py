@@ -14,9 +14,10 @@ line beside it in the right column) cannot be fixed by re-sorting such blocks. I
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pagemill.processors.document import BBox, TableRows
 
@@ -25,9 +26,12 @@ NUMBERED = re.compile(r"^\(?\d{1,3}[.)]\s+(?=\S)")
 MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(?\w{1,3}[.)])$")  # noqa: RUF001
 SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
 SECTION_GAP_EMS = 2.0
+MARKER_GAP_EMS = 5.0
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
+ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
+FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
 
 
@@ -38,6 +42,10 @@ class Line:
     size: float  # dominant font size in points, rounded to half points
     bold: bool  # most visible characters are in a bold font
     chars: int  # visible characters
+    # Whether the line's first and last pieces are bold: a run-in lead ("Note. The form ...")
+    # starts bold and ends regular.
+    starts_bold: bool = False
+    ends_bold: bool = False
 
     @property
     def center_x(self) -> float:
@@ -72,6 +80,11 @@ class PageLayout:
     footers: list[Line] = field(default_factory=list)
 
 
+def is_vertical(line: Line) -> bool:
+    """Rotated text (a margin stamp, a rotated column header) reads as a tall narrow line."""
+    return line.chars > 1 and line.bbox[3] - line.bbox[1] > 1.5 * (line.bbox[2] - line.bbox[0])
+
+
 def list_marker(text: str) -> bool:
     return bool(BULLET.match(text) or NUMBERED.match(text))
 
@@ -94,7 +107,12 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             previous = lines[-1][-1]
             gap = piece.bbox[0] - previous.bbox[2]
             wide = gap >= max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * max(previous.size, piece.size))
-            marker = len(lines[-1]) == 1 and bool(MARKER_ONLY.match(previous.text.strip()))
+            # A hanging indent is a few ems: a wider gap after "12." is another column's text.
+            marker = (
+                len(lines[-1]) == 1
+                and bool(MARKER_ONLY.match(previous.text.strip()))
+                and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
+            )
             # "1.2  Methods": a section number set a quad before its title, in its style.
             numbered = (
                 len(lines[-1]) == 1
@@ -103,7 +121,16 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 and gap <= SECTION_GAP_EMS * piece.size
                 and piece.text.lstrip()[:1].isalpha()
             )
-            marker = marker or numbered
+            # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
+            glyph = (
+                len(lines[-1]) == 1
+                and _symbol_bullet(previous.text)
+                and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
+                and piece.text.lstrip()[:1].isalnum()
+            )
+            if glyph:
+                lines[-1][0] = replace(previous, text="• ")
+            marker = marker or numbered or glyph
             # A jump back to the left is another column's text drawn first on this baseline.
             backwards = gap < -max(previous.size, piece.size)
             if not backwards and (not wide or marker):
@@ -111,6 +138,12 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 continue
         lines.append([piece])
     return [merge_pieces(line) for line in lines]
+
+
+def _symbol_bullet(text: str) -> bool:
+    text = text.strip()
+    opening = "([{\"'\u201c\u2018$€£%#"  # punctuation that opens text, not a bullet
+    return len(text) == 1 and unicodedata.category(text)[0] in "PS" and text not in opening
 
 
 def _split_visual(pieces: Sequence[Line]) -> list[Line]:
@@ -153,6 +186,8 @@ def merge_pieces(pieces: Sequence[Line]) -> Line:
         # A run-in bold lead ("Note. The form ...") does not make the line bold.
         bold=bold_chars >= BOLD_LINE_SHARE * chars,
         chars=chars,
+        starts_bold=pieces[0].starts_bold,
+        ends_bold=pieces[-1].ends_bold,
     )
 
 
@@ -184,6 +219,7 @@ def group_column(items: Sequence[Line | Atom]) -> list[Group]:
     groups: list[Group] = []
     crowded: set[int] = set()  # lines with other text on their row
     for row in _rows(items):
+        row = _rejoined(row)
         if sum(1 for item in row if isinstance(item, Line)) > 1:
             crowded.update(id(item) for item in row)
         for item in row:
@@ -200,6 +236,33 @@ def group_column(items: Sequence[Line | Atom]) -> list[Group]:
             else:
                 groups.append([item])
     return groups
+
+
+def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
+    """A row of lines split at word spaces of a justified or mixed-style line (a link, a
+    spaced-out word) is one line again: pieces that are not apart by a gutter's width
+    (``ROW_GAP_EMS``) and do not sit in different styles of a table's cells."""
+    if len(row) < 2 or any(isinstance(item, Atom) for item in row):
+        return row
+    lines = [item for item in row if isinstance(item, Line)]
+    joined: list[list[Line]] = [[lines[0]]]
+    for line in lines[1:]:
+        previous = joined[-1][-1]
+        gap = line.bbox[0] - previous.bbox[2]
+        size = max(line.size, previous.size)
+        figures = FIGURE_CELL.match(line.text) or FIGURE_CELL.match(previous.text)
+        if 0 <= gap < ROW_GAP_EMS * size and not figures:
+            joined[-1].append(line)
+        else:
+            joined.append([line])
+    if len(joined) == len(lines):
+        return row
+    return [
+        merge_pieces([replace(ln, text=ln.text + " ") for ln in part[:-1]] + [part[-1]])
+        if len(part) > 1
+        else part[0]
+        for part in joined
+    ]
 
 
 def continues(block: list[Line], line: Line) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import codecs
 import re
-import struct
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +33,11 @@ from pathlib import Path
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
 from pagemill.domain.page_ranges import select_pages
+from pagemill.processors.convert.zip_directory import (
+    TooManyMembers,
+    ZipDirectoryError,
+    read_directory,
+)
 from pagemill.processors.document import BBox, Block, Document, TableRows, block_id_for
 
 MIB = 1024 * 1024
@@ -102,29 +106,14 @@ def _ole_message(path: Path, label: str) -> str:
 
 def _check_directory(path: Path, label: str, limits: ZipLimits) -> None:
     """Read member count and directory size from the end record, before ``zipfile`` does."""
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        tail_start = max(0, size - (22 + 65535 + 20))  # EOCD + longest comment + zip64 locator
-        handle.seek(tail_start)
-        tail = handle.read()
-        end = tail.rfind(b"PK\x05\x06")
-        if end < 0 or len(tail) - end < 22:
-            raise ProcessingError(f"The {label} file is a truncated or corrupt zip package.")
-        entries, directory_size = struct.unpack("<10xHL6x", tail[end : end + 22])
-        locator = end - 20
-        zip64 = entries == 0xFFFF or directory_size == 0xFFFFFFFF
-        if zip64 and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
-            (record_offset,) = struct.unpack("<8xQ8x", tail[locator : locator + 20])
-            handle.seek(record_offset)
-            record = handle.read(56)
-            if len(record) == 56 and record.startswith(b"PK\x06\x06"):
-                entries, directory_size = struct.unpack("<32xQQ8x", record)
-    if entries > limits.max_members:
+    try:
+        read_directory(path, max_members=limits.max_members, max_bytes=limits.max_directory_bytes)
+    except TooManyMembers as error:
         raise ProcessingError(
-            f"The {label} file has {entries} zip members; at most {limits.max_members} are allowed."
-        )
-    if directory_size > limits.max_directory_bytes:
-        raise ProcessingError(f"The {label} file's zip directory is implausibly large.")
+            f"The {label} file is refused: its zip archive has {error}."
+        ) from error
+    except ZipDirectoryError as error:
+        raise ProcessingError(f"The {label} file is a truncated or corrupt zip package.") from error
 
 
 def _check_members(archive: zipfile.ZipFile, label: str, limits: ZipLimits) -> None:

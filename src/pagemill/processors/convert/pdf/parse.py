@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from pagemill.processors.convert.layout.blocks import (
 )
 from pagemill.processors.convert.layout.columns import reading_order
 from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
-from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
+from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, is_vertical
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
@@ -118,6 +119,10 @@ def parse_pdf(
         ocr.harmonise_sizes(ocr_lines.values())
     finally:
         pdf.close()
+    for index, text in enumerate(texts):  # a page scanned sideways is read upright: its size too
+        if text.page in ocr_lines:
+            read = ocr_lines[text.page]
+            texts[index] = replace(text, width=read.width, height=read.height)
 
     furniture = find_furniture(
         [
@@ -138,7 +143,13 @@ def parse_pdf(
         page_objects = objects[text.page]
         page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
-        layout.groups = _read_page(_outside(body, page_tables), atoms, text.width, text.height)
+        flowing = _outside(body, page_tables)
+        # Rotated margin text (a repository's stamp up the side of a page) is read after the
+        # page: in the flow it would cut every column in two at its top.
+        margin = [line for line in flowing if is_vertical(line)]
+        flowing = [line for line in flowing if not is_vertical(line)]
+        layout.groups = _read_page(flowing, atoms, text.width, text.height)
+        layout.groups.extend([line] for line in margin)
         layouts.append(layout)
 
     blocks = build_blocks(layouts, keep_furniture=include_headers_footers)
@@ -152,6 +163,9 @@ def parse_pdf(
         "running_text": running_text(layouts),
         "mode": mode if mode in DPI else "fast",
     }
+    turned = {str(page): read.rotation for page, read in ocr_lines.items() if read.rotation}
+    if turned:
+        metadata["rotated_pages"] = turned
     return Document(
         page_count=page_count, pages=pages, blocks=blocks, metadata=metadata, images=images
     )
@@ -216,9 +230,9 @@ def _needs_ocr(text: PageText, objects: PageObjects, mode: str) -> bool:
 
 def _ocr(
     pdf: Any, pages: list[int], dpi: int, report: Callable[..., None] | None = None
-) -> dict[int, list[list[Line]]]:
+) -> dict[int, ocr.OcrPage]:
     ocr.check_available()
-    result: dict[int, list[list[Line]]] = {}
+    result: dict[int, ocr.OcrPage] = {}
     for done, page_number in enumerate(pages):
         if report is not None:
             report(stage="ocr", pages_done=done, pages_total=len(pages))

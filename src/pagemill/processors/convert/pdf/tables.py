@@ -28,7 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pagemill.processors.convert.layout.blocks import join_lines
-from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, has_rtl, list_marker
+from pagemill.processors.convert.layout.lines import (
+    SENTENCE_END,
+    Line,
+    has_rtl,
+    is_vertical,
+    list_marker,
+)
 from pagemill.processors.convert.pdf.objects import Rule
 from pagemill.processors.document import BBox, TableRows
 
@@ -91,7 +97,7 @@ def find_tables(
     tables: list[Table] = []
     taken: list[_Region] = []
     used: set[int] = set()  # lines already in a table (nested or duplicated rule groups)
-    runs = _unruled_regions([line for line in lines if not _vertical(line)])
+    runs = _unruled_regions([line for line in lines if not is_vertical(line)])
     for region in _ruled_regions(horizontal, vertical, lines):
         if _has_drawings(region, drawings):
             continue
@@ -106,7 +112,7 @@ def find_tables(
     free = [
         line
         for line in lines
-        if not any(region.holds(line) for region in taken) and not _vertical(line)
+        if not any(region.holds(line) for region in taken) and not is_vertical(line)
     ]
     for region, inside in _unruled_regions(free):
         if _has_drawings(region, drawings):
@@ -127,11 +133,6 @@ def _extend(region: _Region, runs: list[tuple[_Region, list[Line]]]) -> None:
         top = min(ln.bbox[1] for ln in above[-1]) if above else region.y0
         region.x0, region.x1 = min(region.x0, run.x0), max(region.x1, run.x1)
         region.y0, region.y1 = min(region.y0, top), max(region.y1, run.y1)
-
-
-def _vertical(line: Line) -> bool:
-    """Rotated text (a margin note, a rotated column header) reads as a tall narrow line."""
-    return line.chars > 1 and line.bbox[3] - line.bbox[1] > 1.5 * (line.bbox[2] - line.bbox[0])
 
 
 def _has_drawings(region: _Region, drawings: Sequence[BBox]) -> bool:

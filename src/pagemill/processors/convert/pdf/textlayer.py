@@ -145,6 +145,7 @@ def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
     rect = api.rect
     origin_x, origin_y, height = frame.left, frame.bottom, frame.height
     upright_page = frame.rotation == 0
+    page_width, page_height = frame.size
     styles: dict[int, _Style] = {}
     interned: dict[_Style, _Style] = {}
     chars: list[_Char] = []
@@ -169,11 +170,12 @@ def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
         if upright_page:
             x0, x1 = x0 - origin_x, x1 - origin_x
             y0, y1 = height - (y_top - origin_y), height - (y_bottom - origin_y)
-            chars.append(
-                _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
-            )
+            char = _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
         else:
-            chars.append(_Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj))
+            char = _Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj)
+        # Printer's marks and slugs outside the crop box are not on the page a reader sees.
+        if char.x1 >= 0 and char.y1 >= 0 and char.x0 <= page_width and char.y0 <= page_height:
+            chars.append(char)
     return chars
 
 
@@ -259,16 +261,20 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
         current.clear()
         style = None
 
+    broken = False  # pdfium put a line break since the last glyph
     for char in chars:
         if char.code in LINE_BREAKS and char.style is None:
-            flush()
+            broken = True
+            current.append(char)  # a space where the glyphs stand apart (``_pieces``)
             continue
         if char.style is not None:
             if style is not None and (
                 _starts_line(style, top, bottom, char)
                 or (walls and last is not None and _walled(last, char, walls))
+                or (broken and not _runs_on(last, char))
             ):
                 flush()
+            broken = False
             if style is None or not style.upright:
                 top, bottom = char.y0, char.y1
             elif char.style.upright:
@@ -322,6 +328,20 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
     return out
 
 
+def _runs_on(last: _Char | None, char: _Char) -> bool:
+    """Whether ``char`` goes on, on the same row, just right of ``last`` across a line break
+    pdfium made up: it breaks a line where a superscript or subscript ("Touvron*, Lavril",
+    "community1.") moves the baseline, though the reader sees one line."""
+    if last is None or last.style is None or char.style is None:
+        return False
+    if not (last.style.upright and char.style.upright) or last.style.size == char.style.size:
+        return False  # the break pdfium saw is not a superscript's or a subscript's
+    size = max(last.style.size, char.style.size, 1.0)
+    overlap = min(last.y1, char.y1) - max(last.y0, char.y0)
+    height = min(last.y1 - last.y0, char.y1 - char.y0)
+    return overlap > 0.3 * height and -0.5 * size <= char.x0 - last.x1 <= 1.0 * size
+
+
 def _walled(left: _Char, right: _Char, walls: Sequence[tuple[float, float, float]]) -> bool:
     """Whether a vertical rule runs between two neighbouring glyphs."""
     x0, x1 = sorted((left.x1, right.x0))
@@ -358,7 +378,8 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             if char.style is not None:
                 space = "real"
             elif not space:
-                space = "made"
+                # A line break pdfium made up is a space only where the glyphs stand apart.
+                space = "break" if char.code in LINE_BREAKS else "made"
             continue
         style = char.style
         assert style is not None
@@ -371,10 +392,10 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
             # the line's own letter spacing separates words or pieces.
             if style is not current.style or gap > tracking + PIECE_GAP_EMS * size:
-                spaced = bool(space) or gap >= tracking + MIN_WORD_GAP_EMS * size
+                spaced = space in ("real", "made") or gap >= tracking + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
                 current = None
-            elif space == "real" or (space == "made" and gap >= tracking + MIN_WORD_GAP_EMS * size):
+            elif space == "real" or (space and gap >= tracking + MIN_WORD_GAP_EMS * size):
                 current.text.append(" ")
         if current is None:
             current = _Run(style=style, last=char, box=[char.x0, char.y0, char.x1, char.y1])
@@ -409,6 +430,8 @@ class _Run:
             size=self.style.size,
             bold=self.style.bold,
             chars=self.count,
+            starts_bold=self.style.bold,
+            ends_bold=self.style.bold,
         )
 
 

@@ -1,7 +1,7 @@
 """Executions keep the W3C trace context of their run request (OpenTelemetry traces).
 
 Revision ID: 0060
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-08
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0060"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
