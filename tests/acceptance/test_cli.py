@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -125,13 +126,23 @@ def test_a_file_of_steps_runs_on_the_server_and_is_watched(
     drafts = cli.json_lines("pipelines", "list", "--all")
     assert [d["is_saved"] for d in drafts] == [False]  # an unsaved draft, like the SDK's
 
-    # A run started elsewhere (here: by a script's --json run of the same file), then watched.
-    again = cli("run", str(steps), str(pdf), "--out", str(out), "--skip-cache", "--json")
-    execution_id = json.loads(again.stdout.splitlines()[0])["execution_id"]
-    watched = cli("executions", "watch", execution_id)
+    # A run started elsewhere (by HTTP), watched while it runs.
+    pipeline_id = drafts[0]["pipeline_id"]
+    started = httpx.post(
+        f"{server_process.base_url}/api/v1/pipelines/{pipeline_id}/run",
+        headers={"X-API-Key": server_process.api_key},
+        files={"file": ("long.pdf", pdf.read_bytes(), "application/pdf")},
+        data={"skip_cache": "true"},
+        timeout=30,
+    )
+    assert started.status_code == 200, started.text
+    watched = cli("executions", "watch", started.json()["execution_id"])
     assert watched.exit_code == 0, watched.output
-    assert "step 0 convert completed" in watched.stdout
-    assert watched.stdout.rstrip().endswith("execution completed")
+    lines = watched.stdout.splitlines()
+    started_at = next(i for i, line in enumerate(lines) if "step 0 convert started" in line)
+    completed_at = next(i for i, line in enumerate(lines) if "step 0 convert completed" in line)
+    assert started_at < completed_at
+    assert lines[-1].endswith("execution completed")
 
 
 def test_the_key_is_required_and_refusals_are_messages(
