@@ -1,6 +1,6 @@
 """Executions keep the W3C trace context of their run request (OpenTelemetry traces).
 
-Revision ID: 0060
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-08
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0060"
+revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
