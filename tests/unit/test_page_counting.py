@@ -17,7 +17,7 @@ from pagemill.domain.errors import Conflict
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.services.admission import Admission, AdmissionLimits, Inspector
 from tests.support.readers import crashing_reader, greedy_reader, hanging_reader
-from tests.unit.api.test_admission import blank_pdf
+from tests.component.test_admission import blank_pdf
 
 pytestmark = pytest.mark.slow  # starts worker processes
 

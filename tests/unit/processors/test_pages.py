@@ -14,7 +14,7 @@ from pagemill.domain.errors import InvalidInput
 from pagemill.processors.convert.formats import detect_format
 from pagemill.processors.convert.zip_directory import TooManyMembers, members, read_directory
 from pagemill.processors.pages import count_pages, natural_units
-from tests.unit.api.test_admission import blank_pdf, tiff
+from tests.component.test_admission import blank_pdf, tiff
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

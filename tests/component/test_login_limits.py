@@ -13,7 +13,7 @@ from pagemill.domain.limits import Backoff
 from pagemill.services import passwords
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_teams_api import PASSWORD, add_member
+from tests.component.test_teams_api import PASSWORD, add_member
 
 LOGIN = "/api/v1/auth/login"
 

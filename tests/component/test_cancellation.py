@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 SLOW_TWO_STEPS = [
     {"type": "convert", "settings": {"sleep": 5}},

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_teams_api import PASSWORD, TEAM, add_member, login, user_key
+from tests.component.test_teams_api import PASSWORD, TEAM, add_member, login, user_key
 
 AUTH = "/api/v1/auth"
 

@@ -16,7 +16,7 @@ from starlette.types import Message
 
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_executions_api import make_pipeline
+from tests.component.test_executions_api import make_pipeline
 
 MIB = 1024 * 1024
 CHUNK = 64 * 1024

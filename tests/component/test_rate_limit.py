@@ -12,7 +12,7 @@ from pagemill.domain.errors import RateLimited
 from pagemill.services.ratelimit import RateLimiter
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_teams_api import add_member, login
+from tests.component.test_teams_api import add_member, login
 
 
 @pytest.fixture

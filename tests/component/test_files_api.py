@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from pagemill.domain import signing
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_executions_api import make_pipeline, wait_done
+from tests.component.test_executions_api import make_pipeline, wait_done
 
 SECRET = "s3cret-for-tests-" * 3
 CONTENT = b"%PDF-1.4 uploaded through a signed URL"

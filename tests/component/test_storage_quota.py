@@ -11,8 +11,8 @@ import pytest
 
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
-from tests.unit.api.test_files_api import request_upload
+from tests.component.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_files_api import request_upload
 
 QUOTA = 100_000
 

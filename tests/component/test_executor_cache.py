@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.app import TestServer
-from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 TWO_STEPS = [{"type": "convert", "settings": {}}, {"type": "segment", "settings": {}}]
 

@@ -13,7 +13,7 @@ from PIL import Image
 from docgen.hostilegen import tiff_with_many_frames, zip_with_many_members
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.unit.api.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 
 def blank_pdf(pages: int) -> bytes:
