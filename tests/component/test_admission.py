@@ -11,9 +11,9 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from docgen.hostilegen import tiff_with_many_frames, zip_with_many_members
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 
 def blank_pdf(pages: int) -> bytes:

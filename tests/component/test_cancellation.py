@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 SLOW_TWO_STEPS = [
     {"type": "convert", "settings": {"sleep": 5}},

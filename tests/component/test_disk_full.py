@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.component.test_executions_api import make_pipeline, run
 from tests.support.app import test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, run
 
 
 async def test_uploads_to_a_full_disk_are_503_with_the_reason(

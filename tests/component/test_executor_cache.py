@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.app import TestServer
 from tests.component.test_executions_api import make_pipeline, run, wait_done
+from tests.support.app import TestServer
 
 TWO_STEPS = [{"type": "convert", "settings": {}}, {"type": "segment", "settings": {}}]
 

@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pagemill.domain import signing
+from tests.component.test_executions_api import make_pipeline, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, wait_done
 
 SECRET = "s3cret-for-tests-" * 3
 CONTENT = b"%PDF-1.4 uploaded through a signed URL"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.component.test_teams_api import PASSWORD, TEAM, add_member, login, user_key
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_teams_api import PASSWORD, TEAM, add_member, login, user_key
 
 AUTH = "/api/v1/auth"
 

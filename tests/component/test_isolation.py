@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.support.app import TestServer, test_server
-from tests.support.processors import test_registry
 from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.component.test_teams_api import add_member, login
+from tests.support.app import TestServer, test_server
+from tests.support.processors import test_registry
 
 NOT_TEAM_SCOPED = {
     "/openapi.json": "the API description",

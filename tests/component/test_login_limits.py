@@ -11,9 +11,9 @@ import pytest
 import pagemill.services.sessions as sessions_module
 from pagemill.domain.limits import Backoff
 from pagemill.services import passwords
+from tests.component.test_teams_api import PASSWORD, add_member
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_teams_api import PASSWORD, add_member
 
 LOGIN = "/api/v1/auth/login"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 
 async def test_health_and_readiness(server: TestServer) -> None:

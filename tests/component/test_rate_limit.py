@@ -10,9 +10,9 @@ import pytest
 from pagemill.adapters.memory import MemoryLimitStore
 from pagemill.domain.errors import RateLimited
 from pagemill.services.ratelimit import RateLimiter
+from tests.component.test_teams_api import add_member, login
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_teams_api import add_member, login
 
 
 @pytest.fixture

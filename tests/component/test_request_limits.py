@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from starlette.types import Message
 
+from tests.component.test_executions_api import make_pipeline
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline
 
 MIB = 1024 * 1024
 CHUNK = 64 * 1024

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.component.test_teams_api import PASSWORD, add_member, join, login
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_teams_api import PASSWORD, add_member, join, login
 
 AUTH = "/api/v1/auth"
 COOKIE = "wos-session"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.app import TestServer, test_server
-from tests.support.processors import test_registry
 from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.component.test_files_api import request_upload
+from tests.support.app import TestServer, test_server
+from tests.support.processors import test_registry
 
 QUOTA = 100_000
 

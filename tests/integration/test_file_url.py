@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.component.test_executions_api import make_pipeline, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, wait_done
 
 BODY = b"%PDF-1.4 from the web " * 10
 MIB = 1024 * 1024

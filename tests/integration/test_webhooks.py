@@ -21,10 +21,10 @@ import pytest
 from pagemill.adapters.http import HttpWebhookSender
 from pagemill.domain.webhook_signing import verify
 from pagemill.worker.webhooks import WebhookDeliveryLoop
+from tests.component.test_executions_api import make_pipeline, run, wait_done
 from tests.support.app import TestServer, test_server
 from tests.support.postgres import postgres_database_async
 from tests.support.processors import test_registry
-from tests.component.test_executions_api import make_pipeline, run, wait_done
 
 HANG_SECONDS = 4.0
 TIMEOUT_SECONDS = 2.0  # per attempt, in these tests

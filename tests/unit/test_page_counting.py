@@ -16,8 +16,8 @@ from pagemill.adapters.memory import MemoryLimitStore
 from pagemill.domain.errors import Conflict
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.services.admission import Admission, AdmissionLimits, Inspector
-from tests.support.readers import crashing_reader, greedy_reader, hanging_reader
 from tests.component.test_admission import blank_pdf
+from tests.support.readers import crashing_reader, greedy_reader, hanging_reader
 
 pytestmark = pytest.mark.slow  # starts worker processes
 
