@@ -212,7 +212,7 @@ class SqlExecutionLedger(ExecutionLedger):
         return str(execution_id), int(step_index)
 
     async def checkpoint_owned(self, checkpoint_id: str, team_id: str) -> bool:
-        rows = await self._db.point_read_plain(
+        rows = await self._db.point_read(
             _CHECKPOINT_OWNED, {"checkpoint_id": checkpoint_id, "team_id": team_id}
         )
         return bool(rows)
