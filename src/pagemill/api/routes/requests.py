@@ -58,6 +58,17 @@ def _form_body(model: type[BaseModel], title: str) -> dict[str, Any]:
     }
 
 
+# The form is read by hand (streamed), so FastAPI does not declare its 422 by itself.
+VALIDATION_ERROR: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Validation Error",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+        },
+    }
+}
+
+
 def request_check_url(request: Request, public_url: str | None, endpoint: str, rid: str) -> str:
     """Where the client polls: under the configured public URL, else on the scheme and host
     this request came to."""
@@ -156,7 +167,7 @@ def _submit_route(endpoint: str, summary: str, title: str) -> None:
         methods=["POST"],
         summary=summary,
         openapi_extra=_form_body(FORMS[endpoint], title),
-        responses=error_responses(400, 413, 415, 429),
+        responses={**error_responses(400, 413, 415, 429), **VALIDATION_ERROR},
     )
 
 
