@@ -109,7 +109,8 @@ class CreateDocumentBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markdown: str = Field(min_length=1, max_length=16 * 1024 * 1024)
+    # The body is JSON, under the server's 1 MiB limit of non-streamed bodies.
+    markdown: str = Field(min_length=1, max_length=1024 * 1024)
     output_format: str = Field(default="docx", max_length=10)
     webhook_url: StoredText | None = Field(default=None, max_length=SHORT)
 
