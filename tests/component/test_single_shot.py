@@ -344,3 +344,48 @@ async def test_results_expire_and_the_check_url_uses_the_public_url(
         await asyncio.sleep(0.6)
         expired = await server.client.get(path, headers=server.headers())
         assert expired.status_code == 404 and "expired" in expired.text
+
+
+async def test_a_cancelled_request_ends_every_poll_loop(tmp_path: Path, pdf: bytes) -> None:
+    # No workers: the request waits in the queue until it is cancelled.
+    async with test_server(tmp_path / "data", ProcessorRegistry.builtin(), workers=0) as server:
+        response = await submit(server, "convert", {}, ("a.pdf", pdf, "application/pdf"))
+        url = await started(response)
+        waiting = await server.client.get(url, headers=server.headers())
+        assert waiting.json()["status"] == "processing"
+        execution = f"/api/v1/pipelines/executions/{response.json()['execution_id']}"
+        cancelled = await server.client.post(f"{execution}/cancel", headers=server.headers())
+        assert cancelled.json()["status"] == "failed" and cancelled.json()["cancelled"] is True
+
+        body = (await server.client.get(url, headers=server.headers())).json()
+
+        assert (body["status"], body["success"], body["cancelled"]) == ("failed", False, True)
+        assert body["step_status"] == "cancelled" and "cancelled" in body["error"]
+
+
+async def test_another_teams_custom_processor_is_as_unknown_as_a_missing_one(
+    server: TestServer, pdf: bytes
+) -> None:
+    definition = {"rules": [{"action": "drop", "match": {"type": "heading"}}]}
+    processor = await server.client.post(
+        "/api/v1/custom_processors",
+        json={"name": "alpha only", "definition": definition},
+        headers=server.headers(),
+    )
+    response = await submit(
+        server,
+        "custom-processor",
+        {"pipeline_id": processor.json()["processor_id"]},
+        ("a.pdf", pdf, "application/pdf"),
+        team="beta",
+    )
+    unknown = await submit(
+        server,
+        "custom-processor",
+        {"pipeline_id": "cp_UnknownUnknown"},
+        ("a.pdf", pdf, "application/pdf"),
+        team="beta",
+    )
+    # As for a pipeline step naming it: the same answer as for an id that does not exist.
+    assert response.status_code == unknown.status_code == 422, response.text
+    assert "not found" in response.text and "not found" in unknown.text
