@@ -105,7 +105,7 @@ class MarkerForm(ConvertForm):
 
 
 class CreateDocumentBody(BaseModel):
-    """The JSON body of ``POST /api/v1/create-document`` (a form with the same fields works)."""
+    """The JSON body of ``POST /api/v1/create-document`` (what the SDK sends)."""
 
     model_config = ConfigDict(extra="forbid")
 
