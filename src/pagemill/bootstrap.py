@@ -45,6 +45,7 @@ from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
+from pagemill.services.requests import RequestService
 from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.step_runner import RunnerConfig, StepRunner
@@ -394,6 +395,40 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
+        executions = ExecutionService(
+            ledger.pipelines,
+            ledger.executions,
+            live,
+            blobs,
+            HttpxFetcher(
+                settings.download_timeout_seconds,
+                deadline_seconds=settings.download_deadline_seconds,
+                allow_networks=settings.url_allow_networks,
+            ),
+            runner,
+            processors,
+            clock,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_attempts=settings.max_attempts,
+            quota=storage,
+            step_settings_hook=chain_step_settings_hooks(
+                custom_processors.freeze_steps, extraction_schemas.freeze_steps
+            ),
+            metrics=metrics,
+            tracing=tracing,
+            admission=Admission(
+                ledger.executions,
+                blobs,
+                AdmissionLimits(
+                    settings.max_pages_per_request,
+                    settings.max_pages_in_flight,
+                    settings.page_count_timeout_seconds,
+                ),
+                counting,
+                limits,
+            ),
+            file_resolver=files.resolve,
+        )
         services = Services(
             keys=keys,
             teams=TeamService(
@@ -417,39 +452,15 @@ async def open_runtime(
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
-            executions=ExecutionService(
-                ledger.pipelines,
+            executions=executions,
+            requests=RequestService(
+                executions,
                 ledger.executions,
-                live,
                 blobs,
-                HttpxFetcher(
-                    settings.download_timeout_seconds,
-                    deadline_seconds=settings.download_deadline_seconds,
-                    allow_networks=settings.url_allow_networks,
-                ),
-                runner,
                 processors,
                 clock,
-                max_upload_bytes=settings.max_upload_bytes,
-                max_attempts=settings.max_attempts,
-                quota=storage,
-                step_settings_hook=chain_step_settings_hooks(
-                    custom_processors.freeze_steps, extraction_schemas.freeze_steps
-                ),
-                metrics=metrics,
-                tracing=tracing,
-                admission=Admission(
-                    ledger.executions,
-                    blobs,
-                    AdmissionLimits(
-                        settings.max_pages_per_request,
-                        settings.max_pages_in_flight,
-                        settings.page_count_timeout_seconds,
-                    ),
-                    counting,
-                    limits,
-                ),
-                file_resolver=files.resolve,
+                retention_seconds=settings.request_retention_seconds,
+                public_url=settings.public_url,
             ),
             files=files,
             storage=storage,

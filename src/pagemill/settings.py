@@ -191,8 +191,15 @@ class Settings(BaseSettings):
         default=None,
         description="This server's external base URL (`https://pagemill.example.com`, a path "
         "prefix allowed): signed file URLs are built on it and the URLs in webhook payloads are "
-        "absolute. Unset: signed URLs use the request's `Host` header (trusted) and webhook "
-        "URLs are paths.",
+        "absolute, and so is a single-shot request's `request_check_url`. Unset: those use "
+        "the request's `Host` header (trusted) and webhook URLs are paths.",
+    )
+    request_retention_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long the result of a single-shot request (`/api/v1/convert` and the "
+        "others) or of a step, polled by its `request_id`/`lookup_key`, stays readable after "
+        "it ended; later polls answer 404 (the hosted API keeps results one hour).",
     )
     webhook_retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),

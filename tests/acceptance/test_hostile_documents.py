@@ -214,3 +214,34 @@ def test_odd_but_harmless_documents_convert_safely(client: httpx.Client, tmp_pat
     assert "/" not in filename and "\\" not in filename
     assert all(ch.isprintable() for ch in filename)
     assert wait(client, response.json()["execution_id"])["status"] == "completed"
+
+
+def test_hostile_documents_through_the_single_shot_endpoints(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    """The same files sent to /convert, /ocr and /extract: each request ends failed with the
+    reason, polled as the SDK polls, and the server keeps answering."""
+    files = hostile_files(tmp_path)
+    schema = '{"type": "object", "properties": {"total": {"type": "number"}}}'
+    submitted: dict[tuple[str, str], str] = {}
+    for name, (path, _) in files.items():
+        for endpoint, data in (("convert", {}), ("ocr", {}), ("extract", {"page_schema": schema})):
+            with path.open("rb") as handle:
+                response = client.post(
+                    f"/api/v1/{endpoint}", files={"file": (path.name, handle)}, data=data
+                )
+            assert response.status_code == 200, (endpoint, name, response.text)
+            submitted[(endpoint, name)] = response.json()["request_check_url"]
+    deadline = time.monotonic() + 180
+    for (endpoint, name), url in submitted.items():
+        while True:
+            body = client.get(url).json()
+            if body["status"] != "processing":
+                break
+            assert time.monotonic() < deadline, (endpoint, name)
+            time.sleep(0.1)
+        assert body["status"] == "failed" and body["success"] is False, (endpoint, name, body)
+        assert body["error"], (endpoint, name)
+        if endpoint != "ocr":  # OCR refuses what is not a PDF or an image in its own words
+            assert files[name][1] in body["error"], (endpoint, name, body["error"])
+    assert client.get("/readyz").status_code == 200

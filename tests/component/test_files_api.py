@@ -262,6 +262,22 @@ async def test_files_are_team_scoped(server: TestServer) -> None:
     assert (await server.client.get(file_url)).status_code == 401
 
 
+async def test_a_file_id_in_any_other_form_is_not_found(server: TestServer) -> None:
+    # The SDK's docstrings allow a hashid form; an id that names no file is 404, not 422.
+    for file_id in ("npl94jxy", "0", "99999999999999999999", "-1", "\uff11\uff12"):
+        for method, suffix in (
+            ("GET", ""),
+            ("GET", "/confirm"),
+            ("GET", "/download"),
+            ("DELETE", ""),
+        ):
+            response = await server.client.request(
+                method, f"/api/v1/files/{file_id}{suffix}", headers=server.headers()
+            )
+            assert response.status_code == 404, (method, file_id, response.text)
+            assert response.json() == {"detail": f"File {file_id} not found"}
+
+
 async def test_filenames_are_display_names_only(server: TestServer, tmp_path: Path) -> None:
     created = await upload(server, filename="../../etc/pass\x07wd\x00.pdf")
     item = (

@@ -103,7 +103,7 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
     # The webhook is never sent: loopback is refused (and no socket is opened for it).
     hook = {"webhook_url": "http://127.0.0.1:9/hook"}
     execution_id = (await run(server, pipeline_id, data=hook)).json()["execution_id"]
-    await wait_done(server, execution_id)
+    lookup_key = (await wait_done(server, execution_id))["steps"][0]["lookup_key"]
     deliveries = await client.get(
         f"/api/v1/pipelines/executions/{execution_id}/webhooks", headers=alpha
     )
@@ -131,6 +131,9 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
     return {
         "pipeline_id": pipeline_id,
         "execution_id": execution_id,
+        # A step's lookup key is the request id of the single-shot polls and thumbnails.
+        "request_id": lookup_key,
+        "lookup_key": lookup_key,
         "delivery_id": deliveries.json()["deliveries"][0]["delivery_id"],
         "step_index": "0",
         "processor_id": processor.json()["processor_id"],

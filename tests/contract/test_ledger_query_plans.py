@@ -87,3 +87,23 @@ async def test_claim_and_idle_reads_never_scan_a_table(
     for sql, plan in plans.items():
         scans = [line for line in plan if line.startswith("SCAN") and "INDEX" not in line]
         assert not scans, f"{sql}\n{plan}"
+
+
+async def test_the_poll_of_a_lookup_key_and_a_checkpoint_check_use_indexes(
+    sqlite_ledger: tuple[SqlLedger, Path],
+) -> None:
+    ledger, path = sqlite_ledger
+    await team(ledger, "team_a")
+    for _ in range(3):
+        await ledger.executions.create(new_execution("team_a", ["convert", "segment"]), T0)
+
+    plans = {
+        **await _plans(ledger, path, lambda: ledger.executions.by_lookup_key("req_x", "team_a")),
+        **await _plans(
+            ledger, path, lambda: ledger.executions.checkpoint_owned("ckpt_x", "team_a")
+        ),
+    }
+
+    for sql, plan in plans.items():
+        scans = [line for line in plan if line.startswith("SCAN")]
+        assert not scans, f"{sql}\n{plan}"

@@ -147,12 +147,12 @@ def _seed(live: Live) -> None:
     )
     execution = _ok(run)["execution_id"]
     deadline = time.monotonic() + 30
-    while _ok(live.request("GET", f"/api/v1/pipelines/executions/{execution}"))["status"] in (
-        "pending",
-        "running",
-    ):
+    while (done := _ok(live.request("GET", f"/api/v1/pipelines/executions/{execution}")))[
+        "status"
+    ] in ("pending", "running"):
         assert time.monotonic() < deadline, "the seed execution did not finish"
         time.sleep(0.05)
+    lookup_key = done["steps"][0]["lookup_key"]
     processor = _ok(
         live.request(
             "POST",
@@ -169,6 +169,8 @@ def _seed(live: Live) -> None:
         "step_index": [0],
         "processor_id": [processor],
         "version": [1],
+        "request_id": [lookup_key],
+        "lookup_key": [lookup_key],
     }
 
 

@@ -254,3 +254,57 @@ def test_a_database_restart_loses_nothing(cluster: Cluster, tmp_path: Path) -> N
         finished = wait_until(client, execution_id, lambda b: b["status"] in TERMINAL, 120)
         assert finished["status"] == "completed"
         assert cluster.results_of(execution_id) == 1
+
+
+def _poll_request(client: httpx.Client, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] != "processing":
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not finish")
+
+
+def test_single_shot_requests_run_on_workers_and_poll_on_any_replica(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A /convert and an /extract on its checkpoint: queued through Procrastinate, run by a
+    worker process, submitted to one replica and polled on the other."""
+    replicas = [cluster.api(), cluster.api()]
+    cluster.worker(concurrency=2)
+    pdf = make_pdf(tmp_path / "invoice.pdf", [[("h1", "Invoice"), ("p", "Total: 42.00 USD")]])
+    first, second = (cluster.client(api) for api in replicas)
+    try:
+        with pdf.open("rb") as handle:
+            submitted = first.post(
+                "/api/v1/convert", files={"file": (pdf.name, handle)}, data={"mode": "fast"}
+            )
+        assert submitted.status_code == 200, submitted.text
+        request_id = submitted.json()["request_id"]
+        converted = _poll_request(second, f"/api/v1/convert/{request_id}")
+        assert converted["success"] is True and "# Invoice" in converted["markdown"]
+
+        schema = '{"type": "object", "properties": {"total": {"type": "number"}}}'
+        extract = second.post(
+            "/api/v1/extract",
+            data={"checkpoint_id": converted["checkpoint_id"], "page_schema": schema},
+        )
+        assert extract.status_code == 200, extract.text
+        extracted = _poll_request(first, f"/api/v1/extract/{extract.json()['request_id']}")
+        assert '"total": 42.0' in extracted["extraction_schema_json"]
+        beta_key = subprocess.run(
+            [sys.executable, "-m", "pagemill", "keys", "create", "--team", "beta"],
+            env=cluster.env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for url in (f"/api/v1/convert/{request_id}", f"/api/v1/thumbnails/{request_id}"):
+            assert second.get(url, headers={"X-API-Key": beta_key}).status_code == 404, url
+    finally:
+        first.close()
+        second.close()

@@ -6,13 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
+# A cancelled execution is shown as failed (with ``cancelled: true``): never "cancelled".
 EXECUTION_STATUSES = {
     "pending",
     "running",
     "completed",
     "completed_with_errors",
     "failed",
-    "cancelled",
 }
 STEP_STATUSES = {"pending", "dispatched", "running", "completed", "failed", "skipped", "cancelled"}
 

@@ -20,6 +20,7 @@ from pagemill.api.routes import (
     invitations,
     operations,
     pipelines,
+    requests,
     teams,
     webhooks,
 )
@@ -57,6 +58,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(extraction_schemas.router)
     app.include_router(files.router)
     app.include_router(files.content_router)
+    app.include_router(requests.router)
 
     app.include_router(operations.router)
     app.include_router(webhooks.teams_router)

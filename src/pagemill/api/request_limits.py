@@ -36,6 +36,13 @@ FORM_OVERHEAD_BYTES = MAX_FIELDS * MAX_FIELD_BYTES + MIB
 STREAMED_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"/api/v1/pipelines/[^/]+/run")),
     ("PUT", re.compile(r"/api/v1/files/[^/]+/content")),
+    # The single-shot endpoints that take a document (create-document takes JSON).
+    (
+        "POST",
+        re.compile(
+            r"/api/v1/(convert|ocr|extract|segment|custom-processor|fill|track-changes|marker)"
+        ),
+    ),
 )
 
 

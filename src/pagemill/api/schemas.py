@@ -196,6 +196,11 @@ class PipelineExecutionResponse(BaseModel):
     config_snapshot: dict[str, Any] | None = None
     input_config: dict[str, Any] | None = None
     rate_breakdown: dict[str, Any] | None = None
+    cancelled: bool = Field(
+        default=False,
+        description="pagemill extension: the execution was cancelled (its status then reads "
+        "failed, which every SDK poll loop stops on)",
+    )
 
 
 class PipelineExecutionListResponse(BaseModel):

@@ -9,7 +9,7 @@ import orjson
 from fastapi import Response
 
 from pagemill.domain.models import Pipeline, PipelineVersion, StepRun
-from pagemill.domain.statuses import StepStatus
+from pagemill.domain.statuses import ExecutionStatus, StepStatus, wire_status
 from pagemill.services.executions import ExecutionView
 
 
@@ -85,7 +85,9 @@ def execution(view: ExecutionView) -> dict[str, Any]:
         "execution_id": e.execution_id,
         "pipeline_id": e.pipeline_id,
         "pipeline_version": e.pipeline_version,
-        "status": e.status.value,
+        "status": wire_status(e.status),
+        # Extension: the exact end of a cancelled execution, which ``status`` shows as failed.
+        "cancelled": e.status is ExecutionStatus.CANCELLED,
         "steps": [_step(s, view.progress.get(s.step_index)) for s in view.steps],
         "started_at": timestamp(e.started_at),
         "completed_at": timestamp(e.completed_at),

@@ -59,7 +59,9 @@ def progress_from_wire(body: Mapping[str, Any]) -> RunProgress:
                 cache=(step.get("cache") or {}).get("status"),
             )
         )
-    return RunProgress(str(body["execution_id"]), str(body["status"]), tuple(steps))
+    # A cancelled execution shows as failed (what SDK poll loops stop on), flagged cancelled.
+    status = "cancelled" if body.get("cancelled") is True else str(body["status"])
+    return RunProgress(str(body["execution_id"]), status, tuple(steps))
 
 
 def _base(execution_id: str, step: StepProgress) -> dict[str, Any]:

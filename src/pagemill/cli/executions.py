@@ -67,7 +67,7 @@ def list_executions(
             e["execution_id"],
             e["pipeline_id"],
             e.get("pipeline_version"),
-            e["status"],
+            "cancelled" if e.get("cancelled") is True else e["status"],
             " → ".join(f"{s['step_type']}:{s['status']}" for s in e.get("steps") or []),
             (e.get("input_config") or {}).get("filename"),
             short_time(e.get("created")),

@@ -32,6 +32,15 @@ TERMINAL_EXECUTION = frozenset(
         ExecutionStatus.CANCELLED,
     }
 )
+
+
+def wire_status(status: ExecutionStatus) -> str:
+    """The execution status clients see. SDK 0.5.0 stops polling on completed,
+    completed_with_errors and failed only, so a cancelled execution is shown as ``failed``
+    and says it was cancelled in the extension field ``cancelled``."""
+    return ExecutionStatus.FAILED.value if status is ExecutionStatus.CANCELLED else status.value
+
+
 TERMINAL_STEP = frozenset(
     {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 )

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pagemill.domain.errors import InvalidInput
 from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
-from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus, StepStatus, wire_status
 
 DELIVERY_PREFIX = "whd_"  # delivery ids; also the ``webhook-id`` header (no '.' allowed there)
 EXECUTION_EVENT = "execution"
@@ -238,7 +238,9 @@ def due_events(snapshot: ExecutionSnapshot) -> list[WebhookEvent]:
                     )
                 )
     if EXECUTION_EVENT in kinds and execution.status in TERMINAL_EXECUTION:
-        events.append(WebhookEvent(EXECUTION_EVENT, url, execution_payload(execution)))
+        events.append(
+            WebhookEvent(EXECUTION_EVENT, url, execution_payload(execution, snapshot.steps))
+        )
     return events
 
 
@@ -246,20 +248,28 @@ def execution_check_path(execution_id: str) -> str:
     return f"/api/v1/pipelines/executions/{execution_id}"
 
 
-def execution_payload(execution: Execution) -> dict[str, Any]:
+def execution_payload(execution: Execution, steps: Sequence[StepRun] = ()) -> dict[str, Any]:
     """The pipeline webhook body: the recommended fields, plus ``type`` and ``timestamp``
-    (Standard Webhooks). No secret is echoed: the request is signed instead."""
+    (Standard Webhooks). No secret is echoed: the request is signed instead. A single-shot
+    request's (``input_config.request`` names its endpoint) carries its own ``request_id``
+    and poll URL, as the hosted single-shot webhooks do."""
     check = execution_check_path(execution.execution_id)
+    request_id, request_check = execution.execution_id, check
+    endpoint = execution.input_config.get("request")
+    if isinstance(endpoint, str) and steps:
+        request_id = steps[-1].lookup_key
+        request_check = f"/api/v1/{endpoint}/{request_id}"
     return {
         "type": EXECUTION_FINISHED,
         "timestamp": _iso(execution.completed_at),
         "execution_id": execution.execution_id,
         "pipeline_id": execution.pipeline_id,
         "pipeline_version": execution.pipeline_version,
-        "status": execution.status.value,
+        "status": wire_status(execution.status),
+        "cancelled": execution.status is ExecutionStatus.CANCELLED,
         "execution_check_url": check,
-        "request_id": execution.execution_id,
-        "request_check_url": check,
+        "request_id": request_id,
+        "request_check_url": request_check,
     }
 
 
@@ -271,7 +281,7 @@ def step_payload(execution: Execution, step: StepRun) -> dict[str, Any]:
         "execution_id": execution.execution_id,
         "pipeline_id": execution.pipeline_id,
         "pipeline_version": execution.pipeline_version,
-        "status": execution.status.value,
+        "status": wire_status(execution.status),
         "step_index": step.step_index,
         "step_type": step.step_type,
         "step_status": step.status.value,

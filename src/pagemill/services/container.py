@@ -23,6 +23,7 @@ from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import RateLimiter
+from pagemill.services.requests import RequestService
 from pagemill.services.sessions import SessionService
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
@@ -41,6 +42,7 @@ class Services:
     custom_processors: CustomProcessorService
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
+    requests: RequestService  # single-shot requests and the poll of any lookup key
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner

@@ -80,6 +80,7 @@ class StoredDocument:
     sha256: str
     file_url: str | None = None
     charged_to: str | None = None  # the team whose storage quota counts these bytes
+    borrowed: bool = False  # another run's blob (a checkpoint): never deleted by this one
 
     def renamed(self, filename: str, content_type: str) -> StoredDocument:
         return dataclasses.replace(
@@ -171,6 +172,8 @@ class ExecutionService:
         )
 
     async def discard(self, document: StoredDocument) -> None:
+        if document.borrowed:
+            return
         await self._blobs.delete(document.key)
         if document.charged_to is not None:
             await self._quota.release(document.charged_to, document.size)
@@ -205,6 +208,40 @@ class ExecutionService:
             if pipeline is None:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.discard(document)
+            raise
+        return await self._create(new, options, document)
+
+    async def run_steps(
+        self,
+        team_id: str,
+        label: str,
+        steps: Sequence[StepSpec],
+        options: RunOptions,
+        document: StoredDocument,
+        *,
+        input_extra: Mapping[str, Any] | None = None,
+    ) -> ExecutionView:
+        """Create an execution of ``steps`` that no saved pipeline holds (a single-shot
+        request: ``label`` stands where a pipeline id would); the document is consumed.
+        ``input_extra`` is added to the execution's ``input_config``."""
+        try:
+            self._processors.check_steps([(s.type, s.settings) for s in steps])
+            new = await self._new_execution(
+                team_id, label, 0, steps, options, document, input_extra or {}
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.discard(document)
+            raise
+        return await self._create(new, options, document)
+
+    async def _create(
+        self, new: NewExecution, options: RunOptions, document: StoredDocument
+    ) -> ExecutionView:
+        try:
             attributes: Attributes = {
                 "pagemill.execution_id": new.execution_id,
                 "pagemill.pipeline_id": new.pipeline_id,
@@ -230,13 +267,6 @@ class ExecutionService:
     ) -> NewExecution:
         if document.size == 0:
             raise InvalidInput("The uploaded file is empty.")
-        if options.page_range is not None:
-            parse_page_range(options.page_range)
-        if options.output_format is not None:
-            check_output_format(options.output_format)
-        if options.webhook_url is not None:
-            check_webhook_url(options.webhook_url)
-        webhook_events = parse_webhook_events(options.webhook_events)
         wanted = pipeline.active_version if options.version is None else options.version
         # The draft (version 0) is on the pipeline row: read published versions only if needed.
         versions = await self._pipelines.versions(pipeline.pk) if wanted > 0 else []
@@ -250,6 +280,29 @@ class ExecutionService:
         )
         steps = parse_steps(raw_steps)
         self._processors.check_steps([(s.type, s.settings) for s in steps])
+        return await self._new_execution(
+            team_id, pipeline.pipeline_id, version, steps, options, document, {}
+        )
+
+    async def _new_execution(
+        self,
+        team_id: str,
+        pipeline_id: str,
+        version: int,
+        steps: Sequence[StepSpec],
+        options: RunOptions,
+        document: StoredDocument,
+        input_extra: Mapping[str, Any],
+    ) -> NewExecution:
+        if document.size == 0:
+            raise InvalidInput("The uploaded file is empty.")
+        if options.page_range is not None:
+            parse_page_range(options.page_range)
+        if options.output_format is not None:
+            check_output_format(options.output_format)
+        if options.webhook_url is not None:
+            check_webhook_url(options.webhook_url)
+        webhook_events = parse_webhook_events(options.webhook_events)
         overrides = {
             "page_range": options.page_range,
             "output_format": options.output_format,
@@ -259,7 +312,7 @@ class ExecutionService:
         return NewExecution(
             execution_id=new_execution_id(),
             team_id=team_id,
-            pipeline_id=pipeline.pipeline_id,
+            pipeline_id=pipeline_id,
             pipeline_version=version,
             input_key=document.key,
             config_snapshot={
@@ -279,6 +332,7 @@ class ExecutionService:
                 "skip_cache": options.skip_cache,
                 "webhook_url": options.webhook_url,
                 **({"webhook_events": webhook_events} if webhook_events else {}),
+                **input_extra,
             },
             step_types=[s.type for s in steps],
             step_settings=await self._step_settings(team_id, steps),

@@ -60,10 +60,17 @@ class StepWork:
         config = execution.input_config
         async with contextlib.AsyncExitStack() as stack:
             document = await stack.enter_async_context(self._blobs.local_path(execution.input_key))
+            # The previous step's checkpoint; for the first step, the one a single-shot
+            # request named (``checkpoint_id``: an earlier convert, not parsed again).
+            upstream = (
+                claim.upstream.checkpoint_id
+                if claim.upstream is not None
+                else config.get("checkpoint_id")
+            )
             checkpoint = None
-            if claim.upstream is not None and claim.upstream.checkpoint_id:
+            if isinstance(upstream, str) and upstream:
                 checkpoint = await stack.enter_async_context(
-                    self._blobs.local_path(checkpoint_key(claim.upstream.checkpoint_id))
+                    self._blobs.local_path(checkpoint_key(upstream))
                 )
             job = ProcessorInput(
                 document=document,

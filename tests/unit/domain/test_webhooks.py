@@ -12,7 +12,7 @@ import pytest
 
 from pagemill.domain.errors import InvalidInput
 from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
-from pagemill.domain.statuses import ExecutionStatus, StepStatus
+from pagemill.domain.statuses import ExecutionStatus, StepStatus, wire_status
 from pagemill.domain.webhooks import (
     DEFAULT_RETRY_SCHEDULE,
     DeliveryState,
@@ -95,6 +95,7 @@ def test_a_terminal_execution_is_due_one_webhook_with_the_recommended_payload() 
         "pipeline_id": "pl_one",
         "pipeline_version": 2,
         "status": "completed",
+        "cancelled": False,
         "execution_check_url": "/api/v1/pipelines/executions/pex_abc",
         "request_id": "pex_abc",
         "request_check_url": "/api/v1/pipelines/executions/pex_abc",
@@ -108,7 +109,8 @@ def test_a_terminal_execution_is_due_one_webhook_with_the_recommended_payload() 
 )
 def test_every_terminal_status_is_notified(status: ExecutionStatus) -> None:
     events = due_events(snapshot(status, [StepStatus.FAILED]))
-    assert [(e.key, e.payload["status"]) for e in events] == [("execution", status.value)]
+    # A cancelled execution is sent as failed (flagged ``cancelled``), like the API shows it.
+    assert [(e.key, e.payload["status"]) for e in events] == [("execution", wire_status(status))]
 
 
 def test_nothing_is_due_without_a_url_or_before_the_end() -> None:
@@ -265,3 +267,20 @@ def test_webhook_events_parse() -> None:
     assert parse_webhook_events("step") == ["step"]
     with pytest.raises(InvalidInput, match="'steps'"):
         parse_webhook_events("execution,steps")
+
+
+def test_a_cancelled_execution_is_sent_as_failed_and_flagged_cancelled() -> None:
+    events = due_events(snapshot(ExecutionStatus.CANCELLED, [StepStatus.CANCELLED]))
+    assert (events[0].payload["status"], events[0].payload["cancelled"]) == ("failed", True)
+
+
+def test_a_single_shot_request_is_named_by_its_request_id_and_poll_url() -> None:
+    state = snapshot(
+        ExecutionStatus.COMPLETED,
+        [StepStatus.COMPLETED, StepStatus.COMPLETED],
+        {"request": "extract"},
+    )
+    payload = due_events(state)[-1].payload
+    assert payload["request_id"] == "req_1"  # the last step's lookup key
+    assert payload["request_check_url"] == "/api/v1/extract/req_1"
+    assert payload["execution_check_url"] == "/api/v1/pipelines/executions/pex_abc"

@@ -192,6 +192,8 @@ step_runs = sa.Table(
     # The claimer looks for due dispatched steps; the reaper for running steps past their lease.
     sa.Index("ix_step_runs_status_available_at", "status", "available_at"),
     sa.Index("ix_step_runs_status_lease_expires_at", "status", "lease_expires_at"),
+    # A single-shot extract or segment from a checkpoint finds the step (and team) that wrote it.
+    sa.Index("ix_step_runs_checkpoint_id", "checkpoint_id"),
 )
 
 step_results = sa.Table(

@@ -17,7 +17,7 @@ from pagemill.api import wire
 from pagemill.api.deps import CallerDep, ServicesDep
 from pagemill.api.errors import error_responses
 from pagemill.api.schemas import MAX_INT, ErrorResponse, StoredText
-from pagemill.domain.errors import PayloadTooLarge
+from pagemill.domain.errors import NotFound, PayloadTooLarge
 from pagemill.domain.files import StoredFile
 from pagemill.domain.ids import PUBLIC_NUMBER_MAX
 from pagemill.domain.signing import SIGNATURE_LENGTH
@@ -36,6 +36,11 @@ content_router = APIRouter(
 
 FileId = Annotated[
     int, Path(ge=1, le=PUBLIC_NUMBER_MAX, description="The file id (an integer, random)")
+]
+# The SDK's docstrings also allow a hashid form ("npl94jxy"); ids here are integers, so any
+# other form names no file of the team: 404, as for an integer that is not found.
+TeamFileId = Annotated[
+    str, Path(max_length=64, description="The file id (an integer; any other form is not found)")
 ]
 Expires = Annotated[int, Query(ge=0, le=2**40, description="Expiry, Unix seconds")]
 Signature = Annotated[str, Query(max_length=SIGNATURE_LENGTH, description="HMAC-SHA-256, hex")]
@@ -143,8 +148,8 @@ async def get_content(
 
 
 @router.get("/{file_id}/confirm", summary="Confirm Upload", responses=error_responses(400))
-async def confirm_upload(file_id: FileId, caller: CallerDep) -> Response:
-    stored = await caller.services.files.confirm(caller.team_id, file_id)
+async def confirm_upload(file_id: TeamFileId, caller: CallerDep) -> Response:
+    stored = await caller.services.files.confirm(caller.team_id, _number(file_id))
     return wire.json_response(
         {
             "file_id": stored.file_id,
@@ -173,20 +178,24 @@ async def list_files(
 
 
 @router.get("/{file_id}", summary="Get File")
-async def get_file(file_id: FileId, caller: CallerDep) -> Response:
-    return wire.json_response(file_item(await caller.services.files.get(caller.team_id, file_id)))
+async def get_file(file_id: TeamFileId, caller: CallerDep) -> Response:
+    return wire.json_response(
+        file_item(await caller.services.files.get(caller.team_id, _number(file_id)))
+    )
 
 
 @router.get("/{file_id}/download", summary="Get Download Url", responses=error_responses(400))
 async def download_url(
-    file_id: FileId,
+    file_id: TeamFileId,
     request: Request,
     caller: CallerDep,
     expires_in: Annotated[
         int, Query(ge=DOWNLOAD_EXPIRES_RANGE[0], le=DOWNLOAD_EXPIRES_RANGE[1])
     ] = 3600,
 ) -> Response:
-    stored, signed = await caller.services.files.download_url(caller.team_id, file_id, expires_in)
+    stored, signed = await caller.services.files.download_url(
+        caller.team_id, _number(file_id), expires_in
+    )
     return wire.json_response(
         {
             "download_url": _content_url(
@@ -200,8 +209,16 @@ async def download_url(
 
 
 @router.delete("/{file_id}", summary="Delete File")
-async def delete_file(file_id: FileId, caller: CallerDep) -> Response:
-    stored = await caller.services.files.delete(caller.team_id, file_id)
+async def delete_file(file_id: TeamFileId, caller: CallerDep) -> Response:
+    stored = await caller.services.files.delete(caller.team_id, _number(file_id))
     return wire.json_response(
         {"success": True, "message": f"File {stored.file_id} deleted successfully."}
     )
+
+
+def _number(file_id: str) -> int:
+    if file_id.isascii() and file_id.isdigit():
+        number = int(file_id)
+        if 1 <= number <= PUBLIC_NUMBER_MAX:
+            return number
+    raise NotFound(f"File {file_id} not found")

@@ -47,6 +47,15 @@ class ExecutionLedger(ABC):
         None when the execution is not the team's; a terminal execution is left as it is."""
 
     @abstractmethod
+    async def by_lookup_key(self, lookup_key: str, team_id: str) -> tuple[str, int] | None:
+        """The execution id and step index of the team's step with ``lookup_key`` (the
+        ``request_id`` of a single-shot request); None for another team's or an unknown key."""
+
+    @abstractmethod
+    async def checkpoint_owned(self, checkpoint_id: str, team_id: str) -> bool:
+        """Whether a step of one of the team's executions recorded ``checkpoint_id``."""
+
+    @abstractmethod
     async def count_results(self, execution_id: str, step_index: int) -> int:
         """How many results were ever recorded for a step (exactly one once it completed)."""
 

@@ -53,6 +53,24 @@ _STEPS = (
     .where(step_runs.c.execution_id == sa.bindparam("execution_id"))
     .order_by(step_runs.c.step_index)
 )
+# Every poll of a single-shot request starts here (the lookup key is unique).
+_BY_LOOKUP_KEY = (
+    sa.select(step_runs.c.execution_id, step_runs.c.step_index)
+    .join(executions, executions.c.execution_id == step_runs.c.execution_id)
+    .where(
+        step_runs.c.lookup_key == sa.bindparam("lookup_key"),
+        executions.c.team_id == sa.bindparam("team_id"),
+    )
+)
+_CHECKPOINT_OWNED = (
+    sa.select(step_runs.c.execution_id)
+    .join(executions, executions.c.execution_id == step_runs.c.execution_id)
+    .where(
+        step_runs.c.checkpoint_id == sa.bindparam("checkpoint_id"),
+        executions.c.team_id == sa.bindparam("team_id"),
+    )
+    .limit(1)
+)
 # Prebuilt as well: every run inserts with these, and building an INSERT with its values inline
 # (and its cache key) costs more than sending it.
 _INSERT_EXECUTION = sa.insert(executions).returning(executions)
@@ -183,6 +201,21 @@ class SqlExecutionLedger(ExecutionLedger):
             steps = await load_steps(conn, [e.execution_id for e in found])
         items = [ExecutionSnapshot(execution=e, steps=steps[e.execution_id]) for e in found]
         return items, total
+
+    async def by_lookup_key(self, lookup_key: str, team_id: str) -> tuple[str, int] | None:
+        rows = await self._db.point_read_plain(
+            _BY_LOOKUP_KEY, {"lookup_key": lookup_key, "team_id": team_id}
+        )
+        if not rows:
+            return None
+        execution_id, step_index = rows[0]
+        return str(execution_id), int(step_index)
+
+    async def checkpoint_owned(self, checkpoint_id: str, team_id: str) -> bool:
+        rows = await self._db.point_read(
+            _CHECKPOINT_OWNED, {"checkpoint_id": checkpoint_id, "team_id": team_id}
+        )
+        return bool(rows)
 
     async def count_results(self, execution_id: str, step_index: int) -> int:
         async with self._db.read() as conn:
