@@ -37,6 +37,7 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.execution_events import EventStreamConfig, ExecutionEvents
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -450,6 +451,11 @@ async def open_runtime(
                     limits,
                 ),
                 file_resolver=files.resolve,
+            ),
+            events=ExecutionEvents(
+                ledger.executions,
+                live,
+                EventStreamConfig(keep_alive_seconds=settings.events_keep_alive_seconds),
             ),
             files=files,
             storage=storage,
