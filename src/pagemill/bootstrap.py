@@ -37,6 +37,7 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.estimates import EstimateService
 from pagemill.services.execution_events import EventStreamConfig, ExecutionEvents
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -45,6 +46,7 @@ from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
@@ -395,6 +397,17 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
+        admission = Admission(
+            ledger.executions,
+            blobs,
+            AdmissionLimits(
+                settings.max_pages_per_request,
+                settings.max_pages_in_flight,
+                settings.page_count_timeout_seconds,
+            ),
+            counting,
+            limits,
+        )
         services = Services(
             keys=keys,
             teams=TeamService(
@@ -439,23 +452,17 @@ async def open_runtime(
                 ),
                 metrics=metrics,
                 tracing=tracing,
-                admission=Admission(
-                    ledger.executions,
-                    blobs,
-                    AdmissionLimits(
-                        settings.max_pages_per_request,
-                        settings.max_pages_in_flight,
-                        settings.page_count_timeout_seconds,
-                    ),
-                    counting,
-                    limits,
-                ),
+                admission=admission,
                 file_resolver=files.resolve,
             ),
             events=ExecutionEvents(
                 ledger.executions,
                 live,
                 EventStreamConfig(keep_alive_seconds=settings.events_keep_alive_seconds),
+            ),
+            provenance=ProvenanceService(ledger.executions, live, blobs),
+            estimates=EstimateService(
+                ledger.pipelines, ledger.executions, ledger.steps, admission, settings.rates
             ),
             files=files,
             storage=storage,

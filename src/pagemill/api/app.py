@@ -18,6 +18,7 @@ from pagemill.api.routes import (
     executions,
     extraction_schemas,
     files,
+    insights,
     invitations,
     operations,
     pipelines,
@@ -52,6 +53,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
     app.include_router(events.router)
+    app.include_router(insights.router)
     app.include_router(webhooks.router)
     app.include_router(pipelines.router)
     app.include_router(custom_processors.router)

@@ -46,6 +46,7 @@ class StepState:
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    worker: str | None = None  # who holds the lease while it runs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class StepState:
             "e": self.error,
             "b": self.started_at,
             "f": self.finished_at,
+            "w": self.worker,
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class StepState:
             error=data.get("e"),
             started_at=data.get("b"),
             finished_at=data.get("f"),
+            worker=data.get("w"),
         )
 
 
@@ -101,6 +104,7 @@ def step_states(steps: Sequence[StepRun]) -> tuple[StepState, ...]:
             error=s.error_message,
             started_at=_iso(s.started_at),
             finished_at=_iso(s.finished_at),
+            worker=s.lease_owner,
         )
         for s in steps
     )
@@ -197,7 +201,9 @@ def _step_events(
         before = StepStatus.DISPATCHED
     ran = new.status in (StepStatus.RUNNING, StepStatus.COMPLETED, StepStatus.FAILED)
     if ran and before in (StepStatus.PENDING, StepStatus.DISPATCHED):
-        yield event("step.started", StepStatus.RUNNING, started_at=new.started_at)
+        yield event(
+            "step.started", StepStatus.RUNNING, started_at=new.started_at, worker=new.worker
+        )
     if new.status is before:
         return
     if new.status is StepStatus.COMPLETED:

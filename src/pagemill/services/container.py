@@ -15,6 +15,7 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.estimates import EstimateService
 from pagemill.services.execution_events import ExecutionEvents
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -23,6 +24,7 @@ from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.sessions import SessionService
 from pagemill.services.step_runner import StepRunner
@@ -43,6 +45,8 @@ class Services:
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
     events: ExecutionEvents  # the executions' event streams
+    provenance: ProvenanceService
+    estimates: EstimateService
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner
