@@ -77,6 +77,6 @@ async def test_a_retried_run_streams_explains_and_estimates_on_postgres_and_redi
         )
         assert estimate.status_code == 200, estimate.text
         body = estimate.json()
-        assert body["cost"]["total_cost_cents"] == 6  # (400 + 200) × 10 / 1000
+        assert body["cost"]["total_cost_cents"] == 6  # (400 + 200) * 10 / 1000
         assert body["duration"]["based_on_executions"] == 1
         assert body["duration"]["expected_seconds"]["p50"] >= 0
