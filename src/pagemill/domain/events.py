@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from pagemill.domain.clock import utc
 from pagemill.domain.models import StepRun
@@ -33,9 +34,9 @@ STEP_EVENTS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StepState:
-    """What the event stream tells of one step: a small part of its ``StepRun``."""
+class StepState(NamedTuple):
+    """What the event stream tells of one step: a small part of its ``StepRun``. (A tuple: one
+    is made per step of every snapshot the live store keeps, so it must be cheap.)"""
 
     step_type: str
     status: StepStatus
@@ -44,8 +45,8 @@ class StepState:
     checkpoint_id: str | None = None
     cache: dict[str, Any] | None = None
     error: str | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     worker: str | None = None  # who holds the lease while it runs
 
     def to_json(self) -> dict[str, Any]:
@@ -57,8 +58,8 @@ class StepState:
             "c": self.checkpoint_id,
             "h": self.cache,
             "e": self.error,
-            "b": self.started_at,
-            "f": self.finished_at,
+            "b": iso(self.started_at),
+            "f": iso(self.finished_at),
             "w": self.worker,
         }
 
@@ -73,8 +74,8 @@ class StepState:
             checkpoint_id=data.get("c"),
             cache=dict(cache) if isinstance(cache, dict) else None,
             error=data.get("e"),
-            started_at=data.get("b"),
-            finished_at=data.get("f"),
+            started_at=_parse(data.get("b")),
+            finished_at=_parse(data.get("f")),
             worker=data.get("w"),
         )
 
@@ -93,18 +94,19 @@ class ExecutionEvent:
 
 
 def step_states(steps: Sequence[StepRun]) -> tuple[StepState, ...]:
+    # Positional: this runs for every snapshot the live store keeps.
     return tuple(
         StepState(
-            step_type=s.step_type,
-            status=s.status,
-            attempt=s.attempt,
-            lookup_key=s.lookup_key,
-            checkpoint_id=s.checkpoint_id,
-            cache=s.cache,
-            error=s.error_message,
-            started_at=_iso(s.started_at),
-            finished_at=_iso(s.finished_at),
-            worker=s.lease_owner,
+            s.step_type,
+            s.status,
+            s.attempt,
+            s.lookup_key,
+            s.checkpoint_id,
+            s.cache,
+            s.error_message,
+            s.started_at,
+            s.finished_at,
+            s.lease_owner,
         )
         for s in steps
     )
@@ -202,7 +204,7 @@ def _step_events(
     ran = new.status in (StepStatus.RUNNING, StepStatus.COMPLETED, StepStatus.FAILED)
     if ran and before in (StepStatus.PENDING, StepStatus.DISPATCHED):
         yield event(
-            "step.started", StepStatus.RUNNING, started_at=new.started_at, worker=new.worker
+            "step.started", StepStatus.RUNNING, started_at=iso(new.started_at), worker=new.worker
         )
     if new.status is before:
         return
@@ -213,18 +215,23 @@ def _step_events(
             lookup_key=new.lookup_key,
             checkpoint_id=new.checkpoint_id,
             cache=new.cache,
-            started_at=new.started_at,
-            finished_at=new.finished_at,
+            started_at=iso(new.started_at),
+            finished_at=iso(new.finished_at),
         )
     elif new.status is StepStatus.FAILED:
         yield event(
             "step.failed",
             StepStatus.FAILED,
             error=new.error,
-            started_at=new.started_at,
-            finished_at=new.finished_at,
+            started_at=iso(new.started_at),
+            finished_at=iso(new.finished_at),
         )
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A timestamp as the wire shows it (UTC, ``Z``)."""
     return utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _parse(value: Any) -> datetime | None:
+    return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None

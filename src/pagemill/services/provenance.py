@@ -16,7 +16,7 @@ from typing import Any
 
 from pagemill.domain.clock import utc
 from pagemill.domain.errors import NotFound
-from pagemill.domain.events import StepState, step_states
+from pagemill.domain.events import StepState, iso, step_states
 from pagemill.domain.models import Execution, StepRun
 from pagemill.domain.statuses import StepStatus
 from pagemill.ports.blobs import BlobStore
@@ -75,12 +75,12 @@ class _History:
                 earlier.error = earlier.error or state.error
         if state.status is StepStatus.RUNNING:
             record.worker = state.worker or record.worker
-            record.started_at = state.started_at or record.started_at
+            record.started_at = iso(state.started_at) or record.started_at
             record.outcome = "running"
         elif state.status in (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.CANCELLED):
             record.outcome = state.status.value
-            record.started_at = record.started_at or state.started_at
-            record.finished_at = state.finished_at
+            record.started_at = record.started_at or iso(state.started_at)
+            record.finished_at = iso(state.finished_at)
             if state.status is StepStatus.FAILED:
                 record.error = state.error
         elif record.outcome is None:

@@ -9,7 +9,7 @@ from collections import deque
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput
-from pagemill.domain.events import step_states
+from pagemill.domain.events import StepState, step_states
 from pagemill.domain.models import ExecutionSnapshot
 from pagemill.ports.live import LiveEvent, LiveStore
 
@@ -42,6 +42,7 @@ class MemoryLiveStore(LiveStore):
         self._max_entries = max_entries
         self._max_events = max_events
         self._counts: dict[str, int] = {}  # events ever appended per execution
+        self._states: dict[str, tuple[StepState, ...]] = {}  # of the stored snapshot
 
     async def put(self, snapshot: ExecutionSnapshot) -> None:
         key = snapshot.execution.execution_id
@@ -51,14 +52,18 @@ class MemoryLiveStore(LiveStore):
         progress = dict(current.progress) if current is not None else {}
         self._entries[key] = dataclasses.replace(snapshot, progress=progress)
         if current is None or current.execution.seq < snapshot.execution.seq:
+            states = step_states(snapshot.steps)
             self._append(
                 key,
                 type="snapshot",
                 seq=snapshot.execution.seq,
                 status=snapshot.execution.status,
-                steps=step_states(snapshot.steps),
-                previous=step_states(current.steps) if current is not None else None,
+                steps=states,
+                previous=self._states.get(key) if current is not None else None,
             )
+            self._states[key] = states
+        elif key not in self._states:
+            self._states[key] = step_states(snapshot.steps)
         if len(self._entries) > self._max_entries:
             self._evict()
 
@@ -109,6 +114,7 @@ class MemoryLiveStore(LiveStore):
         self._expires.clear()
         self._events.clear()
         self._counts.clear()
+        self._states.clear()
 
     def _append(self, key: str, **fields: Any) -> None:
         log = self._events.get(key)
@@ -122,6 +128,7 @@ class MemoryLiveStore(LiveStore):
         self._expires.pop(key, None)
         self._events.pop(key, None)
         self._counts.pop(key, None)
+        self._states.pop(key, None)
 
     def _live(self, key: str) -> ExecutionSnapshot | None:
         deadline = self._expires.get(key)
