@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
+from pagemill.domain.events import STEP_EVENTS, TERMINAL_EVENT
 from pagemill.services.execution_events import StreamEvent
 
 router = APIRouter(
@@ -23,12 +24,26 @@ router = APIRouter(
 
 RETRY_MILLISECONDS = 1000  # how soon a browser's EventSource reconnects after a break
 KEEP_ALIVE = b": keep-alive\n\n"
+TERMINAL_EVENTS = sorted(set(TERMINAL_EVENT.values()))
 
 _STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events: `id:` (resumable), `event:` (the type) and "
         "`data:` (one JSON object) per event; `: keep-alive` comments while idle.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # The schema of one event, as OpenAPI tools read an event stream's schema.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string", "pattern": r"^\d+-\d+$"},
+                        "event": {"type": "string", "enum": [*STEP_EVENTS, *TERMINAL_EVENTS]},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                    "required": ["id", "event", "data"],
+                }
+            }
+        },
     }
 }
 
