@@ -8,6 +8,7 @@ import importlib.metadata
 from pathlib import Path
 
 from tests.component.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_files_api import upload
 from tests.support.app import TestServer, test_server
 from tests.support.processors import test_registry
 
@@ -192,3 +193,31 @@ async def test_an_estimate_without_a_document_or_pages_is_refused(server: TestSe
     )
     assert [r.status_code for r in (nothing, both, negative, not_json)] == [422] * 4
     assert unknown_version.status_code == 404
+
+
+async def test_an_estimate_by_file_url_counts_an_uploaded_file_and_keeps_it(
+    server: TestServer,
+) -> None:
+    pipeline_id = await make_pipeline(server)
+    created = await upload(server)
+    usage = await server.client.get("/api/v1/teams/current/usage", headers=server.headers())
+    before = usage.json()["storage_bytes"]
+
+    response = await server.client.post(
+        f"/api/v1/pipelines/{pipeline_id}/estimate",
+        json={"file_url": created["reference"]},
+        headers=server.headers(),
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["page_count"] == 1
+    usage = await server.client.get("/api/v1/teams/current/usage", headers=server.headers())
+    assert usage.json()["storage_bytes"] == before  # the run's copy went, the file stays
+    kept = await server.client.get(f"/api/v1/files/{created['file_id']}", headers=server.headers())
+    assert kept.json()["upload_status"] == "completed"
+    other = await server.client.post(
+        f"/api/v1/pipelines/{pipeline_id}/estimate",
+        json={"file_url": "http://127.0.0.1:9/private.pdf"},
+        headers=server.headers(),
+    )
+    assert other.status_code == 422  # the URL guard refuses loopback, as for a run

@@ -92,17 +92,20 @@ async def estimate_run(
     # An unknown pipeline is refused before a possibly large body is read.
     await services.estimates.check_pipeline(caller.team_id, pipeline_id)
     content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() == "application/json":
-        form = _validate(await _json_body(request))
-        return await _estimate(caller, pipeline_id, form, None)
-    reader = RunFormReader(content_type, request.stream())
     executions = services.executions
-    upload = await executions.receive_upload(reader.file_chunks(), caller.team_id)
-    document: StoredDocument | None = upload if reader.has_file else None
-    if document is None:
-        await executions.discard(upload)  # nothing was sent in it
+    document: StoredDocument | None = None
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        fields = await _json_body(request)
+    else:
+        reader = RunFormReader(content_type, request.stream())
+        upload = await executions.receive_upload(reader.file_chunks(), caller.team_id)
+        if reader.has_file:
+            document = upload
+        else:
+            await executions.discard(upload)  # nothing was sent in it
+        fields = reader.fields
     try:
-        form = _validate(reader.fields)
+        form = _validate(fields)
         if sum(bool(x) for x in (document, form.file_url, form.page_count)) > 1:
             raise InvalidInput("Send one of a file, a file_url or a page_count.")
         if document is not None and document.size == 0:
