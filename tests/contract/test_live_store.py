@@ -322,3 +322,12 @@ async def test_event_ids_count_each_executions_events_from_one(live: LiveStore) 
     assert [e.id for e in await live.events("pex_b")] == ["1-0"]
     assert [e.id for e in await live.events("pex_a", after="2-0", inclusive=True)] == ["2-0", "3-0"]
     assert [e.id for e in await live.events("pex_a", after="2-0")] == ["3-0"]
+
+
+async def test_an_equal_seq_rewrite_is_what_the_next_event_replaced(live: LiveStore) -> None:
+    await live.put(snapshot(1, StepStatus.RUNNING))
+    rewritten = snapshot(1, StepStatus.FAILED)
+    await live.put(rewritten)
+    await live.put(snapshot(2, StepStatus.COMPLETED))
+    events = await live.events("pex_a")
+    assert events[-1].previous == step_states(rewritten.steps)

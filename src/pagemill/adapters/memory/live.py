@@ -51,8 +51,8 @@ class MemoryLiveStore(LiveStore):
             return
         progress = dict(current.progress) if current is not None else {}
         self._entries[key] = dataclasses.replace(snapshot, progress=progress)
+        states = step_states(snapshot.steps)
         if current is None or current.execution.seq < snapshot.execution.seq:
-            states = step_states(snapshot.steps)
             self._append(
                 key,
                 type="snapshot",
@@ -61,9 +61,7 @@ class MemoryLiveStore(LiveStore):
                 steps=states,
                 previous=self._states.get(key) if current is not None else None,
             )
-            self._states[key] = states
-        elif key not in self._states:
-            self._states[key] = step_states(snapshot.steps)
+        self._states[key] = states  # an equal seq rewrites them, as it rewrites the entry
         if len(self._entries) > self._max_entries:
             self._evict()
 
