@@ -107,6 +107,7 @@ class _Stream:
         self._states: tuple[StepState, ...] | None = None  # after the last entry read
         self._last_entry = 0  # the number of the last log entry read (0: none)
         self._last_count = 0  # how many events it gave
+        self._live_down = False
 
     async def run(self) -> AsyncIterator[StreamEvent | None]:
         loop = asyncio.get_running_loop()
@@ -178,12 +179,16 @@ class _Stream:
 
     async def _read(self, after: str | None, inclusive: bool) -> list[LiveEvent]:
         try:
-            return await self._live.events(self._id, after, PAGE, inclusive=inclusive)
+            entries = await self._live.events(self._id, after, PAGE, inclusive=inclusive)
         except InvalidInput:
             raise
         except Exception:  # an unreachable live store: the ledger still ends the stream
-            log.warning("live store read failed", exc_info=True)
+            if not self._live_down:  # once per outage, not at every poll
+                log.warning("live store read failed", exc_info=True)
+            self._live_down = True
             return []
+        self._live_down = False
+        return entries
 
     def _entry_events(self, entry: LiveEvent) -> list[StreamEvent]:
         """The events of one log entry not sent yet; remembers the states after it."""
