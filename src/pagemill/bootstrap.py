@@ -37,6 +37,8 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.estimates import EstimateService
+from pagemill.services.execution_events import EventStreamConfig, ExecutionEvents
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -44,6 +46,7 @@ from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.requests import RequestService
 from pagemill.services.secret_box import SecretBox
@@ -395,6 +398,17 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
+        admission = Admission(
+            ledger.executions,
+            blobs,
+            AdmissionLimits(
+                settings.max_pages_per_request,
+                settings.max_pages_in_flight,
+                settings.page_count_timeout_seconds,
+            ),
+            counting,
+            limits,
+        )
         executions = ExecutionService(
             ledger.pipelines,
             ledger.executions,
@@ -416,17 +430,7 @@ async def open_runtime(
             ),
             metrics=metrics,
             tracing=tracing,
-            admission=Admission(
-                ledger.executions,
-                blobs,
-                AdmissionLimits(
-                    settings.max_pages_per_request,
-                    settings.max_pages_in_flight,
-                    settings.page_count_timeout_seconds,
-                ),
-                counting,
-                limits,
-            ),
+            admission=admission,
             file_resolver=files.resolve,
         )
         services = Services(
@@ -461,6 +465,15 @@ async def open_runtime(
                 clock,
                 retention_seconds=settings.request_retention_seconds,
                 public_url=settings.public_url,
+            ),
+            events=ExecutionEvents(
+                ledger.executions,
+                live,
+                EventStreamConfig(keep_alive_seconds=settings.events_keep_alive_seconds),
+            ),
+            provenance=ProvenanceService(ledger.executions, live, blobs),
+            estimates=EstimateService(
+                ledger.pipelines, ledger.executions, ledger.steps, admission, settings.rates
             ),
             files=files,
             storage=storage,

@@ -265,6 +265,12 @@ class Settings(BaseSettings):
     live_ttl_after_finish_seconds: float = Field(
         default=3600.0, ge=0, description="How long a finished execution stays in the live store."
     )
+    events_keep_alive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often an idle event stream (`GET …/executions/{id}/events`) sends a "
+        "`: keep-alive` comment, so proxies do not close it.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,

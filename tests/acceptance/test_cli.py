@@ -90,6 +90,7 @@ def test_pipelines_are_created_published_run_and_read_back(
     # Watching a finished execution replays its history and ends.
     events = cli.json_lines("executions", "watch", execution_id)
     assert events[-1]["event"] == "execution.completed"
+    assert all(e["id"] for e in events), "the server's event stream was followed, not polled"
     assert [e["event"] for e in events if e["event"] == "step.completed"] == ["step.completed"] * 2
 
     markdown = cli("executions", "result", execution_id, "0", "--field", "markdown")

@@ -12,6 +12,7 @@ import pytest
 
 from pagemill.adapters.memory import MemoryLiveStore
 from pagemill.domain.errors import InvalidInput
+from pagemill.domain.events import step_states
 from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
 from pagemill.ports.live import LiveStore
@@ -296,3 +297,37 @@ async def test_snapshots_are_kept_per_execution(live: LiveStore) -> None:
     a, b = await live.get("pex_a"), await live.get("pex_b")
     assert a is not None and b is not None
     assert (a.execution.seq, b.execution.seq) == (7, 1)
+
+
+async def test_snapshot_events_carry_the_step_states_and_those_they_replaced(
+    live: LiveStore,
+) -> None:
+    first, second = snapshot(1, StepStatus.RUNNING), snapshot(2, StepStatus.COMPLETED)
+    await live.put(first)
+    await live.put(second)
+    await live.put(snapshot(1))  # refused: no event, the states stay
+    events = await live.events("pex_a")
+    assert [e.steps for e in events] == [step_states(first.steps), step_states(second.steps)]
+    assert [e.previous for e in events] == [None, step_states(first.steps)]
+    assert events[1].steps is not None and events[1].steps[0].status is StepStatus.COMPLETED
+    assert events[1].steps[0].started_at == NOW
+
+
+async def test_event_ids_count_each_executions_events_from_one(live: LiveStore) -> None:
+    await live.put(snapshot(1, execution_id="pex_b"))
+    await live.put(snapshot(1))
+    await live.progress("pex_a", 0, {"pages_done": 1})
+    await live.put(snapshot(2))
+    assert [e.id for e in await live.events("pex_a")] == ["1-0", "2-0", "3-0"]
+    assert [e.id for e in await live.events("pex_b")] == ["1-0"]
+    assert [e.id for e in await live.events("pex_a", after="2-0", inclusive=True)] == ["2-0", "3-0"]
+    assert [e.id for e in await live.events("pex_a", after="2-0")] == ["3-0"]
+
+
+async def test_an_equal_seq_rewrite_is_what_the_next_event_replaced(live: LiveStore) -> None:
+    await live.put(snapshot(1, StepStatus.RUNNING))
+    rewritten = snapshot(1, StepStatus.FAILED)
+    await live.put(rewritten)
+    await live.put(snapshot(2, StepStatus.COMPLETED))
+    events = await live.events("pex_a")
+    assert events[-1].previous == step_states(rewritten.steps)

@@ -14,9 +14,11 @@ from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
     custom_processors,
+    events,
     executions,
     extraction_schemas,
     files,
+    insights,
     invitations,
     operations,
     pipelines,
@@ -51,6 +53,8 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.add_middleware(RequestLimitsMiddleware, limits=limits or RequestLimits())
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
+    app.include_router(events.router)
+    app.include_router(insights.router)
     app.include_router(webhooks.router)
     app.include_router(pipelines.router)
     app.include_router(custom_processors.router)

@@ -35,6 +35,7 @@ FORM_OVERHEAD_BYTES = MAX_FIELDS * MAX_FIELD_BYTES + MIB
 # (method, path) of the routes whose body is a document, streamed to storage under the cap.
 STREAMED_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(r"/api/v1/pipelines/[^/]+/run")),
+    ("POST", re.compile(r"/api/v1/pipelines/[^/]+/estimate")),  # a JSON body caps itself
     ("PUT", re.compile(r"/api/v1/files/[^/]+/content")),
     # The single-shot endpoints that take a document (create-document takes JSON).
     (

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pagemill.domain.events import StepState
 from pagemill.domain.models import ExecutionSnapshot
 from pagemill.domain.statuses import ExecutionStatus
 
@@ -21,9 +22,11 @@ from pagemill.domain.statuses import ExecutionStatus
 class LiveEvent:
     """One entry of an execution's event log.
 
-    ``id`` is opaque and increases along the log; pass the last one seen as ``after`` to resume.
-    A ``snapshot`` event says a snapshot with a higher ``seq`` was stored (``status`` is the
-    execution's); a ``progress`` event carries the ``progress`` merged into step ``step_index``.
+    ``id`` is ``"<n>-0"``, ``n`` counting the execution's events from 1; pass the last one seen
+    as ``after`` to resume. A ``snapshot`` event says a snapshot with a higher ``seq`` was stored
+    (``status`` is the execution's, ``steps`` its steps' states and ``previous`` those of the
+    snapshot it replaced, None when none was stored); a ``progress`` event carries the
+    ``progress`` merged into step ``step_index``.
     """
 
     id: str
@@ -32,6 +35,8 @@ class LiveEvent:
     status: ExecutionStatus | None = None
     step_index: int | None = None
     progress: dict[str, Any] | None = None
+    steps: tuple[StepState, ...] | None = None
+    previous: tuple[StepState, ...] | None = None
 
 
 class LiveStore(ABC):
@@ -56,9 +61,15 @@ class LiveStore(ABC):
 
     @abstractmethod
     async def events(
-        self, execution_id: str, after: str | None = None, count: int = 100
+        self,
+        execution_id: str,
+        after: str | None = None,
+        count: int = 100,
+        *,
+        inclusive: bool = False,
     ) -> list[LiveEvent]:
-        """Up to ``count`` events of the execution, oldest first, strictly after id ``after``.
+        """Up to ``count`` events of the execution, oldest first, strictly after id ``after``
+        (from it, when ``inclusive``).
 
         The log is capped (about the last 1000 events) and expires with the entry. A malformed
         ``after`` raises ``InvalidInput``.

@@ -15,6 +15,8 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.estimates import EstimateService
+from pagemill.services.execution_events import ExecutionEvents
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -22,6 +24,7 @@ from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
+from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.requests import RequestService
 from pagemill.services.sessions import SessionService
@@ -43,6 +46,9 @@ class Services:
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
     requests: RequestService  # single-shot requests and the poll of any lookup key
+    events: ExecutionEvents  # the executions' event streams
+    provenance: ProvenanceService
+    estimates: EstimateService
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner

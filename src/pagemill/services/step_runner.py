@@ -34,6 +34,7 @@ from pagemill.ports.live import LiveStore
 from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.processing import ProcessorOutput
 from pagemill.ports.tracing import NO_SPAN, AttemptSpan, Attributes, NoTracing, Tracing
+from pagemill.processors.provenance import attempt_record
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import Reusable, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
@@ -254,7 +255,13 @@ class StepRunner:
     async def _reuse(
         self, claim: Claim, worker: str, reusable: Reusable, cache_key: str | None
     ) -> None:
-        payload = {**reusable.payload, "lookup_key": claim.step.lookup_key}
+        source = reusable.payload.get("provenance")
+        provenance = {**self._provenance(claim, worker), "reused": source}
+        payload = {
+            **reusable.payload,
+            "lookup_key": claim.step.lookup_key,
+            "provenance": provenance,
+        }
         key, size = await self._write_result(claim.step.ref, payload)
         entry = reusable.entry
         output = StepOutput(key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key)
@@ -375,6 +382,7 @@ class StepRunner:
             **output.result,
             "checkpoint_id": checkpoint_id,
             "lookup_key": claim.step.lookup_key,
+            "provenance": self._provenance(claim, worker),
         }
         key, size = await self._write_result(claim.step.ref, payload)
         await self._record(
@@ -383,6 +391,18 @@ class StepRunner:
             StepOutput(key, checkpoint_id, output.page_count, cache, cache_key),
             own_checkpoint=True,
             stored_bytes=stored + size,
+        )
+
+    def _provenance(self, claim: Claim, worker: str) -> dict[str, Any]:
+        step = claim.step
+        version = self._processors.get(step.step_type).version
+        return attempt_record(
+            step.step_type,
+            version,
+            worker=worker,
+            attempt=step.attempt,
+            started_at=step.started_at,
+            finished_at=self._clock.now(),
         )
 
     async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> tuple[str, int]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 import time
 from collections import deque
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput
+from pagemill.domain.events import StepState, step_states
 from pagemill.domain.models import ExecutionSnapshot
 from pagemill.ports.live import LiveEvent, LiveStore
 
@@ -23,11 +23,16 @@ def _event_key(event_id: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2) or 0)
 
 
+def _after(key: tuple[int, int], start: tuple[int, int], inclusive: bool) -> bool:
+    return key >= start if inclusive else key > start
+
+
 class MemoryLiveStore(LiveStore):
     """Holds the newest snapshot of each execution in this process.
 
     All methods run on the event loop without awaiting, so each is atomic; expired entries are
-    dropped lazily on read and on write. Event ids look like Redis stream ids (``"<n>-0"``).
+    dropped lazily on read and on write. Event ids look like Redis stream ids (``"<n>-0"``),
+    ``n`` counting each execution's events from 1, as the Redis adapter does.
     """
 
     def __init__(self, max_entries: int = 100_000, max_events: int = 1000) -> None:
@@ -36,7 +41,8 @@ class MemoryLiveStore(LiveStore):
         self._events: dict[str, deque[LiveEvent]] = {}
         self._max_entries = max_entries
         self._max_events = max_events
-        self._event_ids = itertools.count(1)
+        self._counts: dict[str, int] = {}  # events ever appended per execution
+        self._states: dict[str, tuple[StepState, ...]] = {}  # of the stored snapshot
 
     async def put(self, snapshot: ExecutionSnapshot) -> None:
         key = snapshot.execution.execution_id
@@ -45,13 +51,17 @@ class MemoryLiveStore(LiveStore):
             return
         progress = dict(current.progress) if current is not None else {}
         self._entries[key] = dataclasses.replace(snapshot, progress=progress)
+        states = step_states(snapshot.steps)
         if current is None or current.execution.seq < snapshot.execution.seq:
             self._append(
                 key,
                 type="snapshot",
                 seq=snapshot.execution.seq,
                 status=snapshot.execution.status,
+                steps=states,
+                previous=self._states.get(key) if current is not None else None,
             )
+        self._states[key] = states  # an equal seq rewrites them, as it rewrites the entry
         if len(self._entries) > self._max_entries:
             self._evict()
 
@@ -76,7 +86,12 @@ class MemoryLiveStore(LiveStore):
         return self._live(execution_id)
 
     async def events(
-        self, execution_id: str, after: str | None = None, count: int = 100
+        self,
+        execution_id: str,
+        after: str | None = None,
+        count: int = 100,
+        *,
+        inclusive: bool = False,
     ) -> list[LiveEvent]:
         start = _event_key(after) if after is not None else None
         if count <= 0 or self._live(execution_id) is None:
@@ -84,7 +99,7 @@ class MemoryLiveStore(LiveStore):
         found = [
             e
             for e in self._events.get(execution_id, ())
-            if start is None or _event_key(e.id) > start
+            if start is None or _after(_event_key(e.id), start, inclusive)
         ]
         return found[:count]
 
@@ -96,17 +111,22 @@ class MemoryLiveStore(LiveStore):
         self._entries.clear()
         self._expires.clear()
         self._events.clear()
+        self._counts.clear()
+        self._states.clear()
 
     def _append(self, key: str, **fields: Any) -> None:
         log = self._events.get(key)
         if log is None:
             log = self._events[key] = deque(maxlen=self._max_events)
-        log.append(LiveEvent(id=f"{next(self._event_ids)}-0", **fields))
+        number = self._counts[key] = self._counts.get(key, 0) + 1
+        log.append(LiveEvent(id=f"{number}-0", **fields))
 
     def _drop(self, key: str) -> None:
         self._entries.pop(key, None)
         self._expires.pop(key, None)
         self._events.pop(key, None)
+        self._counts.pop(key, None)
+        self._states.pop(key, None)
 
     def _live(self, key: str) -> ExecutionSnapshot | None:
         deadline = self._expires.get(key)

@@ -14,12 +14,14 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
 
 from pagemill.domain.clock import utc
+from pagemill.domain.events import StepState
 from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
 
 VERSION = 1
@@ -57,6 +59,18 @@ def decode_snapshot(raw: bytes | str, progress: bytes | str | None) -> Execution
         raise
     except (ValueError, TypeError, KeyError) as error:
         raise DecodeError(f"unreadable snapshot: {error}") from error
+
+
+def encode_states(states: Sequence[StepState]) -> str:
+    """Steps' states for the event log (``StepState``)."""
+    return orjson.dumps([state.to_json() for state in states]).decode()
+
+
+def decode_states(raw: str) -> tuple[StepState, ...]:
+    try:
+        return tuple(StepState.from_json(item) for item in orjson.loads(raw))
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise DecodeError(f"unreadable step states: {error}") from error
 
 
 def encode_progress_fields(progress: dict[str, Any]) -> list[str]:

@@ -4,9 +4,16 @@ Layout (``pm:`` is the default prefix; the braces are a Redis Cluster hash tag, 
 an execution live in one slot)::
 
     pm:exec:{<execution_id>}         hash  seq, status, snapshot (JSON), progress (JSON),
-                                           [pinned]  TTL 7 days, refreshed on each write
-    pm:exec:{<execution_id>}:events  stream  type snapshot|progress, seq, status | step, data
+                                           states (JSON), [pinned]
+                                           TTL 7 days, refreshed on each write
+    pm:exec:{<execution_id>}:events  stream  type snapshot|progress, seq,
+                                           status, steps, prev | step, data
                                            MAXLEN ~ 1000, same TTL as the hash
+
+Stream ids are ``<n>-0``, ``n`` counting the execution's events from 1 (one more than the last
+entry's), so they read the same on every replica and in the in-process store. ``states`` are
+the steps' states of the stored snapshot (``StepState``); a snapshot event carries the new ones
+and those they replaced (``prev``), from which readers derive the event stream.
 
 Every write is one Lua script, so the ``seq`` guard and the event are atomic: an older snapshot
 never overwrites a newer one, an equal seq rewrites the entry without an event. ``expire`` sets
@@ -34,10 +41,13 @@ from pagemill.adapters.redis.client import fail_fast_client
 from pagemill.adapters.redis.codec import (
     DecodeError,
     decode_snapshot,
+    decode_states,
     encode_progress_fields,
     encode_snapshot,
+    encode_states,
 )
 from pagemill.domain.errors import InvalidInput, ServiceUnavailable
+from pagemill.domain.events import StepState, step_states
 from pagemill.domain.models import ExecutionSnapshot
 from pagemill.domain.statuses import ExecutionStatus
 from pagemill.ports.live import LiveEvent, LiveStore
@@ -50,20 +60,41 @@ DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 DEFAULT_MAX_EVENTS = 1000
 _EVENT_ID = re.compile(r"\d+(?:-\d+)?")
 
-# KEYS: hash, stream. ARGV: seq, status, snapshot JSON, TTL ms, stream MAXLEN.
-_PUT = """
+# The next id of an execution's stream: one more than its last entry's.
+_NEXT_ID = """
+local function next_id(stream)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if #last == 0 then
+    return '1-0'
+  end
+  return tostring(tonumber(string.match(last[1][1], '^(%d+)')) + 1) .. '-0'
+end
+"""
+
+# KEYS: hash, stream. ARGV: seq, status, snapshot JSON, TTL ms, stream MAXLEN, states JSON.
+_PUT = (
+    _NEXT_ID
+    + """
 local seq = tonumber(ARGV[1])
 local current = tonumber(redis.call('HGET', KEYS[1], 'seq'))
 if current ~= nil and current > seq then
   return 0
 end
-redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'status', ARGV[2], 'snapshot', ARGV[3])
+local previous = redis.call('HGET', KEYS[1], 'states')
+redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'status', ARGV[2], 'snapshot', ARGV[3],
+           'states', ARGV[6])
 if redis.call('HEXISTS', KEYS[1], 'pinned') == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 if current == nil or current < seq then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
-             'type', 'snapshot', 'seq', ARGV[1], 'status', ARGV[2])
+  if previous then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], next_id(KEYS[2]),
+               'type', 'snapshot', 'seq', ARGV[1], 'status', ARGV[2], 'steps', ARGV[6],
+               'prev', previous)
+  else
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], next_id(KEYS[2]),
+               'type', 'snapshot', 'seq', ARGV[1], 'status', ARGV[2], 'steps', ARGV[6])
+  end
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
@@ -71,10 +102,13 @@ if ttl > 0 then
 end
 return 1
 """
+)
 
 # KEYS: hash, stream. ARGV: step, TTL ms, stream MAXLEN, update JSON, then key/JSON-value pairs.
 # Values stay JSON text: cjson would round numbers and turn [] into {}.
-_PROGRESS = """
+_PROGRESS = (
+    _NEXT_ID
+    + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
@@ -96,7 +130,7 @@ if redis.call('HEXISTS', KEYS[1], 'pinned') == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], next_id(KEYS[2]),
            'type', 'progress', 'seq', seq, 'step', ARGV[1], 'data', ARGV[4])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then
@@ -104,6 +138,7 @@ if ttl > 0 then
 end
 return 1
 """
+)
 
 # KEYS: hash, stream. ARGV: TTL ms.
 _EXPIRE = """
@@ -168,6 +203,7 @@ class RedisLiveStore(LiveStore):
                     payload,
                     self._ttl_ms,
                     self._max_events,
+                    encode_states(step_states(snapshot.steps)),
                 ],
             )
         )
@@ -199,14 +235,19 @@ class RedisLiveStore(LiveStore):
             return None
 
     async def events(
-        self, execution_id: str, after: str | None = None, count: int = 100
+        self,
+        execution_id: str,
+        after: str | None = None,
+        count: int = 100,
+        *,
+        inclusive: bool = False,
     ) -> list[LiveEvent]:
         if after is not None and not _EVENT_ID.fullmatch(after):
             raise InvalidInput(f"Invalid event id {after!r}")
         if count <= 0:
             return []
         _, stream = self.keys(execution_id)
-        start = "-" if after is None else f"({after}"
+        start = "-" if after is None else after if inclusive else f"({after}"
         entries = await self._call(self._client.xrange(stream, start, "+", count=count))
         return [_event(entry_id, fields) for entry_id, fields in entries or () if entry_id]
 
@@ -239,6 +280,7 @@ def _milliseconds(seconds: float) -> int:
 def _event(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str] | None) -> LiveEvent:
     fields = {_str(k): _str(v) for k, v in (raw or {}).items()}
     status, step, data = fields.get("status"), fields.get("step"), fields.get("data")
+    steps, previous = fields.get("steps"), fields.get("prev")
     return LiveEvent(
         id=_str(entry_id),
         type=cast(Literal["snapshot", "progress"], fields.get("type")),
@@ -246,7 +288,19 @@ def _event(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str] | None)
         status=ExecutionStatus(status) if status is not None else None,
         step_index=int(step) if step is not None else None,
         progress=orjson.loads(data) if data is not None else None,
+        steps=_states(steps),
+        previous=_states(previous),
     )
+
+
+def _states(raw: str | None) -> tuple[StepState, ...] | None:
+    if raw is None:
+        return None
+    try:
+        return decode_states(raw)
+    except DecodeError:  # a foreign entry: readers derive from what they know instead
+        log.warning("unreadable step states in a live event", exc_info=True)
+        return None
 
 
 def _str(value: bytes | str) -> str:
