@@ -465,6 +465,7 @@ async def open_runtime(
                 clock,
                 retention_seconds=settings.request_retention_seconds,
                 public_url=settings.public_url,
+                compute=counting,
             ),
             events=ExecutionEvents(
                 ledger.executions,

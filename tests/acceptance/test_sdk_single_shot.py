@@ -231,3 +231,24 @@ def test_a_streamed_result_and_a_failure_as_the_sdk_sees_them(
     with pytest.raises(DatalabAPIError) as refused:
         client.convert(str(documents.pdf), options=ConvertOptions(mode="sloppy"), **POLL)
     assert refused.value.status_code == 422
+
+
+def test_thumbnails_are_drawn_in_a_worker_process(
+    server_process: ServerProcess, documents: Documents
+) -> None:
+    with httpx.Client(
+        base_url=server_process.base_url,
+        headers={"X-API-Key": server_process.api_key},
+        timeout=60,
+    ) as client:
+        submitted = client.post(
+            "/api/v1/convert",
+            files={"file": ("invoice.pdf", documents.pdf.read_bytes(), "application/pdf")},
+        )
+        assert submitted.status_code == 200, submitted.text
+        request_id = submitted.json()["request_id"]
+        thumbs = client.get(f"/api/v1/thumbnails/{request_id}", params={"thumb_width": 64})
+        assert thumbs.status_code == 200, thumbs.text
+        body = thumbs.json()
+        assert body["success"] is True and len(body["thumbnails"]) == 2
+        assert base64.b64decode(body["thumbnails"][0]).startswith(b"\xff\xd8")  # JPEG

@@ -13,6 +13,7 @@ steps before it, so an extract answer also carries the markdown it was extracted
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,11 +21,12 @@ from datetime import timedelta
 from typing import Any
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import InvalidInput, NotFound
+from pagemill.domain.errors import InvalidInput, NotFound, ProcessingError
 from pagemill.domain.models import StepRun
 from pagemill.domain.pipelines import StepSpec
 from pagemill.domain.statuses import StepStatus
 from pagemill.ports.blobs import BlobStore
+from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.processors.thumbnails import check_thumb_width, thumbnails
@@ -44,6 +46,7 @@ ENDPOINTS = (
     "marker",
 )
 DEFAULT_RETENTION_SECONDS = 3600.0
+THUMBNAIL_TIMEOUT_SECONDS = 60.0
 _ENDED = (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
 
 
@@ -75,8 +78,12 @@ class RequestService:
         *,
         retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         public_url: str | None = None,
+        compute: ComputePool | None = None,
     ) -> None:
-        """``public_url``: the base of ``request_check_url`` (None: the request's own)."""
+        """``public_url``: the base of ``request_check_url`` (None: the request's own);
+        ``compute``: where thumbnails are drawn (None: a thread of this process). A document
+        is never rendered in the API process when a pool is given: a hostile file could crash
+        its native renderer."""
         self._executions = executions
         self._ledger = ledger
         self._blobs = blobs
@@ -84,6 +91,7 @@ class RequestService:
         self._clock = clock
         self.retention = timedelta(seconds=retention_seconds)
         self.public_url = public_url
+        self._compute = compute
 
     async def checkpoint_document(self, team_id: str, checkpoint_id: str) -> StoredDocument:
         """An earlier convert's checkpoint as the input of a request (no re-parse): 404 when
@@ -199,9 +207,19 @@ class RequestService:
                 f"Request {lookup_key} has no document pages to draw (its input is not a document)."
             )
         async with self._blobs.local_path(execution.input_key) as path:
-            return await asyncio.to_thread(
-                thumbnails, path, page_range=page_range, thumb_width=width
-            )
+            draw = functools.partial(thumbnails, path, page_range=page_range, thumb_width=width)
+            if self._compute is None:
+                return await asyncio.to_thread(draw)
+            try:
+                return await self._compute.run(draw, timeout=THUMBNAIL_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise ProcessingError(
+                    f"The thumbnails took longer than {THUMBNAIL_TIMEOUT_SECONDS:g} s to draw."
+                ) from None
+            except (WorkerCrashed, MemoryError):
+                raise ProcessingError(
+                    "Drawing this document's pages crashed its renderer (or exhausted its memory)."
+                ) from None
 
 
 def _gone(request_id: str) -> NotFound:
