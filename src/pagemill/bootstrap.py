@@ -37,6 +37,7 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -351,6 +352,7 @@ async def open_runtime(
         )
         custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
         extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
+        eval_rubrics = EvalRubricService(ledger.eval_rubrics, clock)
         files = FileService(
             ledger.files,
             ledger.uploads,
@@ -417,6 +419,7 @@ async def open_runtime(
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
+            eval_rubrics=eval_rubrics,
             executions=ExecutionService(
                 ledger.pipelines,
                 ledger.executions,
@@ -450,6 +453,7 @@ async def open_runtime(
                     limits,
                 ),
                 file_resolver=files.resolve,
+                eval_hook=eval_rubrics.freeze_for_run,
             ),
             files=files,
             storage=storage,

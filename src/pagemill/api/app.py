@@ -14,6 +14,7 @@ from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
     custom_processors,
+    eval_rubrics,
     executions,
     extraction_schemas,
     files,
@@ -55,6 +56,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(custom_processors.router)
     app.include_router(custom_processors.deprecated_router)
     app.include_router(extraction_schemas.router)
+    app.include_router(eval_rubrics.router)
     app.include_router(files.router)
     app.include_router(files.content_router)
 

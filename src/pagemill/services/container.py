@@ -15,6 +15,7 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -40,6 +41,7 @@ class Services:
     pipelines: PipelineService
     custom_processors: CustomProcessorService
     extraction_schemas: ExtractionSchemaService
+    eval_rubrics: EvalRubricService
     executions: ExecutionService
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota

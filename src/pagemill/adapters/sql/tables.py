@@ -279,6 +279,13 @@ extraction_schemas, extraction_schema_versions = _versioned(
     "extraction_schemas", "schema_id", "current_version", "schema_json", described=True
 )
 
+# Eval rubrics: a team's saved, versioned eval definitions that steps name by
+# ``eval_rubric_id``; ``rubric_id`` is the public integer id written in decimal (random, like
+# ``file_id``), ``current_version`` the newest.
+eval_rubrics, eval_rubric_versions = _versioned(
+    "eval_rubrics", "rubric_id", "current_version", "eval_definition", described=True
+)
+
 # Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``, random. The
 # bytes live in the blob store under ``blob_key`` (random; the filename is a display name only).
 files = sa.Table(

@@ -33,6 +33,7 @@ class Ledger(ABC):
     pipelines: PipelineCatalog
     custom_processors: VersionedStore
     extraction_schemas: VersionedStore
+    eval_rubrics: VersionedStore
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
