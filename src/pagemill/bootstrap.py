@@ -52,6 +52,7 @@ from pagemill.services.step_runner import RunnerConfig, StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
+from pagemill.services.workflows import WorkflowService
 from pagemill.settings import Settings
 
 if TYPE_CHECKING:
@@ -396,6 +397,49 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
+        pipelines = PipelineService(
+            ledger.pipelines,
+            processors,
+            clock,
+            settings.rates,
+            custom_processors,
+            extraction_schemas,
+        )
+        executions = ExecutionService(
+            ledger.pipelines,
+            ledger.executions,
+            live,
+            blobs,
+            HttpxFetcher(
+                settings.download_timeout_seconds,
+                deadline_seconds=settings.download_deadline_seconds,
+                allow_networks=settings.url_allow_networks,
+            ),
+            runner,
+            processors,
+            clock,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_attempts=settings.max_attempts,
+            quota=storage,
+            step_settings_hook=chain_step_settings_hooks(
+                custom_processors.freeze_steps, extraction_schemas.freeze_steps
+            ),
+            metrics=metrics,
+            tracing=tracing,
+            admission=Admission(
+                ledger.executions,
+                blobs,
+                AdmissionLimits(
+                    settings.max_pages_per_request,
+                    settings.max_pages_in_flight,
+                    settings.page_count_timeout_seconds,
+                ),
+                counting,
+                limits,
+            ),
+            file_resolver=files.resolve,
+            eval_hook=eval_rubrics.freeze_for_run,
+        )
         services = Services(
             keys=keys,
             teams=TeamService(
@@ -409,51 +453,18 @@ async def open_runtime(
             rate_limiter=RateLimiter(
                 limits, settings.rate_limit_per_minute, settings.rate_limit_burst
             ),
-            pipelines=PipelineService(
-                ledger.pipelines,
-                processors,
-                clock,
-                settings.rates,
-                custom_processors,
-                extraction_schemas,
-            ),
+            pipelines=pipelines,
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
             eval_rubrics=eval_rubrics,
-            executions=ExecutionService(
-                ledger.pipelines,
-                ledger.executions,
-                live,
-                blobs,
-                HttpxFetcher(
-                    settings.download_timeout_seconds,
-                    deadline_seconds=settings.download_deadline_seconds,
-                    allow_networks=settings.url_allow_networks,
-                ),
-                runner,
-                processors,
+            executions=executions,
+            workflows=WorkflowService(
+                ledger.workflows,
+                pipelines,
+                executions,
                 clock,
-                max_upload_bytes=settings.max_upload_bytes,
-                max_attempts=settings.max_attempts,
-                quota=storage,
-                step_settings_hook=chain_step_settings_hooks(
-                    custom_processors.freeze_steps, extraction_schemas.freeze_steps
-                ),
-                metrics=metrics,
-                tracing=tracing,
-                admission=Admission(
-                    ledger.executions,
-                    blobs,
-                    AdmissionLimits(
-                        settings.max_pages_per_request,
-                        settings.max_pages_in_flight,
-                        settings.page_count_timeout_seconds,
-                    ),
-                    counting,
-                    limits,
-                ),
-                file_resolver=files.resolve,
-                eval_hook=eval_rubrics.freeze_for_run,
+                signing_secret=url_signing_secret(settings),
+                public_url=settings.public_url,
             ),
             files=files,
             storage=storage,

@@ -23,6 +23,7 @@ from pagemill.api.routes import (
     pipelines,
     teams,
     webhooks,
+    workflows,
 )
 from pagemill.services.container import Services
 from pagemill.version import __version__
@@ -57,6 +58,8 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(custom_processors.deprecated_router)
     app.include_router(extraction_schemas.router)
     app.include_router(eval_rubrics.router)
+    app.include_router(workflows.router)
+    app.include_router(workflows.output_router)
     app.include_router(files.router)
     app.include_router(files.content_router)
 

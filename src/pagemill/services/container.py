@@ -29,6 +29,7 @@ from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
+from pagemill.services.workflows import WorkflowService
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class Services:
     runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService
+    workflows: WorkflowService
 
 
 @dataclass(frozen=True, slots=True)

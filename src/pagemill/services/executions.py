@@ -175,6 +175,18 @@ class ExecutionService:
             key, "document", "application/octet-stream", info.size, info.sha256, charged_to=team_id
         )
 
+    async def duplicate(self, document: StoredDocument, team_id: str) -> StoredDocument:
+        """Another run's own copy of ``document`` (a run consumes its document), counted
+        against the team's storage quota like any run input."""
+        key = f"inputs/{random_base62(24)}"
+        await self._quota.charge(team_id, document.size)
+        try:
+            await self._blobs.copy(document.key, key)
+        except BaseException:
+            await self._quota.release(team_id, document.size)
+            raise
+        return dataclasses.replace(document, key=key, charged_to=team_id)
+
     async def discard(self, document: StoredDocument) -> None:
         await self._blobs.delete(document.key)
         if document.charged_to is not None:

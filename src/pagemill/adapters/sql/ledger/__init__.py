@@ -3,7 +3,7 @@
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
 ``custom_processors``, ``extraction_schemas``, ``eval_rubrics``, ``tenancy``, ``webhooks``,
-``files``, ``uploads``, ``invitations``, ``storage`` and ``secrets``.
+``files``, ``uploads``, ``invitations``, ``storage``, ``secrets`` and ``workflows``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pagemill.adapters.sql.ledger.versioned import (
     SqlVersionedStore,
 )
 from pagemill.adapters.sql.ledger.webhooks import SqlWebhookLedger
+from pagemill.adapters.sql.ledger.workflows import SqlWorkflowLedger
 from pagemill.ports.ledger import Ledger
 
 
@@ -49,6 +50,7 @@ class SqlLedger(Ledger):
         self.invitations = SqlInvitationLedger(database)
         self.storage = SqlStorageLedger(database)
         self.secrets = SqlSecretsLedger(database)
+        self.workflows = SqlWorkflowLedger(database)
 
     @property
     def dialect(self) -> str:
