@@ -145,11 +145,11 @@ async def execute_workflow(
     return wire.json_response(_report(report, request, caller.services.workflows))
 
 
-@router.get("/executions/{execution_id}", summary="Get Execution Status")
+@router.get("/executions/{workflow_execution_id}", summary="Get Execution Status")
 async def get_execution_status(
-    execution_id: Number, request: Request, caller: CallerDep
+    workflow_execution_id: Number, request: Request, caller: CallerDep
 ) -> Response:
-    report = await caller.services.workflows.report(caller.team_id, execution_id)
+    report = await caller.services.workflows.report(caller.team_id, workflow_execution_id)
     return wire.json_response(_report(report, request, caller.services.workflows))
 
 
