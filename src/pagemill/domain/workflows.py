@@ -241,10 +241,12 @@ def _step(raw: Any, index: int) -> WorkflowStepDef:
             f"Step {index}: unique_name must be a non-empty string of at most {MAX_NAME} "
             "characters."
         )
-    settings = raw.get("settings") or {}
+    settings = raw.get("settings")
+    settings = {} if settings is None else settings
     if not isinstance(settings, Mapping):
         raise InvalidInput(f"Step {index} ({name}): settings must be an object.")
-    depends_on = raw.get("depends_on") or []
+    depends_on = raw.get("depends_on")
+    depends_on = [] if depends_on is None else depends_on
     if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
         raise InvalidInput(f"Step {index} ({name}): depends_on must be a list of step names.")
     return WorkflowStepDef(
