@@ -404,6 +404,7 @@ async def open_runtime(
             settings.rates,
             custom_processors,
             extraction_schemas,
+            eval_rubrics,
         )
         executions = ExecutionService(
             ledger.pipelines,

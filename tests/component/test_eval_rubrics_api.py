@@ -279,11 +279,14 @@ async def test_run_evals_is_refused_when_it_would_do_nothing(
 ) -> None:
     plain = (await pipeline(server, [{"type": "convert", "settings": {}}])).json()["pipeline_id"]
     foreign = await create(server, team="beta")
-    other = (
-        await pipeline(
-            server, [{"type": "convert", "settings": {}, "eval_rubric_id": foreign["id"]}]
-        )
+    other = await pipeline(
+        server, [{"type": "convert", "settings": {}, "eval_rubric_id": foreign["id"]}]
+    )
+    mine = await create(server)
+    later_archived = (
+        await pipeline(server, [{"type": "convert", "settings": {}, "eval_rubric_id": mine["id"]}])
     ).json()["pipeline_id"]
+    await server.client.delete(f"{ER}/{mine['id']}", headers=server.headers())
     not_a_number = await pipeline(
         server, [{"type": "convert", "settings": {}, "eval_rubric_id": "x"}]
     )
@@ -292,8 +295,9 @@ async def test_run_evals_is_refused_when_it_would_do_nothing(
     assert "no step of this pipeline names an eval_rubric_id" in message(
         await run(server, plain, pdf, run_evals="True")
     )
-    assert f"eval rubric {foreign['id']} not found" in message(
-        await run(server, other, pdf, run_evals="True")
+    assert f"Step 0 (convert): eval rubric {foreign['id']} not found" in message(other)
+    assert f"eval rubric {mine['id']} is archived" in message(
+        await run(server, later_archived, pdf, run_evals="True")
     )
     assert not_a_number.status_code == 422
     assert "eval_rubric_id" in not_a_number.json()["detail"][0]["loc"]

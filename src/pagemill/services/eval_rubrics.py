@@ -84,6 +84,11 @@ class EvalRubricService:
     async def archive(self, team_id: str, rubric_id: int) -> VersionedResource:
         return await self._resources.update(team_id, str(rubric_id), archived=True)
 
+    async def check_steps(self, team_id: str, steps: Sequence[StepSpec]) -> None:
+        """Every ``eval_rubric_id`` names a usable rubric of the team (422 if not): a pipeline
+        is checked when it is saved, not first when a run asks for evaluations."""
+        await self._frozen(team_id, steps)
+
     async def freeze_for_run(
         self, team_id: str, steps: Sequence[StepSpec]
     ) -> list[dict[str, Any] | None]:
@@ -91,6 +96,15 @@ class EvalRubricService:
         "name", "definition"}``), or None for a step that names none; ``InvalidInput`` (422)
         when a named rubric is not the team's, is archived, or when no step names one
         (``run_evals`` would otherwise do nothing)."""
+        frozen = await self._frozen(team_id, steps)
+        if all(rubric is None for rubric in frozen):
+            raise InvalidInput(
+                "run_evals: no step of this pipeline names an eval_rubric_id, so there is "
+                "nothing to evaluate; add one to a step or run without run_evals."
+            )
+        return frozen
+
+    async def _frozen(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any] | None]:
         frozen: list[dict[str, Any] | None] = []
         for index, step in enumerate(steps):
             where = f"Step {index} ({step.type})"
@@ -111,10 +125,5 @@ class EvalRubricService:
                     "name": rubric.name,
                     "definition": rubric.payload,
                 }
-            )
-        if all(rubric is None for rubric in frozen):
-            raise InvalidInput(
-                "run_evals: no step of this pipeline names an eval_rubric_id, so there is "
-                "nothing to evaluate; add one to a step or run without run_evals."
             )
         return frozen
