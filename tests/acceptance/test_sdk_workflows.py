@@ -106,3 +106,36 @@ def test_async_workflow_methods(server_process: ServerProcess, tmp_path: Path) -
             assert refused.value.status_code == 401
 
     asyncio.run(walk())
+
+
+@pytest.mark.usefixtures("sdk_loop")
+def test_run_evals_through_the_sdk(server_process: ServerProcess, tmp_path: Path) -> None:
+    from datalab_sdk.models import PipelineProcessor
+
+    pdf = make_pdf(tmp_path / "memo.pdf", [[("h1", "Budget memo"), ("p", "Spend less.")]])
+    rubric = httpx.post(
+        f"{server_process.base_url}/api/v1/eval_rubrics",
+        json={
+            "name": "memo",
+            "eval_definition": {
+                "rules": [
+                    {"name": "title", "type": "regex", "field": "markdown", "pattern": "memo"}
+                ]
+            },
+        },
+        headers={"X-API-Key": server_process.api_key},
+    ).json()
+    client = DatalabClient(api_key=server_process.api_key, base_url=server_process.base_url)
+    pipeline = client.create_pipeline(
+        steps=[PipelineProcessor(type="convert", settings={}, eval_rubric_id=rubric["id"])]
+    )
+
+    started = client.run_pipeline(pipeline.pipeline_id, file_path=str(pdf), run_evals=True)
+    done = client.get_pipeline_execution(started.execution_id, max_polls=120, poll_interval=1)
+    result = client.get_step_result(started.execution_id, 0)
+
+    assert done.status == "completed"
+    assert done.input_config["run_evals"] is True
+    evaluation = result["evaluation"]
+    assert evaluation["eval_rubric_id"] == rubric["id"]
+    assert [(e["name"], e["rule_score"]) for e in evaluation["evaluations"]] == [("title", 1.0)]
