@@ -38,6 +38,7 @@ from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.estimates import EstimateService
+from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.execution_events import EventStreamConfig, ExecutionEvents
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -55,6 +56,7 @@ from pagemill.services.step_runner import RunnerConfig, StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookConfig, WebhookService
+from pagemill.services.workflows import WorkflowService
 from pagemill.settings import Settings
 
 if TYPE_CHECKING:
@@ -355,6 +357,7 @@ async def open_runtime(
         )
         custom_processors = CustomProcessorService(ledger.custom_processors, processors, clock)
         extraction_schemas = ExtractionSchemaService(ledger.extraction_schemas, clock)
+        eval_rubrics = EvalRubricService(ledger.eval_rubrics, clock)
         files = FileService(
             ledger.files,
             ledger.uploads,
@@ -409,6 +412,15 @@ async def open_runtime(
             counting,
             limits,
         )
+        pipelines = PipelineService(
+            ledger.pipelines,
+            processors,
+            clock,
+            settings.rates,
+            custom_processors,
+            extraction_schemas,
+            eval_rubrics,
+        )
         executions = ExecutionService(
             ledger.pipelines,
             ledger.executions,
@@ -432,6 +444,7 @@ async def open_runtime(
             tracing=tracing,
             admission=admission,
             file_resolver=files.resolve,
+            eval_hook=eval_rubrics.freeze_for_run,
         )
         services = Services(
             keys=keys,
@@ -446,16 +459,10 @@ async def open_runtime(
             rate_limiter=RateLimiter(
                 limits, settings.rate_limit_per_minute, settings.rate_limit_burst
             ),
-            pipelines=PipelineService(
-                ledger.pipelines,
-                processors,
-                clock,
-                settings.rates,
-                custom_processors,
-                extraction_schemas,
-            ),
+            pipelines=pipelines,
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
+            eval_rubrics=eval_rubrics,
             executions=executions,
             requests=RequestService(
                 executions,
@@ -475,6 +482,14 @@ async def open_runtime(
             provenance=ProvenanceService(ledger.executions, live, blobs),
             estimates=EstimateService(
                 ledger.pipelines, ledger.executions, ledger.steps, admission, settings.rates
+            ),
+            workflows=WorkflowService(
+                ledger.workflows,
+                pipelines,
+                executions,
+                clock,
+                signing_secret=url_signing_secret(settings),
+                public_url=settings.public_url,
             ),
             files=files,
             storage=storage,

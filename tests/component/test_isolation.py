@@ -35,6 +35,8 @@ NOT_TEAM_SCOPED = {
     "/api/v1/auth/logout": "sessions: the user's own session",
     "/api/v1/auth/password": "sessions: the user's own password",
     "/api/v1/files/{file_id}/content": "signed URL: the signature is the credential, not a key",
+    "/api/v1/workflows/outputs/{team_id}/{execution_id}/{step_index}": "signed URL: the "
+    "signature is the credential, not a key (test_workflows_api: a forged one is refused)",
     "/api/v1/auth/invitations": "sessions: invitations addressed to the signed-in user",
     "/api/v1/auth/invitations/{invitation_id}/accept": "sessions: the addressee's own "
     "(test_invitations_api: anyone else's is 404)",
@@ -58,6 +60,10 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/custom_processors/{processor_id}/set_active"): {"data": {"version": "1"}},
     ("POST", "/api/v1/custom_pipelines/{processor_id}/set_active"): {"data": {"version": "1"}},
     ("PUT", "/api/v1/extraction_schemas/{schema_id}"): {"json": {"name": "mine now"}},
+    ("PUT", "/api/v1/eval_rubrics/{rubric_id}"): {"json": {"name": "mine now"}},
+    ("POST", "/api/v1/workflows/workflows/{workflow_id}/execute"): {
+        "json": {"input_config": {"file_urls": ["https://example.com/a.pdf"]}}
+    },
     ("PATCH", "/api/v1/teams/current/members/{user_id}"): {"json": {"role": "owner"}},
 }
 
@@ -120,13 +126,44 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
         json={"filename": "alpha.pdf", "content_type": "application/pdf"},
         headers=alpha,
     )
+    rubric = await client.post(
+        "/api/v1/eval_rubrics",
+        json={
+            "name": "alpha",
+            "eval_definition": {"rules": [{"type": "field_present", "field": "a"}]},
+        },
+        headers=alpha,
+    )
+    put = await client.put(upload.json()["upload_url"], content=b"%PDF-1.4 test")
+    confirmed = await client.get(f"/api/v1/files/{upload.json()['file_id']}/confirm", headers=alpha)
+    workflow = await client.post(
+        "/api/v1/workflows/workflows",
+        json={"name": "alpha wf", "steps": [{"step_key": "marker_parse", "unique_name": "p"}]},
+        headers=alpha,
+    )
+    workflow_run = await client.post(
+        f"/api/v1/workflows/workflows/{workflow.json()['id']}/execute",
+        json={"input_config": {"file_urls": [upload.json()["reference"]]}},
+        headers=alpha,
+    )
     keys = await client.get("/api/v1/teams/current/keys", headers=alpha)
     member = await add_member(server, "alice@alpha.example", "admin")
     invitation = await client.post(
         "/api/v1/teams/current/invitations", json={"email": "ian@example.com"}, headers=alpha
     )
     assert invitation.status_code == 201, invitation.text
-    for response in (deliveries, processor, schema, upload, keys):
+    for response in (
+        deliveries,
+        processor,
+        schema,
+        upload,
+        keys,
+        rubric,
+        put,
+        confirmed,
+        workflow,
+        workflow_run,
+    ):
         assert response.status_code == 200, response.text
     return {
         "pipeline_id": pipeline_id,
@@ -143,6 +180,9 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
         "key_id": keys.json()["keys"][0]["id"],
         "user_id": member["user_id"],
         "invitation_id": invitation.json()["invitation_id"],
+        "rubric_id": str(rubric.json()["id"]),
+        "workflow_id": str(workflow.json()["id"]),
+        "workflow_execution_id": str(workflow_run.json()["execution_id"]),
     }
 
 
@@ -200,6 +240,9 @@ async def assert_alpha_unchanged(server: TestServer, world: dict[str, str]) -> N
         f"/api/v1/custom_processors/{world['processor_id']}": {"active_version": 1},
         f"/api/v1/extraction_schemas/{world['schema_id']}": {"name": "alpha", "archived": False},
         f"/api/v1/files/{world['file_id']}": {},
+        f"/api/v1/eval_rubrics/{world['rubric_id']}": {"name": "alpha", "archived": False},
+        f"/api/v1/workflows/workflows/{world['workflow_id']}": {"name": "alpha wf"},
+        f"/api/v1/workflows/executions/{world['workflow_execution_id']}": {},
         f"/api/v1/pipelines/executions/{world['execution_id']}": {"status": "completed"},
     }
     for url, expected in reads.items():

@@ -1,8 +1,8 @@
 """Builders of the contract of the versioned-resource store, run for each kind of resource.
 
-Custom processors and extraction schemas are the two stores of the same port
+Custom processors, extraction schemas and eval rubrics are stores of the same port
 (``VersionedStore``): ``KINDS`` gives each kind's store and payloads, so that every test runs
-for both, on every SQL dialect (``test_ledger_versioned``).
+for all of them, on every SQL dialect (``test_ledger_versioned``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,15 @@ SCHEMA: dict[str, Any] = {
     "required": ["zeta"],
 }
 SECOND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"total": {"type": "number"}}}
+RUBRIC: dict[str, Any] = {
+    "name": "Prüfungen",
+    # Rule order is the order of the evaluation: it must survive the round trip.
+    "rules": [
+        {"type": "regex", "field": "zeta", "pattern": "^\\d+ €$"},
+        {"type": "field_present", "field": "alpha"},
+    ],
+}
+SECOND_RUBRIC: dict[str, Any] = {"rules": [{"type": "numeric_range", "field": "total", "min": 0}]}
 
 
 def at(seconds: float) -> datetime:
@@ -65,4 +74,6 @@ KINDS = {
         "custom_processors", "cp_", DEFINITION, SECOND_DEFINITION, described=False
     ),
     "extraction_schemas": Kind("extraction_schemas", "sch_", SCHEMA, SECOND_SCHEMA, described=True),
+    # Eval rubric ids are integers on the wire, kept as their decimal text.
+    "eval_rubrics": Kind("eval_rubrics", "4294967", RUBRIC, SECOND_RUBRIC, described=True),
 }

@@ -14,6 +14,7 @@ from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
     custom_processors,
+    eval_rubrics,
     events,
     executions,
     extraction_schemas,
@@ -25,6 +26,7 @@ from pagemill.api.routes import (
     requests,
     teams,
     webhooks,
+    workflows,
 )
 from pagemill.services.container import Services
 from pagemill.version import __version__
@@ -60,6 +62,9 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(custom_processors.router)
     app.include_router(custom_processors.deprecated_router)
     app.include_router(extraction_schemas.router)
+    app.include_router(eval_rubrics.router)
+    app.include_router(workflows.router)
+    app.include_router(workflows.output_router)
     app.include_router(files.router)
     app.include_router(files.content_router)
     app.include_router(requests.router)

@@ -30,6 +30,8 @@ from typing import Any
 
 from pagemill.domain.custom_processors import compile_pattern
 from pagemill.domain.errors import InvalidInput
+from pagemill.domain.ids import new_public_number
+from pagemill.domain.versioned import ResourceKind
 
 RULE_TYPES = ("field_present", "regex", "numeric_range", "enum", "sum_equals")
 MAX_RULES = 200
@@ -221,3 +223,43 @@ def _number(raw: Mapping[str, Any], key: str, where: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"{where}.{key} must be a finite number, not {value!r}.")
     return float(value)
+
+
+# -- eval rubrics: a team's saved, versioned definitions ---------------------------------------
+# A pipeline step names one with ``eval_rubric_id`` (an integer, as on the hosted API). When a
+# run sets ``run_evals``, the service layer freezes the rubric's current definition into the
+# step's settings under ``EVAL_KEY``; the step runner checks the step's result against it and
+# adds the ``evaluation`` object to that result.
+STEP_RUBRIC = "eval_rubric_id"
+EVAL_KEY = "_eval"
+EVAL_DEFINITION = "eval_definition"  # what the API calls a rubric version's payload
+
+
+def check_stored_definition(raw: Any) -> dict[str, Any]:
+    """A definition to store: checked by ``parse_eval_definition``, kept as the client wrote it."""
+    parse_eval_definition(raw)
+    return dict(raw)
+
+
+def _new_rubric_id() -> str:
+    return str(new_public_number())
+
+
+def rubric_id_of(value: Any, where: str) -> int | None:
+    """A step's ``eval_rubric_id``: None, or a positive integer (an integer in a string too)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{where}: eval_rubric_id must be a positive integer, not {value!r}.")
+    return value
+
+
+EVAL_RUBRICS = ResourceKind(
+    name="eval rubric",
+    prefix="",
+    payload=EVAL_DEFINITION,
+    check=check_stored_definition,
+    make_id=_new_rubric_id,
+)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, NotFound
+from pagemill.domain.eval_rubrics import STEP_RUBRIC, rubric_id_of
 
 STEP_TYPES = ("convert", "segment", "extract", "custom", "fill")
 
@@ -49,6 +50,7 @@ def parse_steps(steps: Sequence[Mapping[str, Any]]) -> list[StepSpec]:
             raise InvalidInput(f"Step {index} ({step_type}): settings must be an object.")
         if step_type == "custom" and not step.get("custom_processor_id"):
             raise InvalidInput(f"Step {index} (custom): custom_processor_id is required.")
+        rubric_id_of(step.get(STEP_RUBRIC), f"Step {index} ({step_type})")
         parsed.append(StepSpec(type=str(step_type), settings=dict(settings), raw=dict(step)))
     check_composition([s.type for s in parsed])
     return parsed

@@ -40,3 +40,26 @@ def verify(
         return False
     expected = sign(secret, method, file_id, team_id, expires)
     return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))
+
+
+def sign_fields(secret: bytes, purpose: str, fields: tuple[str | int, ...], expires: int) -> str:
+    """The hex signature of ``fields`` for ``purpose`` until ``expires``: other signed URLs
+    (workflow step outputs) than the file URLs, each purpose its own message."""
+    parts = "\n".join(str(field) for field in fields)
+    message = f"pagemill-{purpose}\n{parts}\n{expires}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def verify_fields(
+    secret: bytes,
+    purpose: str,
+    fields: tuple[str | int, ...],
+    expires: int,
+    signature: str,
+    now: float,
+) -> bool:
+    """True when ``signature`` is ``sign_fields``'s for exactly these values, not expired."""
+    if expires < now or len(signature) != SIGNATURE_LENGTH:
+        return False
+    expected = sign_fields(secret, purpose, fields, expires)
+    return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))

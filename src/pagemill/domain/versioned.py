@@ -1,7 +1,8 @@
 """A versioned team resource: a team's named thing with immutable, numbered versions.
 
-Custom processors (``cp_…``, a version is a definition) and extraction schemas (``sch_…``, a
-version is a JSON schema) are the two kinds. Each is a ``ResourceKind``: what it is called in
+Custom processors (``cp_…``, a version is a definition), extraction schemas (``sch_…``, a
+version is a JSON schema) and eval rubrics (integer ids, a version is an eval definition) are
+the kinds. Each is a ``ResourceKind``: what it is called in
 messages, the prefix of its ids, and the check a version's payload must pass. Everything else —
 version 1 on creation, max+1 for later ones, the one version that is current, archiving, the
 team owning it — is the same for every kind.
@@ -24,6 +25,9 @@ class ResourceKind:
     payload: str  # what the API calls a version's payload, e.g. "definition"
     # Validates a payload; returns what to store, or raises ``InvalidInput`` naming the fault.
     check: Callable[[Any], dict[str, Any]]
+    # Makes a public id; None: the prefix and random base62 characters. (Eval rubrics have
+    # integer ids on the wire: a random number written in decimal.)
+    make_id: Callable[[], str] | None = None
 
     @property
     def title(self) -> str:
@@ -31,7 +35,7 @@ class ResourceKind:
         return self.name[:1].upper() + self.name[1:]
 
     def new_id(self) -> str:
-        return new_id(self.prefix)
+        return new_id(self.prefix) if self.make_id is None else self.make_id()
 
 
 @dataclass(frozen=True, slots=True)

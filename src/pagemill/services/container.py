@@ -16,6 +16,7 @@ from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.estimates import EstimateService
+from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.execution_events import ExecutionEvents
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -32,6 +33,7 @@ from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 from pagemill.services.teams import TeamService
 from pagemill.services.webhooks import WebhookService
+from pagemill.services.workflows import WorkflowService
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Services:
     pipelines: PipelineService
     custom_processors: CustomProcessorService
     extraction_schemas: ExtractionSchemaService
+    eval_rubrics: EvalRubricService
     executions: ExecutionService
     requests: RequestService  # single-shot requests and the poll of any lookup key
     events: ExecutionEvents  # the executions' event streams
@@ -54,6 +57,7 @@ class Services:
     runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService
+    workflows: WorkflowService
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.eval_rubrics import EVAL_KEY
 from pagemill.domain.files import is_reference
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
@@ -40,6 +41,8 @@ OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
 StepSettingsHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any]]]]
 # (team_id, "datalab://file-N") → a copy of the team's uploaded file as a run's document.
 FileResolver = Callable[[str, str], Awaitable["StoredDocument"]]
+# (team_id, steps) → per step, the eval rubric a ``run_evals`` run checks its result against.
+EvalHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any] | None]]]
 
 
 def chain_step_settings_hooks(*hooks: StepSettingsHook) -> StepSettingsHook:
@@ -126,6 +129,7 @@ class ExecutionService:
         tracing: Tracing | None = None,
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
+        eval_hook: EvalHook | None = None,
     ) -> None:
         self._pipelines = pipelines
         self._executions = executions
@@ -142,6 +146,7 @@ class ExecutionService:
         self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
+        self._eval_hook = eval_hook
         self._quota = quota
 
     # -- input documents ---------------------------------------------------------------------
@@ -170,6 +175,18 @@ class ExecutionService:
         return StoredDocument(
             key, "document", "application/octet-stream", info.size, info.sha256, charged_to=team_id
         )
+
+    async def duplicate(self, document: StoredDocument, team_id: str) -> StoredDocument:
+        """Another run's own copy of ``document`` (a run consumes its document), counted
+        against the team's storage quota like any run input."""
+        key = f"inputs/{random_base62(24)}"
+        await self._quota.charge(team_id, document.size)
+        try:
+            await self._blobs.copy(document.key, key)
+        except BaseException:
+            await self._quota.release(team_id, document.size)
+            raise
+        return dataclasses.replace(document, key=key, charged_to=team_id)
 
     async def discard(self, document: StoredDocument) -> None:
         if document.borrowed:
@@ -335,16 +352,28 @@ class ExecutionService:
                 **input_extra,
             },
             step_types=[s.type for s in steps],
-            step_settings=await self._step_settings(team_id, steps),
+            step_settings=await self._step_settings(team_id, steps, options.run_evals),
             max_attempts=self._max_attempts,
         )
 
-    async def _step_settings(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
+    async def _step_settings(
+        self, team_id: str, steps: Sequence[StepSpec], run_evals: bool
+    ) -> list[dict[str, Any]]:
         """The settings each step runs with; the hook freezes what a run must not look up later
-        (a custom step's definition, an extract step's saved schema)."""
+        (a custom step's definition, an extract step's saved schema) and, with ``run_evals``,
+        the eval rubric a step names (under ``EVAL_KEY``, which the step runner takes out)."""
         if self._step_settings_hook is None:
-            return [dict(s.settings) for s in steps]
-        return await self._step_settings_hook(team_id, steps)
+            settings = [dict(s.settings) for s in steps]
+        else:
+            settings = await self._step_settings_hook(team_id, steps)
+        if run_evals:
+            if self._eval_hook is None:
+                raise InvalidInput("run_evals: this server does not run evaluations.")
+            rubrics = await self._eval_hook(team_id, steps)
+            for step_settings, rubric in zip(settings, rubrics, strict=True):
+                if rubric is not None:
+                    step_settings[EVAL_KEY] = rubric
+        return settings
 
     # -- reading -----------------------------------------------------------------------------
     async def get(self, team_id: str, execution_id: str) -> ExecutionView:

@@ -14,6 +14,7 @@ from pagemill.domain.rates import pipeline_rate
 from pagemill.ports.ledger.catalog import PipelineCatalog
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 
 MAX_NAME = 120
@@ -29,6 +30,7 @@ class PipelineService:
         rates: Mapping[str, int],
         custom_processors: CustomProcessorService,
         extraction_schemas: ExtractionSchemaService,
+        eval_rubrics: EvalRubricService | None = None,
     ) -> None:
         self._pipelines = pipelines
         self._processors = processors
@@ -36,6 +38,7 @@ class PipelineService:
         self._rates = dict(rates)
         self._custom_processors = custom_processors
         self._extraction_schemas = extraction_schemas
+        self._eval_rubrics = eval_rubrics
 
     def check_steps(self, steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Composition rules, then availability and settings of each processor."""
@@ -47,11 +50,14 @@ class PipelineService:
         self, team_id: str, steps: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
         """``check_steps``, then: every custom step references a usable processor of the team,
-        every extract step's ``schema_id`` a usable extraction schema of the team."""
+        every extract step's ``schema_id`` a usable extraction schema of the team, every
+        ``eval_rubric_id`` a usable eval rubric of the team."""
         checked = self.check_steps(steps)
         parsed = parse_steps(checked)
         await self._custom_processors.check_steps(team_id, parsed)
         await self._extraction_schemas.check_steps(team_id, parsed)
+        if self._eval_rubrics is not None:
+            await self._eval_rubrics.check_steps(team_id, parsed)
         return checked
 
     async def create(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> Pipeline:

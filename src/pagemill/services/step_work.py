@@ -5,18 +5,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from pagemill.domain.errors import InvalidInput
+from pagemill.domain.eval_rubrics import EVAL_KEY, parse_eval_definition
 from pagemill.domain.models import Claim, StepRef
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors import progress as progress_file
+from pagemill.processors.evaluation import evaluate
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import ExecutorCache, Reusable, checkpoint_key
+
+
+def with_evaluation(output: ProcessorOutput, rubric: dict[str, Any]) -> ProcessorOutput:
+    """``output`` with the ``evaluation`` object of the frozen ``rubric`` in its result (the
+    rubric's id and version added, an extension). A definition that no longer parses (it was
+    checked when stored) is reported in the evaluation rather than failing the step's work."""
+    try:
+        definition = parse_eval_definition(rubric.get("definition"))
+    except InvalidInput as error:
+        evaluation: dict[str, Any] = {"error": f"The eval rubric is not valid: {error.detail}"}
+    else:
+        evaluation = evaluate(definition, output.result, definition.name or rubric.get("name"))
+    evaluation["eval_rubric_id"] = rubric.get("id")
+    evaluation["eval_rubric_version"] = rubric.get("version")
+    return dataclasses.replace(output, result={**output.result, "evaluation": evaluation})
 
 
 class StepWork:
@@ -58,6 +77,8 @@ class StepWork:
         step, execution = claim.step, claim.execution
         processor = self._processors.get(step.step_type)
         config = execution.input_config
+        settings = dict(step.settings)
+        rubric = settings.pop(EVAL_KEY, None)  # the run's eval rubric: not the processor's
         async with contextlib.AsyncExitStack() as stack:
             document = await stack.enter_async_context(self._blobs.local_path(execution.input_key))
             # The previous step's checkpoint; for the first step, the one a single-shot
@@ -75,7 +96,7 @@ class StepWork:
             job = ProcessorInput(
                 document=document,
                 filename=str(config.get("filename") or "document"),
-                settings=dict(step.settings),
+                settings=settings,
                 page_range=config.get("page_range"),
                 output_format=config.get("output_format") if step.step_type == "convert" else None,
                 checkpoint=checkpoint,
@@ -83,10 +104,14 @@ class StepWork:
             )
             try:
                 if processor.cpu_heavy:
-                    return await self._compute.run(processor.run, job)
-                return await asyncio.to_thread(processor.run, job)
+                    output = await self._compute.run(processor.run, job)
+                else:
+                    output = await asyncio.to_thread(processor.run, job)
             finally:
                 self._progress_path(step.ref).unlink(missing_ok=True)
+        if isinstance(rubric, dict):
+            return await asyncio.to_thread(with_evaluation, output, rubric)
+        return output
 
     def _progress_path(self, ref: StepRef) -> Path:
         return self._progress_dir / f"{ref.execution_id}.{ref.step_index}.{ref.attempt}.json"

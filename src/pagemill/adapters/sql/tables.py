@@ -281,6 +281,43 @@ extraction_schemas, extraction_schema_versions = _versioned(
     "extraction_schemas", "schema_id", "current_version", "schema_json", described=True
 )
 
+# Eval rubrics: a team's saved, versioned eval definitions that steps name by
+# ``eval_rubric_id``; ``rubric_id`` is the public integer id written in decimal (random, like
+# ``file_id``), ``current_version`` the newest.
+eval_rubrics, eval_rubric_versions = _versioned(
+    "eval_rubrics", "rubric_id", "current_version", "eval_definition", described=True
+)
+
+# Legacy workflows: a DAG of steps (``steps``) and the pipeline that runs each root-to-leaf path
+# (``paths``); ``id`` is the public integer ``workflow_id``, random.
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("paths", sa.JSON, nullable=False),
+    _ts("created", nullable=False),
+    _ts("updated", nullable=False),
+    # The listing: one team's workflows, newest first.
+    sa.Index("ix_workflows_team_id_created", "team_id", "created"),
+)
+
+# A workflow's executions: per input file, the pipeline execution of each path (``runs``).
+workflow_executions = sa.Table(
+    "workflow_executions",
+    metadata,
+    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
+    sa.Column("workflow_id", PublicNumber, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
+    sa.Column("input_config", sa.JSON, nullable=False),
+    sa.Column("runs", sa.JSON, nullable=False),
+    _ts("created", nullable=False),
+    sa.Index("ix_workflow_executions_workflow_id", "workflow_id"),
+)
+
 # Uploaded files (``datalab://file-{id}``): ``id`` is the public integer ``file_id``, random. The
 # bytes live in the blob store under ``blob_key`` (random; the filename is a display name only).
 files = sa.Table(

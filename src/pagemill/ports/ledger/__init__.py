@@ -23,6 +23,7 @@ from pagemill.ports.ledger.storage import StorageLedger
 from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.ports.ledger.uploads import UploadLedger
 from pagemill.ports.ledger.webhooks import WebhookLedger
+from pagemill.ports.ledger.workflows import WorkflowLedger
 
 
 class Ledger(ABC):
@@ -33,6 +34,7 @@ class Ledger(ABC):
     pipelines: PipelineCatalog
     custom_processors: VersionedStore
     extraction_schemas: VersionedStore
+    eval_rubrics: VersionedStore
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
@@ -40,6 +42,7 @@ class Ledger(ABC):
     invitations: InvitationLedger
     storage: StorageLedger
     secrets: SecretsLedger
+    workflows: WorkflowLedger
 
     @abstractmethod
     async def ping(self) -> None:
@@ -62,4 +65,5 @@ __all__ = [
     "UploadLedger",
     "VersionedStore",
     "WebhookLedger",
+    "WorkflowLedger",
 ]

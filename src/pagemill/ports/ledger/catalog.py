@@ -1,8 +1,8 @@
 """The ledger's catalog: what a team defines before it runs anything.
 
 Pipelines (a draft plus published versions), and a generic store of versioned team resources
-(custom processors and extraction schemas are its two kinds, one store each). Everything takes
-the team: another team's rows are simply not found.
+(custom processors, extraction schemas and eval rubrics are its kinds, one store each).
+Everything takes the team: another team's rows are simply not found.
 """
 
 from __future__ import annotations

@@ -36,7 +36,10 @@ OFFLINE, LLM = "offline", "llm"
 # Hosted modes are accepted; each uses the configured extractor, or the offline one.
 MODES = (OFFLINE, LLM, "fast", "balanced", "accurate", "turbo")
 VERSION = "offline-3"
-KNOWN_SETTINGS = (SETTING, SCHEMA_ID, SCHEMA_VERSION, "extraction_mode")
+# ``{"name": "Item 4"}`` (or the name alone): after a segment step, extract from that segment
+# only (the legacy workflows' form).
+SEGMENT_REFERENCE = "segment_reference"
+KNOWN_SETTINGS = (SETTING, SCHEMA_ID, SCHEMA_VERSION, "extraction_mode", SEGMENT_REFERENCE)
 
 
 class ExtractProcessor(Processor):
@@ -66,6 +69,8 @@ class ExtractProcessor(Processor):
             )
         if inline:
             load_schema(settings[SETTING])
+        if SEGMENT_REFERENCE in settings:
+            _segment_name(settings[SEGMENT_REFERENCE])
         mode = settings.get("extraction_mode")
         if mode is not None and mode not in MODES:
             raise InvalidInput(
@@ -97,6 +102,16 @@ class ExtractProcessor(Processor):
         use_llm = self._extractor is not None and mode != OFFLINE
         method = LLM if use_llm else OFFLINE
         segments = _segments(document)
+        if SEGMENT_REFERENCE in settings:
+            wanted = _segment_name(settings[SEGMENT_REFERENCE])
+            if segments is None:
+                raise ProcessingError(
+                    f"{SEGMENT_REFERENCE} names the segment {wanted!r}, but no segment step "
+                    "ran before this extract step."
+                )
+            segments = [s for s in segments if s["name"].casefold() == wanted.casefold()]
+            if not segments:
+                raise ProcessingError(f"The segment step found no segment named {wanted!r}.")
         notes: dict[str, Any] = {"extraction_method": method}
         if isinstance(frozen, dict):
             notes["extraction_schema"] = {"id": frozen.get("id"), "version": frozen.get("version")}
@@ -154,6 +169,15 @@ def finish(schema: dict[str, Any], extraction: Extraction) -> tuple[dict[str, An
     if problems:
         notes["schema_problems"] = problems
     return output, notes
+
+
+def _segment_name(value: Any) -> str:
+    name = value.get("name") if isinstance(value, dict) else value
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(
+            f'Setting {SEGMENT_REFERENCE!r} must be {{"name": "<segment name>"}} or the name.'
+        )
+    return name.strip()
 
 
 def _segments(document: Document) -> list[dict[str, Any]] | None:

@@ -2,8 +2,8 @@
 
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
-``custom_processors``, ``extraction_schemas``, ``tenancy``, ``webhooks``, ``files``,
-``uploads``, ``invitations``, ``storage`` and ``secrets``.
+``custom_processors``, ``extraction_schemas``, ``eval_rubrics``, ``tenancy``, ``webhooks``,
+``files``, ``uploads``, ``invitations``, ``storage``, ``secrets`` and ``workflows``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from pagemill.adapters.sql.ledger.tenancy import SqlTenancy
 from pagemill.adapters.sql.ledger.uploads import SqlUploadLedger
 from pagemill.adapters.sql.ledger.versioned import (
     CUSTOM_PROCESSOR_TABLES,
+    EVAL_RUBRIC_TABLES,
     EXTRACTION_SCHEMA_TABLES,
     SqlVersionedStore,
 )
 from pagemill.adapters.sql.ledger.webhooks import SqlWebhookLedger
+from pagemill.adapters.sql.ledger.workflows import SqlWorkflowLedger
 from pagemill.ports.ledger import Ledger
 
 
@@ -40,6 +42,7 @@ class SqlLedger(Ledger):
         self.pipelines = SqlPipelineCatalog(database)
         self.custom_processors = SqlVersionedStore(database, CUSTOM_PROCESSOR_TABLES)
         self.extraction_schemas = SqlVersionedStore(database, EXTRACTION_SCHEMA_TABLES)
+        self.eval_rubrics = SqlVersionedStore(database, EVAL_RUBRIC_TABLES)
         self.tenancy = SqlTenancy(database)
         self.webhooks = SqlWebhookLedger(database)
         self.files = SqlFileLedger(database)
@@ -47,6 +50,7 @@ class SqlLedger(Ledger):
         self.invitations = SqlInvitationLedger(database)
         self.storage = SqlStorageLedger(database)
         self.secrets = SqlSecretsLedger(database)
+        self.workflows = SqlWorkflowLedger(database)
 
     @property
     def dialect(self) -> str:

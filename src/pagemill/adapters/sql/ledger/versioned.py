@@ -21,6 +21,8 @@ from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.tables import (
     custom_processor_versions,
     custom_processors,
+    eval_rubric_versions,
+    eval_rubrics,
     extraction_schema_versions,
     extraction_schemas,
 )
@@ -77,6 +79,15 @@ EXTRACTION_SCHEMA_TABLES = VersionedTables(
     current="current_version",
     resource_pk="schema_pk",
     payload="schema_json",
+)
+
+EVAL_RUBRIC_TABLES = VersionedTables(
+    resources=eval_rubrics,
+    versions=eval_rubric_versions,
+    public_id="rubric_id",
+    current="current_version",
+    resource_pk="rubric_pk",
+    payload="eval_definition",
 )
 
 
