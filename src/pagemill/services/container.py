@@ -15,6 +15,7 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.dashboard import DashboardService
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
@@ -41,6 +42,7 @@ class Services:
     custom_processors: CustomProcessorService
     extraction_schemas: ExtractionSchemaService
     executions: ExecutionService
+    dashboard: DashboardService  # what the web dashboard reads beyond the API
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner

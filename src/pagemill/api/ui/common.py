@@ -1,0 +1,150 @@
+"""What every dashboard page shares: the templates, who is signed in, CSRF, and errors shown
+as pages instead of JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pagemill.api.errors import status_for
+from pagemill.api.session_auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    BrowserCaller,
+    authenticate_browser,
+    browser_credentials_present,
+    check_browser_csrf,
+    csrf_token_for,
+)
+from pagemill.domain.errors import PagemillError, Unauthenticated
+from pagemill.services.container import Services
+from pagemill.version import __version__
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+PREFIX = "/ui"
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# Pages render user data (file names, values read from documents) only through autoescaping
+# and scripts come from /ui/static only: nothing inline runs.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """A signed-in browser: who it acts as, for which team, and its CSRF token."""
+
+    services: Services
+    caller: BrowserCaller
+    csrf_token: str
+
+    @property
+    def team_id(self) -> str:
+        return self.caller.team_id
+
+    @property
+    def label(self) -> str:
+        if self.caller.key_id is not None:
+            return f"API key {self.caller.key_id}"
+        return f"user {self.caller.user_id}"
+
+
+class SignInRequired(Exception):
+    """No (valid) credentials: the page answers with a redirect to the sign-in page."""
+
+
+async def viewer(request: Request) -> Viewer:
+    services: Services = request.app.state.services
+    if not browser_credentials_present(request):
+        raise SignInRequired
+    try:
+        caller = await authenticate_browser(request, services)
+    except Unauthenticated as exc:
+        raise SignInRequired from exc
+    await services.rate_limiter.hit(caller.rate_key)
+    return Viewer(services, caller, csrf_token_for(services, caller))
+
+
+async def form_of(request: Request, who: Viewer) -> Mapping[str, Any]:
+    """The submitted form, once its CSRF token is checked (``Forbidden`` otherwise)."""
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    check_browser_csrf(
+        who.services,
+        who.caller,
+        token if isinstance(token, str) else request.headers.get(CSRF_HEADER),
+    )
+    return form
+
+
+def page(
+    template: str, request: Request, who: Viewer | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    html = templates.get_template(template).render(
+        request=request,
+        who=who,
+        csrf_token=who.csrf_token if who else "",
+        csrf_field=CSRF_FIELD,
+        version=__version__,
+        **context,
+    )
+    return HTMLResponse(html, status_code, headers=security_headers())
+
+
+def security_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = PREFIX
+    return redirect(f"{PREFIX}/login?next={quote(target, safe='')}")
+
+
+class UiRoute(APIRoute):
+    """A dashboard route: no credentials → the sign-in page; a domain error → an error page
+    with the status the API would answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                return sign_in_redirect(request)
+            except PagemillError as exc:
+                status = status_for(exc)
+                if status == 401:
+                    return sign_in_redirect(request)
+                return page("error.html", request, None, status, status=status, detail=exc.detail)
+
+        return handle

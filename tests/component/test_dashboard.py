@@ -1,0 +1,346 @@
+"""The dashboard's HTML routes: sign-in, CSRF on every form, tenancy, the pages themselves."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.component.test_executions_api import make_pipeline, run, wait_done
+from tests.component.test_teams_api import PASSWORD, add_member
+from tests.support.app import TestServer, test_server
+from tests.support.dashboard import csrf_token, sign_in
+from tests.support.processors import test_registry
+
+STEPS = json.dumps([{"type": "convert", "settings": {}}, {"type": "segment", "settings": {}}])
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
+    # The test client talks plain http: a Secure cookie would never be sent back.
+    async with test_server(
+        tmp_path / "data", test_registry(), session_cookie_secure=False
+    ) as running:
+        yield running
+
+
+async def signed_in(server: TestServer, team: str = "alpha") -> str:
+    """Sign the client in with the team's key; return the CSRF token of its pages."""
+    server.client.cookies.clear()
+    response = await sign_in(server.client, api_key=server.keys[team])
+    assert response.status_code == 303, response.text
+    return await csrf_token(server.client)
+
+
+async def pipeline_total(server: TestServer, team: str = "alpha") -> int:
+    response = await server.client.get(
+        "/api/v1/pipelines",
+        params={"saved_only": "false", "include_archived": "true"},
+        headers=server.headers(team),
+    )
+    return int(response.json()["total"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/ui/pipelines"),
+        ("GET", "/ui/pipelines/new"),
+        ("GET", "/ui/executions?status=failed"),
+        ("GET", "/ui/executions/pex_x"),
+        ("GET", "/ui/executions/pex_x/pages/0.jpg"),
+        ("POST", "/ui/pipelines"),
+        ("POST", "/ui/api/check-steps"),
+        ("POST", "/ui/logout"),
+    ],
+)
+async def test_every_page_needs_a_sign_in(server: TestServer, method: str, path: str) -> None:
+    response = await server.client.request(method, path)
+
+    assert response.status_code == 303
+    target = response.headers["location"]
+    assert target.startswith("/ui/login?next=")
+    if method == "GET":  # back to the page asked for, once signed in
+        assert httpx.URL(target).params["next"] == path
+
+
+async def test_an_invalid_cookie_is_sent_to_the_sign_in_page(server: TestServer) -> None:
+    server.client.cookies.set("pagemill-key", "pm_not-a-key")
+    assert (await server.client.get("/ui/pipelines")).headers["location"].startswith("/ui/login")
+    server.client.cookies.clear()
+    server.client.cookies.set("wos-session", "u.1.s.sig")
+    assert (await server.client.get("/ui/pipelines")).headers["location"].startswith("/ui/login")
+
+
+async def test_sign_in_with_a_key_sets_a_strict_browser_only_cookie(server: TestServer) -> None:
+    response = await sign_in(
+        server.client, api_key=server.keys["alpha"], next="/ui/executions?status=failed"
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/executions?status=failed"
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("pagemill-key=")
+    )
+    for flag in ("HttpOnly", "SameSite=strict", "Path=/"):
+        assert flag.lower() in cookie.lower(), flag
+    assert "expires" not in cookie.lower()  # forgotten when the browser closes
+    page = await server.client.get("/ui/pipelines")
+    assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers
+    assert "Sign out" in page.text
+
+
+async def test_a_wrong_key_or_password_is_refused(server: TestServer) -> None:
+    await add_member(server, "olga@example.com")
+
+    by_key = await sign_in(server.client, api_key="pm_wrong")
+    by_password = await sign_in(server.client, email="olga@example.com", password="nope")
+
+    assert by_key.status_code == by_password.status_code == 401
+    assert "Invalid API key." in by_key.text
+    assert "Invalid email or password." in by_password.text
+    assert "pagemill-key" not in server.client.cookies
+    assert "wos-session" not in server.client.cookies
+
+
+async def test_the_sign_in_form_needs_its_own_token(server: TestServer) -> None:
+    """Another site cannot post the form to sign a browser in to an account of its choice."""
+    response = await server.client.post(
+        "/ui/login", data={"login_token": "forged", "api_key": server.keys["alpha"]}
+    )
+
+    assert response.status_code == 403
+    assert "pagemill-key" not in response.headers.get("set-cookie", "")
+
+
+async def test_after_sign_in_only_dashboard_paths(server: TestServer) -> None:
+    for target in ("//evil.example/ui/", "https://evil.example/", "/api/v1/pipelines"):
+        server.client.cookies.clear()
+        response = await sign_in(server.client, api_key=server.keys["alpha"], next=target)
+        assert response.headers["location"] == "/ui/pipelines", target
+
+
+async def test_sign_in_with_a_password_is_a_session(server: TestServer) -> None:
+    await add_member(server, "olga@example.com")
+
+    response = await sign_in(server.client, email="olga@example.com", password=PASSWORD)
+
+    assert response.status_code == 303
+    assert "wos-session" in server.client.cookies
+    token = await csrf_token(server.client)
+    created = await server.client.post(
+        "/ui/pipelines", data={"csrf_token": token, "name": "Mine", "steps": STEPS}
+    )
+    assert created.status_code == 303
+    assert await pipeline_total(server) == 1
+
+
+async def test_forms_need_the_csrf_token(server: TestServer) -> None:
+    token = await signed_in(server)
+    pipeline_id = await make_pipeline(server)
+    forms = [
+        ("/ui/pipelines", {"name": "x", "steps": STEPS}),
+        (f"/ui/pipelines/{pipeline_id}", {"name": "x", "steps": STEPS}),
+        (f"/ui/pipelines/{pipeline_id}/versions", {}),
+        (f"/ui/pipelines/{pipeline_id}/archive", {"archived": "true"}),
+        ("/ui/logout", {}),
+    ]
+
+    for path, fields in forms:
+        for forged in ({}, {"csrf_token": "forged"}):
+            response = await server.client.post(path, data={**fields, **forged})
+            assert response.status_code == 403, (path, forged)
+    assert await pipeline_total(server) == 1
+    detail = await server.client.get(f"/api/v1/pipelines/{pipeline_id}", headers=server.headers())
+    assert detail.json()["active_version"] == 0
+    assert not detail.json()["archived"]
+    # The same forms with the token go through.
+    for path, fields in forms[:-1]:
+        response = await server.client.post(path, data={**fields, "csrf_token": token})
+        assert response.status_code == 303, (path, response.text)
+    assert await pipeline_total(server) == 2
+
+
+async def test_the_key_cookie_reaches_the_api_with_csrf_for_changes(server: TestServer) -> None:
+    """The dashboard's scripts (run form, timeline) call the API with the cookie."""
+    token = await signed_in(server)
+    body = {"steps": json.loads(STEPS)}
+
+    assert (await server.client.get("/api/v1/pipelines")).status_code == 200
+    assert (await server.client.post("/api/v1/pipelines", json=body)).status_code == 403
+    created = await server.client.post(
+        "/api/v1/pipelines", json=body, headers={"X-CSRF-Token": token}
+    )
+    assert created.status_code == 200
+    # A session's token is not a key's, nor the other way round.
+    other = await server.client.post(
+        "/api/v1/pipelines", json=body, headers={"X-CSRF-Token": token[:-2] + "xx"}
+    )
+    assert other.status_code == 403
+
+
+async def test_sign_out_forgets_the_key(server: TestServer) -> None:
+    token = await signed_in(server)
+
+    response = await server.client.post("/ui/logout", data={"csrf_token": token})
+
+    assert response.status_code == 303
+    assert "pagemill-key" not in server.client.cookies
+    assert (await server.client.get("/ui/pipelines")).status_code == 303
+
+
+async def test_the_step_check_answers_with_the_servers_rules(server: TestServer) -> None:
+    token = await signed_in(server)
+    headers = {"X-CSRF-Token": token}
+
+    async def check(steps: object) -> dict[str, object]:
+        response = await server.client.post(
+            "/ui/api/check-steps", content=json.dumps(steps), headers=headers
+        )
+        assert response.status_code == 200
+        body: dict[str, object] = response.json()
+        return body
+
+    valid = await check([{"type": "convert", "settings": {}}])
+    extract_first = await check([{"type": "extract", "settings": {}}])
+    unknown = await check([{"type": "convert"}, {"type": "summarize"}])
+    not_a_list = await check({"type": "convert"})
+
+    assert valid == {"ok": True, "steps": [{"type": "convert", "settings": {}}]}
+    assert extract_first["ok"] is False
+    assert "convert" in str(extract_first["error"])
+    assert "unknown step type 'summarize'" in str(unknown["error"])
+    assert not_a_list["ok"] is False
+    assert await pipeline_total(server) == 0  # checking writes nothing
+    forged = await server.client.post("/ui/api/check-steps", content="[]")
+    assert forged.status_code == 403
+
+
+async def test_an_invalid_draft_is_shown_again_with_the_reason(server: TestServer) -> None:
+    token = await signed_in(server)
+    steps = '[{"type": "extract"}]'
+
+    response = await server.client.post(
+        "/ui/pipelines", data={"csrf_token": token, "name": "x", "steps": steps}
+    )
+
+    assert response.status_code == 422
+    assert "The first step must be" in response.text or "convert" in response.text
+    assert "[{&#34;type&#34;: &#34;extract&#34;}]" in response.text  # kept, escaped
+    assert await pipeline_total(server) == 0
+
+
+async def test_pipeline_pages_create_save_publish_and_list(server: TestServer) -> None:
+    token = await signed_in(server)
+
+    created = await server.client.post(
+        "/ui/pipelines", data={"csrf_token": token, "name": "Invoices", "steps": STEPS}
+    )
+    pipeline_id = created.headers["location"].rsplit("/", 1)[-1]
+    await server.client.post(
+        f"/ui/pipelines/{pipeline_id}/versions", data={"csrf_token": token, "description": "v1"}
+    )
+    listing = await server.client.get("/ui/pipelines")
+    detail = await server.client.get(f"/ui/pipelines/{pipeline_id}")
+
+    assert created.status_code == 303
+    assert "Invoices" in listing.text
+    assert "convert → segment" in listing.text
+    assert detail.status_code == 200
+    assert "version 1 is active" in detail.text
+    assert f'data-run-form="/api/v1/pipelines/{pipeline_id}/run"' in detail.text
+    api = await server.client.get(f"/api/v1/pipelines/{pipeline_id}", headers=server.headers())
+    assert api.json()["name"] == "Invoices"
+    assert api.json()["active_version"] == 1
+
+
+async def test_other_teams_pipelines_and_executions_are_not_found(server: TestServer) -> None:
+    pipeline_id = await make_pipeline(server, team="alpha")
+    execution = (await run(server, pipeline_id, team="alpha")).json()
+    await wait_done(server, execution["execution_id"], team="alpha")
+    execution_id = execution["execution_id"]
+    token = await signed_in(server, "beta")
+
+    for path in (
+        f"/ui/pipelines/{pipeline_id}",
+        f"/ui/executions/{execution_id}",
+        f"/ui/executions/{execution_id}/pages/0.jpg",
+    ):
+        response = await server.client.get(path)
+        assert response.status_code == 404, path
+        assert execution_id not in response.text or "not found" in response.text
+    changed = await server.client.post(
+        f"/ui/pipelines/{pipeline_id}/versions", data={"csrf_token": token}
+    )
+    cancelled = await server.client.post(
+        f"/ui/executions/{execution_id}/cancel", data={"csrf_token": token}
+    )
+    listing = await server.client.get("/ui/executions")
+    filtered = await server.client.get("/ui/executions", params={"pipeline": pipeline_id})
+
+    assert changed.status_code == cancelled.status_code == 404
+    assert execution_id not in listing.text
+    assert execution_id not in filtered.text
+
+
+async def test_executions_list_filters_by_pipeline_and_status(server: TestServer) -> None:
+    await signed_in(server)
+    ok = await make_pipeline(server)
+    bad = await make_pipeline(server, [{"type": "convert", "settings": {"fail": "boom"}}])
+    done = (await run(server, ok)).json()["execution_id"]
+    failed = (await run(server, bad)).json()["execution_id"]
+    await wait_done(server, done)
+    await wait_done(server, failed)
+
+    everything = await server.client.get("/ui/executions")
+    only_failed = await server.client.get("/ui/executions", params={"status": "failed"})
+    only_ok = await server.client.get("/ui/executions", params={"pipeline": ok})
+
+    assert done in everything.text and failed in everything.text
+    assert failed in only_failed.text and done not in only_failed.text
+    assert done in only_ok.text and failed not in only_ok.text
+
+
+async def test_execution_page_shows_the_timeline_and_results(server: TestServer) -> None:
+    await signed_in(server)
+    pipeline_id = await make_pipeline(
+        server, [{"type": "convert", "settings": {}}, {"type": "segment", "settings": {}}]
+    )
+    execution_id = (await run(server, pipeline_id)).json()["execution_id"]
+    await wait_done(server, execution_id)
+
+    page = await server.client.get(f"/ui/executions/{execution_id}")
+
+    assert page.status_code == 200
+    rows = re.findall(r'<tr data-step="(\d)" class="step-(\w+)">', page.text)
+    assert rows == [("0", "completed"), ("1", "completed")]
+    assert 'data-terminal="true"' in page.text
+    assert 'id="step-0"' in page.text and 'id="step-1"' in page.text
+    # The converted Markdown is shown in a sandboxed frame, never inline.
+    assert re.search(
+        r'<iframe class="rendered" sandbox [^>]*srcdoc="&lt;p&gt;report.pdf', page.text
+    )
+
+
+async def test_a_document_cannot_script_the_dashboard(server: TestServer) -> None:
+    await signed_in(server)
+    pipeline_id = await make_pipeline(server)
+    response = await server.client.post(
+        f"/api/v1/pipelines/{pipeline_id}/run",
+        files={"file": ("<img src=x onerror=alert(1)>.pdf", b"%PDF-1.4", "application/pdf")},
+        headers=server.headers(),
+    )
+    execution_id = response.json()["execution_id"]
+    await wait_done(server, execution_id)
+
+    page = await server.client.get(f"/ui/executions/{execution_id}")
+    listing = await server.client.get("/ui/executions")
+
+    for html in (page.text, listing.text):
+        assert "<img src=x" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in html
