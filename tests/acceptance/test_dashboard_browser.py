@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,17 +90,19 @@ def artifacts(tmp_path: Path) -> Path:
 
 
 def invoice(path: Path) -> Path:
-    return make_pdf(
-        path,
-        [
-            [
-                ("h1", "Invoice"),
-                ("p", "Invoice number: INV-2041"),
-                ("p", "Customer: Acme Widgets Ltd"),
-                ("p", "Total due: 1234.50 EUR"),
-            ]
-        ],
-    )
+    """An invoice, then enough appendix pages that the conversion takes a few seconds: the
+    execution page opens while it runs, and the timeline must follow it to the end."""
+    appendix = [[("h1", f"Appendix {number}"), *[("p", FILLER)] * 6] for number in range(1, 61)]
+    first = [
+        ("h1", "Invoice"),
+        ("p", "Invoice number: INV-2041"),
+        ("p", "Customer: Acme Widgets Ltd"),
+        ("p", "Total due: 1234.50 EUR"),
+    ]
+    return make_pdf(path, [first, *appendix])
+
+
+FILLER = "Revenue grew by twelve percent over the quarter, driven by exports. " * 3
 
 
 def test_sign_in_create_run_watch_and_read_the_extraction(
@@ -135,6 +138,10 @@ def test_sign_in_create_run_watch_and_read_the_extraction(
     page.set_input_files("#run-file", invoice(tmp_path / "invoice.pdf"))
     page.click("#run-submit")
     page.wait_for_url(f"{base}/ui/executions/pex_*")
+    # Live: the event stream where the server has one, else polling (both show progress).
+    expect(page.locator("#timeline-mode")).to_have_text(
+        re.compile(r"\((live|polling every second)\)")
+    )
     page.screenshot(path=artifacts / "04-execution-running.png")
     expect(page.locator("#execution-status")).to_have_text("completed")
     rows = page.locator("#timeline tbody tr")
@@ -153,7 +160,8 @@ def test_sign_in_create_run_watch_and_read_the_extraction(
     expect(fields.filter(has_text="total_due")).to_contain_text("1234.5")
     image = page.locator("#step-1 [data-pane=extraction] img").first
     expect(image).to_be_visible()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    loaded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=image.element_handle())
     row = fields.filter(has_text="invoice_number")
     row.hover()
     field = row.get_attribute("data-field")
@@ -163,7 +171,8 @@ def test_sign_in_create_run_watch_and_read_the_extraction(
     sheet = image.bounding_box()
     assert placed is not None and sheet is not None
     assert placed["width"] > 5 and placed["height"] > 3, placed
-    assert sheet["x"] <= placed["x"] and placed["x"] + placed["width"] <= sheet["x"] + sheet["width"]
+    assert sheet["x"] <= placed["x"]
+    assert placed["x"] + placed["width"] <= sheet["x"] + sheet["width"]
     assert sheet["y"] <= placed["y"] < sheet["y"] + sheet["height"] / 2  # near the top
     page.screenshot(path=artifacts / "06-extraction.png", full_page=True)
 
