@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.component.test_executions_api import make_pipeline, run, wait_done
-from tests.component.test_teams_api import PASSWORD, add_member
+from tests.component.test_teams_api import PASSWORD, add_member, join
 from tests.support.app import TestServer, test_server
 from tests.support.dashboard import csrf_token, sign_in
 from tests.support.processors import test_registry
@@ -344,3 +344,95 @@ async def test_a_document_cannot_script_the_dashboard(server: TestServer) -> Non
     for html in (page.text, listing.text):
         assert "<img src=x" not in html
         assert "&lt;img src=x onerror=alert(1)&gt;.pdf" in html
+
+
+async def test_extraction_view_places_each_citation_on_its_page(tmp_path: Path) -> None:
+    """With the real processors: values, the blocks they cite, and boxes on the page image."""
+    from docgen.pdfgen import make_pdf
+    from pagemill.processors.registry import ProcessorRegistry
+
+    pdf = make_pdf(
+        tmp_path / "invoice.pdf",
+        [[("h1", "Invoice"), ("p", "Invoice number: INV-2041"), ("p", "Total due: 99.50 EUR")]],
+    )
+    schema = {
+        "type": "object",
+        "properties": {
+            "invoice_number": {"type": "string", "description": "The invoice number"},
+            "total_due": {"type": "number", "description": "Total due"},
+        },
+    }
+    steps = [
+        {"type": "convert", "settings": {}},
+        {"type": "extract", "settings": {"page_schema": schema}},
+    ]
+    async with test_server(
+        tmp_path / "data", ProcessorRegistry.builtin(), session_cookie_secure=False
+    ) as server:
+        await signed_in(server)
+        pipeline_id = await make_pipeline(server, steps)
+        execution_id = (await run(server, pipeline_id, content=pdf.read_bytes())).json()[
+            "execution_id"
+        ]
+        assert (await wait_done(server, execution_id))["status"] == "completed"
+
+        page = await server.client.get(f"/ui/executions/{execution_id}")
+        image = await server.client.get(f"/ui/executions/{execution_id}/pages/0.jpg?width=200")
+        missing = await server.client.get(f"/ui/executions/{execution_id}/pages/5.jpg")
+
+    assert page.status_code == 200
+    fields = dict(re.findall(r"<td>(\w+)</td><td class=\"value\">([^<]*)</td>", page.text))
+    assert fields == {"invoice_number": "INV-2041", "total_due": "99.5"}
+    boxes = re.findall(
+        r'<span class="box" data-field="(\d+)" title="(/page/0/[^"]+)"\s+'
+        r'data-left="([\d.]+)" data-top="([\d.]+)" data-width="([\d.]+)" data-height="([\d.]+)"',
+        page.text,
+    )
+    assert sorted(b[0] for b in boxes) == ["0", "1"]
+    for _, _, left, top, width, height in boxes:
+        assert 0 <= float(left) < 100 and 0 <= float(top) < 50  # the top half of the page
+        assert 0 < float(width) <= 100 and 0 < float(height) < 20
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.content.startswith(b"\xff\xd8")
+    assert missing.status_code == 404
+
+
+async def test_a_user_in_two_teams_switches_between_them(server: TestServer) -> None:
+    await add_member(server, "olga@example.com", "admin", team="alpha")
+    await join(server, "olga@example.com", "member", team="beta")
+    beta_pipeline = await make_pipeline(server, team="beta")
+
+    await sign_in(server.client, email="olga@example.com", password=PASSWORD)
+    token = await csrf_token(server.client)
+    first = await server.client.get("/ui/pipelines")
+    refused = await server.client.post(
+        "/ui/team", data={"csrf_token": token, "team_id": "team_elsewhere"}
+    )
+    beta_id = re.findall(r'<option value="(team_\w+)" >beta</option>', first.text)
+    switched = await server.client.post(
+        "/ui/team", data={"csrf_token": token, "team_id": beta_id[0]}
+    )
+    then = await server.client.get("/ui/pipelines")
+
+    assert "olga@example.com · team alpha" in first.text
+    assert beta_pipeline not in first.text
+    assert refused.status_code == 403
+    assert switched.status_code == 303
+    assert "olga@example.com · team beta" in then.text
+    assert beta_pipeline in then.text
+
+
+async def test_the_timeline_shows_a_retried_step(server: TestServer, tmp_path: Path) -> None:
+    await signed_in(server)
+    marker = tmp_path / "failed-once"
+    pipeline_id = await make_pipeline(
+        server, [{"type": "convert", "settings": {"fail_marker": str(marker)}}]
+    )
+    execution_id = (await run(server, pipeline_id)).json()["execution_id"]
+    await wait_done(server, execution_id)
+
+    page = await server.client.get(f"/ui/executions/{execution_id}")
+
+    assert '<td class="c-attempt">2 (retried)</td>' in page.text
+    assert '<tr data-step="0" class="step-completed">' in page.text

@@ -108,6 +108,8 @@ class DashboardService:
     async def page_image(self, team_id: str, execution_id: str, page: int, width: int) -> bytes:
         """A JPEG of one page (0-based) of the execution's input document."""
         execution = await self._execution(team_id, execution_id)
+        if execution.page_count is not None and page >= execution.page_count:
+            raise NotFound(f"{execution_id} has {execution.page_count} page(s): no page {page}")
         try:
             async with self._blobs.local_path(execution.input_key) as path:
                 # Rendering is CPU work: off the event loop.

@@ -3,6 +3,7 @@ as pages instead of JSON."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,8 @@ class Viewer:
     services: Services
     caller: BrowserCaller
     csrf_token: str
+    email: str | None = None  # a signed-in user's
+    teams: tuple[tuple[str, str], ...] = ()  # a signed-in user's teams: (id, name)
 
     @property
     def team_id(self) -> str:
@@ -62,7 +65,11 @@ class Viewer:
     def label(self) -> str:
         if self.caller.key_id is not None:
             return f"API key {self.caller.key_id}"
-        return f"user {self.caller.user_id}"
+        return self.email or f"user {self.caller.user_id}"
+
+    @property
+    def team_name(self) -> str:
+        return next((name for id_, name in self.teams if id_ == self.team_id), self.team_id)
 
 
 class SignInRequired(Exception):
@@ -78,7 +85,13 @@ async def viewer(request: Request) -> Viewer:
     except Unauthenticated as exc:
         raise SignInRequired from exc
     await services.rate_limiter.hit(caller.rate_key)
-    return Viewer(services, caller, csrf_token_for(services, caller))
+    csrf = csrf_token_for(services, caller)
+    if caller.key_id is not None or caller.user_id is None:
+        return Viewer(services, caller, csrf)
+    user, teams = await asyncio.gather(
+        services.teams.user(caller.user_id), services.teams.user_teams(caller.user_id)
+    )
+    return Viewer(services, caller, csrf, user.email, tuple((t.id, t.name) for t, _ in teams))
 
 
 async def form_of(request: Request, who: Viewer) -> Mapping[str, Any]:

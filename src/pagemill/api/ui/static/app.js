@@ -139,7 +139,8 @@ function renderExecution(table, execution) {
     const status = row.querySelector(".c-status span");
     status.textContent = step.status;
     status.className = "status status-" + step.status;
-    row.querySelector(".c-attempt").textContent = step.attempt;
+    row.querySelector(".c-attempt").textContent =
+      step.attempt + (step.attempt > 1 ? " (retried)" : "");
     row.querySelector(".c-cache").textContent = (step.cache && step.cache.status) || "";
     const cell = row.querySelector(".c-duration");
     cell.dataset.started = step.started_at || "";
