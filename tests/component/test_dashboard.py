@@ -68,6 +68,14 @@ async def test_every_page_needs_a_sign_in(server: TestServer, method: str, path:
         assert httpx.URL(target).params["next"] == path
 
 
+async def test_the_servers_address_opens_the_dashboard(server: TestServer) -> None:
+    root = await server.client.get("/")
+    home = await server.client.get("/ui")
+
+    assert (root.status_code, root.headers["location"]) == (303, "/ui")
+    assert (home.status_code, home.headers["location"]) == (303, "/ui/pipelines")
+
+
 async def test_an_invalid_cookie_is_sent_to_the_sign_in_page(server: TestServer) -> None:
     server.client.cookies.set("pagemill-key", "pm_not-a-key")
     assert (await server.client.get("/ui/pipelines")).headers["location"].startswith("/ui/login")

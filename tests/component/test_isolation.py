@@ -40,6 +40,7 @@ NOT_TEAM_SCOPED = {
     "(test_invitations_api: anyone else's is 404)",
     "/api/v1/auth/invitations/{invitation_id}/decline": "sessions: the addressee's own "
     "(test_invitations_api: anyone else's is 404)",
+    "/": "a redirect to the dashboard",
     "/ui": "the dashboard's home: a redirect",
     "/ui/login": "the dashboard's sign-in, before any team",
     "/ui/logout": "the dashboard's sign-out of the browser's own session",

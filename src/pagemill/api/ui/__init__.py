@@ -11,6 +11,7 @@ from pagemill.api.ui.common import PREFIX, STATIC_DIR
 
 
 def install(app: FastAPI) -> None:
+    app.include_router(auth.root_router)
     app.include_router(auth.router)
     app.include_router(pipelines.router)
     app.include_router(executions.router)

@@ -61,6 +61,15 @@ async def home() -> Response:
     return redirect(f"{PREFIX}/pipelines")
 
 
+root_router = APIRouter(include_in_schema=False)
+
+
+@root_router.get("/")
+async def root() -> Response:
+    """The server's address opens the dashboard (API clients use ``/api/v1``)."""
+    return redirect(PREFIX)
+
+
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, _safe_next(next), None, 200)
