@@ -444,3 +444,21 @@ async def test_the_timeline_shows_a_retried_step(server: TestServer, tmp_path: P
 
     assert '<td class="c-attempt">2 (retried)</td>' in page.text
     assert '<tr data-step="0" class="step-completed">' in page.text
+
+
+async def test_an_expired_result_leaves_the_rest_of_the_page(server: TestServer) -> None:
+    await signed_in(server)
+    pipeline_id = await make_pipeline(
+        server, [{"type": "convert", "settings": {}}, {"type": "segment", "settings": {}}]
+    )
+    execution_id = (await run(server, pipeline_id)).json()["execution_id"]
+    await wait_done(server, execution_id)
+    steps = await server.runtime.ledger.executions.steps(execution_id)
+    assert steps[0].result_key
+    (server.settings.blob_root() / steps[0].result_key).unlink()
+
+    page = await server.client.get(f"/ui/executions/{execution_id}")
+
+    assert page.status_code == 200
+    assert f"The result of step 0 of {execution_id} was not found or expired" in page.text
+    assert 'id="step-1"' in page.text and '<pre class="json">' in page.text

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.domain.errors import NotFound
+from pagemill.domain.errors import InvalidInput, NotFound, ProcessingError
 from pagemill.domain.models import Execution, StepRun
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger.catalog import PipelineCatalog
@@ -118,6 +118,8 @@ class DashboardService:
                 )
         except NotFound as exc:
             raise NotFound(f"The input document of {execution_id} is no longer stored") from exc
+        except (ProcessingError, InvalidInput) as exc:  # a format without pages, say
+            raise NotFound(f"There is no image of page {page}: {exc.detail}") from exc
         return base64.b64decode(images[0])
 
     async def extraction(self, team_id: str, execution_id: str, step_index: int) -> Extraction:
@@ -151,9 +153,9 @@ class DashboardService:
             if step.checkpoint_id:
                 try:
                     data = await self._blobs.read_bytes(checkpoint_key(step.checkpoint_id))
-                except NotFound:
-                    return None  # expired: values are shown without their boxes
-                return Document.from_json_bytes(data)
+                    return Document.from_json_bytes(data)
+                except (NotFound, ProcessingError):
+                    return None  # expired or unreadable: values are shown without boxes
         return None
 
 

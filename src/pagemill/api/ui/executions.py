@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 
 from pagemill.api import wire
 from pagemill.api.ui.common import PREFIX, UiRoute, Viewer, form_of, page, redirect, viewer
+from pagemill.domain.errors import NotFound
 from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus, StepStatus
 from pagemill.services.dashboard import Extraction
 from pagemill.services.executions import ExecutionView
@@ -101,7 +102,13 @@ async def _viewers(who: Viewer, view: ExecutionView) -> list[dict[str, Any]]:
     for step in view.steps:
         if step.status is not StepStatus.COMPLETED:
             continue
-        raw = await who.services.executions.step_result(who.team_id, execution_id, step.step_index)
+        try:
+            raw = await who.services.executions.step_result(
+                who.team_id, execution_id, step.step_index
+            )
+        except NotFound as exc:  # the result expired: the other steps are still shown
+            shown.append({"index": step.step_index, "type": step.step_type, "missing": exc.detail})
+            continue
         result = json.loads(raw) if isinstance(raw, bytes) else dict(raw)
         text = json.dumps(result, indent=2, ensure_ascii=False)
         pages = _page_indexes(view, result)
