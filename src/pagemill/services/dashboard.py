@@ -119,7 +119,7 @@ class DashboardService:
         except NotFound as exc:
             raise NotFound(f"The input document of {execution_id} is no longer stored") from exc
         except (ProcessingError, InvalidInput) as exc:  # a format without pages, say
-            raise NotFound(f"There is no image of page {page}: {exc.detail}") from exc
+            raise NotFound(f"There is no image of page {page}: {exc}") from exc
         return base64.b64decode(images[0])
 
     async def extraction(self, team_id: str, execution_id: str, step_index: int) -> Extraction:
