@@ -113,6 +113,7 @@ def test_sign_in_create_run_watch_and_read_the_extraction(
     page = browser_page
     base = server_process.base_url
 
+    assert f"Dashboard: {base}/ui" in server_process.log.read_text()  # serve says where
     # Signing in: the dashboard sends a visitor to the sign-in page, then back.
     page.goto(f"{base}/ui/executions")
     expect(page).to_have_url(f"{base}/ui/login?next=%2Fui%2Fexecutions")
