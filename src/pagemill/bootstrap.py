@@ -395,40 +395,6 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
-        executions = ExecutionService(
-            ledger.pipelines,
-            ledger.executions,
-            live,
-            blobs,
-            HttpxFetcher(
-                settings.download_timeout_seconds,
-                deadline_seconds=settings.download_deadline_seconds,
-                allow_networks=settings.url_allow_networks,
-            ),
-            runner,
-            processors,
-            clock,
-            max_upload_bytes=settings.max_upload_bytes,
-            max_attempts=settings.max_attempts,
-            quota=storage,
-            step_settings_hook=chain_step_settings_hooks(
-                custom_processors.freeze_steps, extraction_schemas.freeze_steps
-            ),
-            metrics=metrics,
-            tracing=tracing,
-            admission=Admission(
-                ledger.executions,
-                blobs,
-                AdmissionLimits(
-                    settings.max_pages_per_request,
-                    settings.max_pages_in_flight,
-                    settings.page_count_timeout_seconds,
-                ),
-                counting,
-                limits,
-            ),
-            file_resolver=files.resolve,
-        )
         services = Services(
             keys=keys,
             teams=TeamService(
@@ -452,8 +418,41 @@ async def open_runtime(
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
-            executions=executions,
-            dashboard=DashboardService(ledger.pipelines, ledger.executions, blobs, executions),
+            executions=ExecutionService(
+                ledger.pipelines,
+                ledger.executions,
+                live,
+                blobs,
+                HttpxFetcher(
+                    settings.download_timeout_seconds,
+                    deadline_seconds=settings.download_deadline_seconds,
+                    allow_networks=settings.url_allow_networks,
+                ),
+                runner,
+                processors,
+                clock,
+                max_upload_bytes=settings.max_upload_bytes,
+                max_attempts=settings.max_attempts,
+                quota=storage,
+                step_settings_hook=chain_step_settings_hooks(
+                    custom_processors.freeze_steps, extraction_schemas.freeze_steps
+                ),
+                metrics=metrics,
+                tracing=tracing,
+                admission=Admission(
+                    ledger.executions,
+                    blobs,
+                    AdmissionLimits(
+                        settings.max_pages_per_request,
+                        settings.max_pages_in_flight,
+                        settings.page_count_timeout_seconds,
+                    ),
+                    counting,
+                    limits,
+                ),
+                file_resolver=files.resolve,
+            ),
+            dashboard=DashboardService(ledger.pipelines, ledger.executions, blobs),
             files=files,
             storage=storage,
             runner=runner,

@@ -21,7 +21,7 @@ from pagemill.ports.ledger.catalog import PipelineCatalog
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.processors.document import Document
 from pagemill.processors.thumbnails import thumbnails
-from pagemill.services.executions import ExecutionService, ExecutionView
+from pagemill.services.executions import ExecutionView
 from pagemill.services.executor_cache import checkpoint_key
 
 CITATIONS_SUFFIX = "_citations"
@@ -60,12 +60,10 @@ class DashboardService:
         pipelines: PipelineCatalog,
         executions: ExecutionLedger,
         blobs: BlobStore,
-        reader: ExecutionService,
     ) -> None:
         self._pipelines = pipelines
         self._executions = executions
         self._blobs = blobs
-        self._reader = reader
 
     async def recent_executions(
         self, team_id: str, *, pipeline_id: str | None = None, status: str | None = None
@@ -122,13 +120,13 @@ class DashboardService:
             raise NotFound(f"There is no image of page {page}: {exc}") from exc
         return base64.b64decode(images[0])
 
-    async def extraction(self, team_id: str, execution_id: str, step_index: int) -> Extraction:
-        """The fields an extract step filled, with the boxes of the blocks each one cites (read
-        from the checkpoint of the convert step upstream of it)."""
-        view = await self._reader.get(team_id, execution_id)
-        result = await self._reader.step_result(team_id, execution_id, step_index)
-        body = json.loads(result) if isinstance(result, bytes) else dict(result)
-        fields = _fields(body)
+    async def extraction(
+        self, view: ExecutionView, step_index: int, result: Mapping[str, Any]
+    ) -> Extraction:
+        """The fields an extract step filled (``result``: the step's result, read for the
+        caller's team as ``view`` was), with the boxes of the blocks each one cites, read from
+        the checkpoint of the convert step upstream of it."""
+        fields = _fields(result)
         document = await self._upstream_document(view.steps, step_index)
         blocks = {b.block_id: b for b in document.blocks} if document else {}
         filled: list[ExtractedField] = []

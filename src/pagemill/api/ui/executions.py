@@ -124,9 +124,7 @@ async def _viewers(who: Viewer, view: ExecutionView) -> list[dict[str, Any]]:
         if isinstance(result.get("html"), str):
             item["html"] = result["html"]
         if step.step_type == "extract":
-            extraction = await who.services.dashboard.extraction(
-                who.team_id, execution_id, step.step_index
-            )
+            extraction = await who.services.dashboard.extraction(view, step.step_index, result)
             item["extraction"] = _extraction_view(extraction)
         shown.append(item)
     return shown
