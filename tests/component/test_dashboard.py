@@ -101,6 +101,7 @@ async def test_sign_in_with_a_key_sets_a_strict_browser_only_cookie(server: Test
     assert page.status_code == 200
     assert "Content-Security-Policy" in page.headers
     assert "Sign out" in page.text
+    assert "· team alpha</span>" in page.text
 
 
 async def test_a_wrong_key_or_password_is_refused(server: TestServer) -> None:

@@ -55,7 +55,7 @@ class Viewer:
     caller: BrowserCaller
     csrf_token: str
     email: str | None = None  # a signed-in user's
-    teams: tuple[tuple[str, str], ...] = ()  # a signed-in user's teams: (id, name)
+    teams: tuple[tuple[str, str], ...] = ()  # (id, name): a user's teams, or the key's team
 
     @property
     def team_id(self) -> str:
@@ -87,7 +87,8 @@ async def viewer(request: Request) -> Viewer:
     await services.rate_limiter.hit(caller.rate_key)
     csrf = csrf_token_for(services, caller)
     if caller.key_id is not None or caller.user_id is None:
-        return Viewer(services, caller, csrf)
+        team = await services.teams.team(caller.team_id)
+        return Viewer(services, caller, csrf, teams=((team.id, team.name),))
     user, teams = await asyncio.gather(
         services.teams.user(caller.user_id), services.teams.user_teams(caller.user_id)
     )

@@ -153,25 +153,32 @@ function renderExecution(table, execution) {
 }
 
 function renderGantt(execution) {
+  // One row per step: its name, and a bar from its start to its end (or now) on a common scale.
   const gantt = document.getElementById("gantt");
   if (!gantt) return;
   const starts = execution.steps.filter((s) => s.started_at).map((s) => Date.parse(s.started_at));
   if (!starts.length) return;
   const t0 = Math.min(...starts);
-  const ends = execution.steps.map((s) => (s.finished_at ? Date.parse(s.finished_at) : Date.now()));
-  const span = Math.max(1, Math.max(...ends) - t0);
+  const endOf = (s) => (s.finished_at ? Date.parse(s.finished_at) : Date.now());
+  const span = Math.max(1, ...execution.steps.filter((s) => s.started_at).map((s) => endOf(s) - t0));
   gantt.replaceChildren(
     ...execution.steps.map((s) => {
-      const bar = document.createElement("div");
-      bar.className = "bar status-" + s.status;
+      const row = document.createElement("div");
+      row.className = "row";
+      const label = document.createElement("span");
+      label.textContent = s.step_index + " " + s.step_type;
+      const track = document.createElement("div");
+      track.className = "track";
       if (s.started_at) {
+        const bar = document.createElement("div");
+        bar.className = "bar status-" + s.status;
         const start = Date.parse(s.started_at) - t0;
-        const end = (s.finished_at ? Date.parse(s.finished_at) : Date.now()) - t0;
-        bar.style.marginLeft = (100 * start) / span + "%";
-        bar.style.width = Math.max(0.5, (100 * (end - start)) / span) + "%";
+        bar.style.left = (100 * start) / span + "%";
+        bar.style.width = Math.max(0.5, (100 * (endOf(s) - t0 - start)) / span) + "%";
+        track.append(bar);
       }
-      bar.textContent = s.step_type;
-      return bar;
+      row.append(label, track);
+      return row;
     })
   );
 }
