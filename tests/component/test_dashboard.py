@@ -157,6 +157,7 @@ async def test_forms_need_the_csrf_token(server: TestServer) -> None:
         (f"/ui/pipelines/{pipeline_id}", {"name": "x", "steps": STEPS}),
         (f"/ui/pipelines/{pipeline_id}/versions", {}),
         (f"/ui/pipelines/{pipeline_id}/archive", {"archived": "true"}),
+        (f"/ui/pipelines/{pipeline_id}/discard", {"version": "1"}),
         ("/ui/logout", {}),
     ]
 
@@ -266,6 +267,25 @@ async def test_pipeline_pages_create_save_publish_and_list(server: TestServer) -
     api = await server.client.get(f"/api/v1/pipelines/{pipeline_id}", headers=server.headers())
     assert api.json()["name"] == "Invoices"
     assert api.json()["active_version"] == 1
+
+    # Change the draft, then reset it to version 1.
+    one_step = json.dumps([{"type": "convert", "settings": {}}])
+    await server.client.post(
+        f"/ui/pipelines/{pipeline_id}",
+        data={"csrf_token": token, "name": "Invoices", "steps": one_step},
+    )
+    changed = await server.client.get(f"/api/v1/pipelines/{pipeline_id}", headers=server.headers())
+    reset = await server.client.post(
+        f"/ui/pipelines/{pipeline_id}/discard", data={"csrf_token": token, "version": "1"}
+    )
+    after = await server.client.get(f"/api/v1/pipelines/{pipeline_id}", headers=server.headers())
+    unknown = await server.client.post(
+        f"/ui/pipelines/{pipeline_id}/discard", data={"csrf_token": token, "version": "7"}
+    )
+    assert [s["type"] for s in changed.json()["steps"]] == ["convert"]
+    assert reset.status_code == 303
+    assert [s["type"] for s in after.json()["steps"]] == ["convert", "segment"]
+    assert unknown.status_code == 404
 
 
 async def test_other_teams_pipelines_and_executions_are_not_found(server: TestServer) -> None:

@@ -146,6 +146,18 @@ async def publish(request: Request, pipeline_id: str) -> Response:
     return redirect(f"{PREFIX}/pipelines/{pipeline_id}")
 
 
+@router.post("/pipelines/{pipeline_id}/discard")
+async def discard_draft(request: Request, pipeline_id: str) -> Response:
+    """Reset the draft to a published version's steps."""
+    who = await viewer(request)
+    form = await form_of(request, who)
+    wanted = str(form.get("version", ""))
+    if not wanted.isdigit() or len(wanted) > 9:
+        raise InvalidInput("version must be a published version's number.")
+    await who.services.pipelines.discard_draft(who.team_id, pipeline_id, int(wanted))
+    return redirect(f"{PREFIX}/pipelines/{pipeline_id}")
+
+
 @router.post("/pipelines/{pipeline_id}/archive")
 async def archive(request: Request, pipeline_id: str) -> Response:
     who = await viewer(request)
