@@ -483,3 +483,22 @@ async def test_an_expired_result_leaves_the_rest_of_the_page(server: TestServer)
     assert page.status_code == 200
     assert f"The result of step 0 of {execution_id} was not found or expired" in page.text
     assert 'id="step-1"' in page.text and '<pre class="json">' in page.text
+
+
+async def test_a_user_who_joins_a_second_team_keeps_working(server: TestServer) -> None:
+    """Signed in with one team, then in two (no team chosen yet): the pages pick the first."""
+    await add_member(server, "olga@example.com", "admin", team="alpha")
+    await sign_in(server.client, email="olga@example.com", password=PASSWORD)
+    session = server.client.cookies["wos-session"]
+    await join(server, "olga@example.com", "member", team="beta")  # logs in and out itself
+    server.client.cookies.clear()
+    server.client.cookies.set("wos-session", session)
+
+    first = await server.client.get("/ui/executions?status=failed")
+    then = await server.client.get("/ui/executions?status=failed")
+
+    assert first.status_code == 303
+    assert first.headers["location"] == "/ui/executions?status=failed"
+    assert "datalab_active_team=team_" in first.headers["set-cookie"]
+    assert then.status_code == 200
+    assert "olga@example.com · team alpha" in then.text

@@ -21,7 +21,15 @@ from pagemill.api.session_auth import (
     set_key_cookie,
     set_session_cookie,
 )
-from pagemill.api.ui.common import PREFIX, UiRoute, form_of, page, redirect, viewer
+from pagemill.api.ui.common import (
+    PREFIX,
+    UiRoute,
+    form_of,
+    page,
+    redirect,
+    set_team_cookie,
+    viewer,
+)
 from pagemill.domain.errors import Forbidden, Unauthenticated
 from pagemill.domain.teams import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 from pagemill.services.container import Services
@@ -109,7 +117,7 @@ async def login(
     teams = await services.teams.user_teams(result.user.id)
     chosen = request.cookies.get(ACTIVE_TEAM_COOKIE)
     if len(teams) > 1 and chosen not in {t.id for t, _ in teams}:
-        _set_team_cookie(response, teams[0][0].id, secure=secure)
+        set_team_cookie(response, teams[0][0].id, secure=secure)
     return response
 
 
@@ -137,11 +145,5 @@ async def switch_team(request: Request) -> Response:
     if wanted not in {t.id for t, _ in teams}:
         raise Forbidden("You are not a member of that team.")
     response = redirect(f"{PREFIX}/pipelines")
-    _set_team_cookie(response, wanted, secure=who.services.sessions.secure_cookie)
+    set_team_cookie(response, wanted, secure=who.services.sessions.secure_cookie)
     return response
-
-
-def _set_team_cookie(response: Response, team_id: str, *, secure: bool) -> None:
-    response.set_cookie(
-        ACTIVE_TEAM_COOKIE, team_id, path="/", secure=secure, httponly=True, samesite="lax"
-    )

@@ -17,15 +17,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pagemill.api.errors import status_for
 from pagemill.api.session_auth import (
+    ACTIVE_TEAM_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
+    SESSION_COOKIE,
     BrowserCaller,
     authenticate_browser,
     browser_credentials_present,
     check_browser_csrf,
     csrf_token_for,
 )
-from pagemill.domain.errors import PagemillError, Unauthenticated
+from pagemill.domain.errors import Conflict, NotFound, PagemillError, Unauthenticated
 from pagemill.services.container import Services
 from pagemill.version import __version__
 
@@ -76,6 +78,15 @@ class SignInRequired(Exception):
     """No (valid) credentials: the page answers with a redirect to the sign-in page."""
 
 
+class TeamChoiceNeeded(Exception):
+    """The session's team is undecided: the page answers by choosing ``team_id`` and
+    asking again."""
+
+    def __init__(self, team_id: str) -> None:
+        super().__init__(team_id)
+        self.team_id = team_id
+
+
 async def viewer(request: Request) -> Viewer:
     services: Services = request.app.state.services
     if not browser_credentials_present(request):
@@ -84,6 +95,17 @@ async def viewer(request: Request) -> Viewer:
         caller = await authenticate_browser(request, services)
     except Unauthenticated as exc:
         raise SignInRequired from exc
+    except (Conflict, NotFound) as exc:
+        # A user in several teams without a choice (they joined another since signing in),
+        # or whose chosen team they have left: act for their first team.
+        token = request.cookies.get(SESSION_COOKIE)
+        if token is None:
+            raise
+        principal = await services.sessions.authenticate(token)
+        teams = await services.teams.user_teams(principal.user_id)
+        if not teams:
+            raise
+        raise TeamChoiceNeeded(teams[0][0].id) from exc
     await services.rate_limiter.hit(caller.rate_key)
     csrf = csrf_token_for(services, caller)
     if caller.key_id is not None or caller.user_id is None:
@@ -134,12 +156,24 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def set_team_cookie(response: Response, team_id: str, *, secure: bool) -> None:
+    response.set_cookie(
+        ACTIVE_TEAM_COOKIE, team_id, path="/", secure=secure, httponly=True, samesite="lax"
+    )
+
+
+def _secure(request: Request) -> bool:
+    services: Services = request.app.state.services
+    return services.sessions.secure_cookie
+
+
+def _same_page(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + ("?" + query if query else "")
+
+
 def sign_in_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path
-    if request.url.query:
-        target += "?" + request.url.query
-    if request.method != "GET":
-        target = PREFIX
+    target = _same_page(request) if request.method == "GET" else PREFIX
     return redirect(f"{PREFIX}/login?next={quote(target, safe='')}")
 
 
@@ -155,6 +189,10 @@ class UiRoute(APIRoute):
                 return await handler(request)
             except SignInRequired:
                 return sign_in_redirect(request)
+            except TeamChoiceNeeded as choice:
+                again = redirect(_same_page(request) if request.method == "GET" else PREFIX)
+                set_team_cookie(again, choice.team_id, secure=_secure(request))
+                return again
             except PagemillError as exc:
                 status = status_for(exc)
                 if status == 401:
