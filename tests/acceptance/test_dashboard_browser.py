@@ -106,7 +106,7 @@ FILLER = "Revenue grew by twelve percent over the quarter, driven by exports. " 
 
 
 def test_sign_in_create_run_watch_and_read_the_extraction(
-    server_process: ServerProcess, browser_page: Any, artifacts: Path, tmp_path: Path
+    browser_page: Any, server_process: ServerProcess, artifacts: Path, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
