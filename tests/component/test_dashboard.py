@@ -220,12 +220,17 @@ async def test_the_step_check_answers_with_the_servers_rules(server: TestServer)
     extract_first = await check([{"type": "extract", "settings": {}}])
     unknown = await check([{"type": "convert"}, {"type": "summarize"}])
     not_a_list = await check({"type": "convert"})
+    unavailable = await check(
+        [{"type": "convert"}, {"type": "custom", "custom_processor_id": "cp_nothing"}]
+    )
 
     assert valid == {"ok": True, "steps": [{"type": "convert", "settings": {}}]}
     assert extract_first["ok"] is False
     assert "convert" in str(extract_first["error"])
     assert "unknown step type 'summarize'" in str(unknown["error"])
     assert not_a_list["ok"] is False
+    assert unavailable["ok"] is False  # what this server runs is checked too
+    assert "not available on this server" in str(unavailable["error"])
     assert await pipeline_total(server) == 0  # checking writes nothing
     forged = await server.client.post("/ui/api/check-steps", content="[]")
     assert forged.status_code == 403
