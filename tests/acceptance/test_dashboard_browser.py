@@ -23,6 +23,7 @@ import pytest
 
 from docgen.pdfgen import make_pdf
 from tests.acceptance.conftest import ServerProcess
+from tests.support.dashboard import SCREENSHOT_DIRS
 from tests.support.postgres import require_service
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def artifacts(tmp_path: Path) -> Path:
     root = Path(os.environ.get("PAGEMILL_TEST_ARTIFACTS") or tmp_path / "artifacts")
     folder = root / "dashboard"
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\ndashboard screenshots: {folder}")
+    SCREENSHOT_DIRS.append(folder)  # printed in the run's summary
     return folder
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
+
+# Where the browser test left its screenshots, listed at the end of the run.
+SCREENSHOT_DIRS: list[Path] = []
 
 _LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
