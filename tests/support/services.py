@@ -44,7 +44,7 @@ TIERS = (
     ),
     Tier("pg_ctlcluster", "apt-get install postgresql  (the server and its cluster tools)"),
     Tier("Chromium", "apt-get install --no-install-recommends chromium  (the dashboard test)"),
-    Tier("Playwright", "pip install -e '.[dev]'  (Playwright drives the system Chromium)"),
+    Tier("Playwright", "make test  (its .venv has the dev extra's Playwright)"),
 )
 
 
