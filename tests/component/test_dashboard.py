@@ -507,3 +507,18 @@ async def test_a_user_who_joins_a_second_team_keeps_working(server: TestServer) 
     assert "datalab_active_team=team_" in first.headers["set-cookie"]
     assert then.status_code == 200
     assert "olga@example.com · team alpha" in then.text
+
+
+async def test_the_timeline_shows_cache_hits(server: TestServer) -> None:
+    await signed_in(server)
+    pipeline_id = await make_pipeline(server)
+    first = (await run(server, pipeline_id)).json()["execution_id"]
+    await wait_done(server, first)
+    second = (await run(server, pipeline_id)).json()["execution_id"]
+    await wait_done(server, second)
+
+    before = await server.client.get(f"/ui/executions/{first}")
+    after = await server.client.get(f"/ui/executions/{second}")
+
+    assert '<td class="c-cache">miss</td>' in before.text
+    assert '<td class="c-cache">hit</td>' in after.text
