@@ -288,3 +288,19 @@ async def test_the_timeline_shows_cache_hits(server: TestServer) -> None:
 
     assert '<td class="c-cache">miss</td>' in before.text
     assert '<td class="c-cache">hit</td>' in after.text
+
+
+async def test_pages_load_only_the_packaged_script_and_styles(server: TestServer) -> None:
+    await signed_in(server)
+
+    page = await server.client.get("/ui/pipelines/new")
+    script = await server.client.get("/ui/static/app.js")
+    styles = await server.client.get("/ui/static/app.css")
+
+    assert re.findall(r'<script src="([^"]+)"', page.text) == ["/ui/static/app.js"]
+    assert "<script>" not in page.text  # nothing inline: the policy would refuse it
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert script.status_code == styles.status_code == 200
+    assert "javascript" in script.headers["content-type"]
+    assert "initEditor" in script.text and "EventSource" in script.text
