@@ -304,3 +304,29 @@ async def test_pages_load_only_the_packaged_script_and_styles(server: TestServer
     assert script.status_code == styles.status_code == 200
     assert "javascript" in script.headers["content-type"]
     assert "initEditor" in script.text and "EventSource" in script.text
+
+
+async def test_html_output_is_shown_sandboxed_beside_the_pages(tmp_path: Path) -> None:
+    from docgen.pdfgen import make_pdf
+    from pagemill.processors.registry import ProcessorRegistry
+
+    pdf = make_pdf(tmp_path / "a.pdf", [[("h1", "Quarterly report")], [("p", "Page two.")]])
+    async with test_server(
+        tmp_path / "data", ProcessorRegistry.builtin(), session_cookie_secure=False
+    ) as server:
+        await signed_in(server)
+        pipeline_id = await make_pipeline(
+            server, [{"type": "convert", "settings": {"output_format": "html"}}]
+        )
+        execution_id = (await run(server, pipeline_id, content=pdf.read_bytes())).json()[
+            "execution_id"
+        ]
+        await wait_done(server, execution_id)
+        page = await server.client.get(f"/ui/executions/{execution_id}")
+
+    frame = re.search(r'<iframe class="rendered" sandbox [^>]*srcdoc="([^"]*)"', page.text)
+    assert frame, page.text
+    # The step's html, escaped into the frame's srcdoc (there is no markdown in this result).
+    assert frame.group(1) == "&lt;p&gt;Quarterly report&lt;/p&gt;\n&lt;p&gt;Page two.&lt;/p&gt;"
+    images = re.findall(rf'src="/ui/executions/{execution_id}/pages/(\d+).jpg"', page.text)
+    assert images == ["0", "1"]
