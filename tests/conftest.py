@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.app import TestServer, test_server
+from tests.support.dashboard import SCREENSHOT_DIRS
 from tests.support.processors import test_registry
 from tests.support.services import discover_local_services, skipped_tiers
 
@@ -29,6 +30,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for report in terminalreporter.stats.get("skipped", [])
         if isinstance(report.longrepr, tuple)
     ]
+    if SCREENSHOT_DIRS:
+        terminalreporter.write_sep("=", "dashboard screenshots")
+        for folder in SCREENSHOT_DIRS:
+            terminalreporter.write_line(str(folder))
     tiers = skipped_tiers(reasons)
     if not tiers:
         return

@@ -37,6 +37,7 @@ from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.dashboard import DashboardService
 from pagemill.services.estimates import EstimateService
 from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.execution_events import EventStreamConfig, ExecutionEvents
@@ -491,6 +492,7 @@ async def open_runtime(
                 signing_secret=url_signing_secret(settings),
                 public_url=settings.public_url,
             ),
+            dashboard=DashboardService(ledger.pipelines, ledger.executions, blobs),
             files=files,
             storage=storage,
             runner=runner,

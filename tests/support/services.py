@@ -43,6 +43,8 @@ TIERS = (
         "PAGEMILL_TEST_ALLOW_SERVICE_RESTARTS=1 make test  (stops and starts the local server)",
     ),
     Tier("pg_ctlcluster", "apt-get install postgresql  (the server and its cluster tools)"),
+    Tier("Chromium", "apt-get install --no-install-recommends chromium  (the dashboard test)"),
+    Tier("Playwright", "make test  (its .venv has the dev extra's Playwright)"),
 )
 
 

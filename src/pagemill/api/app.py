@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from pagemill.api import ui
 from pagemill.api.deps import API_KEY_HEADER
 from pagemill.api.errors import install_error_handlers
 from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
@@ -75,6 +76,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(teams.router)
     app.include_router(invitations.user_router)
     app.include_router(auth.router)
+    ui.install(app)
 
     _document_api_key(app)
     return app

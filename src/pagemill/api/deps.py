@@ -11,7 +11,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from pagemill.api.session_auth import SESSION_COOKIE, authenticate_session
+from pagemill.api.session_auth import (
+    CSRF_HEADER,
+    KEY_COOKIE,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    authenticate_browser,
+    authenticate_session,
+    check_browser_csrf,
+)
 from pagemill.domain.teams import Role
 from pagemill.services.container import Services
 
@@ -43,13 +51,20 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_caller(request: Request) -> Caller:
-    """``X-API-Key`` when present, else the ``wos-session`` cookie; then the rate limit."""
+    """``X-API-Key`` when present, else the ``wos-session`` cookie, else the dashboard's
+    ``pagemill-key`` cookie; then the rate limit."""
     services: Services = request.app.state.services
     key = request.headers.get(API_KEY_HEADER)
     if key is None and SESSION_COOKIE in request.cookies:
         session, team_id, role = await authenticate_session(request, services)
         await services.rate_limiter.hit("user:" + session.user_id)
         return Caller(team_id, services, role, session.user_id)
+    if key is None and KEY_COOKIE in request.cookies:
+        browser = await authenticate_browser(request, services)
+        if request.method not in SAFE_METHODS:
+            check_browser_csrf(services, browser, request.headers.get(CSRF_HEADER))
+        await services.rate_limiter.hit(browser.rate_key)
+        return Caller(browser.team_id, services, browser.role, browser.user_id, browser.key_id)
     principal = await services.keys.authenticate(key)
     await services.rate_limiter.hit(principal.key_id)
     return Caller(principal.team_id, services, principal.role, principal.user_id, principal.key_id)

@@ -52,6 +52,7 @@ def serve(
         typer.echo("Point the Datalab SDK at this server with:")
         typer.echo(f"  export DATALAB_HOST={base_url} DATALAB_API_KEY={issued.secret}")
     typer.echo(f"pagemill {__version__} serving on {base_url} (data in {settings.data_dir})")
+    typer.echo(f"Dashboard: {base_url}/ui (sign in with an API key)")
     api = create_app(lambda: _serving(settings), bootstrap.request_limits(settings))
     http_server.serve(
         api,

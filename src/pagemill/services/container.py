@@ -15,6 +15,7 @@ from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
 from pagemill.services.custom_processors import CustomProcessorService
+from pagemill.services.dashboard import DashboardService
 from pagemill.services.estimates import EstimateService
 from pagemill.services.eval_rubrics import EvalRubricService
 from pagemill.services.execution_events import ExecutionEvents
@@ -52,6 +53,7 @@ class Services:
     events: ExecutionEvents  # the executions' event streams
     provenance: ProvenanceService
     estimates: EstimateService
+    dashboard: DashboardService  # what the web dashboard reads beyond the API
     files: FileService
     storage: StorageQuota  # bytes each team stores, and its quota
     runner: StepRunner

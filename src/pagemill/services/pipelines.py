@@ -46,6 +46,11 @@ class PipelineService:
         self._processors.check_steps([(s.type, s.settings) for s in parsed])
         return [dict(s.raw) for s in parsed]
 
+    async def check(self, team_id: str, steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Every check a create or an update runs, with nothing written (the dashboard's step
+        editor checks as the user types)."""
+        return await self._checked(team_id, steps)
+
     async def _checked(
         self, team_id: str, steps: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
