@@ -40,6 +40,7 @@ from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
+from pagemill.services.idempotency import Idempotency
 from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
@@ -450,6 +451,9 @@ async def open_runtime(
                     limits,
                 ),
                 file_resolver=files.resolve,
+                idempotency=Idempotency(
+                    ledger.idempotency, clock, settings.idempotency_key_ttl_seconds
+                ),
             ),
             files=files,
             storage=storage,

@@ -258,6 +258,13 @@ class Settings(BaseSettings):
     live_ttl_after_finish_seconds: float = Field(
         default=3600.0, ge=0, description="How long a finished execution stays in the live store."
     )
+    idempotency_key_ttl_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How long an `Idempotency-Key` of a submission is remembered: within this "
+        "time the same key and request give the same execution (a different request with it is "
+        "refused with 409); after it the key is free again.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pagemill.domain.idempotency import IdempotencyClaim
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
 
 
@@ -131,6 +132,9 @@ class NewExecution:
     step_settings: list[dict[str, Any]]
     max_attempts: int
     traceparent: str | None = None
+    # Recorded with the execution, in its transaction: a live key of the team held by another
+    # request makes ``create`` answer that request's execution instead (see the port).
+    idempotency: IdempotencyClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.files import is_reference
+from pagemill.domain.idempotency import IdempotencyClaim, IdempotentRequest
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
 from pagemill.domain.page_ranges import parse_page_range
@@ -29,6 +30,7 @@ from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
+from pagemill.services.idempotency import Idempotency
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
@@ -69,6 +71,20 @@ class RunOptions:
     version: int | None = None
     webhook_events: str | None = None  # extension: "execution" (default) and/or "step"
     traceparent: str | None = None  # the caller's W3C trace context, when it sent one
+    # extension: sent with an Idempotency-Key, the same request gives the same execution
+    idempotency: IdempotentRequest | None = None
+
+    def fingerprinted(self) -> dict[str, Any]:
+        """The options that make two requests different (an idempotency fingerprint's)."""
+        return {
+            "page_range": self.page_range,
+            "output_format": self.output_format,
+            "run_evals": self.run_evals,
+            "skip_cache": self.skip_cache,
+            "webhook_url": self.webhook_url,
+            "version": self.version,
+            "webhook_events": self.webhook_events,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +109,7 @@ class ExecutionView:
     steps: list[StepRun]
     source: Literal["ledger", "live"]
     progress: dict[int, dict[str, Any]] = field(default_factory=dict)
+    replayed: bool = False  # the answer to an earlier request with the same Idempotency-Key
 
 
 def check_output_format(value: str) -> None:
@@ -125,6 +142,7 @@ class ExecutionService:
         tracing: Tracing | None = None,
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         self._pipelines = pipelines
         self._executions = executions
@@ -142,6 +160,7 @@ class ExecutionService:
         self._admission = admission
         self._file_resolver = file_resolver
         self._quota = quota
+        self._idempotency = idempotency
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
@@ -200,30 +219,56 @@ class ExecutionService:
 
         ``pipeline`` is ``runnable_pipeline``'s answer from the start of the request (the run
         uses the definition as it was when the request arrived); without it, it is read here.
+        With ``options.idempotency``, a request repeated with its key is answered with the
+        execution the first one created (``replayed``), and the document is discarded.
         """
         try:
+            claim = self._claim(options, document)
+            if claim is not None and self._idempotency is not None:
+                earlier = await self._idempotency.earlier(team_id, claim)
+                if earlier is not None:
+                    await self.discard(document)
+                    return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
             if pipeline is None:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
-            attributes: Attributes = {
-                "pagemill.execution_id": new.execution_id,
-                "pagemill.pipeline_id": new.pipeline_id,
-                "pagemill.pipeline_version": new.pipeline_version,
-                "pagemill.steps": len(new.step_types),
-            }
-            with self._tracing.run_request(attributes, options.traceparent) as traceparent:
-                new = dataclasses.replace(new, traceparent=traceparent)
-                if self._admission is None:
-                    snapshot = await self._executions.create(new, self._clock.now())
-                else:  # page limits, checked before anything is queued
-                    async with self._admission.execution(new) as counted:
-                        snapshot = await self._executions.create(counted, self._clock.now())
+            new = dataclasses.replace(new, idempotency=claim)
+            snapshot = await self._create(new, options)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)
             raise
+        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
+            await self.discard(document)
+            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
         await self._runner.publish(snapshot)
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
+
+    def _claim(self, options: RunOptions, document: StoredDocument) -> IdempotencyClaim | None:
+        if options.idempotency is None or self._idempotency is None:
+            return None
+        # A URL is the request's: its content may change between a request and its retry.
+        named = (
+            {"file_url": document.file_url}
+            if document.file_url is not None
+            else {"sha256": document.sha256, "filename": document.filename}
+        )
+        return self._idempotency.claim(options.idempotency, options.fingerprinted(), named)
+
+    async def _create(self, new: NewExecution, options: RunOptions) -> ExecutionSnapshot:
+        attributes: Attributes = {
+            "pagemill.execution_id": new.execution_id,
+            "pagemill.pipeline_id": new.pipeline_id,
+            "pagemill.pipeline_version": new.pipeline_version,
+            "pagemill.steps": len(new.step_types),
+        }
+        with self._tracing.run_request(attributes, options.traceparent) as traceparent:
+            new = dataclasses.replace(new, traceparent=traceparent)
+            if self._admission is None:
+                return await self._executions.create(new, self._clock.now())
+            # page limits, checked before anything is queued
+            async with self._admission.execution(new) as counted:
+                return await self._executions.create(counted, self._clock.now())
 
     async def _prepare(
         self, team_id: str, pipeline: Pipeline, options: RunOptions, document: StoredDocument

@@ -379,3 +379,21 @@ team_storage = sa.Table(
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("bytes_used", sa.BigInteger, nullable=False),
 )
+
+# Idempotency-Keys a team submitted with: recorded in the transaction that creates the
+# execution, and unique per team, so that concurrent duplicates on any replica agree on one
+# execution. ``fingerprint`` identifies the request; an expired key is free to be used again.
+# ``execution_id`` is not a foreign key: the key row is written first in that transaction.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("execution_id", sa.String(80), nullable=False),
+    _ts("created", nullable=False),
+    _ts("expires_at", nullable=False),
+    # The sweeper drops expired keys; deleting an execution drops its keys.
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+    sa.Index("ix_idempotency_keys_execution_id", "execution_id"),
+)

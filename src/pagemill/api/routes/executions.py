@@ -16,6 +16,7 @@ from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
 from pagemill.api.forms import RunFormReader
+from pagemill.api.idempotency import IdempotencyKeyHeader, idempotent_request, mark_replayed
 from pagemill.api.schemas import (
     MAX_INT,
     PipelineExecutionListResponse,
@@ -96,14 +97,16 @@ _RUN_BODY = {
     response_model=PipelineExecutionResponse,
     summary="Run Pipeline",
     openapi_extra=_RUN_BODY,
-    responses=error_responses(400, 413, 415, 429),
+    responses=error_responses(400, 409, 413, 415, 429),
 )
 async def run_pipeline(
     pipeline_id: Annotated[str, Path(max_length=80)],
     request: Request,
     caller: CallerDep,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     executions = caller.services.executions
+    idempotency = idempotent_request(request, f"pipelines/{pipeline_id}/run")
     # Refuse an unknown or archived pipeline before reading a possibly huge body; the run
     # uses this read instead of repeating it.
     pipeline = await executions.runnable_pipeline(caller.team_id, pipeline_id)
@@ -135,9 +138,10 @@ async def run_pipeline(
         webhook_events=form.webhook_events,
         version=form.version,
         traceparent=request.headers.get("traceparent"),
+        idempotency=idempotency,
     )
     view = await executions.run(caller.team_id, pipeline_id, options, document, pipeline=pipeline)
-    return wire.execution_response(view)
+    return mark_replayed(wire.execution_response(view), view)
 
 
 def _validate(fields: dict[str, str]) -> RunForm:

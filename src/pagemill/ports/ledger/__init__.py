@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from pagemill.ports.ledger.catalog import PipelineCatalog, VersionedStore
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
+from pagemill.ports.ledger.idempotency import IdempotencyLedger
 from pagemill.ports.ledger.invitations import InvitationLedger
 from pagemill.ports.ledger.secrets import SecretsLedger
 from pagemill.ports.ledger.steps import StepLedger
@@ -36,6 +37,7 @@ class Ledger(ABC):
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
+    idempotency: IdempotencyLedger
     uploads: UploadLedger
     invitations: InvitationLedger
     storage: StorageLedger
@@ -52,6 +54,7 @@ class Ledger(ABC):
 __all__ = [
     "ExecutionLedger",
     "FileLedger",
+    "IdempotencyLedger",
     "InvitationLedger",
     "Ledger",
     "PipelineCatalog",

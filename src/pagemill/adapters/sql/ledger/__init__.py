@@ -3,7 +3,7 @@
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
 ``custom_processors``, ``extraction_schemas``, ``tenancy``, ``webhooks``, ``files``,
-``uploads``, ``invitations``, ``storage`` and ``secrets``.
+``idempotency``, ``uploads``, ``invitations``, ``storage`` and ``secrets``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pagemill.adapters.sql.database import Database, DispatchHook, PoolSizing, create_engine
 from pagemill.adapters.sql.ledger.executions import SqlExecutionLedger
 from pagemill.adapters.sql.ledger.files import SqlFileLedger
+from pagemill.adapters.sql.ledger.idempotency import SqlIdempotencyLedger
 from pagemill.adapters.sql.ledger.invitations import SqlInvitationLedger
 from pagemill.adapters.sql.ledger.pipelines import SqlPipelineCatalog
 from pagemill.adapters.sql.ledger.secrets import SqlSecretsLedger
@@ -43,6 +44,7 @@ class SqlLedger(Ledger):
         self.tenancy = SqlTenancy(database)
         self.webhooks = SqlWebhookLedger(database)
         self.files = SqlFileLedger(database)
+        self.idempotency = SqlIdempotencyLedger(database)
         self.uploads = SqlUploadLedger(database)
         self.invitations = SqlInvitationLedger(database)
         self.storage = SqlStorageLedger(database)

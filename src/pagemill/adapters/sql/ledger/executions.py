@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pagemill.adapters.sql.database import Database, to_db
+from pagemill.adapters.sql.ledger.idempotency import claim_key
 from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.ledger.rows import (
     execution_from,
@@ -100,6 +101,12 @@ class SqlExecutionLedger(ExecutionLedger):
             raise ValueError("step_types and step_settings must have the same length")
         at = to_db(now)
         async with self._db.write() as conn:
+            if new.idempotency is not None:
+                earlier = await claim_key(
+                    conn, self._db.is_sqlite, new.team_id, new.execution_id, new.idempotency, now
+                )
+                if earlier is not None:
+                    return earlier
             # RETURNING gives the snapshot the caller mirrors without reading it back.
             execution_row = (
                 await conn.execute(
