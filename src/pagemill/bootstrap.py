@@ -46,6 +46,7 @@ from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
 from pagemill.services.pipelines import PipelineService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
+from pagemill.services.retention import build_retention
 from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.step_runner import RunnerConfig, StepRunner
@@ -204,6 +205,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         webhook_concurrency=settings.webhook_concurrency,
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
+        retention_sweep_interval_seconds=settings.retention_sweep_interval_seconds,
     )
 
 
@@ -329,6 +331,15 @@ async def open_runtime(
             compute = pool
         stack.push_async_callback(compute.close)
         storage = StorageQuota(ledger.storage, settings.team_storage_quota_bytes or None)
+        retention = build_retention(
+            ledger,
+            blobs,
+            storage,
+            live,
+            clock,
+            settings.retention_seconds,
+            settings.retention_sweep_batch,
+        )
         runner = StepRunner(
             ledger.steps,
             live,
@@ -454,6 +465,7 @@ async def open_runtime(
                 idempotency=Idempotency(
                     ledger.idempotency, clock, settings.idempotency_key_ttl_seconds
                 ),
+                retention=retention.policy,
             ),
             files=files,
             storage=storage,
@@ -472,6 +484,7 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
+            retention=retention,
         )
         yield Runtime(
             services=services,

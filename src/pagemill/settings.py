@@ -258,6 +258,25 @@ class Settings(BaseSettings):
     live_ttl_after_finish_seconds: float = Field(
         default=3600.0, ge=0, description="How long a finished execution stays in the live store."
     )
+    retention_seconds: float = Field(
+        default=30 * 86400.0,
+        ge=0,
+        description="How long an execution's input, results and checkpoints are kept after it "
+        "ends, unless its pipeline or team sets its own (API: `PUT "
+        "/api/v1/pipelines/{id}/retention`, `PUT /api/v1/team/retention`); then its results "
+        "answer 410 Gone and the sweeper removes them. 0: kept until deleted.",
+    )
+    retention_sweep_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the retention sweeper (in every process that runs steps) looks "
+        "for expired executions; a pass that filled its batch is followed by another at once.",
+    )
+    retention_sweep_batch: int = Field(
+        default=100,
+        ge=1,
+        description="Expired executions one sweeper pass purges (one short transaction each).",
+    )
     idempotency_key_ttl_seconds: float = Field(
         default=86400.0,
         gt=0,

@@ -59,6 +59,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/custom_pipelines/{processor_id}/set_active"): {"data": {"version": "1"}},
     ("PUT", "/api/v1/extraction_schemas/{schema_id}"): {"json": {"name": "mine now"}},
     ("PATCH", "/api/v1/teams/current/members/{user_id}"): {"json": {"role": "owner"}},
+    ("PUT", "/api/v1/pipelines/{pipeline_id}/retention"): {"json": {"retention_seconds": 60}},
 }
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}

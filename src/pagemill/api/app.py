@@ -20,6 +20,7 @@ from pagemill.api.routes import (
     invitations,
     operations,
     pipelines,
+    retention,
     teams,
     webhooks,
 )
@@ -51,6 +52,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     # Order matters: /pipelines/executions/… must win over /pipelines/{pipeline_id}.
     app.include_router(executions.router)
     app.include_router(webhooks.router)
+    app.include_router(retention.router)
     app.include_router(pipelines.router)
     app.include_router(custom_processors.router)
     app.include_router(custom_processors.deprecated_router)

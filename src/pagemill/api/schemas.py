@@ -141,6 +141,9 @@ class PipelineResponse(BaseModel):
     active_version: int
     created: str | None
     updated: str | None
+    retention_seconds: int | None = Field(
+        default=None, description="Extension: the pipeline's own retention; null: the team's"
+    )
 
 
 class PipelineListResponse(BaseModel):
@@ -182,6 +185,10 @@ class PipelineExecutionStepResponse(BaseModel):
         default=None,
         description="Extension: executor cache outcome (hit, miss or bypass; source of a hit)",
     )
+    expires_at: str | None = Field(
+        default=None,
+        description="Extension: when the step's result and checkpoint expire (then 410)",
+    )
 
 
 class PipelineExecutionResponse(BaseModel):
@@ -196,6 +203,15 @@ class PipelineExecutionResponse(BaseModel):
     config_snapshot: dict[str, Any] | None = None
     input_config: dict[str, Any] | None = None
     rate_breakdown: dict[str, Any] | None = None
+    retention_seconds: int | None = Field(
+        default=None, description="Extension: how long results are kept once it ended"
+    )
+    expires_at: str | None = Field(
+        default=None, description="Extension: when its results expire (set when it ends)"
+    )
+    purged_at: str | None = Field(
+        default=None, description="Extension: when the sweeper removed its stored results"
+    )
 
 
 class PipelineExecutionListResponse(BaseModel):

@@ -15,6 +15,7 @@ class Team:
     id: str
     name: str
     created: datetime
+    retention_seconds: int | None = None  # extension: None: the server's setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Pipeline:
     active_version: int
     created: datetime
     updated: datetime
+    retention_seconds: int | None = None  # extension: None: the team's, else the server's
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,11 @@ class Execution:
     error_message: str | None = None
     page_count: int | None = None
     traceparent: str | None = None  # W3C trace context of the run request, when traced
+    # Retention: how long results and checkpoints are kept once it ended (None: until
+    # deleted); ``expires_at`` is set when it ends, ``purged_at`` once they were removed.
+    retention_seconds: int | None = None
+    expires_at: datetime | None = None
+    purged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,7 @@ class NewExecution:
     step_settings: list[dict[str, Any]]
     max_attempts: int
     traceparent: str | None = None
+    retention_seconds: int | None = None  # None: kept until deleted
     # Recorded with the execution, in its transaction: a live key of the team held by another
     # request makes ``create`` answer that request's execution instead (see the port).
     idempotency: IdempotencyClaim | None = None

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from pagemill.domain.files import is_reference
 from pagemill.domain.idempotency import IdempotencyClaim, IdempotentRequest
 from pagemill.domain.ids import new_execution_id, random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
+from pagemill.domain.retention import expired, gone_detail
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
 from pagemill.domain.webhooks import check_webhook_url, parse_webhook_events
 from pagemill.ports.blobs import BlobStore
@@ -31,6 +32,7 @@ from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
 from pagemill.services.idempotency import Idempotency
+from pagemill.services.retention import RetentionPolicy
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
@@ -143,6 +145,7 @@ class ExecutionService:
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
         idempotency: Idempotency | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self._pipelines = pipelines
         self._executions = executions
@@ -161,6 +164,7 @@ class ExecutionService:
         self._file_resolver = file_resolver
         self._quota = quota
         self._idempotency = idempotency
+        self._retention = retention
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
@@ -295,6 +299,11 @@ class ExecutionService:
         )
         steps = parse_steps(raw_steps)
         self._processors.check_steps([(s.type, s.settings) for s in steps])
+        retention, retention_set_by = (
+            await self._retention.for_run(team_id, pipeline)
+            if self._retention is not None
+            else (None, None)
+        )
         overrides = {
             "page_range": options.page_range,
             "output_format": options.output_format,
@@ -324,10 +333,12 @@ class ExecutionService:
                 "skip_cache": options.skip_cache,
                 "webhook_url": options.webhook_url,
                 **({"webhook_events": webhook_events} if webhook_events else {}),
+                **({"retention_set_by": retention_set_by} if retention is not None else {}),
             },
             step_types=[s.type for s in steps],
             step_settings=await self._step_settings(team_id, steps),
             max_attempts=self._max_attempts,
+            retention_seconds=retention,
         )
 
     async def _step_settings(self, team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
@@ -380,6 +391,21 @@ class ExecutionService:
         self._runner.interrupt(execution_id)
         return ExecutionView(snapshot.execution, snapshot.steps, "ledger")
 
+    def _refuse_expired(self, execution: Execution, what: str) -> None:
+        """``Gone`` (410) once the execution's retention ran out, whether or not the sweeper
+        has removed the blobs yet: what is expired is never served."""
+        if expired(execution.expires_at, execution.purged_at, self._clock.now()):
+            set_by = execution.input_config.get("retention_set_by")
+            raise Gone(
+                gone_detail(
+                    execution.execution_id,
+                    what,
+                    execution.expires_at,
+                    execution.retention_seconds,
+                    set_by if isinstance(set_by, str) else None,
+                )
+            )
+
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
         try:
             return await self._live.get(execution_id)
@@ -405,6 +431,7 @@ class ExecutionService:
         if not 0 <= step_index < len(view.steps):
             raise NotFound(f"Step {step_index} of execution {execution_id} not found")
         step = view.steps[step_index]
+        self._refuse_expired(view.execution, f"result of step {step_index}")
         if step.status is StepStatus.COMPLETED and step.result_key is None:
             # Live said completed before the ledger row was read here: ask the ledger.
             step = (await self._executions.steps(execution_id))[step_index]

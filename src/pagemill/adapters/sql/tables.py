@@ -36,6 +36,9 @@ teams = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     _ts("created", nullable=False),
+    # How long the team's results and checkpoints are kept after their execution ends; NULL:
+    # the server's setting.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -114,6 +117,8 @@ pipelines = sa.Table(
     sa.Column("active_version", sa.Integer, nullable=False, server_default=sa.text("0")),
     _ts("created", nullable=False),
     _ts("updated", nullable=False),
+    # The pipeline's own retention (before the team's and the server's); NULL: not set.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
     # The listing: one team's pipelines, most recently updated first.
     sa.Index("ix_pipelines_team_id_updated", "team_id", "updated"),
 )
@@ -153,11 +158,18 @@ executions = sa.Table(
     sa.Column("page_count", sa.Integer, nullable=True),
     # The run request's W3C trace context: workers parent their step spans to it.
     sa.Column("traceparent", sa.String(64), nullable=True),
+    # Retention, decided at submit (NULL: kept until deleted); ``expires_at`` is set when the
+    # execution ends, ``purged_at`` when the sweeper removed its blobs.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
+    _ts("expires_at"),
+    _ts("purged_at"),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
     # Admission sums the pages of a team's unfinished executions on every submit: a lookup of
     # the few pending or running rows, not a walk over the team's whole history.
     sa.Index("ix_executions_team_id_status", "team_id", "status"),
+    # The retention sweeper: executions not purged yet, by expiry.
+    sa.Index("ix_executions_purged_at_expires_at", "purged_at", "expires_at"),
 )
 
 step_runs = sa.Table(

@@ -182,7 +182,32 @@ async def cancel_execution(execution_id: ExecutionId, caller: CallerDep) -> Resp
     return wire.execution_response(view)
 
 
-@router.get("/executions/{execution_id}/steps/{step_index}/result", summary="Get Step Result")
+class DeletedExecution(BaseModel):
+    execution_id: str
+    deleted: bool
+    blobs_deleted: int = Field(description="Stored inputs, results and checkpoints removed")
+
+
+@router.delete(
+    "/executions/{execution_id}",
+    response_model=DeletedExecution,
+    summary="Delete Pipeline Execution (pagemill extension)",
+    responses=error_responses(400),
+)
+async def delete_execution(execution_id: ExecutionId, caller: CallerDep) -> Response:
+    """Remove a finished execution with its uploaded input, results and checkpoints at once
+    (and from the executor cache); afterwards it is a 404. 400 while it has not finished."""
+    removed = await caller.services.retention.delete(caller.team_id, execution_id)
+    return wire.json_response(
+        {"execution_id": execution_id, "deleted": True, "blobs_deleted": removed}
+    )
+
+
+@router.get(
+    "/executions/{execution_id}/steps/{step_index}/result",
+    summary="Get Step Result",
+    responses=error_responses(410),
+)
 async def get_step_result(
     execution_id: ExecutionId,
     step_index: Annotated[int, Path(ge=0, le=1000)],

@@ -18,6 +18,7 @@ from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
 from pagemill.ports.ledger.idempotency import IdempotencyLedger
 from pagemill.ports.ledger.invitations import InvitationLedger
+from pagemill.ports.ledger.retention import RetentionLedger
 from pagemill.ports.ledger.secrets import SecretsLedger
 from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.ledger.storage import StorageLedger
@@ -40,6 +41,7 @@ class Ledger(ABC):
     idempotency: IdempotencyLedger
     uploads: UploadLedger
     invitations: InvitationLedger
+    retention: RetentionLedger
     storage: StorageLedger
     secrets: SecretsLedger
 
@@ -58,6 +60,7 @@ __all__ = [
     "InvitationLedger",
     "Ledger",
     "PipelineCatalog",
+    "RetentionLedger",
     "SecretsLedger",
     "StepLedger",
     "StorageLedger",

@@ -3,7 +3,7 @@
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
 ``custom_processors``, ``extraction_schemas``, ``tenancy``, ``webhooks``, ``files``,
-``idempotency``, ``uploads``, ``invitations``, ``storage`` and ``secrets``.
+``idempotency``, ``uploads``, ``invitations``, ``retention``, ``storage`` and ``secrets``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pagemill.adapters.sql.ledger.files import SqlFileLedger
 from pagemill.adapters.sql.ledger.idempotency import SqlIdempotencyLedger
 from pagemill.adapters.sql.ledger.invitations import SqlInvitationLedger
 from pagemill.adapters.sql.ledger.pipelines import SqlPipelineCatalog
+from pagemill.adapters.sql.ledger.retention import SqlRetentionLedger
 from pagemill.adapters.sql.ledger.secrets import SqlSecretsLedger
 from pagemill.adapters.sql.ledger.steps import SqlStepLedger
 from pagemill.adapters.sql.ledger.storage import SqlStorageLedger
@@ -47,6 +48,7 @@ class SqlLedger(Ledger):
         self.idempotency = SqlIdempotencyLedger(database)
         self.uploads = SqlUploadLedger(database)
         self.invitations = SqlInvitationLedger(database)
+        self.retention = SqlRetentionLedger(database)
         self.storage = SqlStorageLedger(database)
         self.secrets = SqlSecretsLedger(database)
 

@@ -123,6 +123,7 @@ class SqlExecutionLedger(ExecutionLedger):
                         "config_snapshot": new.config_snapshot,
                         "input_config": new.input_config,
                         "traceparent": new.traceparent,
+                        "retention_seconds": new.retention_seconds,
                     },
                 )
             ).one()
@@ -228,7 +229,9 @@ class SqlExecutionLedger(ExecutionLedger):
             steps = await read_steps(conn, execution_id)
             final: dict[str, Any] = {}
             if running.rowcount == 0:
-                final = final_values(steps, now, rates, head.page_count, "Cancelled.")
+                final = final_values(
+                    steps, now, rates, head.page_count, "Cancelled.", head.retention_seconds
+                )
             snapshot = await commit_transition(conn, execution_id, steps, **final)
             await record_due_webhooks(conn, snapshot, now)
             return snapshot
