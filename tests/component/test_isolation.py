@@ -60,6 +60,7 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/extraction_schemas/{schema_id}"): {"json": {"name": "mine now"}},
     ("PATCH", "/api/v1/teams/current/members/{user_id}"): {"json": {"role": "owner"}},
     ("PUT", "/api/v1/pipelines/{pipeline_id}/retention"): {"json": {"retention_seconds": 60}},
+    ("POST", "/api/v1/pipelines/executions/{execution_id}/rerun"): {"json": {"from_step": 0}},
 }
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}

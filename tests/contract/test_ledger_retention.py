@@ -12,7 +12,8 @@ import pytest
 from pagemill.adapters.sql import SqlLedger
 from pagemill.domain.errors import Conflict
 from pagemill.domain.idempotency import IdempotencyClaim
-from pagemill.domain.models import StepOutput
+from pagemill.domain.models import ReusedStep, StepOutput
+from pagemill.domain.statuses import StepStatus
 from tests.contract.ledger_kit import T0, at, claimed, new_execution, output, team
 
 RATES = {"convert": 400}
@@ -141,3 +142,38 @@ async def test_team_and_pipeline_retention_are_stored(ledger: SqlLedger) -> None
     assert changed is not None and changed.retention_seconds == 120
     read = await ledger.pipelines.get(team_id, "pl_ret")
     assert read is not None and read.retention_seconds == 120
+
+
+async def test_a_rerun_starts_after_the_steps_it_reuses(ledger: SqlLedger) -> None:
+    team_id = await team(ledger)
+    parent_id, parent_out = await finished(ledger, team_id, 0)
+    reused = ReusedStep(parent_out.result_key, parent_out.checkpoint_id, 3, parent_id, 0)
+    new = dataclasses.replace(
+        new_execution(team_id, ["convert", "segment"]),
+        reused=(reused,),
+        parent_execution_id=parent_id,
+        page_count=3,
+    )
+
+    created = await ledger.executions.create(new, at(10))
+
+    assert created.execution.parent_execution_id == parent_id
+    assert created.execution.page_count == 3
+    first, second = created.steps
+    assert (first.status, first.result_key, first.checkpoint_id) == (
+        StepStatus.COMPLETED,
+        parent_out.result_key,
+        parent_out.checkpoint_id,
+    )
+    assert first.cache == reused.outcome
+    assert (second.status, second.attempt) == (StepStatus.DISPATCHED, 1)
+    assert await ledger.executions.count_results(new.execution_id, 0) == 1
+    claim = await claimed(ledger, "w1", at(11))
+    assert claim.step.step_index == 1
+    assert claim.upstream is not None and claim.upstream.checkpoint_id == parent_out.checkpoint_id
+    done = await ledger.steps.complete(
+        claim.step.ref, "w1", at(12), output(claim.step.ref), {"convert": 400, "segment": 200}
+    )
+    assert done is not None and done.execution.rate_breakdown is not None
+    lines = done.execution.rate_breakdown["steps"]
+    assert [line["cost_cents"] > 0 for line in lines] == [False, True]  # reused: not charged

@@ -212,6 +212,9 @@ class PipelineExecutionResponse(BaseModel):
     purged_at: str | None = Field(
         default=None, description="Extension: when the sweeper removed its stored results"
     )
+    parent_execution_id: str | None = Field(
+        default=None, description="Extension: a rerun's parent, whose outputs it reuses"
+    )
 
 
 class PipelineExecutionListResponse(BaseModel):

@@ -101,6 +101,7 @@ def execution(view: ExecutionView) -> dict[str, Any]:
         "retention_seconds": e.retention_seconds,
         "expires_at": expires_at,
         "purged_at": timestamp(e.purged_at),
+        "parent_execution_id": e.parent_execution_id,
     }
 
 

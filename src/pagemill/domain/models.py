@@ -116,6 +116,7 @@ class Execution:
     retention_seconds: int | None = None
     expires_at: datetime | None = None
     purged_at: datetime | None = None
+    parent_execution_id: str | None = None  # a rerun: the execution whose outputs it reuses
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,26 @@ class ExecutionHead:
 
     status: ExecutionStatus
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReusedStep:
+    """A step of a rerun that is not run again: where its parent's outputs are."""
+
+    result_key: str
+    checkpoint_id: str | None
+    page_count: int
+    source_execution_id: str
+    source_step_index: int
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        """What the step shows as its cache outcome."""
+        return {
+            "status": "reused",
+            "source_execution_id": self.source_execution_id,
+            "source_step_index": self.source_step_index,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +161,11 @@ class NewExecution:
     max_attempts: int
     traceparent: str | None = None
     retention_seconds: int | None = None  # None: kept until deleted
+    # A rerun: its first ``len(reused)`` steps are the parent's stored outputs, recorded as
+    # completed (``cache`` status ``reused``); the next step is the one dispatched.
+    reused: tuple[ReusedStep, ...] = ()
+    parent_execution_id: str | None = None
+    page_count: int | None = None  # the billed page count, when known already (a rerun)
     # Recorded with the execution, in its transaction: a live key of the team held by another
     # request makes ``create`` answer that request's execution instead (see the port).
     idempotency: IdempotencyClaim | None = None

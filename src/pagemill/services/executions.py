@@ -7,16 +7,15 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from pagemill.domain.files import is_reference
-from pagemill.domain.idempotency import IdempotencyClaim, IdempotentRequest
+from pagemill.domain.idempotency import IdempotencyClaim
 from pagemill.domain.ids import new_execution_id, random_base62
-from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
+from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
 from pagemill.domain.retention import expired, gone_detail
@@ -31,97 +30,36 @@ from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
+from pagemill.services.execution_types import (
+    OUTPUT_FORMATS,
+    ExecutionView,
+    FileResolver,
+    RunOptions,
+    StepSettingsHook,
+    StoredDocument,
+    chain_step_settings_hooks,
+    check_output_format,
+    clean_filename,
+)
 from pagemill.services.idempotency import Idempotency
+from pagemill.services.rerun import RerunRequest, overridden, reused_steps
 from pagemill.services.retention import RetentionPolicy
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.executions")
 
-OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
-
-# (team_id, steps) → each step's settings as the workers will see them; may refuse a step.
-StepSettingsHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any]]]]
-# (team_id, "datalab://file-N") → a copy of the team's uploaded file as a run's document.
-FileResolver = Callable[[str, str], Awaitable["StoredDocument"]]
-
-
-def chain_step_settings_hooks(*hooks: StepSettingsHook) -> StepSettingsHook:
-    """One hook that runs ``hooks`` in order, each on the settings the previous one returned
-    (custom processors freeze ``custom`` steps, extraction schemas ``extract`` steps)."""
-
-    async def chained(team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
-        current = list(steps)
-        for hook in hooks:
-            settings = await hook(team_id, current)
-            current = [
-                dataclasses.replace(s, settings=new)
-                for s, new in zip(current, settings, strict=True)
-            ]
-        return [dict(s.settings) for s in current]
-
-    return chained
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    page_range: str | None = None
-    output_format: str | None = None
-    run_evals: bool = False
-    skip_cache: bool = False
-    webhook_url: str | None = None
-    version: int | None = None
-    webhook_events: str | None = None  # extension: "execution" (default) and/or "step"
-    traceparent: str | None = None  # the caller's W3C trace context, when it sent one
-    # extension: sent with an Idempotency-Key, the same request gives the same execution
-    idempotency: IdempotentRequest | None = None
-
-    def fingerprinted(self) -> dict[str, Any]:
-        """The options that make two requests different (an idempotency fingerprint's)."""
-        return {
-            "page_range": self.page_range,
-            "output_format": self.output_format,
-            "run_evals": self.run_evals,
-            "skip_cache": self.skip_cache,
-            "webhook_url": self.webhook_url,
-            "version": self.version,
-            "webhook_events": self.webhook_events,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    key: str
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    file_url: str | None = None
-    charged_to: str | None = None  # the team whose storage quota counts these bytes
-
-    def renamed(self, filename: str, content_type: str) -> StoredDocument:
-        return dataclasses.replace(
-            self, filename=_clean_filename(filename), content_type=content_type
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionView:
-    execution: Execution
-    steps: list[StepRun]
-    source: Literal["ledger", "live"]
-    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
-    replayed: bool = False  # the answer to an earlier request with the same Idempotency-Key
-
-
-def check_output_format(value: str) -> None:
-    formats = [f.strip() for f in value.split(",")]
-    unknown = [f for f in formats if f not in OUTPUT_FORMATS]
-    if unknown or not formats:
-        raise InvalidInput(
-            f"output_format {value!r} is not valid; use one or more of "
-            f"{', '.join(sorted(OUTPUT_FORMATS))}, comma-separated."
-        )
+__all__ = [
+    "OUTPUT_FORMATS",
+    "ExecutionService",
+    "ExecutionView",
+    "FileResolver",
+    "RunOptions",
+    "StepSettingsHook",
+    "StoredDocument",
+    "chain_step_settings_hooks",
+    "check_output_format",
+]
 
 
 class ExecutionService:
@@ -181,7 +119,7 @@ class ExecutionService:
             stored = await self._store(team_id, download.chunks)
         return dataclasses.replace(
             stored,
-            filename=_clean_filename(download.filename),
+            filename=clean_filename(download.filename),
             content_type=download.content_type,
             file_url=url,
         )
@@ -273,6 +211,85 @@ class ExecutionService:
             # page limits, checked before anything is queued
             async with self._admission.execution(new) as counted:
                 return await self._executions.create(counted, self._clock.now())
+
+    async def rerun(self, team_id: str, execution_id: str, request: RerunRequest) -> ExecutionView:
+        """A new execution of the parent's input that reuses the parent's outputs of the steps
+        before ``request.from_step`` and runs the rest (see ``services.rerun``)."""
+        parent = await self._executions.get(execution_id, team_id)
+        if parent is None:
+            raise NotFound(f"Execution {execution_id} not found")
+        self._refuse_expired(parent, "stored outputs")
+        pipeline = await self.runnable_pipeline(team_id, parent.pipeline_id)
+        version = parent.pipeline_version if request.version is None else request.version
+        if request.steps is not None:
+            if request.version is not None:
+                raise InvalidInput("Send either version or steps, not both.")
+            raw_steps = [dict(step) for step in request.steps]
+        elif request.version is None:
+            raw_steps = list(parent.config_snapshot.get("steps") or [])
+        else:
+            versions = await self._pipelines.versions(pipeline.pk) if version > 0 else []
+            version = select_version(
+                version, pipeline.active_version, [v.version for v in versions]
+            )
+            raw_steps = (
+                pipeline.steps
+                if version == 0
+                else next(v.steps for v in versions if v.version == version)
+            )
+        options = RunOptions(
+            **overridden(parent, request),
+            traceparent=request.traceparent,
+            idempotency=request.idempotency,
+        )
+        config = parent.input_config
+        document = StoredDocument(
+            key=parent.input_key,
+            filename=str(config.get("filename") or "document"),
+            content_type=str(config.get("content_type") or "application/octet-stream"),
+            size=int(config.get("file_size") or 1),
+            sha256=str(config.get("sha256") or ""),
+            file_url=config.get("file_url"),
+        )
+        claim = self._claim(options, document)
+        if claim is not None and self._idempotency is not None:
+            earlier = await self._idempotency.earlier(team_id, claim)
+            if earlier is not None:
+                return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
+        # Prepared as a run of the chosen steps (the draft slot carries them), then dated back
+        # to the version they came from.
+        new = await self._prepare(
+            team_id,
+            dataclasses.replace(pipeline, steps=raw_steps, active_version=0),
+            options,
+            document,
+        )
+        reused = reused_steps(
+            parent,
+            await self._executions.steps(execution_id),
+            new.step_types,
+            new.step_settings,
+            request.from_step,
+        )
+        rerun = {
+            "parent_execution_id": execution_id,
+            "from_step": request.from_step,
+            "steps_replaced": request.steps is not None,
+        }
+        new = dataclasses.replace(
+            new,
+            pipeline_version=version,
+            config_snapshot={**new.config_snapshot, "version": version, "rerun": rerun},
+            reused=reused,
+            parent_execution_id=execution_id,
+            page_count=parent.page_count if reused else None,
+            idempotency=claim,
+        )
+        snapshot = await self._create(new, options)
+        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
+            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
+        await self._runner.publish(snapshot)
+        return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def _prepare(
         self, team_id: str, pipeline: Pipeline, options: RunOptions, document: StoredDocument
@@ -451,10 +468,3 @@ class ExecutionService:
                 "error": f"Step {step_index} was {step.status.value} and has no result.",
             }
         return {"status": "processing", "step_status": step.status.value}
-
-
-def _clean_filename(name: str) -> str:
-    """Keep a display name only: no directories, no control characters, bounded length."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
-    return cleaned[:255] or "document"

@@ -21,6 +21,8 @@ log = logging.getLogger("pagemill.retention")
 
 
 async def sweep_forever(service: RetentionService, interval_seconds: float) -> None:
+    # The first pass waits an interval too: a process starting up has better things to do.
+    await asyncio.sleep(interval_seconds)
     while True:
         try:
             report = await service.sweep()

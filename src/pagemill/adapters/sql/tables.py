@@ -163,6 +163,8 @@ executions = sa.Table(
     sa.Column("retention_seconds", sa.Integer, nullable=True),
     _ts("expires_at"),
     _ts("purged_at"),
+    # A rerun's parent (not a foreign key: the parent may be deleted before its reruns).
+    sa.Column("parent_execution_id", sa.String(80), nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
     # Admission sums the pages of a team's unfinished executions on every submit: a lookup of

@@ -21,9 +21,11 @@ from pagemill.api.schemas import (
     MAX_INT,
     PipelineExecutionListResponse,
     PipelineExecutionResponse,
+    PipelineStep,
     StoredText,
 )
 from pagemill.services.executions import RunOptions
+from pagemill.services.rerun import RerunRequest
 
 router = APIRouter(
     prefix="/api/v1/pipelines", tags=["pipelines"], responses=error_responses(401, 404, 503)
@@ -180,6 +182,61 @@ async def cancel_execution(execution_id: ExecutionId, caller: CallerDep) -> Resp
     heartbeat; the execution ends `cancelled`. A finished execution is returned unchanged."""
     view = await caller.services.executions.cancel(caller.team_id, execution_id)
     return wire.execution_response(view)
+
+
+class RerunBody(BaseModel):
+    """A rerun: which step to start from, which steps, and the run overrides (absent: the
+    parent's)."""
+
+    from_step: int = Field(
+        ge=0, le=MAX_INT, description="The first step to run; the ones before are reused"
+    )
+    version: int | None = Field(
+        default=None, ge=0, le=MAX_INT, description="Run this version of the pipeline (0: draft)"
+    )
+    steps: list[PipelineStep] | None = Field(
+        default=None, min_length=1, description="Replacement steps (all of them)"
+    )
+    page_range: StoredText | None = Field(default=None, max_length=2000)
+    output_format: StoredText | None = Field(default=None, max_length=100)
+    run_evals: bool | None = None
+    skip_cache: bool | None = None
+    webhook_url: StoredText | None = Field(default=None, max_length=4096)
+    webhook_events: StoredText | None = Field(default=None, max_length=100)
+
+
+@router.post(
+    "/executions/{execution_id}/rerun",
+    response_model=PipelineExecutionResponse,
+    summary="Rerun Pipeline Execution From A Step (pagemill extension)",
+    responses=error_responses(400, 409, 410, 429),
+)
+async def rerun_execution(
+    execution_id: ExecutionId,
+    body: RerunBody,
+    request: Request,
+    caller: CallerDep,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A new execution of the same input that reuses the stored outputs of the steps before
+    `from_step` (shown with cache status `reused`) and runs the rest; it records
+    `parent_execution_id`."""
+    fields = body.model_dump(mode="json", exclude_unset=True)
+    rerun = RerunRequest(
+        from_step=body.from_step,
+        version=body.version,
+        steps=[step.model_dump(exclude_unset=True) for step in body.steps] if body.steps else None,
+        page_range=body.page_range,
+        output_format=body.output_format,
+        run_evals=body.run_evals,
+        skip_cache=body.skip_cache,
+        webhook_url=body.webhook_url,
+        webhook_events=body.webhook_events,
+        traceparent=request.headers.get("traceparent"),
+        idempotency=idempotent_request(request, f"executions/{execution_id}/rerun", fields),
+    )
+    view = await caller.services.executions.rerun(caller.team_id, execution_id, rerun)
+    return mark_replayed(wire.execution_response(view), view)
 
 
 class DeletedExecution(BaseModel):

@@ -46,6 +46,7 @@ def execution_from(row: Row, prefix: str | None = None) -> Execution:
         retention_seconds=m[executions.c.retention_seconds],
         expires_at=from_db_opt(m[executions.c.expires_at]),
         purged_at=from_db_opt(m[executions.c.purged_at]),
+        parent_execution_id=m[executions.c.parent_execution_id],
     )
 
 

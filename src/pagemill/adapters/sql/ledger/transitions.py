@@ -104,7 +104,8 @@ def final_values(
         ),
         "rate_breakdown": execution_rate_breakdown(
             [step.step_type for step in steps],
-            [s is StepStatus.COMPLETED for s in statuses],
+            # A rerun's reused steps did no work here: they are not charged again.
+            [step.status is StepStatus.COMPLETED and not _reused(step) for step in steps],
             page_count or 0,
             rates,
         ),
@@ -112,6 +113,10 @@ def final_values(
     if error is not None and final is not ExecutionStatus.COMPLETED:
         values["error_message"] = error
     return values
+
+
+def _reused(step: StepRun) -> bool:
+    return isinstance(step.cache, dict) and step.cache.get("status") == "reused"
 
 
 def completion_values(
