@@ -215,3 +215,24 @@ async def test_no_blob_outlives_its_execution(short: TestServer) -> None:
     assert stored_blobs(short) == []
     await short.client.delete(f"/api/v1/pipelines/executions/{other['execution_id']}", headers=h)
     assert stored_blobs(short) == []
+
+
+async def test_the_server_sweeps_by_itself(tmp_path: Path) -> None:
+    async with test_server(
+        tmp_path / "data",
+        test_registry(),
+        retention_seconds=1,
+        retention_sweep_interval_seconds=0.2,
+    ) as server:
+        pipeline_id = await make_pipeline(server, TWO_STEPS)
+        done = await run_done(server, pipeline_id)
+        assert stored_blobs(server)
+        for _ in range(100):  # expiry after 1 s, then a pass within 0.2 s
+            if not stored_blobs(server):
+                break
+            await asyncio.sleep(0.05)
+        assert stored_blobs(server) == []
+        read = await server.client.get(
+            f"/api/v1/pipelines/executions/{done['execution_id']}", headers=server.headers()
+        )
+        assert read.json()["purged_at"] is not None

@@ -172,6 +172,9 @@ executions = sa.Table(
     sa.Index("ix_executions_team_id_status", "team_id", "status"),
     # The retention sweeper: executions not purged yet, by expiry.
     sa.Index("ix_executions_purged_at_expires_at", "purged_at", "expires_at"),
+    # Purging or deleting an execution asks whether another one names its blobs (a rerun
+    # names its parent's input): point lookups, not scans.
+    sa.Index("ix_executions_input_key", "input_key"),
 )
 
 step_runs = sa.Table(
@@ -206,6 +209,9 @@ step_runs = sa.Table(
     # The claimer looks for due dispatched steps; the reaper for running steps past their lease.
     sa.Index("ix_step_runs_status_available_at", "status", "available_at"),
     sa.Index("ix_step_runs_status_lease_expires_at", "status", "lease_expires_at"),
+    # Retention: who else names a result (a rerun) or a checkpoint (a cache hit, a rerun).
+    sa.Index("ix_step_runs_result_key", "result_key"),
+    sa.Index("ix_step_runs_checkpoint_id", "checkpoint_id"),
 )
 
 step_results = sa.Table(

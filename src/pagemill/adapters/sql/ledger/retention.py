@@ -74,10 +74,11 @@ async def _still_used(
 
 async def _release(conn: AsyncConnection, execution_id: str, team_id: str) -> ReleasedBlobs:
     inputs, results, checkpoints = await _held(conn, execution_id)
+    # Another execution names a blob in its steps (``step_results`` only repeats, for each
+    # completed step, what its step row holds) or as its input; each lookup is indexed.
     inputs -= await _still_used(conn, execution_id, _E.c.input_key, inputs)
-    for table in (_R, _S):
-        results -= await _still_used(conn, execution_id, table.c.result_key, results)
-        checkpoints -= await _still_used(conn, execution_id, table.c.checkpoint_id, checkpoints)
+    results -= await _still_used(conn, execution_id, _R.c.result_key, results)
+    checkpoints -= await _still_used(conn, execution_id, _R.c.checkpoint_id, checkpoints)
     # The executor cache must not hand out work whose blobs are about to go.
     await conn.execute(
         sa.delete(step_cache).where(

@@ -27,9 +27,15 @@ def upgrade() -> None:
     op.add_column("executions", sa.Column("expires_at", sa.DateTime(timezone=True)))
     op.add_column("executions", sa.Column("purged_at", sa.DateTime(timezone=True)))
     op.create_index("ix_executions_purged_at_expires_at", "executions", ["purged_at", "expires_at"])
+    op.create_index("ix_executions_input_key", "executions", ["input_key"])
+    op.create_index("ix_step_runs_result_key", "step_runs", ["result_key"])
+    op.create_index("ix_step_runs_checkpoint_id", "step_runs", ["checkpoint_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_step_runs_checkpoint_id", "step_runs")
+    op.drop_index("ix_step_runs_result_key", "step_runs")
+    op.drop_index("ix_executions_input_key", "executions")
     op.drop_index("ix_executions_purged_at_expires_at", "executions")
     with op.batch_alter_table("executions") as batch:
         batch.drop_column("purged_at")
