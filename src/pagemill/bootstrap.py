@@ -44,6 +44,7 @@ from pagemill.services.execution_events import EventStreamConfig, ExecutionEvent
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
 from pagemill.services.extraction_schemas import ExtractionSchemaService
 from pagemill.services.files import FileService
+from pagemill.services.idempotency import Idempotency
 from pagemill.services.invitations import InvitationService
 from pagemill.services.keys import DEFAULT_TEAM, IssuedKey, KeyService
 from pagemill.services.operations import OperationsService
@@ -51,6 +52,7 @@ from pagemill.services.pipelines import PipelineService
 from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import LoginThrottle, RateLimiter
 from pagemill.services.requests import RequestService
+from pagemill.services.retention import build_retention
 from pagemill.services.secret_box import SecretBox
 from pagemill.services.sessions import SessionService, load_session_secret
 from pagemill.services.step_runner import RunnerConfig, StepRunner
@@ -210,6 +212,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         webhook_concurrency=settings.webhook_concurrency,
         webhook_timeout_seconds=settings.webhook_timeout_seconds,
+        retention_sweep_interval_seconds=settings.retention_sweep_interval_seconds,
     )
 
 
@@ -335,6 +338,15 @@ async def open_runtime(
             compute = pool
         stack.push_async_callback(compute.close)
         storage = StorageQuota(ledger.storage, settings.team_storage_quota_bytes or None)
+        retention = build_retention(
+            ledger,
+            blobs,
+            storage,
+            live,
+            clock,
+            settings.retention_seconds,
+            settings.retention_sweep_batch,
+        )
         runner = StepRunner(
             ledger.steps,
             live,
@@ -445,6 +457,10 @@ async def open_runtime(
             tracing=tracing,
             admission=admission,
             file_resolver=files.resolve,
+            idempotency=Idempotency(
+                ledger.idempotency, clock, settings.idempotency_key_ttl_seconds
+            ),
+            retention=retention.policy,
             eval_hook=eval_rubrics.freeze_for_run,
         )
         services = Services(
@@ -510,6 +526,7 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
+            retention=retention,
         )
         yield Runtime(
             services=services,

@@ -271,6 +271,32 @@ class Settings(BaseSettings):
         description="How often an idle event stream (`GET …/executions/{id}/events`) sends a "
         "`: keep-alive` comment, so proxies do not close it.",
     )
+    retention_seconds: float = Field(
+        default=30 * 86400.0,
+        ge=0,
+        description="How long an execution's input, results and checkpoints are kept after it "
+        "ends, unless its pipeline or team sets its own (API: `PUT "
+        "/api/v1/pipelines/{id}/retention`, `PUT /api/v1/team/retention`); then its results "
+        "answer 410 Gone and the sweeper removes them. 0: kept until deleted.",
+    )
+    retention_sweep_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the retention sweeper (in every process that runs steps) looks "
+        "for expired executions; a pass that filled its batch is followed by another at once.",
+    )
+    retention_sweep_batch: int = Field(
+        default=100,
+        ge=1,
+        description="Expired executions one sweeper pass purges (one short transaction each).",
+    )
+    idempotency_key_ttl_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How long an `Idempotency-Key` of a submission is remembered: within this "
+        "time the same key and request give the same execution (a different request with it is "
+        "refused with 409); after it the key is free again.",
+    )
     shutdown_grace_seconds: float = Field(
         default=10.0,
         ge=0,

@@ -72,6 +72,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/teams/current/members/{user_id}"): {"json": {"role": "owner"}},
     ("POST", "/ui/pipelines/{pipeline_id}/discard"): {"data": {"version": "1"}},
+    ("PUT", "/api/v1/pipelines/{pipeline_id}/retention"): {"json": {"retention_seconds": 60}},
+    ("POST", "/api/v1/pipelines/executions/{execution_id}/rerun"): {"json": {"from_step": 0}},
 }
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}

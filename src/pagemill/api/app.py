@@ -25,6 +25,7 @@ from pagemill.api.routes import (
     operations,
     pipelines,
     requests,
+    retention,
     teams,
     webhooks,
     workflows,
@@ -59,6 +60,7 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(events.router)
     app.include_router(insights.router)
     app.include_router(webhooks.router)
+    app.include_router(retention.router)
     app.include_router(pipelines.router)
     app.include_router(custom_processors.router)
     app.include_router(custom_processors.deprecated_router)

@@ -22,6 +22,8 @@ from pagemill.api.schemas import ErrorResponse
 from pagemill.domain.errors import (
     Conflict,
     Forbidden,
+    Gone,
+    IdempotencyMismatch,
     InvalidInput,
     NotFound,
     PagemillError,
@@ -42,6 +44,8 @@ STATUS_BY_ERROR: dict[type[PagemillError], int] = {
     RateLimited: 429,
     InvalidInput: 422,
     Conflict: 400,
+    IdempotencyMismatch: 409,
+    Gone: 410,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     UpstreamUnavailable: 400,
@@ -56,6 +60,8 @@ _DESCRIPTIONS = {
     403: "A member of the team whose role does not allow this, or a cookie-authenticated "
     "change without a valid X-CSRF-Token",
     404: "Not found for the caller's team",
+    409: "The Idempotency-Key was used before for a different request (pagemill extension)",
+    410: "The result existed but its retention ran out; the detail says when (pagemill extension)",
     413: "The body, upload or download is over its size cap, or the team's storage quota "
     "would be exceeded",
     415: "The document's format needs a converter this server does not have (LibreOffice)",

@@ -141,6 +141,9 @@ class PipelineResponse(BaseModel):
     active_version: int
     created: str | None
     updated: str | None
+    retention_seconds: int | None = Field(
+        default=None, description="Extension: the pipeline's own retention; null: the team's"
+    )
 
 
 class PipelineListResponse(BaseModel):
@@ -182,6 +185,10 @@ class PipelineExecutionStepResponse(BaseModel):
         default=None,
         description="Extension: executor cache outcome (hit, miss or bypass; source of a hit)",
     )
+    expires_at: str | None = Field(
+        default=None,
+        description="Extension: when the step's result and checkpoint expire (then 410)",
+    )
 
 
 class PipelineExecutionResponse(BaseModel):
@@ -200,6 +207,18 @@ class PipelineExecutionResponse(BaseModel):
         default=False,
         description="pagemill extension: the execution was cancelled (its status then reads "
         "failed, which every SDK poll loop stops on)",
+    )
+    retention_seconds: int | None = Field(
+        default=None, description="Extension: how long results are kept once it ended"
+    )
+    expires_at: str | None = Field(
+        default=None, description="Extension: when its results expire (set when it ends)"
+    )
+    purged_at: str | None = Field(
+        default=None, description="Extension: when the sweeper removed its stored results"
+    )
+    parent_execution_id: str | None = Field(
+        default=None, description="Extension: a rerun's parent, whose outputs it reuses"
     )
 
 

@@ -39,6 +39,7 @@ def pipeline(p: Pipeline) -> dict[str, Any]:
         "active_version": p.active_version,
         "created": timestamp(p.created),
         "updated": timestamp(p.updated),
+        "retention_seconds": p.retention_seconds,
     }
 
 
@@ -56,8 +57,9 @@ def result_url(execution_id: str, step_index: int) -> str:
     return f"/api/v1/pipelines/executions/{execution_id}/steps/{step_index}/result"
 
 
-def _step(step: StepRun, progress: dict[str, Any] | None) -> dict[str, Any]:
+def _step(step: StepRun, progress: dict[str, Any] | None, expires_at: str | None) -> dict[str, Any]:
     dispatched = step.status not in (StepStatus.PENDING, StepStatus.SKIPPED)
+    stored = step.result_key is not None or step.checkpoint_id is not None
     return {
         "step_index": step.step_index,
         "step_type": step.step_type,
@@ -74,6 +76,8 @@ def _step(step: StepRun, progress: dict[str, Any] | None) -> dict[str, Any]:
         "heartbeat_at": timestamp(step.heartbeat_at),
         "progress": progress,
         "cache": step.cache,
+        # When its result and checkpoint stop being served (the execution's retention).
+        "expires_at": expires_at if stored else None,
     }
 
 
@@ -81,6 +85,7 @@ def execution(view: ExecutionView) -> dict[str, Any]:
     e = view.execution
     input_config = dict(e.input_config)
     input_config["page_count"] = e.page_count
+    expires_at = timestamp(e.expires_at)
     return {
         "execution_id": e.execution_id,
         "pipeline_id": e.pipeline_id,
@@ -88,13 +93,17 @@ def execution(view: ExecutionView) -> dict[str, Any]:
         "status": wire_status(e.status),
         # Extension: the exact end of a cancelled execution, which ``status`` shows as failed.
         "cancelled": e.status is ExecutionStatus.CANCELLED,
-        "steps": [_step(s, view.progress.get(s.step_index)) for s in view.steps],
+        "steps": [_step(s, view.progress.get(s.step_index), expires_at) for s in view.steps],
         "started_at": timestamp(e.started_at),
         "completed_at": timestamp(e.completed_at),
         "created": timestamp(e.created),
         "config_snapshot": e.config_snapshot,
         "input_config": input_config,
         "rate_breakdown": e.rate_breakdown,
+        "retention_seconds": e.retention_seconds,
+        "expires_at": expires_at,
+        "purged_at": timestamp(e.purged_at),
+        "parent_execution_id": e.parent_execution_id,
     }
 
 

@@ -8,6 +8,8 @@
     ├── InvalidInput          a request the domain rules refuse (bad page range, bad composition…)
     │   └── UnsupportedProcessor   a step type this server cannot run
     ├── Conflict              the request clashes with current state (no published version…)
+    │   └── IdempotencyMismatch    an Idempotency-Key reused for a different request
+    ├── Gone                  it existed, but its retention ran out (results, checkpoints)
     ├── PayloadTooLarge       an upload or download over the size cap
     │   └── StorageQuotaExceeded   it does not fit in the team's storage quota
     ├── UnsupportedMediaType  a document this server cannot convert (a converter is missing)
@@ -57,6 +59,14 @@ class UnsupportedProcessor(InvalidInput):
 
 class Conflict(PagemillError):
     pass
+
+
+class IdempotencyMismatch(Conflict):
+    """The key was used before, for a request with other content: never a new execution."""
+
+
+class Gone(PagemillError):
+    """It existed and was removed on purpose (retention ran out); the detail says when."""
 
 
 class PayloadTooLarge(PagemillError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pagemill.domain.idempotency import IdempotencyClaim
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
 
 
@@ -14,6 +15,7 @@ class Team:
     id: str
     name: str
     created: datetime
+    retention_seconds: int | None = None  # extension: None: the server's setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Pipeline:
     active_version: int
     created: datetime
     updated: datetime
+    retention_seconds: int | None = None  # extension: None: the team's, else the server's
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,12 @@ class Execution:
     error_message: str | None = None
     page_count: int | None = None
     traceparent: str | None = None  # W3C trace context of the run request, when traced
+    # Retention: how long results and checkpoints are kept once it ended (None: until
+    # deleted); ``expires_at`` is set when it ends, ``purged_at`` once they were removed.
+    retention_seconds: int | None = None
+    expires_at: datetime | None = None
+    purged_at: datetime | None = None
+    parent_execution_id: str | None = None  # a rerun: the execution whose outputs it reuses
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,26 @@ class ExecutionHead:
 
     status: ExecutionStatus
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReusedStep:
+    """A step of a rerun that is not run again: where its parent's outputs are."""
+
+    result_key: str
+    checkpoint_id: str | None
+    page_count: int
+    source_execution_id: str
+    source_step_index: int
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        """What the step shows as its cache outcome."""
+        return {
+            "status": "reused",
+            "source_execution_id": self.source_execution_id,
+            "source_step_index": self.source_step_index,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +160,15 @@ class NewExecution:
     step_settings: list[dict[str, Any]]
     max_attempts: int
     traceparent: str | None = None
+    retention_seconds: int | None = None  # None: kept until deleted
+    # A rerun: its first ``len(reused)`` steps are the parent's stored outputs, recorded as
+    # completed (``cache`` status ``reused``); the next step is the one dispatched.
+    reused: tuple[ReusedStep, ...] = ()
+    parent_execution_id: str | None = None
+    page_count: int | None = None  # the billed page count, when known already (a rerun)
+    # Recorded with the execution, in its transaction: a live key of the team held by another
+    # request makes ``create`` answer that request's execution instead (see the port).
+    idempotency: IdempotencyClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pagemill.domain.errors import NotFound
+
 READ_CHUNK = 1024 * 1024
 
 
@@ -43,6 +45,15 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def exists(self, key: str) -> bool: ...
+
+    async def size(self, key: str) -> int | None:
+        """The blob's size in bytes; None when it does not exist. Adapters may do better than
+        this look at a local copy."""
+        try:
+            async with self.local_path(key) as path:
+                return (await asyncio.to_thread(path.stat)).st_size
+        except (NotFound, FileNotFoundError):
+            return None
 
     async def copy(self, source: str, target: str) -> None:
         """Store the content of ``source`` under ``target`` too, as an independent blob (deleting

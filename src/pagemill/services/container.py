@@ -29,6 +29,7 @@ from pagemill.services.pipelines import PipelineService
 from pagemill.services.provenance import ProvenanceService
 from pagemill.services.ratelimit import RateLimiter
 from pagemill.services.requests import RequestService
+from pagemill.services.retention import RetentionService
 from pagemill.services.sessions import SessionService
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
@@ -60,6 +61,7 @@ class Services:
     operations: OperationsService
     webhooks: WebhookService
     workflows: WorkflowService
+    retention: RetentionService  # retention settings, deleting executions, the sweeper
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class WorkerConfig:
     shutdown_grace_seconds: float = 10.0  # for running steps, then they are handed back
     webhook_concurrency: int = 4  # webhook attempts in flight
     webhook_timeout_seconds: float = 10.0  # of one attempt
+    retention_sweep_interval_seconds: float = 60.0  # between passes of the retention sweeper
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,19 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 from pagemill.domain.clock import Clock
-from pagemill.domain.errors import Conflict, InvalidInput, NotFound
+from pagemill.domain.errors import Conflict, Gone, InvalidInput, NotFound
 from pagemill.domain.eval_rubrics import EVAL_KEY
 from pagemill.domain.files import is_reference
+from pagemill.domain.idempotency import IdempotencyClaim
 from pagemill.domain.ids import new_execution_id, random_base62
-from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline, StepRun
+from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
+from pagemill.domain.retention import expired, gone_detail
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
 from pagemill.domain.webhooks import check_webhook_url, parse_webhook_events
 from pagemill.ports.blobs import BlobStore
@@ -30,83 +31,38 @@ from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
+from pagemill.services.execution_types import (
+    OUTPUT_FORMATS,
+    EvalHook,
+    ExecutionView,
+    FileResolver,
+    RunOptions,
+    StepSettingsHook,
+    StoredDocument,
+    chain_step_settings_hooks,
+    check_output_format,
+    clean_filename,
+)
+from pagemill.services.idempotency import Idempotency
+from pagemill.services.rerun import RerunRequest, overridden, reused_steps
+from pagemill.services.retention import RetentionPolicy
 from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.executions")
 
-OUTPUT_FORMATS = frozenset({"markdown", "html", "json", "chunks"})
-
-# (team_id, steps) → each step's settings as the workers will see them; may refuse a step.
-StepSettingsHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any]]]]
-# (team_id, "datalab://file-N") → a copy of the team's uploaded file as a run's document.
-FileResolver = Callable[[str, str], Awaitable["StoredDocument"]]
-# (team_id, steps) → per step, the eval rubric a ``run_evals`` run checks its result against.
-EvalHook = Callable[[str, Sequence[StepSpec]], Awaitable[list[dict[str, Any] | None]]]
-
-
-def chain_step_settings_hooks(*hooks: StepSettingsHook) -> StepSettingsHook:
-    """One hook that runs ``hooks`` in order, each on the settings the previous one returned
-    (custom processors freeze ``custom`` steps, extraction schemas ``extract`` steps)."""
-
-    async def chained(team_id: str, steps: Sequence[StepSpec]) -> list[dict[str, Any]]:
-        current = list(steps)
-        for hook in hooks:
-            settings = await hook(team_id, current)
-            current = [
-                dataclasses.replace(s, settings=new)
-                for s, new in zip(current, settings, strict=True)
-            ]
-        return [dict(s.settings) for s in current]
-
-    return chained
-
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    page_range: str | None = None
-    output_format: str | None = None
-    run_evals: bool = False
-    skip_cache: bool = False
-    webhook_url: str | None = None
-    version: int | None = None
-    webhook_events: str | None = None  # extension: "execution" (default) and/or "step"
-    traceparent: str | None = None  # the caller's W3C trace context, when it sent one
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDocument:
-    key: str
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    file_url: str | None = None
-    charged_to: str | None = None  # the team whose storage quota counts these bytes
-    borrowed: bool = False  # another run's blob (a checkpoint): never deleted by this one
-
-    def renamed(self, filename: str, content_type: str) -> StoredDocument:
-        return dataclasses.replace(
-            self, filename=_clean_filename(filename), content_type=content_type
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionView:
-    execution: Execution
-    steps: list[StepRun]
-    source: Literal["ledger", "live"]
-    progress: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
-def check_output_format(value: str) -> None:
-    formats = [f.strip() for f in value.split(",")]
-    unknown = [f for f in formats if f not in OUTPUT_FORMATS]
-    if unknown or not formats:
-        raise InvalidInput(
-            f"output_format {value!r} is not valid; use one or more of "
-            f"{', '.join(sorted(OUTPUT_FORMATS))}, comma-separated."
-        )
+__all__ = [
+    "OUTPUT_FORMATS",
+    "EvalHook",
+    "ExecutionService",
+    "ExecutionView",
+    "FileResolver",
+    "RunOptions",
+    "StepSettingsHook",
+    "StoredDocument",
+    "chain_step_settings_hooks",
+    "check_output_format",
+]
 
 
 class ExecutionService:
@@ -129,6 +85,8 @@ class ExecutionService:
         tracing: Tracing | None = None,
         admission: Admission | None = None,
         file_resolver: FileResolver | None = None,
+        idempotency: Idempotency | None = None,
+        retention: RetentionPolicy | None = None,
         eval_hook: EvalHook | None = None,
     ) -> None:
         self._pipelines = pipelines
@@ -146,8 +104,10 @@ class ExecutionService:
         self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
-        self._eval_hook = eval_hook
         self._quota = quota
+        self._idempotency = idempotency
+        self._retention = retention
+        self._eval_hook = eval_hook
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
@@ -164,7 +124,7 @@ class ExecutionService:
             stored = await self._store(team_id, download.chunks)
         return dataclasses.replace(
             stored,
-            filename=_clean_filename(download.filename),
+            filename=clean_filename(download.filename),
             content_type=download.content_type,
             file_url=url,
         )
@@ -220,16 +180,30 @@ class ExecutionService:
 
         ``pipeline`` is ``runnable_pipeline``'s answer from the start of the request (the run
         uses the definition as it was when the request arrived); without it, it is read here.
+        With ``options.idempotency``, a request repeated with its key is answered with the
+        execution the first one created (``replayed``), and the document is discarded.
         """
         try:
+            claim = self._claim(options, document)
+            if claim is not None and self._idempotency is not None:
+                earlier = await self._idempotency.earlier(team_id, claim)
+                if earlier is not None:
+                    await self.discard(document)
+                    return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
             if pipeline is None:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
+            new = dataclasses.replace(new, idempotency=claim)
+            snapshot = await self._create(new, options)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)
             raise
-        return await self._create(new, options, document)
+        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
+            await self.discard(document)
+            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
+        await self._runner.publish(snapshot)
+        return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def run_steps(
         self,
@@ -240,50 +214,151 @@ class ExecutionService:
         document: StoredDocument,
         *,
         input_extra: Mapping[str, Any] | None = None,
+        retention_seconds: int | None = None,
     ) -> ExecutionView:
         """Create an execution of ``steps`` that no saved pipeline holds (a single-shot
         request: ``label`` stands where a pipeline id would); the document is consumed.
-        ``input_extra`` is added to the execution's ``input_config``."""
+        ``input_extra`` is added to the execution's ``input_config``; ``retention_seconds``
+        is how long its results are kept (the sweeper removes them after). An
+        ``options.idempotency`` works as in ``run``."""
         try:
+            claim = self._claim(options, document)
+            if claim is not None and self._idempotency is not None:
+                earlier = await self._idempotency.earlier(team_id, claim)
+                if earlier is not None:
+                    await self.discard(document)
+                    return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
             self._processors.check_steps([(s.type, s.settings) for s in steps])
             new = await self._new_execution(
-                team_id, label, 0, steps, options, document, input_extra or {}
+                team_id,
+                label,
+                0,
+                steps,
+                options,
+                document,
+                input_extra or {},
+                (retention_seconds, "request"),
             )
+            new = dataclasses.replace(new, idempotency=claim)
+            snapshot = await self._create(new, options)
         except BaseException:
             with contextlib.suppress(Exception):
                 await self.discard(document)
             raise
-        return await self._create(new, options, document)
+        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
+            await self.discard(document)
+            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
+        await self._runner.publish(snapshot)
+        return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
-    async def _create(
-        self, new: NewExecution, options: RunOptions, document: StoredDocument
-    ) -> ExecutionView:
-        try:
-            attributes: Attributes = {
-                "pagemill.execution_id": new.execution_id,
-                "pagemill.pipeline_id": new.pipeline_id,
-                "pagemill.pipeline_version": new.pipeline_version,
-                "pagemill.steps": len(new.step_types),
-            }
-            with self._tracing.run_request(attributes, options.traceparent) as traceparent:
-                new = dataclasses.replace(new, traceparent=traceparent)
-                if self._admission is None:
-                    snapshot = await self._executions.create(new, self._clock.now())
-                else:  # page limits, checked before anything is queued
-                    async with self._admission.execution(new) as counted:
-                        snapshot = await self._executions.create(counted, self._clock.now())
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.discard(document)
-            raise
+    def _claim(self, options: RunOptions, document: StoredDocument) -> IdempotencyClaim | None:
+        if options.idempotency is None or self._idempotency is None:
+            return None
+        # A URL is the request's: its content may change between a request and its retry.
+        named = (
+            {"file_url": document.file_url}
+            if document.file_url is not None
+            else {"sha256": document.sha256, "filename": document.filename}
+        )
+        return self._idempotency.claim(options.idempotency, options.fingerprinted(), named)
+
+    async def _create(self, new: NewExecution, options: RunOptions) -> ExecutionSnapshot:
+        attributes: Attributes = {
+            "pagemill.execution_id": new.execution_id,
+            "pagemill.pipeline_id": new.pipeline_id,
+            "pagemill.pipeline_version": new.pipeline_version,
+            "pagemill.steps": len(new.step_types),
+        }
+        with self._tracing.run_request(attributes, options.traceparent) as traceparent:
+            new = dataclasses.replace(new, traceparent=traceparent)
+            if self._admission is None:
+                return await self._executions.create(new, self._clock.now())
+            # page limits, checked before anything is queued
+            async with self._admission.execution(new) as counted:
+                return await self._executions.create(counted, self._clock.now())
+
+    async def rerun(self, team_id: str, execution_id: str, request: RerunRequest) -> ExecutionView:
+        """A new execution of the parent's input that reuses the parent's outputs of the steps
+        before ``request.from_step`` and runs the rest (see ``services.rerun``)."""
+        parent = await self._executions.get(execution_id, team_id)
+        if parent is None:
+            raise NotFound(f"Execution {execution_id} not found")
+        self._refuse_expired(parent, "stored outputs")
+        pipeline = await self.runnable_pipeline(team_id, parent.pipeline_id)
+        version = parent.pipeline_version if request.version is None else request.version
+        if request.steps is not None:
+            if request.version is not None:
+                raise InvalidInput("Send either version or steps, not both.")
+            raw_steps = [dict(step) for step in request.steps]
+        elif request.version is None:
+            raw_steps = list(parent.config_snapshot.get("steps") or [])
+        else:
+            versions = await self._pipelines.versions(pipeline.pk) if version > 0 else []
+            version = select_version(
+                version, pipeline.active_version, [v.version for v in versions]
+            )
+            raw_steps = (
+                pipeline.steps
+                if version == 0
+                else next(v.steps for v in versions if v.version == version)
+            )
+        options = RunOptions(
+            **overridden(parent, request),
+            traceparent=request.traceparent,
+            idempotency=request.idempotency,
+        )
+        config = parent.input_config
+        document = StoredDocument(
+            key=parent.input_key,
+            filename=str(config.get("filename") or "document"),
+            content_type=str(config.get("content_type") or "application/octet-stream"),
+            size=int(config.get("file_size") or 1),
+            sha256=str(config.get("sha256") or ""),
+            file_url=config.get("file_url"),
+        )
+        claim = self._claim(options, document)
+        if claim is not None and self._idempotency is not None:
+            earlier = await self._idempotency.earlier(team_id, claim)
+            if earlier is not None:
+                return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
+        # Prepared as a run of the chosen steps (the draft slot carries them), then dated back
+        # to the version they came from.
+        new = await self._prepare(
+            team_id,
+            dataclasses.replace(pipeline, steps=raw_steps, active_version=0),
+            options,
+            document,
+        )
+        reused = reused_steps(
+            parent,
+            await self._executions.steps(execution_id),
+            new.step_types,
+            new.step_settings,
+            request.from_step,
+        )
+        rerun = {
+            "parent_execution_id": execution_id,
+            "from_step": request.from_step,
+            "steps_replaced": request.steps is not None,
+        }
+        new = dataclasses.replace(
+            new,
+            pipeline_version=version,
+            config_snapshot={**new.config_snapshot, "version": version, "rerun": rerun},
+            reused=reused,
+            parent_execution_id=execution_id,
+            page_count=parent.page_count if reused else None,
+            idempotency=claim,
+        )
+        snapshot = await self._create(new, options)
+        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
+            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
         await self._runner.publish(snapshot)
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
 
     async def _prepare(
         self, team_id: str, pipeline: Pipeline, options: RunOptions, document: StoredDocument
     ) -> NewExecution:
-        if document.size == 0:
-            raise InvalidInput("The uploaded file is empty.")
         wanted = pipeline.active_version if options.version is None else options.version
         # The draft (version 0) is on the pipeline row: read published versions only if needed.
         versions = await self._pipelines.versions(pipeline.pk) if wanted > 0 else []
@@ -297,8 +372,13 @@ class ExecutionService:
         )
         steps = parse_steps(raw_steps)
         self._processors.check_steps([(s.type, s.settings) for s in steps])
+        retention = (
+            await self._retention.for_run(team_id, pipeline)
+            if self._retention is not None
+            else (None, None)
+        )
         return await self._new_execution(
-            team_id, pipeline.pipeline_id, version, steps, options, document, {}
+            team_id, pipeline.pipeline_id, version, steps, options, document, {}, retention
         )
 
     async def _new_execution(
@@ -310,6 +390,7 @@ class ExecutionService:
         options: RunOptions,
         document: StoredDocument,
         input_extra: Mapping[str, Any],
+        retention_and_source: tuple[int | None, str | None],
     ) -> NewExecution:
         if document.size == 0:
             raise InvalidInput("The uploaded file is empty.")
@@ -320,6 +401,7 @@ class ExecutionService:
         if options.webhook_url is not None:
             check_webhook_url(options.webhook_url)
         webhook_events = parse_webhook_events(options.webhook_events)
+        retention, retention_set_by = retention_and_source
         overrides = {
             "page_range": options.page_range,
             "output_format": options.output_format,
@@ -349,11 +431,13 @@ class ExecutionService:
                 "skip_cache": options.skip_cache,
                 "webhook_url": options.webhook_url,
                 **({"webhook_events": webhook_events} if webhook_events else {}),
+                **({"retention_set_by": retention_set_by} if retention is not None else {}),
                 **input_extra,
             },
             step_types=[s.type for s in steps],
             step_settings=await self._step_settings(team_id, steps, options.run_evals),
             max_attempts=self._max_attempts,
+            retention_seconds=retention,
         )
 
     async def _step_settings(
@@ -418,6 +502,21 @@ class ExecutionService:
         self._runner.interrupt(execution_id)
         return ExecutionView(snapshot.execution, snapshot.steps, "ledger")
 
+    def _refuse_expired(self, execution: Execution, what: str) -> None:
+        """``Gone`` (410) once the execution's retention ran out, whether or not the sweeper
+        has removed the blobs yet: what is expired is never served."""
+        if expired(execution.expires_at, execution.purged_at, self._clock.now()):
+            set_by = execution.input_config.get("retention_set_by")
+            raise Gone(
+                gone_detail(
+                    execution.execution_id,
+                    what,
+                    execution.expires_at,
+                    execution.retention_seconds,
+                    set_by if isinstance(set_by, str) else None,
+                )
+            )
+
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
         try:
             return await self._live.get(execution_id)
@@ -443,6 +542,7 @@ class ExecutionService:
         if not 0 <= step_index < len(view.steps):
             raise NotFound(f"Step {step_index} of execution {execution_id} not found")
         step = view.steps[step_index]
+        self._refuse_expired(view.execution, f"result of step {step_index}")
         if step.status is StepStatus.COMPLETED and step.result_key is None:
             # Live said completed before the ledger row was read here: ask the ledger.
             step = (await self._executions.steps(execution_id))[step_index]
@@ -462,10 +562,3 @@ class ExecutionService:
                 "error": f"Step {step_index} was {step.status.value} and has no result.",
             }
         return {"status": "processing", "step_status": step.status.value}
-
-
-def _clean_filename(name: str) -> str:
-    """Keep a display name only: no directories, no control characters, bounded length."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
-    return cleaned[:255] or "document"

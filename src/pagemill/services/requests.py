@@ -131,6 +131,8 @@ class RequestService:
             shot.options,
             document,
             input_extra=extra,
+            # The sweeper removes a request's stored results once its poll answers "expired".
+            retention_seconds=max(1, round(self.retention.total_seconds())),
         )
         return Submitted(view.steps[-1].lookup_key, view.execution.execution_id)
 

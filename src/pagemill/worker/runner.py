@@ -15,6 +15,7 @@ from pagemill.domain.ids import random_base62
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.services.container import Runtime, Services
 from pagemill.services.step_runner import StepRunner
+from pagemill.worker.retention import retention_sweeper
 from pagemill.worker.webhooks import webhook_deliveries
 
 log = logging.getLogger("pagemill.worker")
@@ -165,7 +166,7 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
     )
     await workers.start()
     try:
-        async with webhook_deliveries(runtime, workers.identity):
+        async with webhook_deliveries(runtime, workers.identity), retention_sweeper(runtime):
             yield runtime.services
     finally:
         await workers.stop(config.shutdown_grace_seconds)
@@ -175,7 +176,7 @@ async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concur
     """Serve steps delivered by the queue until cancelled; also take turns at reaping, and
     deliver webhooks."""
     identity = worker_identity()
-    async with webhook_deliveries(runtime, identity):
+    async with webhook_deliveries(runtime, identity), retention_sweeper(runtime):
         await _serve_queue(runtime, queues=queues, concurrency=concurrency, identity=identity)
 
 

@@ -180,6 +180,12 @@ class FilesystemBlobStore(BlobStore):
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
 
+    async def size(self, key: str) -> int | None:
+        try:
+            return (await asyncio.to_thread(self._path(key).stat)).st_size
+        except FileNotFoundError:
+            return None
+
     async def copy(self, source: str, target: str) -> None:
         # A hard link: instant and no extra space; blobs are never modified in place (every
         # write is a rename), so the two names stay independent.

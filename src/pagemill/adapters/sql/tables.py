@@ -36,6 +36,9 @@ teams = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     _ts("created", nullable=False),
+    # How long the team's results and checkpoints are kept after their execution ends; NULL:
+    # the server's setting.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
 )
 
 api_keys = sa.Table(
@@ -114,6 +117,8 @@ pipelines = sa.Table(
     sa.Column("active_version", sa.Integer, nullable=False, server_default=sa.text("0")),
     _ts("created", nullable=False),
     _ts("updated", nullable=False),
+    # The pipeline's own retention (before the team's and the server's); NULL: not set.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
     # The listing: one team's pipelines, most recently updated first.
     sa.Index("ix_pipelines_team_id_updated", "team_id", "updated"),
 )
@@ -153,11 +158,23 @@ executions = sa.Table(
     sa.Column("page_count", sa.Integer, nullable=True),
     # The run request's W3C trace context: workers parent their step spans to it.
     sa.Column("traceparent", sa.String(64), nullable=True),
+    # Retention, decided at submit (NULL: kept until deleted); ``expires_at`` is set when the
+    # execution ends, ``purged_at`` when the sweeper removed its blobs.
+    sa.Column("retention_seconds", sa.Integer, nullable=True),
+    _ts("expires_at"),
+    _ts("purged_at"),
+    # A rerun's parent (not a foreign key: the parent may be deleted before its reruns).
+    sa.Column("parent_execution_id", sa.String(80), nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
     # Admission sums the pages of a team's unfinished executions on every submit: a lookup of
     # the few pending or running rows, not a walk over the team's whole history.
     sa.Index("ix_executions_team_id_status", "team_id", "status"),
+    # The retention sweeper: executions not purged yet, by expiry.
+    sa.Index("ix_executions_purged_at_expires_at", "purged_at", "expires_at"),
+    # Purging or deleting an execution asks whether another one names its blobs (a rerun
+    # names its parent's input): point lookups, not scans.
+    sa.Index("ix_executions_input_key", "input_key"),
 )
 
 step_runs = sa.Table(
@@ -192,6 +209,8 @@ step_runs = sa.Table(
     # The claimer looks for due dispatched steps; the reaper for running steps past their lease.
     sa.Index("ix_step_runs_status_available_at", "status", "available_at"),
     sa.Index("ix_step_runs_status_lease_expires_at", "status", "lease_expires_at"),
+    # Retention: who else names a result (a rerun) or a checkpoint (a cache hit, a rerun).
+    sa.Index("ix_step_runs_result_key", "result_key"),
     # A single-shot extract or segment from a checkpoint finds the step (and team) that wrote it.
     sa.Index("ix_step_runs_checkpoint_id", "checkpoint_id"),
 )
@@ -417,4 +436,22 @@ team_storage = sa.Table(
     metadata,
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("bytes_used", sa.BigInteger, nullable=False),
+)
+
+# Idempotency-Keys a team submitted with: recorded in the transaction that creates the
+# execution, and unique per team, so that concurrent duplicates on any replica agree on one
+# execution. ``fingerprint`` identifies the request; an expired key is free to be used again.
+# ``execution_id`` is not a foreign key: the key row is written first in that transaction.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("execution_id", sa.String(80), nullable=False),
+    _ts("created", nullable=False),
+    _ts("expires_at", nullable=False),
+    # The sweeper drops expired keys; deleting an execution drops its keys.
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+    sa.Index("ix_idempotency_keys_execution_id", "execution_id"),
 )

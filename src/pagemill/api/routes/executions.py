@@ -16,13 +16,16 @@ from pagemill.api import wire
 from pagemill.api.deps import CallerDep
 from pagemill.api.errors import error_responses
 from pagemill.api.forms import RunFormReader
+from pagemill.api.idempotency import IdempotencyKeyHeader, idempotent_request, mark_replayed
 from pagemill.api.schemas import (
     MAX_INT,
     PipelineExecutionListResponse,
     PipelineExecutionResponse,
+    PipelineStep,
     StoredText,
 )
 from pagemill.services.executions import RunOptions
+from pagemill.services.rerun import RerunRequest
 
 router = APIRouter(
     prefix="/api/v1/pipelines", tags=["pipelines"], responses=error_responses(401, 404, 503)
@@ -96,14 +99,16 @@ _RUN_BODY = {
     response_model=PipelineExecutionResponse,
     summary="Run Pipeline",
     openapi_extra=_RUN_BODY,
-    responses=error_responses(400, 413, 415, 429),
+    responses=error_responses(400, 409, 413, 415, 429),
 )
 async def run_pipeline(
     pipeline_id: Annotated[str, Path(max_length=80)],
     request: Request,
     caller: CallerDep,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     executions = caller.services.executions
+    idempotency = idempotent_request(request, f"pipelines/{pipeline_id}/run")
     # Refuse an unknown or archived pipeline before reading a possibly huge body; the run
     # uses this read instead of repeating it.
     pipeline = await executions.runnable_pipeline(caller.team_id, pipeline_id)
@@ -135,9 +140,10 @@ async def run_pipeline(
         webhook_events=form.webhook_events,
         version=form.version,
         traceparent=request.headers.get("traceparent"),
+        idempotency=idempotency,
     )
     view = await executions.run(caller.team_id, pipeline_id, options, document, pipeline=pipeline)
-    return wire.execution_response(view)
+    return mark_replayed(wire.execution_response(view), view)
 
 
 def _validate(fields: dict[str, str]) -> RunForm:
@@ -178,7 +184,87 @@ async def cancel_execution(execution_id: ExecutionId, caller: CallerDep) -> Resp
     return wire.execution_response(view)
 
 
-@router.get("/executions/{execution_id}/steps/{step_index}/result", summary="Get Step Result")
+class RerunBody(BaseModel):
+    """A rerun: which step to start from, which steps, and the run overrides (absent: the
+    parent's)."""
+
+    from_step: int = Field(
+        ge=0, le=MAX_INT, description="The first step to run; the ones before are reused"
+    )
+    version: int | None = Field(
+        default=None, ge=0, le=MAX_INT, description="Run this version of the pipeline (0: draft)"
+    )
+    steps: list[PipelineStep] | None = Field(
+        default=None, min_length=1, description="Replacement steps (all of them)"
+    )
+    page_range: StoredText | None = Field(default=None, max_length=2000)
+    output_format: StoredText | None = Field(default=None, max_length=100)
+    run_evals: bool | None = None
+    skip_cache: bool | None = None
+    webhook_url: StoredText | None = Field(default=None, max_length=4096)
+    webhook_events: StoredText | None = Field(default=None, max_length=100)
+
+
+@router.post(
+    "/executions/{execution_id}/rerun",
+    response_model=PipelineExecutionResponse,
+    summary="Rerun Pipeline Execution From A Step (pagemill extension)",
+    responses=error_responses(400, 409, 410, 429),
+)
+async def rerun_execution(
+    execution_id: ExecutionId,
+    body: RerunBody,
+    request: Request,
+    caller: CallerDep,
+    _key: IdempotencyKeyHeader = None,
+) -> Response:
+    """A new execution of the same input that reuses the stored outputs of the steps before
+    `from_step` (shown with cache status `reused`) and runs the rest; it records
+    `parent_execution_id`."""
+    fields = body.model_dump(mode="json", exclude_unset=True)
+    rerun = RerunRequest(
+        from_step=body.from_step,
+        version=body.version,
+        steps=[step.model_dump(exclude_unset=True) for step in body.steps] if body.steps else None,
+        page_range=body.page_range,
+        output_format=body.output_format,
+        run_evals=body.run_evals,
+        skip_cache=body.skip_cache,
+        webhook_url=body.webhook_url,
+        webhook_events=body.webhook_events,
+        traceparent=request.headers.get("traceparent"),
+        idempotency=idempotent_request(request, f"executions/{execution_id}/rerun", fields),
+    )
+    view = await caller.services.executions.rerun(caller.team_id, execution_id, rerun)
+    return mark_replayed(wire.execution_response(view), view)
+
+
+class DeletedExecution(BaseModel):
+    execution_id: str
+    deleted: bool
+    blobs_deleted: int = Field(description="Stored inputs, results and checkpoints removed")
+
+
+@router.delete(
+    "/executions/{execution_id}",
+    response_model=DeletedExecution,
+    summary="Delete Pipeline Execution (pagemill extension)",
+    responses=error_responses(400),
+)
+async def delete_execution(execution_id: ExecutionId, caller: CallerDep) -> Response:
+    """Remove a finished execution with its uploaded input, results and checkpoints at once
+    (and from the executor cache); afterwards it is a 404. 400 while it has not finished."""
+    removed = await caller.services.retention.delete(caller.team_id, execution_id)
+    return wire.json_response(
+        {"execution_id": execution_id, "deleted": True, "blobs_deleted": removed}
+    )
+
+
+@router.get(
+    "/executions/{execution_id}/steps/{step_index}/result",
+    summary="Get Step Result",
+    responses=error_responses(410),
+)
 async def get_step_result(
     execution_id: ExecutionId,
     step_index: Annotated[int, Path(ge=0, le=1000)],

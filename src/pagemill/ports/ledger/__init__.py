@@ -16,7 +16,9 @@ from abc import ABC, abstractmethod
 from pagemill.ports.ledger.catalog import PipelineCatalog, VersionedStore
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
+from pagemill.ports.ledger.idempotency import IdempotencyLedger
 from pagemill.ports.ledger.invitations import InvitationLedger
+from pagemill.ports.ledger.retention import RetentionLedger
 from pagemill.ports.ledger.secrets import SecretsLedger
 from pagemill.ports.ledger.steps import StepLedger
 from pagemill.ports.ledger.storage import StorageLedger
@@ -38,8 +40,10 @@ class Ledger(ABC):
     tenancy: TenancyLedger
     webhooks: WebhookLedger
     files: FileLedger
+    idempotency: IdempotencyLedger
     uploads: UploadLedger
     invitations: InvitationLedger
+    retention: RetentionLedger
     storage: StorageLedger
     secrets: SecretsLedger
     workflows: WorkflowLedger
@@ -55,9 +59,11 @@ class Ledger(ABC):
 __all__ = [
     "ExecutionLedger",
     "FileLedger",
+    "IdempotencyLedger",
     "InvitationLedger",
     "Ledger",
     "PipelineCatalog",
+    "RetentionLedger",
     "SecretsLedger",
     "StepLedger",
     "StorageLedger",

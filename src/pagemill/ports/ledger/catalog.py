@@ -34,7 +34,8 @@ class PipelineCatalog(ABC):
     async def update(
         self, team_id: str, pipeline_id: str, now: datetime, **changes: Any
     ) -> Pipeline | None:
-        """Set the given columns (steps, name, is_saved, archived) and ``updated``."""
+        """Set the given columns (steps, name, is_saved, archived, retention_seconds) and
+        ``updated``."""
 
     @abstractmethod
     async def publish_version(

@@ -20,7 +20,15 @@ from pagemill.domain.models import (
 class ExecutionLedger(ABC):
     @abstractmethod
     async def create(self, new: NewExecution, now: datetime) -> ExecutionSnapshot:
-        """Insert the execution and its steps; step 0 is dispatched in the same transaction."""
+        """Insert the execution and its steps; its first step is dispatched in the same
+        transaction. A rerun's ``reused`` steps come before it, completed with the parent's
+        outputs (each with its result recorded), shown with cache status ``reused``.
+
+        With ``new.idempotency``, the key is recorded in the same transaction. When the team
+        holds that key already (not expired), nothing is inserted: the execution it names is
+        returned (the caller tells by its id) if the fingerprints match, else
+        ``IdempotencyMismatch`` is raised. Concurrent calls with one key agree on one winner.
+        """
 
     @abstractmethod
     async def head(self, execution_id: str, team_id: str) -> ExecutionHead | None:

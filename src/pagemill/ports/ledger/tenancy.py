@@ -31,6 +31,10 @@ class TenancyLedger(ABC):
     async def list_teams(self) -> list[Team]:
         """Every team, by name."""
 
+    @abstractmethod
+    async def set_team_retention(self, team_id: str, seconds: int | None) -> bool:
+        """Set the team's retention of results (None: the server's); False: no such team."""
+
     # -- users -------------------------------------------------------------------------------
     @abstractmethod
     async def create_user(self, user: User) -> None:

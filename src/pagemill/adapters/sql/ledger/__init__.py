@@ -3,7 +3,8 @@
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
 ``custom_processors``, ``extraction_schemas``, ``eval_rubrics``, ``tenancy``, ``webhooks``,
-``files``, ``uploads``, ``invitations``, ``storage``, ``secrets`` and ``workflows``.
+``files``, ``idempotency``, ``uploads``, ``invitations``, ``retention``, ``storage``, ``secrets``
+and ``workflows``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from pagemill.adapters.sql.database import Database, DispatchHook, PoolSizing, create_engine
 from pagemill.adapters.sql.ledger.executions import SqlExecutionLedger
 from pagemill.adapters.sql.ledger.files import SqlFileLedger
+from pagemill.adapters.sql.ledger.idempotency import SqlIdempotencyLedger
 from pagemill.adapters.sql.ledger.invitations import SqlInvitationLedger
 from pagemill.adapters.sql.ledger.pipelines import SqlPipelineCatalog
+from pagemill.adapters.sql.ledger.retention import SqlRetentionLedger
 from pagemill.adapters.sql.ledger.secrets import SqlSecretsLedger
 from pagemill.adapters.sql.ledger.steps import SqlStepLedger
 from pagemill.adapters.sql.ledger.storage import SqlStorageLedger
@@ -46,8 +49,10 @@ class SqlLedger(Ledger):
         self.tenancy = SqlTenancy(database)
         self.webhooks = SqlWebhookLedger(database)
         self.files = SqlFileLedger(database)
+        self.idempotency = SqlIdempotencyLedger(database)
         self.uploads = SqlUploadLedger(database)
         self.invitations = SqlInvitationLedger(database)
+        self.retention = SqlRetentionLedger(database)
         self.storage = SqlStorageLedger(database)
         self.secrets = SqlSecretsLedger(database)
         self.workflows = SqlWorkflowLedger(database)

@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagemill.adapters.sql.database import Database, to_db
+from pagemill.adapters.sql.ledger.idempotency import claim_key
 from pagemill.adapters.sql.ledger.listing import newest_first
 from pagemill.adapters.sql.ledger.rows import (
     execution_from,
@@ -107,6 +109,47 @@ _PAGES_IN_FLIGHT_PLAIN = sa.select(
 _NOT_STARTED = [StepStatus.PENDING.value, StepStatus.DISPATCHED.value]
 
 
+async def _record_reused(conn: AsyncConnection, new: NewExecution, at: datetime) -> list[StepRun]:
+    """Make a rerun's first steps completed with its parent's outputs, each with its result
+    recorded (one per completed step, as a run would), and say where they came from."""
+    steps: list[StepRun] = []
+    for index, reused in enumerate(new.reused):
+        ours = (step_runs.c.execution_id == new.execution_id) & (step_runs.c.step_index == index)
+        row = (
+            await conn.execute(
+                sa.update(step_runs)
+                .where(ours)
+                .values(
+                    status=StepStatus.COMPLETED.value,
+                    attempt=1,
+                    started_at=at,
+                    finished_at=at,
+                    result_key=reused.result_key,
+                    checkpoint_id=reused.checkpoint_id,
+                    cache=reused.outcome,
+                )
+                .returning(step_runs)
+            )
+        ).one()
+        steps.append(step_from(row))
+    await conn.execute(
+        sa.insert(step_results),
+        [
+            {
+                "execution_id": new.execution_id,
+                "step_index": index,
+                "attempt": 1,
+                "result_key": reused.result_key,
+                "checkpoint_id": reused.checkpoint_id,
+                "page_count": reused.page_count,
+                "created": at,
+            }
+            for index, reused in enumerate(new.reused)
+        ],
+    )
+    return steps
+
+
 class SqlExecutionLedger(ExecutionLedger):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -117,7 +160,16 @@ class SqlExecutionLedger(ExecutionLedger):
         if len(new.step_types) != len(new.step_settings):
             raise ValueError("step_types and step_settings must have the same length")
         at = to_db(now)
+        first = len(new.reused)  # the first step to run: after the steps a rerun reuses
+        if first >= len(new.step_types):
+            raise ValueError("A rerun must run at least one step")
         async with self._db.write() as conn:
+            if new.idempotency is not None:
+                earlier = await claim_key(
+                    conn, self._db.is_sqlite, new.team_id, new.execution_id, new.idempotency, now
+                )
+                if earlier is not None:
+                    return earlier
             # RETURNING gives the snapshot the caller mirrors without reading it back.
             execution_row = (
                 await conn.execute(
@@ -134,6 +186,9 @@ class SqlExecutionLedger(ExecutionLedger):
                         "config_snapshot": new.config_snapshot,
                         "input_config": new.input_config,
                         "traceparent": new.traceparent,
+                        "retention_seconds": new.retention_seconds,
+                        "parent_execution_id": new.parent_execution_id,
+                        "page_count": new.page_count,
                     },
                 )
             ).one()
@@ -144,25 +199,26 @@ class SqlExecutionLedger(ExecutionLedger):
                         "execution_id": new.execution_id,
                         "step_index": index,
                         "step_type": step_type,
-                        # Step 0 is dispatched in this very transaction: no window in which
-                        # the execution exists with nothing to run.
+                        # The first step is dispatched in this very transaction: no window in
+                        # which the execution exists with nothing to run.
                         "status": (
-                            StepStatus.DISPATCHED if index == 0 else StepStatus.PENDING
+                            StepStatus.DISPATCHED if index == first else StepStatus.PENDING
                         ).value,
-                        "attempt": 1 if index == 0 else 0,
+                        "attempt": 1 if index == first else 0,
                         "max_attempts": new.max_attempts,
                         "settings": settings,
                         "lookup_key": new_id(LOOKUP_PREFIX),
-                        "available_at": at if index == 0 else None,
+                        "available_at": at if index == first else None,
                     }
                     for index, (step_type, settings) in enumerate(
                         zip(new.step_types, new.step_settings, strict=True)
                     )
                 ],
             )
-            snapshot = ExecutionSnapshot(
-                execution=execution_from(execution_row), steps=[step_from(r) for r in step_rows]
-            )
+            steps = [step_from(r) for r in step_rows]
+            if new.reused:
+                steps[:first] = await _record_reused(conn, new, at)
+            snapshot = ExecutionSnapshot(execution=execution_from(execution_row), steps=steps)
             await self._db.dispatched(conn, snapshot)
         return snapshot
 
@@ -254,7 +310,9 @@ class SqlExecutionLedger(ExecutionLedger):
             steps = await read_steps(conn, execution_id)
             final: dict[str, Any] = {}
             if running.rowcount == 0:
-                final = final_values(steps, now, rates, head.page_count, "Cancelled.")
+                final = final_values(
+                    steps, now, rates, head.page_count, "Cancelled.", head.retention_seconds
+                )
             snapshot = await commit_transition(conn, execution_id, steps, **final)
             await record_due_webhooks(conn, snapshot, now)
             return snapshot

@@ -28,6 +28,7 @@ def pipeline_from(row: sa.Row[Any]) -> Pipeline:
         active_version=m[pipelines.c.active_version],
         created=from_db(m[pipelines.c.created]),
         updated=from_db(m[pipelines.c.updated]),
+        retention_seconds=m[pipelines.c.retention_seconds],
     )
 
 
@@ -44,7 +45,9 @@ def version_from(row: sa.Row[Any]) -> PipelineVersion:
 
 
 # The columns ``update`` may set; everything else is owned by the ledger.
-UPDATABLE_PIPELINE_COLUMNS = frozenset({"steps", "name", "is_saved", "archived"})
+UPDATABLE_PIPELINE_COLUMNS = frozenset(
+    {"steps", "name", "is_saved", "archived", "retention_seconds"}
+)
 
 # Prebuilt, one statement each: every run reads its pipeline (and its version when published).
 _PIPELINE = sa.select(pipelines).where(

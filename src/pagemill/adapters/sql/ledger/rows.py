@@ -43,6 +43,10 @@ def execution_from(row: Row, prefix: str | None = None) -> Execution:
         error_message=m[executions.c.error_message],
         page_count=m[executions.c.page_count],
         traceparent=m[executions.c.traceparent],
+        retention_seconds=m[executions.c.retention_seconds],
+        expires_at=from_db_opt(m[executions.c.expires_at]),
+        purged_at=from_db_opt(m[executions.c.purged_at]),
+        parent_execution_id=m[executions.c.parent_execution_id],
     )
 
 

@@ -275,7 +275,9 @@ class SqlStepLedger(StepLedger):
             steps = await read_steps(conn, ref.execution_id)
             final: dict[str, Any] = {}
             if not retry and not head.terminal:
-                final = final_values(steps, now, rates, head.page_count, error)
+                final = final_values(
+                    steps, now, rates, head.page_count, error, head.retention_seconds
+                )
             snapshot = await commit_transition(conn, ref.execution_id, steps, **final)
             await record_due_webhooks(conn, snapshot, now)
             await self._db.dispatched(conn, snapshot)

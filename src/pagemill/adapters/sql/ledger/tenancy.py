@@ -35,7 +35,12 @@ _TOUCH_API_KEY = (
 
 def team_from(row: Row) -> Team:
     m = row._mapping
-    return Team(id=m[teams.c.id], name=m[teams.c.name], created=from_db(m[teams.c.created]))
+    return Team(
+        id=m[teams.c.id],
+        name=m[teams.c.name],
+        created=from_db(m[teams.c.created]),
+        retention_seconds=m[teams.c.retention_seconds],
+    )
 
 
 def api_key_from(row: Row) -> ApiKey:
@@ -112,6 +117,13 @@ class SqlTenancy(TenancyLedger):
     async def list_teams(self) -> list[Team]:
         rows = await self._db.fetch(sa.select(teams).order_by(teams.c.name))
         return [team_from(row) for row in rows]
+
+    async def set_team_retention(self, team_id: str, seconds: int | None) -> bool:
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                sa.update(teams).where(teams.c.id == team_id).values(retention_seconds=seconds)
+            )
+        return bool(result.rowcount)
 
     async def team_by_name(self, name: str) -> Team | None:
         row = await self._db.fetch_one(sa.select(teams).where(teams.c.name == name))

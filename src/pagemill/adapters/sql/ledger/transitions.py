@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +50,7 @@ class Head:
     team_id: str
     status: str
     page_count: int | None
+    retention_seconds: int | None = None
 
     @property
     def terminal(self) -> bool:
@@ -58,7 +59,12 @@ class Head:
 
 # Prebuilt with bind parameters: building a statement costs more than running it here.
 _HEAD = (
-    sa.select(executions.c.team_id, executions.c.status, executions.c.page_count)
+    sa.select(
+        executions.c.team_id,
+        executions.c.status,
+        executions.c.page_count,
+        executions.c.retention_seconds,
+    )
     .where(executions.c.execution_id == sa.bindparam("e_id"))
     .with_for_update()
 )
@@ -84,16 +90,22 @@ def final_values(
     rates: dict[str, int],
     page_count: int | None,
     error: str | None,
+    retention_seconds: int | None = None,
 ) -> dict[str, Any]:
-    """The columns that make an execution terminal, decided by its steps' statuses."""
+    """The columns that make an execution terminal, decided by its steps' statuses; its
+    results and checkpoints expire ``retention_seconds`` from now (None: never)."""
     statuses = [step.status for step in steps]
     final = final_execution_status(statuses)
     values: dict[str, Any] = {
         "status": final.value,
         "completed_at": to_db(now),
+        "expires_at": (
+            None if retention_seconds is None else to_db(now + timedelta(seconds=retention_seconds))
+        ),
         "rate_breakdown": execution_rate_breakdown(
             [step.step_type for step in steps],
-            [s is StepStatus.COMPLETED for s in statuses],
+            # A rerun's reused steps did no work here: they are not charged again.
+            [step.status is StepStatus.COMPLETED and not _reused(step) for step in steps],
             page_count or 0,
             rates,
         ),
@@ -101,6 +113,10 @@ def final_values(
     if error is not None and final is not ExecutionStatus.COMPLETED:
         values["error_message"] = error
     return values
+
+
+def _reused(step: StepRun) -> bool:
+    return isinstance(step.cache, dict) and step.cache.get("status") == "reused"
 
 
 def completion_values(
@@ -120,7 +136,7 @@ def completion_values(
     if billed is None:
         billed = values["page_count"] = page_count
     if not dispatched and not head.terminal:
-        values |= final_values(steps, now, rates, billed, None)
+        values |= final_values(steps, now, rates, billed, None, head.retention_seconds)
     return values
 
 
