@@ -44,6 +44,8 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 MIN_WORD_GAP_EMS = 0.12
 MIN_GUTTER_GAP = 8.0  # as ``layout.lines.MIN_SPLIT_GAP``: narrower gaps never split a line
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
+SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
+RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
 
 
 @dataclass(slots=True)
@@ -331,14 +333,21 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
 def _runs_on(last: _Char | None, char: _Char) -> bool:
     """Whether ``char`` goes on, on the same row, just right of ``last`` across a line break
     pdfium made up: it breaks a line where a superscript or subscript ("Touvron*, Lavril",
-    "community1.") moves the baseline, though the reader sees one line."""
+    "community1.") moves the baseline, and where a producer positions each word or syllable
+    with its own text object ("can be base" + "d on LLMs"), though the reader sees one line."""
     if last is None or last.style is None or char.style is None:
         return False
-    if not (last.style.upright and char.style.upright) or last.style.size == char.style.size:
-        return False  # the break pdfium saw is not a superscript's or a subscript's
+    if not (last.style.upright and char.style.upright):
+        return False
     size = max(last.style.size, char.style.size, 1.0)
     overlap = min(last.y1, char.y1) - max(last.y0, char.y0)
     height = min(last.y1 - last.y0, char.y1 - char.y0)
+    if last.style.size == char.style.size:
+        # One style: the same baseline, and no wider a gap than a word space.
+        return (
+            abs(last.y1 - char.y1) <= SAME_BASELINE_EMS * size
+            and -0.1 * size <= char.x0 - last.x1 <= RUN_ON_GAP_EMS * size
+        )
     return overlap > 0.3 * height and -0.5 * size <= char.x0 - last.x1 <= 1.0 * size
 
 
