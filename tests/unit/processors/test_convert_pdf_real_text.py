@@ -84,3 +84,38 @@ def test_words_drawn_in_pieces_stay_whole() -> None:
         t for t in texts(document, "paragraph") if t.startswith("AutoGen2 is an open-source")
     ]
     assert len(abstract) == 1 and abstract[0].endswith("entertainment, etc.")
+
+
+def test_a_title_set_with_loose_leading_is_one_heading() -> None:
+    document = real("arxiv-autogen-p1.pdf")
+    assert texts(document, "heading") == [
+        "AutoGen: Enabling Next-Gen LLM Applications via Multi-Agent Conversation",
+        "Abstract",
+    ]
+
+
+def test_bold_author_names_are_a_paragraph_not_headings() -> None:
+    # Three centred bold lines at double spacing (autogen) and names set in a row (cot).
+    stacked = texts(real("arxiv-autogen-p1.pdf"), "paragraph")
+    names = [text for text in stacked if text.startswith("Qingyun Wu")]
+    assert len(names) == 1 and names[0].endswith("Chi Wang\u22171")
+    in_rows = real("arxiv-cot-p1.pdf")
+    assert texts(in_rows, "heading") == [
+        "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models",
+        "Abstract",
+    ]
+    names = [text for text in texts(in_rows, "paragraph") if text.startswith("Jason Wei")]
+    assert names == [
+        "Jason Wei Xuezhi Wang Dale Schuurmans Maarten Bosma Brian Ichter Fei Xia Ed H. Chi "
+        "Quoc V. Le Denny Zhou"
+    ]
+
+
+def test_stacked_headings_sharing_their_left_edge_stay_headings() -> None:
+    found = texts(real("federal-register-p1.pdf"), "heading")
+    for title in (
+        "DEPARTMENT OF TRANSPORTATION",
+        "Federal Aviation Administration",
+        "14 CFR Part 39",
+    ):
+        assert title in found
