@@ -119,3 +119,21 @@ def test_stacked_headings_sharing_their_left_edge_stay_headings() -> None:
         "14 CFR Part 39",
     ):
         assert title in found
+
+
+def test_a_table_continued_beside_itself_reads_as_one_table() -> None:
+    # Rows 1-24 on the left, 25-44 on the right, no rules: one three-column table.
+    found = [block for block in real("number-columns.pdf").blocks if block.type == "table"]
+    assert len(found) == 1
+    rows = found[0].rows or ()
+    assert {len(row) for row in rows} == {3}
+    assert [row[0] for row in rows] == [str(number) for number in range(1, 45)]
+    assert rows[24] == ("25", "124", "224")
+
+
+def test_figures_in_small_type_closer_than_eight_points_are_separate_cells() -> None:
+    document = real("census-arrests.pdf")
+    rows = [row for block in document.blocks if block.type == "table" for row in block.rows or ()]
+    total = next(row for row in rows if row and row[0].startswith("Total") and len(row) > 4)
+    assert list(total[1:4]) == ["11,062.6", "1,540.0", "9,522.6"]
+    assert total[-1] == "2,330.9"

@@ -58,6 +58,7 @@ MIN_FLOWING_CHARS = 20
 FLOWING_SHARE = 0.3  # this share of cells continuing the sentence above: prose, not a table
 GUTTER_CROSSING_SHARE = 0.12  # a gutter may be crossed by this share of rows (spanning headers)
 MIN_GUTTER = 2.0
+WRAPPED_GAP_RATIO = 2.0  # a table set in two page columns: the gap between them is this wider
 CURRENCY = re.compile(r"\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|INR|Rs\.?)\b", re.IGNORECASE)
 DATE = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}$")
 NUMBER = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,]+[\s%)*]*$")  # noqa: RUF001 - minus signs
@@ -390,7 +391,14 @@ def _table(
         return None
     if len(edges) < 3:
         return None
-    rows = _grid_rows(region, lines, horizontal, edges)
+    halves = None if region.ruled else _wrapped_halves(lines, edges)
+    if halves is None:
+        rows = _grid_rows(region, lines, horizontal, edges)
+    else:  # one table continued beside itself: its right half's rows go under the left's
+        (left, left_edges), (right, right_edges) = halves
+        rows = _grid_rows(region, left, horizontal, left_edges)
+        below = _grid_rows(region, right, horizontal, right_edges)
+        rows.extend(below[1:] if below and rows and below[0] == rows[0] else below)
     rows = [row for row in rows if any(row)]
     if len(rows) < MIN_TABLE_ROWS:
         return None
@@ -421,6 +429,45 @@ def _table(
         rows=tuple(tuple(row) for row in rows),
         members=frozenset(id(line) for line in lines),
     )
+
+
+def _wrapped_halves(
+    lines: list[Line], edges: list[float]
+) -> tuple[tuple[list[Line], list[float]], tuple[list[Line], list[float]]] | None:
+    """A long unruled table set in two columns of the page (rows 1-24 on the left, 25-44 on
+    the right) reads as twice its columns side by side. It is that when the columns split
+    into two halves of equal count, the white space between the halves is far wider than any
+    other gap between columns, and each column of the right half holds the same kind of
+    content (figures or words) as its counterpart on the left."""
+    columns = len(edges) - 1
+    if columns < 4 or columns % 2:
+        return None
+    cells: list[list[Line]] = [[] for _ in range(columns)]
+    for line in lines:
+        cells[max(0, min(columns - 1, _column_at(line.center_x, edges)))].append(line)
+    if any(not column for column in cells):
+        return None
+    extents = [
+        (min(ln.bbox[0] for ln in column), max(ln.bbox[2] for ln in column)) for column in cells
+    ]
+    gaps = [b[0] - a[1] for a, b in itertools.pairwise(extents)]
+    half = columns // 2
+    middle = gaps[half - 1]
+    others = gaps[: half - 1] + gaps[half:]
+    size = max(line.size for line in lines)
+    if middle < max(WRAPPED_GAP_RATIO * max(others), 2 * size):
+        return None
+    for left, right in zip(cells[:half], cells[half:], strict=True):
+        if abs(_numeric_share(left) - _numeric_share(right)) > 0.5:
+            return None
+    cut = (extents[half - 1][1] + extents[half][0]) / 2
+    left_lines = [line for column in cells[:half] for line in column]
+    right_lines = [line for column in cells[half:] for line in column]
+    return (left_lines, [*edges[:half], cut]), (right_lines, [cut, *edges[half + 1 :]])
+
+
+def _numeric_share(lines: list[Line]) -> float:
+    return sum(1 for line in lines if NUMBER.match(line.text)) / len(lines)
 
 
 def _without_summary(lines: list[Line], edges: list[float]) -> list[Line]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.convert.layout.blocks import round_size
-from pagemill.processors.convert.layout.lines import Line, merge_pieces
+from pagemill.processors.convert.layout.lines import Line, merge_pieces, split_gap
 from pagemill.processors.convert.pdf.objects import Frame
 
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
@@ -42,7 +42,6 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
 MIN_WORD_GAP_EMS = 0.12
-MIN_GUTTER_GAP = 8.0  # as ``layout.lines.MIN_SPLIT_GAP``: narrower gaps never split a line
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
 SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
 RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
@@ -298,7 +297,7 @@ def _wide_gaps(pieces: list[Line]) -> list[tuple[float, float]]:
     return [
         (left.bbox[2], right.bbox[0])
         for left, right in itertools.pairwise(pieces)
-        if right.bbox[0] - left.bbox[2] >= max(MIN_GUTTER_GAP, max(left.size, right.size))
+        if right.bbox[0] - left.bbox[2] >= split_gap(left, right)
     ]
 
 
@@ -320,7 +319,7 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
     for piece in pieces[1:]:
         left = out[-1]
         gap = (left.bbox[2], piece.bbox[0])
-        wide = gap[1] - gap[0] >= max(MIN_GUTTER_GAP, max(left.size, piece.size))
+        wide = gap[1] - gap[0] >= split_gap(left, piece)
         shared = sum(1 for x0, x1 in channels if x0 < gap[1] and x1 > gap[0]) - 1
         if wide and shared < MIN_CHANNEL_LINES - 1 and gap[1] > gap[0]:
             text = left.text if left.text.endswith(" ") else left.text + " "
