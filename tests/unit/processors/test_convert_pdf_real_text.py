@@ -137,3 +137,14 @@ def test_figures_in_small_type_closer_than_eight_points_are_separate_cells() -> 
     total = next(row for row in rows if row and row[0].startswith("Total") and len(row) > 4)
     assert list(total[1:4]) == ["11,062.6", "1,540.0", "9,522.6"]
     assert total[-1] == "2,330.9"
+
+
+def test_a_footer_beside_the_page_number_is_not_a_heading() -> None:
+    # One page: too short to prove the footer repeats, so its text stays, as a paragraph.
+    for name, footer in (
+        ("irs-1040nr-p11.pdf", "Instructions for Form 1040NR"),
+        ("irs-1040nr-p4.pdf", "Instructions for Form 1040NR"),
+    ):
+        document = real(name)
+        assert footer not in texts(document, "heading")
+        assert any(footer in text for text in texts(document, "paragraph"))

@@ -38,6 +38,7 @@ MAX_BOLD_HEADING_CHARS = 120
 MAX_HEADING_LEVEL = 4
 TITLE_GAP_EMS = 1.0  # lines of one heading size at most this far apart are one title
 BOLD_RUN_GAP_EMS = 1.5  # bold lines of body size this close one below another are one block
+MIN_FOOT_PAGE_LINES = 5  # a page with fewer other lines says nothing about its last row
 MIN_BOLD_STACK = 3  # when this many stack up (a heading and its subtitle are two)
 SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
 DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
@@ -193,6 +194,22 @@ def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
     return False
 
 
+def _at_page_foot(group: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether the group is on the page's last row with other text beside it (a footer: the
+    document's title beside the page number). A section title opens the text under it: on the
+    last row of a page, sharing that row, it is furniture of a page too short to prove it."""
+    bottom = max(line.bbox[3] for line in group)
+    top = min(line.bbox[1] for line in group)
+    members = {id(line) for line in group}
+    others = [line for line in lines if id(line) not in members]
+    if len(others) < MIN_FOOT_PAGE_LINES or any(line.bbox[1] >= bottom for line in others):
+        return False
+    return any(
+        min(line.bbox[3], bottom) - max(line.bbox[1], top) > 0 and line.bbox[1] > top - line.size
+        for line in others
+    )
+
+
 def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
     """A bold line on top of a centred block of regular lines of its size, at line spacing:
     an author's name over the affiliation, not a section title (a heading stands apart from
@@ -317,6 +334,7 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                 if rule is not None and (
                     (isinstance(after, list) and rule == "bold" and _leads_block(group, after))
                     or _beside_text(group, lines)
+                    or _at_page_foot(group, lines)
                 ):
                     rule = None
                 rules[id(group)] = rule
