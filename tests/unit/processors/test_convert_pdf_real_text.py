@@ -148,3 +148,16 @@ def test_a_footer_beside_the_page_number_is_not_a_heading() -> None:
         document = real(name)
         assert footer not in texts(document, "heading")
         assert any(footer in text for text in texts(document, "paragraph"))
+
+
+def test_a_latin_run_inside_an_arabic_line_stays_in_its_paragraph() -> None:
+    # An Arabic line with "U+0660 - U+0669" in it: pdfium breaks the line at
+    # every jump between the scripts; the pieces were paragraphs of their own ("U", "+0669").
+    paragraphs = texts(real("amiri-arabic-p4-6.pdf"), "paragraph")
+    assert not [
+        text for text in paragraphs if text.strip() in ("U", "+0669", "+0660", "- U", "+06")
+    ]
+    arabic = "باستخدام رموز"
+    directly = "أو مباشرة"
+    holding = [text for text in paragraphs if arabic in text and "0660" in text]
+    assert holding and directly in holding[0] and "0669" in holding[0]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.convert.layout.blocks import round_size
-from pagemill.processors.convert.layout.lines import Line, merge_pieces, split_gap
+from pagemill.processors.convert.layout.lines import Line, has_rtl, merge_pieces, split_gap
 from pagemill.processors.convert.pdf.objects import Frame
 
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
@@ -286,11 +286,66 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
         if char.code == HYPHEN_MARK:
             flush()
     flush()
+    raw = _rejoin_mixed_rows(raw)
     channels = _gaps(raw)
     lines: list[Line] = []
     for pieces in raw:
         lines.extend(split_at_gaps(_close_stray_gaps(pieces, channels)))
     return [line for line in lines if line.text]
+
+
+def _rejoin_mixed_rows(raw: list[list[Line]]) -> list[list[Line]]:
+    """One right-to-left line again where pdfium broke it around a left-to-right run.
+
+    An Arabic line with "U+0660 - U+0669" in it jumps left and right in logical order, and
+    the Latin run often sits in another font on its own baseline: pdfium starts a new line at
+    every jump. Consecutive pieces of one row and of about one size, with right-to-left text
+    among them and no gap wider than an em between them, are one line (``split_at_gaps``
+    orders it visually).
+    """
+    runs: list[list[list[Line]]] = []  # consecutive entries side by side on one row
+    for pieces in raw:
+        if runs and _same_row(runs[-1][-1], pieces):
+            runs[-1].append(pieces)
+        else:
+            runs.append([pieces])
+    out: list[list[Line]] = []
+    for run in runs:
+        if len(run) > 1 and any(has_rtl(piece.text) for pieces in run for piece in pieces):
+            # Each part ends where pdfium broke the line: a space, as between words.
+            spaced = [[*pieces[:-1], _with_space(pieces[-1])] for pieces in run[:-1]]
+            out.append([piece for pieces in [*spaced, run[-1]] for piece in pieces])
+        else:
+            out.extend(run)
+    return out
+
+
+def _with_space(piece: Line) -> Line:
+    return piece if piece.text.endswith(" ") else replace(piece, text=piece.text + " ")
+
+
+def _same_row(before: list[Line], after: list[Line]) -> bool:
+    a = (
+        min(p.bbox[0] for p in before),
+        min(p.bbox[1] for p in before),
+        max(p.bbox[2] for p in before),
+        max(p.bbox[3] for p in before),
+    )
+    b = (
+        min(p.bbox[0] for p in after),
+        min(p.bbox[1] for p in after),
+        max(p.bbox[2] for p in after),
+        max(p.bbox[3] for p in after),
+    )
+    if not all(p.bbox[3] - p.bbox[1] < 2.5 * max(p.size, 1.0) for p in (*before, *after)):
+        return False  # rotated or stacked text: not one row
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    if overlap <= 0.5 * min(a[3] - a[1], b[3] - b[1]):
+        return False
+    sizes = [p.size for p in (*before, *after)]
+    if max(sizes) > 1.25 * max(min(sizes), 1.0):
+        return False  # a cell's large example glyphs beside a note in small type: two cells
+    return max(b[0] - a[2], a[0] - b[2]) <= 1.0 * max(max(sizes), 1.0)
 
 
 def _wide_gaps(pieces: list[Line]) -> list[tuple[float, float]]:
