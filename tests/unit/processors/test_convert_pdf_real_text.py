@@ -161,3 +161,16 @@ def test_a_latin_run_inside_an_arabic_line_stays_in_its_paragraph() -> None:
     directly = "أو مباشرة"
     holding = [text for text in paragraphs if arabic in text and "0660" in text]
     assert holding and directly in holding[0] and "0669" in holding[0]
+
+
+def test_a_rule_broken_by_merged_cells_still_divides_columns() -> None:
+    # The rules between Germany, Austria and France are drawn one segment per row, left out
+    # where a cell spans them ("Europe", "EUR (€)"): the columns stay, and a merged cell goes
+    # to the first column of its box.
+    found = [block for block in real("example-merged-cells.pdf").blocks if block.type == "table"]
+    assert len(found) == 1
+    rows = found[0].rows or ()
+    assert rows[0] == ("", "Indonesia", "Germany", "Austria", "France", "Vatican")
+    assert rows[1] == ("Continent", "Asia", "Europe", "", "", "")
+    assert rows[2] == ("Capital", "Jakarta", "Berlin", "Vienna", "Paris", "Vatican City")
+    assert rows[3][:3] == ("Currency", "Rupia", "EUR (€)")

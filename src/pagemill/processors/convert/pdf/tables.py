@@ -393,7 +393,7 @@ def _table(
         return None
     halves = None if region.ruled else _wrapped_halves(lines, edges)
     if halves is None:
-        rows = _grid_rows(region, lines, horizontal, edges)
+        rows = _grid_rows(region, lines, horizontal, edges, vertical)
     else:  # one table continued beside itself: its right half's rows go under the left's
         (left, left_edges), (right, right_edges) = halves
         rows = _grid_rows(region, left, horizontal, left_edges)
@@ -495,13 +495,10 @@ def _without_summary(lines: list[Line], edges: list[float]) -> list[Line]:
 
 def _column_edges(region: _Region, lines: list[Line], vertical: list[Rule]) -> list[float]:
     """x positions of the column boundaries, outer edges included."""
-    height = region.y1 - region.y0
-    crossing = [
-        rule.at
-        for rule in vertical
-        if region.x0 - SNAP <= rule.at <= region.x1 + SNAP
-        and min(rule.end, region.y1) - max(rule.start, region.y0) >= 0.3 * height
-    ]
+    # A rule broken where cells merge across it (drawn as one segment per row) still marks a
+    # column: its segments at one x count together.
+    inside = sorted(rule.at for rule in vertical if region.x0 - SNAP <= rule.at <= region.x1 + SNAP)
+    crossing = [x for x in _dedupe(inside) if _rule_spans(vertical, x, region, 0.3)]
     ruled = _dedupe(sorted(crossing))
     inner_rules = [x for x in ruled if region.x0 + SNAP < x < region.x1 - SNAP]
     full = len(inner_rules) >= 1 and all(_rule_spans(vertical, x, region, 0.8) for x in inner_rules)
@@ -554,7 +551,11 @@ def _gutters(lines: list[Line]) -> list[float]:
 
 
 def _grid_rows(
-    region: _Region, lines: list[Line], horizontal: list[Rule], edges: list[float]
+    region: _Region,
+    lines: list[Line],
+    horizontal: list[Rule],
+    edges: list[float],
+    vertical: Sequence[Rule] = (),
 ) -> list[list[str]]:
     columns = len(edges) - 1
     separators = sorted(
@@ -577,7 +578,7 @@ def _grid_rows(
     for number, band in enumerate(bands):
         if not band:
             continue
-        cells_by_row = [_cells(row, edges, columns) for row in band]
+        cells_by_row = [_cells(row, edges, columns, vertical) for row in band]
         first_column = sum(1 for cells in cells_by_row if cells[0])
         # Only a band closed by rules above and below holds one row of wrapped cells.
         closed = not region.open_sides or 0 < number < len(bands) - 1
@@ -619,14 +620,31 @@ def _continues(above: list[str], row: list[str]) -> bool:
     )
 
 
-def _cells(row: list[Line], edges: list[float], columns: int) -> list[list[Line]]:
+def _cells(
+    row: list[Line], edges: list[float], columns: int, vertical: Sequence[Rule] = ()
+) -> list[list[Line]]:
     cells: list[list[Line]] = [[] for _ in range(columns)]
     for line in row:
-        # A cell spanning several columns (a merged header) goes to the first one it starts in.
+        # A cell spanning several columns (a merged header) goes to the first one it starts in:
+        # in a ruled table that is where the box around it starts (the nearest rule on its
+        # left that runs through its row), wherever the text is centred in the box.
         start = line.bbox[0] + min(SNAP, (line.bbox[2] - line.bbox[0]) / 2)
+        box_left = _box_left(line, vertical)
+        if box_left is not None:
+            start = box_left + SNAP
         index = max(0, min(columns - 1, _column_at(start, edges)))
         cells[index].append(line)
     return cells
+
+
+def _box_left(line: Line, vertical: Sequence[Rule]) -> float | None:
+    middle = line.center_y
+    lefts = [
+        rule.at
+        for rule in vertical
+        if rule.at <= line.bbox[0] + SNAP and rule.start - SNAP <= middle <= rule.end + SNAP
+    ]
+    return max(lefts) if lefts else None
 
 
 def _column_at(x: float, edges: list[float]) -> int:
