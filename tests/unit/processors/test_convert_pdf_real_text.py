@@ -202,3 +202,14 @@ def test_a_rule_broken_by_merged_cells_still_divides_columns() -> None:
     assert rows[1] == ("Continent", "Asia", "Europe", "", "", "")
     assert rows[2] == ("Capital", "Jakarta", "Berlin", "Vienna", "Paris", "Vatican City")
     assert rows[3][:3] == ("Currency", "Rupia", "EUR (€)")
+
+
+def test_a_line_an_ocr_layer_sizes_a_point_larger_stays_in_its_paragraph() -> None:
+    # The OCR text layer sizes each line from its own glyphs: "them." reads 12 pt under 11 pt
+    # lines, and was a paragraph of its own.
+    paragraphs = texts(real("vicksburg-ocr-layer.pdf"), "paragraph")
+    assert "them." not in paragraphs
+    assert any(text.endswith("seize the prize from them.") for text in paragraphs)
+    # A title over its subtitle a point larger stays two blocks.
+    found = texts(real("dmca-summary.pdf"), "heading")
+    assert found[0] == "THE DIGITAL MILLENNIUM COPYRIGHT ACT OF 1998"

@@ -34,6 +34,7 @@ MIN_FIGURE_SPLIT_GAP = 4.0
 ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
 FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
+SAME_SIZE_RATIO = 1.1
 
 
 @dataclass(slots=True)
@@ -284,7 +285,9 @@ def continues(block: list[Line], line: Line) -> bool:
     under a list marker, the text under a first-line indent, or a shared centre (centred lines).
     """
     previous = block[-1]
-    if (line.size, line.bold) != (previous.size, previous.bold):
+    if line.bold != previous.bold or not same_size(line.size, previous.size):
+        return False
+    if line.size != previous.size and not _sentence_goes_on(previous, line):
         return False
     size = previous.size
     gap = line.bbox[1] - previous.bbox[3]
@@ -309,6 +312,18 @@ def continues(block: list[Line], line: Line) -> bool:
     if len(block) == 1 and 0 < previous.bbox[0] - line.bbox[0] <= 4 * size:
         return True  # the first line was indented
     return abs(line.center_x - previous.center_x) <= tolerance and line.bbox[0] > left
+
+
+def same_size(a: float, b: float) -> bool:
+    """Sizes one paragraph may mix: an OCR text layer sizes each line from its own glyphs
+    (11 pt, then 12 pt for "them."); a size apart by a heading's step or a footnote's is not."""
+    return max(a, b) < SAME_SIZE_RATIO * max(min(a, b), 0.1)
+
+
+def _sentence_goes_on(previous: Line, line: Line) -> bool:
+    # Across a change of size only a sentence that plainly runs on joins: a title over its
+    # subtitle, an address over a footnote, are two blocks.
+    return not previous.text.endswith(SENTENCE_END) and line.text[:1].islower()
 
 
 def _item_open(block: list[Line]) -> bool:
