@@ -8,6 +8,7 @@ The corpus's check set (``check_set`` in its manifest) is never read here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -213,3 +214,11 @@ def test_a_line_an_ocr_layer_sizes_a_point_larger_stays_in_its_paragraph() -> No
     # A title over its subtitle a point larger stays two blocks.
     found = texts(real("dmca-summary.pdf"), "heading")
     assert found[0] == "THE DIGITAL MILLENNIUM COPYRIGHT ACT OF 1998"
+
+
+def test_a_contents_entry_keeps_its_page_number() -> None:
+    # Arabic contents entries: the dot leader runs up to the page number on the left. The
+    # number was a paragraph of its own ("٨"), the entry another.
+    paragraphs = texts(real("amiri-arabic-p1-3.pdf"), "paragraph")
+    assert paragraphs.count("٨") <= 1  # the last entry's, set apart by white space, not dots
+    assert any(re.search(r"التنوين[ .]+٨", text) for text in paragraphs)

@@ -34,6 +34,7 @@ MIN_FIGURE_SPLIT_GAP = 4.0
 ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
 FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
+LEADER_END = re.compile(r"(?:\.\s?){4,}\s*$")  # "Introduction . . . . ." before its page number
 SAME_SIZE_RATIO = 1.1
 
 
@@ -263,18 +264,25 @@ def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
         gap = line.bbox[0] - previous.bbox[2]
         size = max(line.size, previous.size)
         figures = FIGURE_CELL.match(line.text) or FIGURE_CELL.match(previous.text)
-        if 0 <= gap < ROW_GAP_EMS * size and not figures:
+        # A contents entry's dot leader runs up to its page number: one line, not two cells.
+        leader = any(LEADER_END.search(ln.text) for ln in (line, previous))
+        if 0 <= gap < ROW_GAP_EMS * size and (not figures or leader):
             joined[-1].append(line)
         else:
             joined.append([line])
     if len(joined) == len(lines):
         return row
-    return [
-        merge_pieces([replace(ln, text=ln.text + " ") for ln in part[:-1]] + [part[-1]])
-        if len(part) > 1
-        else part[0]
-        for part in joined
-    ]
+    out: list[Line | Atom] = []
+    for part in joined:
+        if len(part) > 1 and any(has_rtl(ln.text) for ln in part):
+            part = part[::-1]  # right-to-left text reads from the right
+        if len(part) > 1:
+            out.append(
+                merge_pieces([replace(ln, text=ln.text + " ") for ln in part[:-1]] + [part[-1]])
+            )
+        else:
+            out.append(part[0])
+    return out
 
 
 def continues(block: list[Line], line: Line) -> bool:
