@@ -222,3 +222,13 @@ def test_a_contents_entry_keeps_its_page_number() -> None:
     paragraphs = texts(real("amiri-arabic-p1-3.pdf"), "paragraph")
     assert paragraphs.count("٨") <= 1  # the last entry's, set apart by white space, not dots
     assert any(re.search(r"التنوين[ .]+٨", text) for text in paragraphs)
+
+
+def test_words_of_an_ocr_text_layer_keep_their_spaces() -> None:
+    # Each word is its own text object and pdfium makes up the spaces; a wide gap elsewhere on
+    # the line (joined as a word space) dropped the space after the piece it closed.
+    text = " ".join(texts(real("vicksburg-ocr-layer.pdf"), "paragraph"))
+    for words in ("High into the air", "The destruction", "We learn from"):
+        assert words in text
+    for glued in ("theair", "Thedestruction", "learnfrom"):
+        assert glued not in text

@@ -378,7 +378,12 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
         shared = sum(1 for x0, x1 in channels if x0 < gap[1] and x1 > gap[0]) - 1
         if wide and shared < MIN_CHANNEL_LINES - 1 and gap[1] > gap[0]:
             text = left.text if left.text.endswith(" ") else left.text + " "
-            out[-1] = merge_pieces([replace(left, text=text), piece])
+            merged = merge_pieces([replace(left, text=text), piece])
+            # A piece keeps the space that ends it (``merge_pieces`` trims the joined text):
+            # the next piece is another word ("into the" + "air").
+            if piece.text.endswith(" "):
+                merged = replace(merged, text=merged.text + " ")
+            out[-1] = merged
         else:
             out.append(piece)
     return out
