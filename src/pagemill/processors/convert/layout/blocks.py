@@ -36,6 +36,10 @@ MAX_HEADING_LINES = 3
 MAX_HEADING_CHARS = 200
 MAX_BOLD_HEADING_CHARS = 120
 MAX_HEADING_LEVEL = 4
+TITLE_GAP_EMS = 1.0  # lines of one heading size at most this far apart are one title
+BOLD_RUN_GAP_EMS = 1.5  # bold lines of body size this close one below another are one block
+MIN_FOOT_PAGE_LINES = 5  # a page with fewer other lines says nothing about its last row
+MIN_BOLD_STACK = 3  # when this many stack up (a heading and its subtitle are two)
 SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
 DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
 
@@ -190,6 +194,22 @@ def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
     return False
 
 
+def _at_page_foot(group: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether the group is on the page's last row with other text beside it (a footer: the
+    document's title beside the page number). A section title opens the text under it: on the
+    last row of a page, sharing that row, it is furniture of a page too short to prove it."""
+    bottom = max(line.bbox[3] for line in group)
+    top = min(line.bbox[1] for line in group)
+    members = {id(line) for line in group}
+    others = [line for line in lines if id(line) not in members]
+    if len(others) < MIN_FOOT_PAGE_LINES or any(line.bbox[1] >= bottom for line in others):
+        return False
+    return any(
+        min(line.bbox[3], bottom) - max(line.bbox[1], top) > 0 and line.bbox[1] > top - line.size
+        for line in others
+    )
+
+
 def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
     """A bold line on top of a centred block of regular lines of its size, at line spacing:
     an author's name over the affiliation, not a section title (a heading stands apart from
@@ -207,6 +227,93 @@ def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
         and centred
         and ragged
     )
+
+
+def _merge_heading_runs(groups: list[Group], rules: dict[int, str | None]) -> list[Group]:
+    """Runs of heading candidates that are really one block, merged.
+
+    * A title set on several lines with loose leading (wider than a paragraph's, so the lines
+      came as separate groups) is one heading: lines of one heading size straight below one
+      another, within ``TITLE_GAP_EMS``, overlapping across.
+    * Bold lines of body size that share their row, or stack three or more deep at line
+      spacing, centred and ragged (the names of a paper's authors), are one paragraph, not a
+      run of headings: a section title has its row to itself, and stacked headings
+      ("DEPARTMENT OF …" over "Federal … Administration") share their left edge.
+    """
+    out: list[Group] = []
+    run: list[list[Line]] = []  # bold candidates, each right after the one before
+    row_mates = False  # two of them share a row
+
+    def close_run() -> None:
+        nonlocal row_mates
+        if (len(run) >= MIN_BOLD_STACK and _centred(run)) or (len(run) > 1 and row_mates):
+            first = run[0]
+            for other in run[1:]:
+                first.extend(other)
+                out.remove(other)
+            rules[id(first)] = None
+        run.clear()
+        row_mates = False
+
+    for group in groups:
+        previous = out[-1] if out else None
+        rule = rules.get(id(group)) if isinstance(group, list) else None
+        if isinstance(previous, list) and isinstance(group, list) and rule is not None:
+            if (
+                rule == "size"
+                and rules.get(id(previous)) == "size"
+                and _same_title(previous, group)
+            ):
+                previous.extend(group)
+                continue
+            if rule == "bold" and run and run[-1] is previous:
+                link = _bold_link(run, group)
+                if link is not None:
+                    row_mates = row_mates or link == "row"
+                    run.append(group)
+                    out.append(group)
+                    continue
+        close_run()
+        if rule == "bold" and isinstance(group, list):
+            run.append(group)
+        out.append(group)
+    close_run()
+    return out
+
+
+def _centred(groups: list[list[Line]]) -> bool:
+    lines = [line for group in groups for line in group]
+    tolerance = max(2.0, 0.5 * lines[0].size)
+    centres = [line.center_x for line in lines]
+    lefts = [line.bbox[0] for line in lines]
+    return max(centres) - min(centres) <= tolerance < max(lefts) - min(lefts)
+
+
+def _same_title(above: list[Line], below: list[Line]) -> bool:
+    last, first = above[-1], below[0]
+    across = min(last.bbox[2], first.bbox[2]) - max(last.bbox[0], first.bbox[0])
+    gap = first.bbox[1] - last.bbox[3]
+    return (
+        last.size == first.size
+        and across > 0
+        and -0.2 * last.size <= gap <= TITLE_GAP_EMS * last.size
+    )
+
+
+def _bold_link(run: list[list[Line]], below: list[Line]) -> str | None:
+    """``"row"`` when ``below`` starts on the row the ``run`` ends on, ``"stack"`` when it is
+    right under the run at line spacing, else ``None``."""
+    last, first = run[-1][-1], below[0]
+    if last.size != first.size:
+        return None
+    overlap = min(last.bbox[3], first.bbox[3]) - max(last.bbox[1], first.bbox[1])
+    if overlap > 0.5 * min(last.bbox[3] - last.bbox[1], first.bbox[3] - first.bbox[1]):
+        return "row"
+    left = min(line.bbox[0] for group in run for line in group)
+    right = max(line.bbox[2] for group in run for line in group)
+    across = min(right, first.bbox[2]) - max(left, first.bbox[0])
+    gap = first.bbox[1] - last.bbox[3]
+    return "stack" if across > 0 and 0 <= gap <= BOLD_RUN_GAP_EMS * last.size else None
 
 
 def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list[Block]:
@@ -227,9 +334,11 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                 if rule is not None and (
                     (isinstance(after, list) and rule == "bold" and _leads_block(group, after))
                     or _beside_text(group, lines)
+                    or _at_page_foot(group, lines)
                 ):
                     rule = None
                 rules[id(group)] = rule
+        layout.groups = _merge_heading_runs(layout.groups, rules)
     # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
     size_ranks = sorted(
         {

@@ -30,9 +30,12 @@ MARKER_GAP_EMS = 5.0
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
+MIN_FIGURE_SPLIT_GAP = 4.0
 ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
 FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
+LEADER_END = re.compile(r"(?:\.\s?){4,}\s*$")  # "Introduction . . . . ." before its page number
+SAME_SIZE_RATIO = 1.1
 
 
 @dataclass(slots=True)
@@ -106,7 +109,7 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
         if lines:
             previous = lines[-1][-1]
             gap = piece.bbox[0] - previous.bbox[2]
-            wide = gap >= max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * max(previous.size, piece.size))
+            wide = gap >= split_gap(previous, piece)
             # A hanging indent is a few ems: a wider gap after "12." is another column's text.
             marker = (
                 len(lines[-1]) == 1
@@ -138,6 +141,16 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 continue
         lines.append([piece])
     return [merge_pieces(line) for line in lines]
+
+
+def split_gap(left: Line, right: Line) -> float:
+    """The narrowest gap between two pieces of one text line that separates them: an em, and
+    at least ``MIN_SPLIT_GAP``, except between two figures (the columns of a table set in
+    small type: "11,062.6  1,540.0" stand closer than 8 points but an em apart)."""
+    em = SPLIT_GAP_EMS * max(left.size, right.size)
+    if FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()):
+        return max(MIN_FIGURE_SPLIT_GAP, em)
+    return max(MIN_SPLIT_GAP, em)
 
 
 def _symbol_bullet(text: str) -> bool:
@@ -251,18 +264,25 @@ def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
         gap = line.bbox[0] - previous.bbox[2]
         size = max(line.size, previous.size)
         figures = FIGURE_CELL.match(line.text) or FIGURE_CELL.match(previous.text)
-        if 0 <= gap < ROW_GAP_EMS * size and not figures:
+        # A contents entry's dot leader runs up to its page number: one line, not two cells.
+        leader = any(LEADER_END.search(ln.text) for ln in (line, previous))
+        if 0 <= gap < ROW_GAP_EMS * size and (not figures or leader):
             joined[-1].append(line)
         else:
             joined.append([line])
     if len(joined) == len(lines):
         return row
-    return [
-        merge_pieces([replace(ln, text=ln.text + " ") for ln in part[:-1]] + [part[-1]])
-        if len(part) > 1
-        else part[0]
-        for part in joined
-    ]
+    out: list[Line | Atom] = []
+    for part in joined:
+        if len(part) > 1 and any(has_rtl(ln.text) for ln in part):
+            part = part[::-1]  # right-to-left text reads from the right
+        if len(part) > 1:
+            out.append(
+                merge_pieces([replace(ln, text=ln.text + " ") for ln in part[:-1]] + [part[-1]])
+            )
+        else:
+            out.append(part[0])
+    return out
 
 
 def continues(block: list[Line], line: Line) -> bool:
@@ -273,7 +293,9 @@ def continues(block: list[Line], line: Line) -> bool:
     under a list marker, the text under a first-line indent, or a shared centre (centred lines).
     """
     previous = block[-1]
-    if (line.size, line.bold) != (previous.size, previous.bold):
+    if line.bold != previous.bold or not same_size(line.size, previous.size):
+        return False
+    if line.size != previous.size and not _sentence_goes_on(previous, line):
         return False
     size = previous.size
     gap = line.bbox[1] - previous.bbox[3]
@@ -298,6 +320,18 @@ def continues(block: list[Line], line: Line) -> bool:
     if len(block) == 1 and 0 < previous.bbox[0] - line.bbox[0] <= 4 * size:
         return True  # the first line was indented
     return abs(line.center_x - previous.center_x) <= tolerance and line.bbox[0] > left
+
+
+def same_size(a: float, b: float) -> bool:
+    """Sizes one paragraph may mix: an OCR text layer sizes each line from its own glyphs
+    (11 pt, then 12 pt for "them."); a size apart by a heading's step or a footnote's is not."""
+    return max(a, b) < SAME_SIZE_RATIO * max(min(a, b), 0.1)
+
+
+def _sentence_goes_on(previous: Line, line: Line) -> bool:
+    # Across a change of size only a sentence that plainly runs on joins: a title over its
+    # subtitle, an address over a footnote, are two blocks.
+    return not previous.text.endswith(SENTENCE_END) and line.text[:1].islower()
 
 
 def _item_open(block: list[Line]) -> bool:

@@ -47,6 +47,7 @@ class Picture:
 class PageObjects:
     rules: list[Rule] = field(default_factory=list)
     drawings: list[BBox] = field(default_factory=list)  # paths with curves or slanted lines
+    images: list[BBox] = field(default_factory=list)  # where images are drawn
     image_coverage: float = 0.0  # 0..1, overlaps counted twice (then capped)
     pictures: list[Picture] = field(default_factory=list)
     paths: int = 0  # vector paths of any size (art, rules, or text converted to outlines)
@@ -105,11 +106,15 @@ def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
     covered = 0.0
     objects = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE))
     for obj in objects:
-        box = frame.box(*obj.get_bounds())
+        # An object inside a form XObject reports its bounds and matrix in the form's space.
+        outer = _form_matrix(obj)
+        bounds = obj.get_bounds()
+        box = frame.box(*(bounds if outer is None else outer.on_rect(*bounds)))
         x0, y0, x1, y1 = box
         w, h = x1 - x0, y1 - y0
         if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
             covered += max(0.0, w) * max(0.0, h)
+            result.images.append(box)
             if want_pictures:
                 picture = _picture(obj, box)
                 if picture is not None:
@@ -121,7 +126,7 @@ def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
         elif w <= RULE_MAX_THICKNESS and h >= RULE_MIN_LENGTH:
             result.rules.append(Rule(False, (x0 + x1) / 2, y0, y1))
         elif w >= BOX_MIN_SIZE and h >= BOX_MIN_SIZE:
-            rules = _path_rules(pdfium_c, obj.raw, frame)
+            rules = _path_rules(pdfium_c, obj.raw, frame, outer)
             if rules is None:
                 result.drawings.append(box)
             else:
@@ -130,7 +135,19 @@ def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
     return result
 
 
-def _path_rules(pdfium_c: Any, path: Any, frame: Frame) -> list[Rule] | None:
+def _form_matrix(obj: Any) -> Any:
+    """The matrix from the space of the form(s) ``obj`` sits in to page space; ``None`` on the
+    page itself."""
+    matrix = None
+    container = obj.container if obj.level > 0 else None
+    while container is not None:
+        own = container.get_matrix()
+        matrix = own if matrix is None else matrix.multiply(own)
+        container = container.container if container.level > 0 else None
+    return matrix
+
+
+def _path_rules(pdfium_c: Any, path: Any, frame: Frame, outer: Any = None) -> list[Rule] | None:
     """The axis-aligned straight segments of a box or grid path, in page space; ``None`` for a
     drawing (curves, slanted lines, or too many segments for a table's rules)."""
     count = pdfium_c.FPDFPath_CountSegments(path)
@@ -142,6 +159,15 @@ def _path_rules(pdfium_c: Any, path: Any, frame: Frame) -> list[Rule] | None:
     if not pdfium_c.FPDFPageObj_GetMatrix(path, matrix):
         return []
     a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
+    if outer is not None:  # the path's own matrix, then the enclosing forms'
+        a, b, c, d, e, f = (
+            a * outer.a + b * outer.c,
+            a * outer.b + b * outer.d,
+            c * outer.a + d * outer.c,
+            c * outer.b + d * outer.d,
+            e * outer.a + f * outer.c + outer.e,
+            e * outer.b + f * outer.d + outer.f,
+        )
     x, y = ctypes.c_float(), ctypes.c_float()
     rules: list[Rule] = []
     start = current = None

@@ -14,6 +14,8 @@ pypdfium2 opens the file (page count, encryption) and visits each page once: its
   they are made of with one ``table`` block; with ``include_images``, embedded images of at
   least 32 px become ``picture`` blocks whose PNG is in ``Document.images`` as
   ``page_{p}_picture_{i}.png``;
+* the labels inside a figure (small type among drawings and images: ``layout.figures``) are one
+  paragraph at the figure's place, not one paragraph per label;
 * pages with (almost) no text layer that show an image are rendered and OCRed with Tesseract
   (``ocr``); their indexes are listed in ``metadata["ocr_pages"]``;
 * headings come from font statistics, list items from bullets and numbers, hyphens at line
@@ -34,7 +36,8 @@ be read now will not be readable on the next attempt.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,7 @@ from pagemill.processors.convert.layout.blocks import (
     join_lines,
 )
 from pagemill.processors.convert.layout.columns import reading_order
+from pagemill.processors.convert.layout.figures import figure_text
 from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
 from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, is_vertical
 from pagemill.processors.convert.ocr import tesseract as ocr
@@ -134,6 +138,7 @@ def parse_pdf(
     )
     layouts: list[PageLayout] = []
     images: dict[str, str] = {}
+    text_size = _text_size(text for text in texts if text.page not in ocr_lines)
     for text in texts:
         if text.page in ocr_lines:
             layouts.append(ocr.ocr_layout(text.page, text.height, ocr_lines[text.page], furniture))
@@ -144,6 +149,13 @@ def parse_pdf(
         page_tables = find_tables(body, page_objects.rules, page_objects.drawings)
         atoms = _atoms(text.page, page_tables, objects[text.page], images)
         flowing = _outside(body, page_tables)
+        figures, flowing = figure_text(
+            flowing,
+            [*page_objects.drawings, *page_objects.images],
+            (text.width, text.height),
+            text_size,
+        )
+        atoms.extend(figures)
         # Rotated margin text (a repository's stamp up the side of a page) is read after the
         # page: in the flow it would cut every column in two at its top.
         margin = [line for line in flowing if is_vertical(line)]
@@ -303,4 +315,13 @@ def _atoms(
 
 
 def _has_text(groups: list[Group]) -> bool:
-    return any(not isinstance(group, Atom) or group.type == "table" for group in groups)
+    return any(not isinstance(group, Atom) or group.type != "picture" for group in groups)
+
+
+def _text_size(texts: Iterable[PageText]) -> float | None:
+    """The document's most common font size (by characters) in its text layers."""
+    weights: Counter[float] = Counter()
+    for text in texts:
+        for line in text.lines:
+            weights[line.size] += line.chars
+    return weights.most_common(1)[0][0] if weights else None

@@ -8,11 +8,11 @@ parsed again, so a page costs about as much as its line count, not a second pars
    similar extents (a booktabs table: top, middle and bottom rule), outline rule regions. Outside
    them, runs of consecutive rows that each hold several cells aligned on the same column
    gutters are unruled candidates.
-2. **Grid.** Columns come from the vertical rules where they cross the region, and otherwise
-   from the text's gutters (x-ranges that hardly any cell crosses); a header cell that spans
-   several columns goes to the first of them. Rows come from the horizontal rules where every
-   text row has its own, and otherwise from the text rows; a band between two rules whose first
-   column holds a single entry is one row of wrapped cells.
+2. **Grid** (``pdf.table_grid``). Columns come from the vertical rules where they cross the
+   region, and otherwise from the text's gutters (x-ranges that hardly any cell crosses); a
+   header cell that spans several columns goes to the first of them. Rows come from the
+   horizontal rules where every text row has its own, and otherwise from the text rows; a band
+   between two rules whose first column holds a single entry is one row of wrapped cells.
 3. **Checks.** At least two rows and two columns, cells short, most rows filled in more than one
    column; an unruled candidate needs three columns (or two with numbers in them), so two
    columns of prose or a list of "label: value" lines stay text. A line wider than the columns
@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.processors.convert.layout.blocks import join_lines
 from pagemill.processors.convert.layout.lines import (
     SENTENCE_END,
     Line,
@@ -36,9 +35,17 @@ from pagemill.processors.convert.layout.lines import (
     list_marker,
 )
 from pagemill.processors.convert.pdf.objects import Rule
+from pagemill.processors.convert.pdf.table_grid import (
+    NUMBER,
+    SNAP,
+    _column_edges,
+    _grid_rows,
+    _Region,
+    _rows,
+    _wrapped_halves,
+)
 from pagemill.processors.document import BBox, TableRows
 
-SNAP = 3.0  # points: rules this close touch or line up
 # pdfplumber's line-based finder, for the row boxes of ruled tables (``convert.extras``).
 TABLE_SETTINGS: dict[str, Any] = {
     "vertical_strategy": "lines",
@@ -56,11 +63,8 @@ MIN_FILLED_ROW_SHARE = 0.5  # of the rows must have two or more cells
 MIN_FILLED_SHARE = 0.4  # of all cells must hold text
 MIN_FLOWING_CHARS = 20
 FLOWING_SHARE = 0.3  # this share of cells continuing the sentence above: prose, not a table
-GUTTER_CROSSING_SHARE = 0.12  # a gutter may be crossed by this share of rows (spanning headers)
-MIN_GUTTER = 2.0
 CURRENCY = re.compile(r"\b(?:USD|EUR|GBP|CHF|JPY|CAD|AUD|INR|Rs\.?)\b", re.IGNORECASE)
 DATE = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}$")
-NUMBER = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,]+[\s%)*]*$")  # noqa: RUF001 - minus signs
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +72,6 @@ class Table:
     bbox: BBox  # PDF points, origin top-left
     rows: TableRows
     members: frozenset[int] = frozenset()  # id() of the lines the table stands for
-
-
-@dataclass(slots=True)
-class _Region:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    ruled: bool  # bounded by rules (the lines inside belong to it even if sparse)
-    open_sides: bool = False  # horizontal rules only: rows may sit just above or below them
-
-    def holds(self, line: Line) -> bool:
-        cx, cy = line.center_x, line.center_y
-        return self.x0 - 1 <= cx <= self.x1 + 1 and self.y0 - 1 <= cy <= self.y1 + 1
 
 
 def find_tables(
@@ -232,20 +222,6 @@ def _one_block(lines: Sequence[Line], top: float, bottom: float) -> bool:
 # --- unruled candidates ---------------------------------------------------------------------------
 
 
-def _rows(lines: Sequence[Line]) -> list[list[Line]]:
-    """Lines that share a row (their vertical centres within half a line), left to right."""
-    rows: list[list[Line]] = []
-    for line in sorted(lines, key=lambda line: line.center_y):
-        if rows:
-            last = rows[-1]
-            height = max(1.0, last[0].bbox[3] - last[0].bbox[1])
-            if abs(line.center_y - last[0].center_y) <= 0.5 * height:
-                last.append(line)
-                continue
-        rows.append([line])
-    return [sorted(row, key=lambda line: line.bbox[0]) for row in rows]
-
-
 def _unruled_regions(lines: Sequence[Line]) -> list[tuple[_Region, list[Line]]]:
     """Runs of rows with several cells each; a single line may sit inside the run (a wrapped
     cell) when it lies within one column of the rows around it."""
@@ -390,7 +366,14 @@ def _table(
         return None
     if len(edges) < 3:
         return None
-    rows = _grid_rows(region, lines, horizontal, edges)
+    halves = None if region.ruled else _wrapped_halves(lines, edges)
+    if halves is None:
+        rows = _grid_rows(region, lines, horizontal, edges, vertical)
+    else:  # one table continued beside itself: its right half's rows go under the left's
+        (left, left_edges), (right, right_edges) = halves
+        rows = _grid_rows(region, left, horizontal, left_edges)
+        below = _grid_rows(region, right, horizontal, right_edges)
+        rows.extend(below[1:] if below and rows and below[0] == rows[0] else below)
     rows = [row for row in rows if any(row)]
     if len(rows) < MIN_TABLE_ROWS:
         return None
@@ -444,161 +427,6 @@ def _without_summary(lines: list[Line], edges: list[float]) -> list[Line]:
     if kept == len(rows) or kept < len(rows) - 4:
         return lines
     return [line for row in rows[:kept] for line in row]
-
-
-def _column_edges(region: _Region, lines: list[Line], vertical: list[Rule]) -> list[float]:
-    """x positions of the column boundaries, outer edges included."""
-    height = region.y1 - region.y0
-    crossing = [
-        rule.at
-        for rule in vertical
-        if region.x0 - SNAP <= rule.at <= region.x1 + SNAP
-        and min(rule.end, region.y1) - max(rule.start, region.y0) >= 0.3 * height
-    ]
-    ruled = _dedupe(sorted(crossing))
-    inner_rules = [x for x in ruled if region.x0 + SNAP < x < region.x1 - SNAP]
-    full = len(inner_rules) >= 1 and all(_rule_spans(vertical, x, region, 0.8) for x in inner_rules)
-    edges = [region.x0, *inner_rules, region.x1]
-    if not full:  # partly ruled or unruled: the text's gutters are column boundaries too
-        for gutter in _gutters(lines):
-            if all(abs(gutter - x) > 2 * SNAP for x in edges):
-                edges.append(gutter)
-    left = min(region.x0, *(line.bbox[0] for line in lines))
-    right = max(region.x1, *(line.bbox[2] for line in lines))
-    edges = [left, *(x for x in edges if left + SNAP < x < right - SNAP), right]
-    return _dedupe(sorted(edges))
-
-
-def _rule_spans(vertical: list[Rule], x: float, region: _Region, share: float) -> bool:
-    height = region.y1 - region.y0
-    covered = sum(
-        min(rule.end, region.y1) - max(rule.start, region.y0)
-        for rule in vertical
-        if abs(rule.at - x) <= SNAP and rule.end > region.y0 and rule.start < region.y1
-    )
-    return covered >= share * height
-
-
-def _gutters(lines: list[Line]) -> list[float]:
-    """Centres of x-ranges that (almost) no line crosses, between the lines' extremes."""
-    rows = _rows(lines)
-    allowed = int(GUTTER_CROSSING_SHARE * len(rows))
-    left = min(line.bbox[0] for line in lines)
-    right = max(line.bbox[2] for line in lines)
-    # Sweep the line edges: how many lines cover each stretch of x.
-    events: list[tuple[float, int]] = []
-    for line in lines:
-        events.append((line.bbox[0], 1))
-        events.append((line.bbox[2], -1))
-    events.sort()
-    gutters: list[float] = []
-    depth = 0
-    open_at: float | None = None
-    for x, delta in events:
-        before = depth
-        depth += delta
-        if before > allowed >= depth:
-            open_at = x
-        elif before <= allowed < depth and open_at is not None:
-            if x - open_at >= MIN_GUTTER and left < open_at and x < right:
-                gutters.append((open_at + x) / 2)
-            open_at = None
-    return gutters
-
-
-def _grid_rows(
-    region: _Region, lines: list[Line], horizontal: list[Rule], edges: list[float]
-) -> list[list[str]]:
-    columns = len(edges) - 1
-    separators = sorted(
-        rule.at
-        for rule in horizontal
-        if region.y0 + SNAP < rule.at < region.y1 - SNAP
-        and min(rule.end, region.x1) - max(rule.start, region.x0) >= 0.5 * (region.x1 - region.x0)
-    )
-    text_rows = _rows(lines)
-    bands: list[list[list[Line]]] = [[]]
-    boundary = 0
-    for row in text_rows:
-        while boundary < len(separators) and separators[boundary] < min(
-            line.center_y for line in row
-        ):
-            boundary += 1
-            bands.append([])
-        bands[-1].append(row)
-    grid: list[list[str]] = []
-    for number, band in enumerate(bands):
-        if not band:
-            continue
-        cells_by_row = [_cells(row, edges, columns) for row in band]
-        first_column = sum(1 for cells in cells_by_row if cells[0])
-        # Only a band closed by rules above and below holds one row of wrapped cells.
-        closed = not region.open_sides or 0 < number < len(bands) - 1
-        if len(band) > 1 and separators and closed and first_column <= 1:
-            merged: list[list[Line]] = [[] for _ in range(columns)]
-            for cells in cells_by_row:
-                for index, cell in enumerate(cells):
-                    merged[index].extend(cell)
-            grid.append([_cell_text(cell) for cell in merged])
-        else:
-            for cells in cells_by_row:
-                texts = [_cell_text(cell) for cell in cells]
-                if grid and _continues(grid[-1], texts):
-                    grid[-1] = [
-                        join_lines((a, b)) if b else a for a, b in zip(grid[-1], texts, strict=True)
-                    ]
-                else:
-                    grid.append(texts)
-    return grid
-
-
-UNFINISHED = re.compile(
-    r"(?:[,=+&/(\-–—]|\b(?:and|or|of|the|a|an|for|to|in|on|at|by|with|from|per|und|der|die|das|des|et|de|la|le|du|y|el))$",  # noqa: RUF001
-    re.IGNORECASE,
-)
-
-
-def _continues(above: list[str], row: list[str]) -> bool:
-    """A row that only wraps cells of the row above: every cell it fills continues the cell
-    above it (starts in lower case, or the cell above stops mid-phrase)."""
-    filled = [index for index, cell in enumerate(row) if cell]
-    if not filled or len(filled) * 2 > len(row) or len(filled) >= sum(1 for c in above if c):
-        return False
-    return all(
-        above[index]
-        and not NUMBER.match(row[index])
-        and (row[index][:1].islower() or bool(UNFINISHED.search(above[index])))
-        for index in filled
-    )
-
-
-def _cells(row: list[Line], edges: list[float], columns: int) -> list[list[Line]]:
-    cells: list[list[Line]] = [[] for _ in range(columns)]
-    for line in row:
-        # A cell spanning several columns (a merged header) goes to the first one it starts in.
-        start = line.bbox[0] + min(SNAP, (line.bbox[2] - line.bbox[0]) / 2)
-        index = max(0, min(columns - 1, _column_at(start, edges)))
-        cells[index].append(line)
-    return cells
-
-
-def _column_at(x: float, edges: list[float]) -> int:
-    for index in range(len(edges) - 1):
-        if x < edges[index + 1]:
-            return index
-    return len(edges) - 2
-
-
-def _cell_text(lines: list[Line]) -> str:
-    ordered = sorted(lines, key=lambda line: (round(line.center_y), line.bbox[0]))
-    # A bullet glyph in a cell (office exports draw list bullets as separate glyphs) is not
-    # cell content.
-    parts = [DOT_LEADER.sub("", BULLET_GLYPH.sub("", line.text.strip())) for line in ordered]
-    return join_lines(part for part in parts if part)
-
-
-BULLET_GLYPH = re.compile(r"^[•●○◦▪▫■□‣⁃∙·](?:\s+|$)")  # noqa: RUF001
-DOT_LEADER = re.compile(r"\s*(?:\.\s?){3,}$|^(?:\.\s?){3,}\s*")  # "Total ........"
 
 
 def _right_to_left(rows: list[list[str]]) -> bool:
@@ -669,11 +497,3 @@ def _flows(rows: list[list[str]]) -> bool:
                 if not above.endswith(SENTENCE_END) and below[:1].islower():
                     flowing += 1
     return pairs >= 4 and flowing >= FLOWING_SHARE * pairs
-
-
-def _dedupe(values: list[float]) -> list[float]:
-    out: list[float] = []
-    for value in values:
-        if not out or value - out[-1] > SNAP:
-            out.append(value)
-    return out

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pagemill.processors.convert.layout.blocks import round_size
-from pagemill.processors.convert.layout.lines import Line, merge_pieces
+from pagemill.processors.convert.layout.lines import Line, has_rtl, merge_pieces, split_gap
 from pagemill.processors.convert.pdf.objects import Frame
 
 FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
@@ -42,8 +42,9 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
 MIN_WORD_GAP_EMS = 0.12
-MIN_GUTTER_GAP = 8.0  # as ``layout.lines.MIN_SPLIT_GAP``: narrower gaps never split a line
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
+SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
+RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
 
 
 @dataclass(slots=True)
@@ -285,6 +286,7 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
         if char.code == HYPHEN_MARK:
             flush()
     flush()
+    raw = _rejoin_mixed_rows(raw)
     channels = _gaps(raw)
     lines: list[Line] = []
     for pieces in raw:
@@ -292,11 +294,65 @@ def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ())
     return [line for line in lines if line.text]
 
 
+def _rejoin_mixed_rows(raw: list[list[Line]]) -> list[list[Line]]:
+    """One right-to-left line again where pdfium broke it around a left-to-right run.
+
+    An Arabic line with "U+0660 - U+0669" in it jumps left and right in logical order, and
+    the Latin run often sits in another font on its own baseline: pdfium starts a new line at
+    every jump. Consecutive pieces of one row and of about one size, with right-to-left text
+    among them and no gap wider than an em between them, are one line (``split_at_gaps``
+    orders it visually).
+    """
+    runs: list[list[list[Line]]] = []  # consecutive entries side by side on one row
+    for pieces in raw:
+        if runs and _same_row(runs[-1][-1], pieces):
+            runs[-1].append(pieces)
+        else:
+            runs.append([pieces])
+    out: list[list[Line]] = []
+    for run in runs:
+        if len(run) > 1 and any(has_rtl(piece.text) for pieces in run for piece in pieces):
+            # Each part ends where pdfium broke the line: a space, as between words.
+            spaced = [[*pieces[:-1], _with_space(pieces[-1])] for pieces in run[:-1]]
+            out.append([piece for pieces in [*spaced, run[-1]] for piece in pieces])
+        else:
+            out.extend(run)
+    return out
+
+
+def _with_space(piece: Line) -> Line:
+    return piece if piece.text.endswith(" ") else replace(piece, text=piece.text + " ")
+
+
+def _same_row(before: list[Line], after: list[Line]) -> bool:
+    a = (
+        min(p.bbox[0] for p in before),
+        min(p.bbox[1] for p in before),
+        max(p.bbox[2] for p in before),
+        max(p.bbox[3] for p in before),
+    )
+    b = (
+        min(p.bbox[0] for p in after),
+        min(p.bbox[1] for p in after),
+        max(p.bbox[2] for p in after),
+        max(p.bbox[3] for p in after),
+    )
+    if not all(p.bbox[3] - p.bbox[1] < 2.5 * max(p.size, 1.0) for p in (*before, *after)):
+        return False  # rotated or stacked text: not one row
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    if overlap <= 0.5 * min(a[3] - a[1], b[3] - b[1]):
+        return False
+    sizes = [p.size for p in (*before, *after)]
+    if max(sizes) > 1.25 * max(min(sizes), 1.0):
+        return False  # a cell's large example glyphs beside a note in small type: two cells
+    return max(b[0] - a[2], a[0] - b[2]) <= 1.0 * max(max(sizes), 1.0)
+
+
 def _wide_gaps(pieces: list[Line]) -> list[tuple[float, float]]:
     return [
         (left.bbox[2], right.bbox[0])
         for left, right in itertools.pairwise(pieces)
-        if right.bbox[0] - left.bbox[2] >= max(MIN_GUTTER_GAP, max(left.size, right.size))
+        if right.bbox[0] - left.bbox[2] >= split_gap(left, right)
     ]
 
 
@@ -318,11 +374,16 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
     for piece in pieces[1:]:
         left = out[-1]
         gap = (left.bbox[2], piece.bbox[0])
-        wide = gap[1] - gap[0] >= max(MIN_GUTTER_GAP, max(left.size, piece.size))
+        wide = gap[1] - gap[0] >= split_gap(left, piece)
         shared = sum(1 for x0, x1 in channels if x0 < gap[1] and x1 > gap[0]) - 1
         if wide and shared < MIN_CHANNEL_LINES - 1 and gap[1] > gap[0]:
             text = left.text if left.text.endswith(" ") else left.text + " "
-            out[-1] = merge_pieces([replace(left, text=text), piece])
+            merged = merge_pieces([replace(left, text=text), piece])
+            # A piece keeps the space that ends it (``merge_pieces`` trims the joined text):
+            # the next piece is another word ("into the" + "air").
+            if piece.text.endswith(" "):
+                merged = replace(merged, text=merged.text + " ")
+            out[-1] = merged
         else:
             out.append(piece)
     return out
@@ -331,14 +392,21 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
 def _runs_on(last: _Char | None, char: _Char) -> bool:
     """Whether ``char`` goes on, on the same row, just right of ``last`` across a line break
     pdfium made up: it breaks a line where a superscript or subscript ("Touvron*, Lavril",
-    "community1.") moves the baseline, though the reader sees one line."""
+    "community1.") moves the baseline, and where a producer positions each word or syllable
+    with its own text object ("can be base" + "d on LLMs"), though the reader sees one line."""
     if last is None or last.style is None or char.style is None:
         return False
-    if not (last.style.upright and char.style.upright) or last.style.size == char.style.size:
-        return False  # the break pdfium saw is not a superscript's or a subscript's
+    if not (last.style.upright and char.style.upright):
+        return False
     size = max(last.style.size, char.style.size, 1.0)
     overlap = min(last.y1, char.y1) - max(last.y0, char.y0)
     height = min(last.y1 - last.y0, char.y1 - char.y0)
+    if last.style.size == char.style.size:
+        # One style: the same baseline, and no wider a gap than a word space.
+        return (
+            abs(last.y1 - char.y1) <= SAME_BASELINE_EMS * size
+            and -0.1 * size <= char.x0 - last.x1 <= RUN_ON_GAP_EMS * size
+        )
     return overlap > 0.3 * height and -0.5 * size <= char.x0 - last.x1 <= 1.0 * size
 
 
