@@ -26,7 +26,11 @@ class StepWork:
         blobs: BlobStore,
         compute: ComputePool,
         processors: ProcessorRegistry,
+        slice_pages: int = 0,
     ) -> None:
+        """``slice_pages``: a longer document's pages are read in parallel slices of at most
+        this many pages where its processor can split it (``Processor.run_sliced``); 0: never."""
+        self._slice_pages = slice_pages
         self._blobs = blobs
         self._compute = compute
         self._processors = processors
@@ -83,6 +87,9 @@ class StepWork:
             )
             try:
                 if processor.cpu_heavy:
+                    sliced = await processor.run_sliced(job, self._compute, self._slice_pages)
+                    if sliced is not None:
+                        return sliced
                     return await self._compute.run(processor.run, job)
                 return await asyncio.to_thread(processor.run, job)
             finally:
