@@ -122,6 +122,22 @@ def test_generated_pdfs_convert_the_same_in_slices(
         assert comparable(sliced(job, slice_pages)) == comparable(unsliced)
 
 
+def test_scanned_pages_read_in_slices_convert_the_same(tmp_path: Path) -> None:
+    """Each slice OCRs its own scans; their sizes are harmonised once, on the merged pages."""
+    pages = [
+        [("h1", "Survey"), ("p", filler_paragraph(1, 60))],
+        [("h2", "Method"), ("p", filler_paragraph(2, 60))],
+        [("h2", "Results"), ("li", "First finding"), ("li", "Second finding")],
+        [("h2", "Outlook"), ("p", filler_paragraph(3, 40))],
+    ]
+    pdf = make_pdf(tmp_path / "scans.pdf", pages, scanned={1, 2}, header=HEADER, footer=FOOTER)
+    job = job_for(pdf, output_format="markdown,json")
+    unsliced = ConvertProcessor().run(job)
+    assert unsliced.metadata["ocr_pages"] == [1, 2]
+    for slice_pages in (1, 2):
+        assert comparable(sliced(job, slice_pages)) == comparable(unsliced)
+
+
 def test_headers_and_headings_are_found_across_slice_borders(generated: dict[str, Path]) -> None:
     """Each slice alone sees too few pages for a running header: merged, it is found."""
     job = job_for(generated["furnished"], include_headers_footers=True, output_format="json")
