@@ -31,7 +31,7 @@ from pagemill.domain.page_ranges import select_pages
 from pagemill.ports.compute import ComputePool, WorkerCrashed
 from pagemill.ports.processing import ProcessorInput, ProcessorOutput
 from pagemill.processors import progress
-from pagemill.processors.convert.formats import detect_format
+from pagemill.processors.convert.formats import MAGIC_WINDOW, PDF_MAGIC, detect_format
 
 if TYPE_CHECKING:
     from pagemill.processors.convert.pdf.parse import PageReads
@@ -114,12 +114,7 @@ async def run_sliced(
     processor: ConvertProcessor, job: ProcessorInput, compute: ComputePool, slice_pages: int
 ) -> ProcessorOutput | None:
     """The job's output, its pages read in parallel slices; None when it is not split."""
-    if slice_pages <= 0:
-        return None
-    try:
-        if detect_format(job.document) != "pdf":  # only the first bytes: safe in this process
-            return None
-    except ProcessingError:
+    if slice_pages <= 0 or not await asyncio.to_thread(_looks_like_pdf, job.document):
         return None
     sliced = await compute.run(plan, job, slice_pages)
     if sliced is None:
@@ -184,6 +179,16 @@ async def _read_all(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+def _looks_like_pdf(path: Path) -> bool:
+    """Only the first bytes, as ``detect_format`` reads them: this runs in the worker's own
+    process, which must never parse a document (a ZIP's directory, say) itself."""
+    try:
+        with path.open("rb") as handle:
+            return PDF_MAGIC in handle.read(MAGIC_WINDOW)
+    except OSError:
+        return False  # ``run`` reports it
 
 
 def _slice_file(step_file: Path | None, index: int) -> Path | None:
