@@ -160,6 +160,8 @@ def test_short_and_non_pdf_documents_are_not_split(
     assert asyncio.run(processor.run_sliced(job_for(text), pool, 1)) is None
     # A setting the run rejects is left to ``run`` to report, not to the slicer.
     assert asyncio.run(processor.run_sliced(job_for(generated["long"], mode="x"), pool, 1)) is None
+    bad_format = job_for(generated["long"], output_format="markdown,pdf")
+    assert asyncio.run(processor.run_sliced(bad_format, pool, 1)) is None
 
 
 class FlakyPool(ComputePool):

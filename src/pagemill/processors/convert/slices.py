@@ -72,10 +72,12 @@ def plan(job: ProcessorInput, slice_pages: int) -> SlicePlan | None:
     this job, or None when it is not split. Any problem is None too: ``run`` reports it."""
     from pagemill.processors.convert import options as convert_settings
     from pagemill.processors.convert.processor import parse_request
+    from pagemill.processors.convert.render import parse_output_formats
     from pagemill.processors.page_images import open_pdf
 
     try:
         convert_settings.check_settings(job.settings)
+        parse_output_formats(job.output_format or job.settings.get("output_format") or "markdown")
         if detect_format(job.document) != "pdf":
             return None
         request = parse_request(job, convert_settings.convert_options(job.settings), None)
