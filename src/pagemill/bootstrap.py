@@ -363,6 +363,7 @@ async def open_runtime(
                 live_ttl_after_finish_seconds=settings.live_ttl_after_finish_seconds,
                 rates=settings.rates,
                 step_timeout_seconds=settings.step_timeout_seconds,
+                slice_pages=settings.slice_pages,
             ),
             metrics=metrics,
             storage=storage,

@@ -235,6 +235,13 @@ class Settings(BaseSettings):
     process_pool_size: int = Field(
         default=2, ge=1, description="Worker processes for CPU-heavy steps (conversion)."
     )
+    slice_pages: int = Field(
+        default=50,
+        ge=0,
+        description="A PDF converting more pages than this is read in page slices of at most "
+        "this many pages, in parallel in the worker processes of the worker that runs the step, "
+        "then merged: the output is the same as unsplit (0: never split).",
+    )
     process_max_tasks_per_child: int = Field(
         default=500,
         ge=1,

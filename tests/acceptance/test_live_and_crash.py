@@ -13,7 +13,8 @@ import psutil
 import pytest
 
 from docgen.pdfgen import make_large_pdf
-from tests.acceptance.conftest import ServerProcess
+from tests.acceptance.conftest import ServerProcess, clean_env
+from tests.support.processes import free_port
 from tests.support.wire import assert_execution_shape
 
 pytestmark = pytest.mark.slow
@@ -115,10 +116,53 @@ def _pool_children(server: ServerProcess) -> list[psutil.Process]:
     ]
 
 
+@pytest.fixture
+def unsliced_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server that never splits a PDF in page slices: a killed child fails the attempt."""
+    server = ServerProcess(
+        args=["serve", "--data-dir", str(tmp_path / "data")],
+        env=clean_env(PAGEMILL_SLICE_PAGES="0"),
+        log=tmp_path / "serve.log",
+        port=free_port(),
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_a_killed_worker_process_is_retried_with_one_result(
+    unsliced_server: ServerProcess, tmp_path: Path
+) -> None:
+    server_process = unsliced_server
+    with httpx.Client(
+        base_url=server_process.base_url,
+        headers={"X-API-Key": server_process.api_key},
+        timeout=30,
+    ) as client:
+        _kill_children_during_a_big_run(server_process, client, tmp_path, expected_attempt=2)
+
+
+def test_a_killed_worker_process_loses_only_its_page_slice(
     server_process: ServerProcess, client: httpx.Client, tmp_path: Path
 ) -> None:
+    """Split in page slices (the default for 300 pages), the slices the killed children were
+    reading are read again alone: the step's attempt does not fail."""
+    _kill_children_during_a_big_run(server_process, client, tmp_path, expected_attempt=1)
+
+
+def _kill_children_during_a_big_run(
+    server_process: ServerProcess, client: httpx.Client, tmp_path: Path, expected_attempt: int
+) -> None:
     execution_id = start_big_run(client, tmp_path)
+    if expected_attempt == 1:  # kill while slices are being read, not while planning
+        deadline = time.monotonic() + 60
+        progress: dict[str, Any] = {}
+        while time.monotonic() < deadline and not progress.get("slices"):
+            progress = poll(client, execution_id).json()["steps"][0].get("progress") or {}
+            time.sleep(0.02)
+        assert progress.get("slices") == 6 and progress["pages_done"] < 300, progress
     wait_for_step_status(client, execution_id, "running")
     time.sleep(0.3)  # well inside the conversion of 300 pages
     children = _pool_children(server_process)
@@ -128,7 +172,7 @@ def test_a_killed_worker_process_is_retried_with_one_result(
 
     finished = wait_terminal(client, execution_id)
     assert finished["status"] == "completed"
-    assert finished["steps"][0]["attempt"] == 2
+    assert finished["steps"][0]["attempt"] == expected_attempt
     assert stored_results(server_process, execution_id) == 1
     result = client.get(f"/api/v1/pipelines/executions/{execution_id}/steps/0/result").json()
     assert result["page_count"] == 300

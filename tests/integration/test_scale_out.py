@@ -308,3 +308,42 @@ def test_single_shot_requests_run_on_workers_and_poll_on_any_replica(
     finally:
         first.close()
         second.close()
+
+
+def test_a_worker_converts_a_long_pdf_in_page_slices(cluster: Cluster, tmp_path: Path) -> None:
+    """A ``pagemill worker`` splits a long PDF over its process pool: progress counts pages
+    across slices, and the result is the one an unsplitting worker gives."""
+    api = cluster.api()
+    pdf = make_large_pdf(tmp_path / "long.pdf", 240)
+    results: list[dict[str, Any]] = []
+    seen_slices: list[dict[str, Any]] = []
+    with cluster.client(api) as client:
+        for slice_pages in ("0", "40"):
+            cluster.env["PAGEMILL_SLICE_PAGES"] = slice_pages
+            worker = cluster.worker()
+            pipeline = client.post("/api/v1/pipelines", json={"steps": [{"type": "convert"}]})
+            with pdf.open("rb") as handle:
+                started = client.post(
+                    f"/api/v1/pipelines/{pipeline.json()['pipeline_id']}/run",
+                    files={"file": (pdf.name, handle)},
+                    data={"skip_cache": "true"},
+                )
+            assert started.status_code == 200, started.text
+            execution_id = str(started.json()["execution_id"])
+
+            def finished(body: dict[str, Any]) -> bool:
+                progress = body["steps"][0].get("progress") or {}
+                if "slices" in progress:
+                    seen_slices.append(progress)
+                return body["status"] in TERMINAL
+
+            done = wait_until(client, execution_id, finished, timeout=180)
+            assert done["status"] == "completed", done
+            result = client.get(f"/api/v1/pipelines/executions/{execution_id}/steps/0/result")
+            assert result.status_code == 200, result.text
+            results.append(result.json())
+            worker.stop()
+    assert seen_slices, "no progress of a sliced convert was seen"
+    assert all(p["pages_total"] == 240 and p["slices"] == 6 for p in seen_slices)
+    assert results[0]["markdown"] == results[1]["markdown"]
+    assert results[0]["metadata"] == results[1]["metadata"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pagemill.ports.compute import ComputePool
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessorInput:
@@ -44,3 +46,11 @@ class Processor(ABC):
     @abstractmethod
     def run(self, job: ProcessorInput) -> ProcessorOutput:
         """Do the work; raise ``ProcessingError`` for documents that cannot be processed."""
+
+    async def run_sliced(
+        self, job: ProcessorInput, compute: ComputePool, slice_pages: int
+    ) -> ProcessorOutput | None:
+        """Do the work as page slices of at most ``slice_pages`` pages run in parallel on
+        ``compute``, with the same output as ``run``; None: this job is not split (too short,
+        not splittable), and ``run`` does it."""
+        return None

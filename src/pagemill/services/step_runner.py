@@ -59,6 +59,7 @@ class RunnerConfig:
     rates: Mapping[str, int] | None = None
     # A step running longer fails for good; a step's ``settings.timeout_seconds`` may lower it.
     step_timeout_seconds: float = 1800.0
+    slice_pages: int = 0  # see ``StepWork``; 0: documents are never split into page slices
 
 
 def result_key(ref: StepRef) -> str:
@@ -111,7 +112,7 @@ class StepRunner:
         self._metrics = metrics or NoMetrics()
         self._storage = storage
         self._tracing = tracing or NoTracing()
-        self._work = StepWork(steps, blobs, compute, processors)
+        self._work = StepWork(steps, blobs, compute, processors, config.slice_pages)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
         self._attempts: dict[StepRef, _Attempt] = {}
         self._all_stopped = asyncio.Event()

@@ -45,7 +45,11 @@ class StepWork:
         blobs: BlobStore,
         compute: ComputePool,
         processors: ProcessorRegistry,
+        slice_pages: int = 0,
     ) -> None:
+        """``slice_pages``: a longer document's pages are read in parallel slices of at most
+        this many pages where its processor can split it (``Processor.run_sliced``); 0: never."""
+        self._slice_pages = slice_pages
         self._blobs = blobs
         self._compute = compute
         self._processors = processors
@@ -104,7 +108,11 @@ class StepWork:
             )
             try:
                 if processor.cpu_heavy:
-                    output = await self._compute.run(processor.run, job)
+                    sliced = await processor.run_sliced(job, self._compute, self._slice_pages)
+                    if sliced is not None:
+                        output = sliced
+                    else:
+                        output = await self._compute.run(processor.run, job)
                 else:
                     output = await asyncio.to_thread(processor.run, job)
             finally:

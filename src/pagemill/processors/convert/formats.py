@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.zip_directory import (
@@ -39,6 +40,8 @@ class ParseRequest:
     keep_spreadsheet_formatting: bool = False  # spreadsheets: values as their number formats show
     # report(pages_done=…, pages_total=…, stage=…): called as pages are done (any process).
     report: Callable[..., None] | None = None
+    # PDF only: the pages already read in parallel slices (``pdf.parse.PageReads``).
+    prepared: Any = None
 
 
 Parser = Callable[[ParseRequest], Document]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.ports.compute import ComputePool
 from pagemill.ports.processing import Processor, ProcessorInput, ProcessorOutput
 from pagemill.processors.convert import options as convert_settings
 from pagemill.processors.convert.formats import (
@@ -42,6 +43,18 @@ class ConvertProcessor(Processor):
         convert_settings.check_settings(settings)
 
     def run(self, job: ProcessorInput) -> ProcessorOutput:
+        return self.run_prepared(job, None)
+
+    async def run_sliced(
+        self, job: ProcessorInput, compute: ComputePool, slice_pages: int
+    ) -> ProcessorOutput | None:
+        """A long PDF's pages are read in parallel slices on ``compute`` (``slices``)."""
+        from pagemill.processors.convert import slices
+
+        return await slices.run_sliced(self, job, compute, slice_pages)
+
+    def run_prepared(self, job: ProcessorInput, prepared: Any) -> ProcessorOutput:
+        """``run``, with a PDF's pages already read when ``prepared`` is given (``slices``)."""
         started = time.perf_counter()
         settings = job.settings
         try:
@@ -53,17 +66,7 @@ class ConvertProcessor(Processor):
             kind = detect_format(job.document)
             parse = parser_for(kind, job.filename)
             document = parse(
-                ParseRequest(
-                    path=job.document,
-                    filename=job.filename,
-                    page_range=(job.page_range or settings.get("page_range") or "").strip() or None,
-                    max_pages=settings.get("max_pages"),
-                    mode=str(settings.get("mode") or "fast"),
-                    include_headers_footers=bool(settings.get("include_headers_footers", False)),
-                    include_images=options.include_images,
-                    keep_spreadsheet_formatting=options.keep_spreadsheet_formatting,
-                    report=reporter(job.progress_file),
-                )
+                parse_request(job, options, reporter(job.progress_file), prepared=prepared)
             )
         except InvalidInput as error:
             # Settings were checked when the pipeline was saved; what fails here is a run-level
@@ -88,6 +91,28 @@ class ConvertProcessor(Processor):
                 "ocr_pages": document.metadata.get("ocr_pages", []),
             },
         )
+
+
+def parse_request(
+    job: ProcessorInput,
+    options: ConvertOptions,
+    report: Callable[..., None] | None,
+    prepared: Any = None,
+) -> ParseRequest:
+    """What the parser is asked, from the step's settings and the run's overrides."""
+    settings = job.settings
+    return ParseRequest(
+        path=job.document,
+        filename=job.filename,
+        page_range=(job.page_range or settings.get("page_range") or "").strip() or None,
+        max_pages=settings.get("max_pages"),
+        mode=str(settings.get("mode") or "fast"),
+        include_headers_footers=bool(settings.get("include_headers_footers", False)),
+        include_images=options.include_images,
+        keep_spreadsheet_formatting=options.keep_spreadsheet_formatting,
+        report=report,
+        prepared=prepared,
+    )
 
 
 def document_result(

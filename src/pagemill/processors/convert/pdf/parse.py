@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ from pagemill.processors.convert.pdf.textlayer import PageText, read_page
 from pagemill.processors.document import Document
 from pagemill.processors.page_images import open_pdf_document
 
-__all__ = ["join_lines", "parse", "parse_pdf", "pdf_page_count"]
+__all__ = ["PageReads", "join_lines", "parse", "parse_pdf", "pdf_page_count", "read_pages"]
 
 MIN_TEXT_CHARS = 16  # fewer visible characters than this: the page has (almost) no text layer
 MIN_SCAN_COVERAGE = 0.10  # images must cover this share of such a page for it to be OCRed
@@ -81,6 +81,7 @@ def parse(request: ParseRequest) -> Document:
             include_headers_footers=request.include_headers_footers,
             include_images=request.include_images,
             report=request.report,
+            prepared=request.prepared,
         )
     except ProcessingError:
         raise
@@ -101,8 +102,12 @@ def parse_pdf(
     include_headers_footers: bool = False,
     include_images: bool = False,
     report: Callable[..., None] | None = None,
+    prepared: PageReads | None = None,
 ) -> Document:
     """Parse the selected pages of the PDF at ``path``; ``report`` hears of pages done.
+
+    ``prepared``: the pages already read (``read_pages``, page slices read in parallel and
+    merged: ``convert.slices``); only what needs the whole document is done here.
 
     Raises ``ProcessingError`` for encrypted, corrupt, truncated or empty files and ``InvalidInput``
     (from ``select_pages``) when the range selects no page of this document.
@@ -113,16 +118,12 @@ def parse_pdf(
         if page_count == 0:
             raise ProcessingError("The PDF has no pages.")
         pages = select_pages(page_count, page_range, max_pages)
-        texts, objects = _read_pages(pdf, pages, report)
-        ocr_pages = [text.page for text in texts if _needs_ocr(text, objects[text.page], mode)]
-        if include_images:  # a scanned page's own image is not a picture on it
-            for text in texts:
-                if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
-                    objects[text.page] = _scan(pdf, text.page, want_pictures=True)
-        ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"]), report) if ocr_pages else {}
-        ocr.harmonise_sizes(ocr_lines.values())
+        if prepared is None:
+            prepared = read_pages(pdf, pages, mode, include_images, report)
     finally:
         pdf.close()
+    texts, objects, ocr_lines = prepared.texts, prepared.objects, prepared.ocr_lines
+    ocr.harmonise_sizes(ocr_lines.values())
     for index, text in enumerate(texts):  # a page scanned sideways is read upright: its size too
         if text.page in ocr_lines:
             read = ocr_lines[text.page]
@@ -181,6 +182,39 @@ def parse_pdf(
     return Document(
         page_count=page_count, pages=pages, blocks=blocks, metadata=metadata, images=images
     )
+
+
+@dataclass
+class PageReads:
+    """What is read from each page on its own: text layer, drawn objects, OCR of scans."""
+
+    texts: list[PageText] = field(default_factory=list)
+    objects: dict[int, PageObjects] = field(default_factory=dict)
+    ocr_lines: dict[int, ocr.OcrPage] = field(default_factory=dict)
+
+    def extend(self, other: PageReads) -> None:
+        """Append the reads of later pages (slices are merged in page order)."""
+        self.texts.extend(other.texts)
+        self.objects.update(other.objects)
+        self.ocr_lines.update(other.ocr_lines)
+
+
+def read_pages(
+    pdf: Any,
+    pages: Sequence[int],
+    mode: str,
+    include_images: bool,
+    report: Callable[..., None] | None,
+) -> PageReads:
+    """The per-page part of ``parse_pdf``: no page's read depends on another page."""
+    texts, objects = _read_pages(pdf, pages, report)
+    ocr_pages = [text.page for text in texts if _needs_ocr(text, objects[text.page], mode)]
+    if include_images:  # a scanned page's own image is not a picture on it
+        for text in texts:
+            if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
+                objects[text.page] = _scan(pdf, text.page, want_pictures=True)
+    ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"]), report) if ocr_pages else {}
+    return PageReads(texts=texts, objects=objects, ocr_lines=ocr_lines)
 
 
 def pdf_page_count(path: Path) -> int:
