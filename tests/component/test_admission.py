@@ -203,7 +203,7 @@ async def test_a_format_whose_converter_is_missing_is_refused_at_submit(
     from pagemill.processors.convert.office import libreoffice
 
     monkeypatch.setattr(libreoffice, "executable", lambda: None)
-    legacy = (Path(__file__).parents[2] / "fixtures" / "real" / "legacy-lorem.doc").read_bytes()
+    legacy = (Path(__file__).parents[1] / "fixtures" / "real" / "legacy-lorem.doc").read_bytes()
     data = tmp_path / "d"
     async with test_server(data, test_registry()) as server:
         pipeline_id = await make_pipeline(server)
