@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +10,7 @@ import pytest
 
 from tests.component.test_teams_api import PASSWORD, add_member, join, login
 from tests.support.app import TestServer, test_server
+from tests.support.clock import FakeClock
 from tests.support.processors import test_registry
 
 AUTH = "/api/v1/auth"
@@ -206,10 +205,11 @@ async def test_a_password_change_ends_every_session(server: TestServer) -> None:
 
 
 async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
+    clock = FakeClock()
     async with test_server(
-        # Long enough that a slow login (scrypt on a busy machine) still gets a live cookie.
         tmp_path / "d",
         test_registry(),
+        clock=clock,
         session_cookie_secure=False,
         session_ttl_seconds=5,
     ) as server:
@@ -227,7 +227,9 @@ async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
             use_session(server, forged)
             assert (await server.client.get("/api/v1/pipelines")).status_code == 401, forged
         use_session(server, token)
-        await asyncio.sleep(max(0.0, int(expiry) - time.time()) + 1.2)
+        clock.advance(4)
+        assert (await server.client.get("/api/v1/pipelines")).status_code == 200
+        clock.advance(1)  # the cookie's expiry (whole seconds) has come
         expired = await server.client.get("/api/v1/pipelines")
         assert expired.status_code == 401
         assert "log in again" in expired.json()["detail"]

@@ -14,6 +14,7 @@ from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
 from pagemill.adapters.sql.sqlite_files import sqlite_path
 from pagemill.api import create_app
+from pagemill.domain.clock import Clock
 from pagemill.ports.tracing import Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.container import Runtime, Services
@@ -43,6 +44,7 @@ async def test_server(
     processors: ProcessorRegistry,
     *,
     tracing: Tracing | None = None,  # noqa: PT028 (a helper named test_…, not a test)
+    clock: Clock | None = None,  # noqa: PT028
     **overrides: object,
 ) -> AsyncIterator[TestServer]:
     settings = Settings(
@@ -64,7 +66,11 @@ async def test_server(
     async def open_runtime() -> AsyncIterator[Services]:
         async with (
             bootstrap.open_runtime(
-                settings, compute=InlineComputePool(), processors=processors, tracing=tracing
+                settings,
+                clock=clock,
+                compute=InlineComputePool(),
+                processors=processors,
+                tracing=tracing,
             ) as runtime,
             embedded(runtime) as services,
         ):
