@@ -11,7 +11,8 @@ from pagemill.domain.errors import InvalidInput, NotFound
 
 STEP_TYPES = ("convert", "segment", "extract", "custom", "fill")
 
-# Which step types may directly follow which (reference §2.1).
+# Which step types may directly follow which: the hosted API's composition rules (every
+# pipeline starts with convert or is a lone fill; extract is always last).
 _MAY_FOLLOW: dict[str, frozenset[str]] = {
     "segment": frozenset({"convert"}),
     "custom": frozenset({"convert"}),

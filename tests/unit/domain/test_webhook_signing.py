@@ -16,7 +16,7 @@ from pagemill.domain.webhook_signing import (
     verify,
 )
 
-# The reference libraries' vector (standard-webhooks, libraries/*/tests: "sign function").
+# The test vector the Standard Webhooks libraries use in their own tests ("sign function").
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 SPEC_TIMESTAMP = 1614265330
