@@ -12,6 +12,7 @@ from tests.component.test_teams_api import PASSWORD, add_member, join, login
 from tests.support.app import TestServer, test_server
 from tests.support.clock import FakeClock
 from tests.support.processors import test_registry
+from tests.unit.test_passwords import scrypt_hash
 
 AUTH = "/api/v1/auth"
 COOKIE = "wos-session"
@@ -252,3 +253,30 @@ async def test_the_signing_secret_is_generated_once_and_kept(server: TestServer)
 
     assert stored != "another candidate"
     assert len(stored) >= 32
+
+
+async def test_a_password_an_earlier_version_hashed_with_scrypt_is_rehashed_at_login(
+    server: TestServer,
+) -> None:
+    await add_member(server, "olga@example.com")
+    tenancy = server.runtime.ledger.tenancy
+    user = await tenancy.user_by_email("olga@example.com")
+    assert user is not None
+    old = scrypt_hash(PASSWORD)
+    await tenancy.rehash_password(user.id, user.password_hash, old)
+    await login(server, "olga@example.com")  # a session made before the upgrade…
+    first = server.client.cookies[COOKIE]
+    rehashed = await tenancy.user(user.id)
+    assert rehashed is not None and rehashed.password_hash.startswith("$argon2id$")
+
+    server.client.cookies.clear()
+    await login(server, "olga@example.com")  # …and the new hash verifies the same password
+    again = await tenancy.user(user.id)
+    assert again is not None and again.password_hash == rehashed.password_hash  # no rehash
+    use_session(server, first)
+    assert (await server.client.get("/api/v1/pipelines")).status_code == 200  # still logged in
+    server.client.cookies.clear()
+    wrong = await server.client.post(
+        f"{AUTH}/login", json={"email": "olga@example.com", "password": "not it"}
+    )
+    assert wrong.status_code == 401
