@@ -38,7 +38,9 @@ def _ordered(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
 
 
 def _text(_: WrappedLogger, __: str, event: EventDict) -> str:
-    # The fields follow the message as key=value, in the order they were bound.
+    # Not structlog's ConsoleRenderer: its padded, coloured columns suit a terminal, not the
+    # journald and container logs a server writes to. The fields follow the message as
+    # key=value, in the order they were bound.
     head = f"{event.pop('ts')} {event.pop('level').upper()} {event.pop('logger')} "
     message = str(event.pop("message"))
     error = event.pop("exception", None)

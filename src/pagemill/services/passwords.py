@@ -60,6 +60,7 @@ def needs_rehash(stored: str) -> bool:
 
 
 def _verify_scrypt(password: str, stored: str) -> bool:
+    # Kept by hand: argon2-cffi verifies argon2 only; hashlib's scrypt is the one needed.
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest, validate=True)
