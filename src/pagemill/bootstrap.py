@@ -120,10 +120,12 @@ def login_throttle(settings: Settings, store: LimitStore) -> LoginThrottle:
     )
 
 
-def open_live_store(url: str) -> LiveStore:
+def open_live_store(url: str, clock: Clock | None = None) -> LiveStore:
+    """The live store ``url`` names; ``clock`` times the in-process store's expiry (Redis
+    expires keys by its own clock)."""
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        return MemoryLiveStore()
+        return MemoryLiveStore(clock=clock)
     if scheme in ("redis", "rediss"):
         from pagemill.adapters.redis import RedisLiveStore  # only scale-out needs redis-py
 
@@ -306,7 +308,7 @@ async def open_runtime(
         ledger = await stack.enter_async_context(
             open_ledger(settings, queue.defer_in if queue is not None else None)
         )
-        live = open_live_store(settings.live_url)
+        live = open_live_store(settings.live_url, clock)
         stack.push_async_callback(live.close)
         limits = open_limit_store(settings.live_url)
         stack.push_async_callback(limits.close)

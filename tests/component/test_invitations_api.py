@@ -4,7 +4,6 @@ not wait for a cache: a demoted admin and a plain member get no admin powers, se
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.component.test_teams_api import PASSWORD, TEAM, add_member, login, user_key
 from tests.support.app import TestServer, test_server
+from tests.support.clock import FakeClock
 from tests.support.processors import test_registry
 
 AUTH = "/api/v1/auth"
@@ -124,15 +124,23 @@ async def test_nobody_else_can_answer_an_invitation(server: TestServer) -> None:
 
 
 async def test_invitations_expire_and_can_be_withdrawn(tmp_path: Path) -> None:
+    clock = FakeClock()
     async with test_server(
-        tmp_path / "d", test_registry(), invitation_ttl_seconds=0.05, session_cookie_secure=False
+        tmp_path / "d",
+        test_registry(),
+        clock=clock,
+        invitation_ttl_seconds=60,
+        session_cookie_secure=False,
     ) as server:
         await add_member(server, "vic@example.com", "member")
         beta = server.headers("beta")
         old = await server.client.post(
             f"{TEAM}/invitations", json={"email": "vic@example.com"}, headers=beta
         )
-        await asyncio.sleep(0.2)  # past the invitation's lifetime
+        clock.advance(59)
+        still = await server.client.get(f"{TEAM}/invitations", headers=beta)
+        assert len(still.json()["invitations"]) == 1
+        clock.advance(2)  # the invitation's lifetime is over
         csrf = {"X-CSRF-Token": await login(server, "vic@example.com")}
         expired = await server.client.post(
             f"{AUTH}/invitations/{old.json()['invitation_id']}/accept", headers=csrf

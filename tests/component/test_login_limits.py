@@ -33,7 +33,7 @@ async def server(tmp_path: Path) -> AsyncIterator[TestServer]:
 
 @pytest.fixture
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every password check that ran scrypt."""
+    """Every password check that ran the password hash."""
     checked: list[str] = []
     real = passwords.verify_password_async
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +10,9 @@ import pytest
 
 from tests.component.test_teams_api import PASSWORD, add_member, join, login
 from tests.support.app import TestServer, test_server
+from tests.support.clock import FakeClock
 from tests.support.processors import test_registry
+from tests.unit.test_passwords import scrypt_hash
 
 AUTH = "/api/v1/auth"
 COOKIE = "wos-session"
@@ -206,10 +206,11 @@ async def test_a_password_change_ends_every_session(server: TestServer) -> None:
 
 
 async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
+    clock = FakeClock()
     async with test_server(
-        # Long enough that a slow login (scrypt on a busy machine) still gets a live cookie.
         tmp_path / "d",
         test_registry(),
+        clock=clock,
         session_cookie_secure=False,
         session_ttl_seconds=5,
     ) as server:
@@ -227,7 +228,9 @@ async def test_tampered_and_expired_cookies_are_refused(tmp_path: Path) -> None:
             use_session(server, forged)
             assert (await server.client.get("/api/v1/pipelines")).status_code == 401, forged
         use_session(server, token)
-        await asyncio.sleep(max(0.0, int(expiry) - time.time()) + 1.2)
+        clock.advance(4)
+        assert (await server.client.get("/api/v1/pipelines")).status_code == 200
+        clock.advance(1)  # the cookie's expiry (whole seconds) has come
         expired = await server.client.get("/api/v1/pipelines")
         assert expired.status_code == 401
         assert "log in again" in expired.json()["detail"]
@@ -250,3 +253,30 @@ async def test_the_signing_secret_is_generated_once_and_kept(server: TestServer)
 
     assert stored != "another candidate"
     assert len(stored) >= 32
+
+
+async def test_a_password_an_earlier_version_hashed_with_scrypt_is_rehashed_at_login(
+    server: TestServer,
+) -> None:
+    await add_member(server, "olga@example.com")
+    tenancy = server.runtime.ledger.tenancy
+    user = await tenancy.user_by_email("olga@example.com")
+    assert user is not None
+    old = scrypt_hash(PASSWORD)
+    await tenancy.rehash_password(user.id, user.password_hash, old)
+    await login(server, "olga@example.com")  # a session made before the upgrade…
+    first = server.client.cookies[COOKIE]
+    rehashed = await tenancy.user(user.id)
+    assert rehashed is not None and rehashed.password_hash.startswith("$argon2id$")
+
+    server.client.cookies.clear()
+    await login(server, "olga@example.com")  # …and the new hash verifies the same password
+    again = await tenancy.user(user.id)
+    assert again is not None and again.password_hash == rehashed.password_hash  # no rehash
+    use_session(server, first)
+    assert (await server.client.get("/api/v1/pipelines")).status_code == 200  # still logged in
+    server.client.cookies.clear()
+    wrong = await server.client.post(
+        f"{AUTH}/login", json={"email": "olga@example.com", "password": "not it"}
+    )
+    assert wrong.status_code == 401

@@ -9,6 +9,7 @@ import pytest
 
 from pagemill.adapters.sql import SqlLedger, create_ledger
 from pagemill.adapters.sql.migrate import migrate_async
+from tests.support.ledger_template import copy_migrated_ledger
 from tests.support.postgres import postgres_database_async
 
 
@@ -16,8 +17,9 @@ from tests.support.postgres import postgres_database_async
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlLedger]:
     """A ``SqlLedger`` on a freshly migrated, empty database of each dialect."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger' / 'pagemill.db'}"
-        await migrate_async(url)
+        path = tmp_path / "ledger" / "pagemill.db"
+        await copy_migrated_ledger(path)
+        url = f"sqlite:///{path}"
         store = create_ledger(url)
         try:
             yield store

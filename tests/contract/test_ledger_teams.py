@@ -174,6 +174,22 @@ async def test_sessions_end_on_delete_expiry_and_password_change(ledger: SqlLedg
     assert await ledger.tenancy.set_password("usr_9", "scrypt$new") is False
 
 
+async def test_a_rehash_keeps_sessions_and_never_overwrites_a_change(ledger: SqlLedger) -> None:
+    await setup(ledger)
+    await ledger.tenancy.set_password("usr_1", "scrypt$old")
+    await ledger.tenancy.create_session(Session("s_one", "usr_1", T0, at(3600)))
+
+    assert await ledger.tenancy.rehash_password("usr_1", "scrypt$old", "$argon2id$new") is True
+    assert await ledger.tenancy.session("s_one") is not None  # the user stays logged in
+    rehashed = await ledger.tenancy.user("usr_1")
+    assert rehashed is not None and rehashed.password_hash == "$argon2id$new"
+    # A password change (or another login's rehash) got there first: it is kept.
+    assert await ledger.tenancy.rehash_password("usr_1", "scrypt$old", "$argon2id$x") is False
+    kept = await ledger.tenancy.user("usr_1")
+    assert kept is not None and kept.password_hash == "$argon2id$new"
+    assert await ledger.tenancy.rehash_password("usr_9", "scrypt$old", "$argon2id$x") is False
+
+
 async def test_a_server_secret_is_generated_once(ledger: SqlLedger) -> None:
     first, second = await asyncio.gather(
         ledger.tenancy.server_secret("session", "candidate-one", T0),

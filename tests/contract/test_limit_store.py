@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -20,9 +20,39 @@ async def limits(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
         async with redis_limit_store(timeout_seconds=5.0) as redis_store:
             yield redis_store
         return
-    store = MemoryLimitStore()
+    ticks = request.node.stash[TICKS] = Ticks()
+    store = MemoryLimitStore(monotonic=ticks)
     yield store
     await store.close()
+
+
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+TICKS = pytest.StashKey[Ticks]()
+Elapse = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+def elapse(request: pytest.FixtureRequest, limits: LimitStore) -> Elapse:
+    """Let ``seconds`` pass for the store: the in-process one's clock is moved; Redis
+    expires keys by its own clock, so there the test waits."""
+    ticks = request.node.stash.get(TICKS, None)
+
+    async def wait(seconds: float) -> None:
+        if ticks is None:
+            await asyncio.sleep(seconds)
+        else:
+            ticks.value += seconds
+
+    return wait
 
 
 SLOW = TokenBucket(rate_per_second=0.001, burst=3)  # no refill within a test
@@ -37,13 +67,13 @@ async def test_a_bucket_gives_its_burst_then_says_how_long_to_wait(limits: Limit
     assert await limits.take("other", SLOW) == 0.0  # buckets are per key
 
 
-async def test_a_bucket_refills_at_its_rate(limits: LimitStore) -> None:
+async def test_a_bucket_refills_at_its_rate(limits: LimitStore, elapse: Elapse) -> None:
     fast = TokenBucket(rate_per_second=10.0, burst=1)
     assert await limits.take("k", fast) == 0.0
     wait = await limits.take("k", fast)
     assert 0 < wait <= 0.1 + 1e-6
 
-    await asyncio.sleep(wait + 0.05)
+    await elapse(wait + 0.05)
 
     assert await limits.take("k", fast) == 0.0
 
@@ -99,10 +129,10 @@ async def test_failures_lock_out_with_back_off_until_cleared(limits: LimitStore)
     assert await limits.fail("acct", backoff) == 0.0  # counting starts over
 
 
-async def test_a_lock_out_ends_by_itself(limits: LimitStore) -> None:
+async def test_a_lock_out_ends_by_itself(limits: LimitStore, elapse: Elapse) -> None:
     backoff = Backoff(free_failures=1, base_seconds=0.1, max_seconds=0.1, forget_seconds=60)
     lockout = await limits.fail("acct", backoff)
 
-    await asyncio.sleep(lockout + 0.05)
+    await elapse(lockout + 0.05)
 
     assert await limits.penalty("acct") == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -16,9 +16,13 @@ from pagemill.domain.events import step_states
 from pagemill.domain.models import Execution, ExecutionSnapshot, StepRun
 from pagemill.domain.statuses import ExecutionStatus, StepStatus
 from pagemill.ports.live import LiveStore
+from tests.support.clock import FakeClock
 from tests.support.redis import redis_live_store
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+CLOCK = pytest.StashKey[FakeClock]()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -28,9 +32,25 @@ async def live(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]:
         async with redis_live_store(timeout_seconds=2.0) as redis_store:
             yield redis_store
         return
-    store = MemoryLiveStore()
+    clock = request.node.stash[CLOCK] = FakeClock()
+    store = MemoryLiveStore(clock=clock)
     yield store
     await store.close()
+
+
+@pytest.fixture
+def elapse(request: pytest.FixtureRequest, live: LiveStore) -> Callable[[float], Awaitable[None]]:
+    """Let ``seconds`` pass for the store: the in-process one's clock is moved; Redis
+    expires keys by its own clock, so there the test waits."""
+    clock = request.node.stash.get(CLOCK, None)
+
+    async def wait(seconds: float) -> None:
+        if clock is None:
+            await asyncio.sleep(seconds)
+        else:
+            clock.advance(seconds)
+
+    return wait
 
 
 def snapshot(
@@ -262,32 +282,38 @@ async def test_a_malformed_event_id_is_invalid_input(live: LiveStore) -> None:
         await live.events("pex_a", after="not-an-id")
 
 
-async def test_expire_drops_the_entry_after_the_ttl(live: LiveStore) -> None:
+async def test_expire_drops_the_entry_after_the_ttl(
+    live: LiveStore, elapse: Callable[[float], Awaitable[None]]
+) -> None:
     await live.put(snapshot(1))
     await live.put(snapshot(1, execution_id="pex_b"))
     await live.expire("pex_a", 0.05)
     assert await live.get("pex_a") is not None
-    await asyncio.sleep(0.1)
+    await elapse(0.1)
     assert await live.get("pex_a") is None
     assert await live.events("pex_a") == []
     assert await live.get("pex_b") is not None
 
 
-async def test_writes_after_expire_keep_the_short_deadline(live: LiveStore) -> None:
+async def test_writes_after_expire_keep_the_short_deadline(
+    live: LiveStore, elapse: Callable[[float], Awaitable[None]]
+) -> None:
     await live.put(snapshot(4))
     await live.expire("pex_a", 0.2)
     await live.put(snapshot(4))  # a duplicate publish of the final snapshot
     await live.put(snapshot(5))
     await live.progress("pex_a", 0, {"pages_done": 1})
     assert await live.get("pex_a") is not None
-    await asyncio.sleep(0.3)
+    await elapse(0.3)
     assert await live.get("pex_a") is None
 
 
-async def test_expire_of_a_missing_entry_does_nothing(live: LiveStore) -> None:
+async def test_expire_of_a_missing_entry_does_nothing(
+    live: LiveStore, elapse: Callable[[float], Awaitable[None]]
+) -> None:
     await live.expire("pex_a", 0.05)
     await live.put(snapshot(1))
-    await asyncio.sleep(0.1)
+    await elapse(0.1)
     assert await live.get("pex_a") is not None
 
 

@@ -12,12 +12,15 @@ from fastapi import FastAPI
 
 from pagemill import bootstrap
 from pagemill.adapters.compute import InlineComputePool
+from pagemill.adapters.sql.sqlite_files import sqlite_path
 from pagemill.api import create_app
+from pagemill.domain.clock import Clock
 from pagemill.ports.tracing import Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.container import Runtime, Services
 from pagemill.settings import Settings
 from pagemill.worker import embedded
+from tests.support.ledger_template import copy_migrated_ledger
 
 
 @dataclass
@@ -41,6 +44,7 @@ async def test_server(
     processors: ProcessorRegistry,
     *,
     tracing: Tracing | None = None,  # noqa: PT028 (a helper named test_…, not a test)
+    clock: Clock | None = None,  # noqa: PT028
     **overrides: object,
 ) -> AsyncIterator[TestServer]:
     settings = Settings(
@@ -53,13 +57,20 @@ async def test_server(
         # Tests poll hard with one key; test_rate_limit.py turns the limit on.
         **{"rate_limit_per_minute": 0, "workers": 2, **overrides},  # type: ignore[arg-type]
     )
+    ledger_file = sqlite_path(settings.ledger_url())
+    if ledger_file is not None and not ledger_file.exists():
+        await copy_migrated_ledger(ledger_file)  # instead of migrating it from scratch
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
     async def open_runtime() -> AsyncIterator[Services]:
         async with (
             bootstrap.open_runtime(
-                settings, compute=InlineComputePool(), processors=processors, tracing=tracing
+                settings,
+                clock=clock,
+                compute=InlineComputePool(),
+                processors=processors,
+                tracing=tracing,
             ) as runtime,
             embedded(runtime) as services,
         ):

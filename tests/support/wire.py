@@ -1,4 +1,5 @@
-"""The reference's ``PipelineExecutionResponse`` schema (§1.2), to validate responses against."""
+"""The hosted API's ``PipelineExecutionResponse`` schema (the SDK's model of it), to validate
+responses against."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class PipelineExecutionResponse(BaseModel):
 
 
 def assert_execution_shape(body: dict[str, Any]) -> None:
-    """Validate against the schema, with the statuses the reference allows."""
+    """Validate against the schema, with the statuses the hosted API documents."""
     for key in ("execution_id", "pipeline_id", "pipeline_version", "status", "steps"):
         assert key in body, f"required field {key} missing"
     parsed = PipelineExecutionResponse.model_validate(body)

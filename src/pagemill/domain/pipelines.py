@@ -12,7 +12,8 @@ from pagemill.domain.eval_rubrics import STEP_RUBRIC, rubric_id_of
 
 STEP_TYPES = ("convert", "segment", "extract", "custom", "fill")
 
-# Which step types may directly follow which (reference §2.1).
+# Which step types may directly follow which: the hosted API's composition rules (every
+# pipeline starts with convert or is a lone fill; extract is always last).
 _MAY_FOLLOW: dict[str, frozenset[str]] = {
     "segment": frozenset({"convert"}),
     "custom": frozenset({"convert"}),

@@ -1,8 +1,11 @@
-"""Password hashing with scrypt (``hashlib.scrypt``): a random salt per password, the cost
-parameters stored in the hash string, verification in constant time.
+"""Password hashing: argon2id (argon2-cffi) for every new hash; scrypt hashes that earlier
+versions stored keep verifying, and are replaced by argon2id at the next successful login.
 
-Format: ``scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>``. Raising the parameters later only
-affects new hashes; old ones keep verifying with the parameters they were made with.
+argon2id uses OWASP's recommended minimum cost (19 MiB, two passes, one lane); its hash is the
+PHC string (``$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>``), which carries its own parameters, so
+raising them later only makes older hashes ``needs_rehash``.
+
+The scrypt format earlier versions wrote: ``scrypt$<n>$<r>$<p>$<salt, base64>$<hash, base64>``.
 """
 
 from __future__ import annotations
@@ -13,29 +16,18 @@ import hashlib
 import hmac
 import secrets
 
-_N = 2**14  # CPU/memory cost: 128 · n · r bytes = 16 MiB and ~50 ms per hash
-_R = 8
-_P = 1
-_DKLEN = 32
-_SALT_BYTES = 16
-_MAXMEM = 64 * 1024 * 1024
-_SCHEME = "scrypt"
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _derive(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=dklen
-    )
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_ARGON2 = "$argon2"
+_SCRYPT = "scrypt"
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(_SALT_BYTES)
-    digest = _derive(password, salt, _N, _R, _P, _DKLEN)
-    return f"{_SCHEME}${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+    """A new argon2id hash of ``password`` (random salt)."""
+    return _HASHER.hash(password)
 
 
 # Verified against when a user has no usable hash, so that the time taken does not tell
@@ -44,28 +36,48 @@ _DUMMY = hash_password(secrets.token_urlsafe(16))
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """True when ``password`` matches ``stored``; False for any malformed or empty hash."""
-    usable = True
+    """True when ``password`` matches ``stored`` (argon2id, or scrypt from earlier versions);
+    False for any malformed or empty hash."""
+    if stored.startswith(f"{_SCRYPT}$"):
+        return _verify_scrypt(password, stored)
+    usable = stored.startswith(_ARGON2)
+    try:
+        matches = _HASHER.verify(stored if usable else _DUMMY, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return matches and usable
+
+
+def needs_rehash(stored: str) -> bool:
+    """True for a hash that verified but is not argon2id at today's cost (scrypt, or older
+    parameters): the login that proved the password replaces it."""
+    if not stored.startswith(_ARGON2):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    # Kept by hand: argon2-cffi verifies argon2 only; hashlib's scrypt is the one needed.
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != _SCHEME:
-            raise ValueError(scheme)
-        cost = (int(n), int(r), int(p))
-        salt_bytes = base64.b64decode(salt, validate=True)
         expected = base64.b64decode(digest, validate=True)
-        if not expected:
-            raise ValueError("empty hash")
-    except ValueError:
-        usable = False
-        scheme, n, r, p, salt, digest = _DUMMY.split("$")
-        cost = (int(n), int(r), int(p))
-        salt_bytes = base64.b64decode(salt)
-        expected = base64.b64decode(digest)
-    try:
-        actual = _derive(password, salt_bytes, *cost, dklen=len(expected))
-    except ValueError:  # parameters beyond what scrypt accepts: not a hash we made
+        if scheme != _SCRYPT or not expected:
+            return False
+        actual = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=base64.b64decode(salt, validate=True),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_SCRYPT_MAXMEM,
+            dklen=len(expected),
+        )
+    except ValueError:  # malformed, or parameters beyond what scrypt accepts: not our hash
         return False
-    return hmac.compare_digest(actual, expected) and usable
+    return hmac.compare_digest(actual, expected)
 
 
 async def hash_password_async(password: str) -> str:

@@ -8,7 +8,7 @@ bucket; in process (embedded) the buckets are this process's.
 **Logins.** Password guessing is bounded per account and per client address: after a few
 failures each further one locks the account (or the address) out for twice as long as the
 previous one, up to a maximum; a success clears the account's count. The check runs before the
-password is hashed, so a locked-out guess costs no scrypt, and it applies to unknown accounts
+password is hashed, so a locked-out guess costs no hashing, and it applies to unknown accounts
 alike, so it tells nothing about which exist.
 """
 

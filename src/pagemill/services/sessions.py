@@ -28,7 +28,11 @@ from pagemill.domain.models import Team
 from pagemill.domain.teams import Role, Session, User, check_password, normalize_email
 from pagemill.ports.ledger.secrets import server_secret_purpose
 from pagemill.ports.ledger.tenancy import TenancyLedger
-from pagemill.services.passwords import hash_password_async, verify_password_async
+from pagemill.services.passwords import (
+    hash_password_async,
+    needs_rehash,
+    verify_password_async,
+)
 from pagemill.services.ratelimit import LoginThrottle
 from pagemill.services.secret_box import SecretBox
 
@@ -139,7 +143,7 @@ class SessionService:
         except InvalidInput:
             address = None
         user = await self._tenancy.user_by_email(address) if address else None
-        # Always run scrypt, so the time taken does not tell unknown users apart.
+        # Always verify a hash, so the time taken does not tell unknown users apart.
         matches = await verify_password_async(password, user.password_hash if user else "")
         if user is None or not matches or user.disabled:
             if self._throttle is not None:
@@ -147,6 +151,9 @@ class SessionService:
             raise Unauthenticated("Invalid email or password.")
         if self._throttle is not None:
             await self._throttle.succeeded(email)
+        if needs_rehash(user.password_hash):  # scrypt from an earlier version, or a lower cost
+            new_hash = await hash_password_async(password)
+            await self._tenancy.rehash_password(user.id, user.password_hash, new_hash)
         now = self._clock.now()
         await self._purge(now)
         expires_at = (now + self._ttl).replace(microsecond=0)

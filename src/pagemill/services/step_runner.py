@@ -26,6 +26,7 @@ from pagemill.domain.clock import Clock
 from pagemill.domain.ids import CHECKPOINT_PREFIX, new_id
 from pagemill.domain.models import Claim, ExecutionSnapshot, StepOutput, StepRef, StepRun
 from pagemill.domain.statuses import StepStatus
+from pagemill.logs import log_context
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.compute import ComputePool
 from pagemill.ports.dispatch import Dispatcher
@@ -160,7 +161,8 @@ class StepRunner:
             self._steps.claim(ref, worker, self._clock.now(), self._config.lease_seconds)
         )
         if claim is None:
-            log.info("delivery of %s is stale; ignored", ref, extra=_fields(ref))
+            with _step_context(ref):
+                log.info("delivery of %s is stale; ignored", ref)
             return
         await self._start(claim, worker)
 
@@ -192,7 +194,10 @@ class StepRunner:
             "pagemill.worker": worker,
         }
         try:
-            with self._tracing.step_attempt(claim.execution.traceparent, attributes) as span:
+            with (
+                _step_context(step.ref),  # every line of this attempt, its tasks' included
+                self._tracing.step_attempt(claim.execution.traceparent, attributes) as span,
+            ):
                 self._attempts[step.ref].span = span
                 await self.publish(claim.snapshot)
                 await self._run(claim, worker)
@@ -239,7 +244,6 @@ class StepRunner:
                     ref,
                     action.note,
                     exc_info=exc if action.trace else None,
-                    extra=_fields(ref),
                 )
             await self._record_end(action, ref, worker)
             return
@@ -309,9 +313,7 @@ class StepRunner:
             try:
                 beat = await self._steps.heartbeat(ref, worker, now, self._config.lease_seconds)
             except Exception:  # a database blip: keep the work, try again next beat
-                log.warning(
-                    "heartbeat for %s failed; retrying", ref, exc_info=True, extra=_fields(ref)
-                )
+                log.warning("heartbeat for %s failed; retrying", ref, exc_info=True)
                 continue
             if not beat.held or beat.cancel_requested:
                 self._stop(ref, StopReason.CANCEL if beat.held else StopReason.LEASE_LOST)
@@ -361,7 +363,7 @@ class StepRunner:
     async def _release(self, ref: StepRef, worker: str) -> None:
         snapshot = await self._steps.release(ref, worker, self._clock.now())
         if snapshot is not None:
-            log.info("released %s for another worker", ref, extra=_fields(ref))
+            log.info("released %s for another worker", ref)
             self._observe(snapshot, ref, "released")
             await self.publish(snapshot)
 
@@ -428,7 +430,7 @@ class StepRunner:
         snapshot = await self._steps.complete(ref, worker, self._clock.now(), output, self._rates)
         if snapshot is None:
             # Fenced: another attempt owns the step now. Its result, not ours, is the one kept.
-            log.warning("late completion of %s rejected by the fence", ref, extra=_fields(ref))
+            log.warning("late completion of %s rejected by the fence", ref)
             await self._blobs.delete(output.result_key)
             if own_checkpoint and output.checkpoint_id:
                 await self._blobs.delete(checkpoint_key(output.checkpoint_id))
@@ -505,7 +507,8 @@ class StepRunner:
             self._rates,
         )
         if snapshot is not None:
-            log.warning("requeued %s: %s", step.ref, reason, extra=_fields(step.ref))
+            with _step_context(step.ref):
+                log.warning("requeued %s: %s", step.ref, reason)
             self._observe(snapshot, step.ref, "lost")
             await self.publish(snapshot)
 
@@ -519,10 +522,8 @@ async def _within(seconds: float, event: asyncio.Event, *, unless: bool) -> None
             await event.wait()
 
 
-def _fields(ref: StepRef) -> dict[str, Any]:
-    """Structured fields of a log line about one step attempt."""
-    return {
-        "execution_id": ref.execution_id,
-        "step_index": ref.step_index,
-        "attempt": ref.attempt,
-    }
+def _step_context(ref: StepRef) -> contextlib.AbstractContextManager[object]:
+    """The fields of every log line about one step attempt, bound for the block."""
+    return log_context(
+        execution_id=ref.execution_id, step_index=ref.step_index, attempt=ref.attempt
+    )

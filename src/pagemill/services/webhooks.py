@@ -32,6 +32,7 @@ from pagemill.domain.webhooks import (
     encode_body,
     with_base_url,
 )
+from pagemill.logs import log_context
 from pagemill.ports.ledger.secrets import webhook_secret_purpose
 from pagemill.ports.ledger.webhooks import WebhookLedger
 from pagemill.ports.webhooks import WebhookSender
@@ -171,8 +172,11 @@ class WebhookService:
         None when the outcome could not be recorded (the ledger is unreachable, or the claim
         lapsed): the claim then lapses and another attempt follows.
         """
+        with log_context(execution_id=delivery.execution_id, delivery_id=delivery.delivery_id):
+            return await self._send(delivery, worker)
+
+    async def _send(self, delivery: WebhookDelivery, worker: str) -> AttemptOutcome | None:
         started = self._clock.now()
-        fields = {"execution_id": delivery.execution_id, "delivery_id": delivery.delivery_id}
         try:
             secret = await self.secret(delivery.team_id)
             body = encode_body(self.payload(delivery))
@@ -187,13 +191,12 @@ class WebhookService:
                 "webhook %s: could not prepare the attempt",
                 delivery.delivery_id,
                 exc_info=True,
-                extra=fields,
             )
             return None
         try:
             result = await self._sender.send(delivery.url, body, headers)
         except Exception as exc:  # a bug in the sender must not kill the loop
-            log.exception("webhook %s: the sender failed", delivery.delivery_id, extra=fields)
+            log.exception("webhook %s: the sender failed", delivery.delivery_id)
             result = SendResult(error=f"Internal error: {type(exc).__name__}")
         finished = self._clock.now()
         outcome = decide(
@@ -215,7 +218,6 @@ class WebhookService:
                 delivery.delivery_id,
                 delivery.attempt,
                 exc_info=True,
-                extra=fields,
             )
             return None
         finally:
@@ -226,7 +228,6 @@ class WebhookService:
                 "webhook %s: attempt %d finished after its claim lapsed",
                 delivery.delivery_id,
                 delivery.attempt,
-                extra=fields,
             )
             return None
         log.info(
@@ -236,6 +237,5 @@ class WebhookService:
             delivery.attempt,
             outcome.state.value,
             f" ({outcome.error})" if outcome.error else "",
-            extra=fields,
         )
         return outcome

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 
+from pagemill.domain.clock import Clock, SystemClock
 from pagemill.domain.errors import InvalidInput
 from pagemill.domain.events import StepState, step_states
 from pagemill.domain.models import ExecutionSnapshot
@@ -31,13 +32,17 @@ class MemoryLiveStore(LiveStore):
     """Holds the newest snapshot of each execution in this process.
 
     All methods run on the event loop without awaiting, so each is atomic; expired entries are
-    dropped lazily on read and on write. Event ids look like Redis stream ids (``"<n>-0"``),
-    ``n`` counting each execution's events from 1, as the Redis adapter does.
+    dropped lazily on read and on write, by the time of ``clock``. Event ids look like Redis
+    stream ids (``"<n>-0"``), ``n`` counting each execution's events from 1, as the Redis
+    adapter does.
     """
 
-    def __init__(self, max_entries: int = 100_000, max_events: int = 1000) -> None:
+    def __init__(
+        self, max_entries: int = 100_000, max_events: int = 1000, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or SystemClock()
         self._entries: dict[str, ExecutionSnapshot] = {}
-        self._expires: dict[str, float] = {}
+        self._expires: dict[str, datetime] = {}
         self._events: dict[str, deque[LiveEvent]] = {}
         self._max_entries = max_entries
         self._max_events = max_events
@@ -105,7 +110,7 @@ class MemoryLiveStore(LiveStore):
 
     async def expire(self, execution_id: str, seconds: float) -> None:
         if self._live(execution_id) is not None:
-            self._expires[execution_id] = time.monotonic() + seconds
+            self._expires[execution_id] = self._clock.now() + timedelta(seconds=seconds)
 
     async def close(self) -> None:
         self._entries.clear()
@@ -130,7 +135,7 @@ class MemoryLiveStore(LiveStore):
 
     def _live(self, key: str) -> ExecutionSnapshot | None:
         deadline = self._expires.get(key)
-        if deadline is not None and deadline <= time.monotonic():
+        if deadline is not None and deadline <= self._clock.now():
             self._drop(key)
             return None
         return self._entries.get(key)

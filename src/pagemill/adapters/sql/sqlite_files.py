@@ -43,8 +43,9 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database).expanduser()
 
 
-def prepare_sqlite_file(path: Path) -> bool:
-    """Make ``path`` ready to be opened as the ledger; True when it was created now.
+def prepare_sqlite_file(path: Path) -> str | None:
+    """Make ``path`` ready to be opened as the ledger; its schema revision, or None when the
+    file was created now (empty).
 
     A missing file is created empty with mode 0600 (its directory 0700 if missing); an existing
     one must already be a pagemill ledger (``LedgerFileError`` otherwise, naming the file and
@@ -58,14 +59,15 @@ def prepare_sqlite_file(path: Path) -> bool:
             pass
         else:
             os.close(fd)
-            return True
-    check_ledger_file(path)
+            return None
+    revision = check_ledger_file(path)
     tighten_modes(path)
-    return False
+    return revision
 
 
-def check_ledger_file(path: Path) -> None:
-    """Refuse a file that is not an initialised pagemill ledger (see the module docstring)."""
+def check_ledger_file(path: Path) -> str:
+    """The schema revision of the ledger in ``path``; refuse a file that is not an initialised
+    pagemill ledger (see the module docstring)."""
     hint = (
         "restore it from a backup, or move it away to start with a new, empty ledger "
         "(pagemill never re-initialises an existing ledger)"
@@ -87,6 +89,7 @@ def check_ledger_file(path: Path) -> None:
         raise LedgerFileError(
             f"The ledger file {path} is not a usable pagemill ledger (no schema version): {hint}."
         )
+    return str(row[0])
 
 
 def _reason(error: sqlite3.DatabaseError) -> str:

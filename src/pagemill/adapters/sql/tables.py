@@ -59,7 +59,8 @@ api_keys = sa.Table(
     sa.Index("ix_api_keys_team_id", "team_id"),
 )
 
-# People who log in to the web app; ``password_hash`` is a self-describing scrypt string.
+# People who log in to the web app; ``password_hash`` is a self-describing argon2id (PHC) string,
+# or scrypt as earlier versions stored it until the user's next login.
 users = sa.Table(
     "users",
     metadata,

@@ -54,6 +54,11 @@ class TenancyLedger(ABC):
         False when the user does not exist.
         """
 
+    @abstractmethod
+    async def rehash_password(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Store ``new_hash`` (the same password, hashed anew) where the user's hash is still
+        ``old_hash``; sessions stay. False when it changed meanwhile, or the user is gone."""
+
     # -- memberships -------------------------------------------------------------------------
     @abstractmethod
     async def add_membership(self, membership: Membership) -> None:

@@ -164,6 +164,15 @@ class SqlTenancy(TenancyLedger):
             await conn.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
         return changed.rowcount == 1
 
+    async def rehash_password(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        async with self._db.write() as conn:
+            changed = await conn.execute(
+                sa.update(users)
+                .where(users.c.id == user_id, users.c.password_hash == old_hash)
+                .values(password_hash=new_hash)
+            )
+        return changed.rowcount == 1
+
     # -- memberships -------------------------------------------------------------------------
     async def add_membership(self, membership: Membership) -> None:
         async with self._db.write() as conn:
