@@ -260,5 +260,8 @@ def test_the_document_commands(server_process: ServerProcess, tmp_path: Path) ->
     # The document commands report a failed file and still exit 0: the outputs are the proof.
     for name in ("convert", "extract", "segment", "changes", "custom"):
         assert any((out / name).iterdir()), f"{name} wrote nothing"
-    assert list((out / "convert").glob("*.md"))
+    # The CLI saves each file's output as ``<out>/<stem>/<stem>.md`` (and .metadata.json).
+    converted = out / "convert" / "annual" / "annual.md"
+    assert converted.is_file(), sorted(p.name for p in (out / "convert").rglob("*"))
+    assert "# Annual Report" in converted.read_text(encoding="utf-8")
     assert (out / "note.docx").exists()

@@ -139,3 +139,33 @@ def test_run_evals_through_the_sdk(server_process: ServerProcess, tmp_path: Path
     evaluation = result["evaluation"]
     assert evaluation["eval_rubric_id"] == rubric["id"]
     assert [(e["name"], e["rule_score"]) for e in evaluation["evaluations"]] == [("title", 1.0)]
+
+
+@pytest.mark.usefixtures("sdk_loop")
+def test_eval_rubric_id_on_a_single_shot_convert_through_the_sdk(
+    server_process: ServerProcess, tmp_path: Path
+) -> None:
+    from datalab_sdk.models import ConvertOptions
+
+    pdf = make_pdf(tmp_path / "memo.pdf", [[("h1", "Budget memo"), ("p", "Spend less.")]])
+    rubric = httpx.post(
+        f"{server_process.base_url}/api/v1/eval_rubrics",
+        json={
+            "name": "memo",
+            "eval_definition": {
+                "rules": [
+                    {"name": "title", "type": "regex", "field": "markdown", "pattern": "memo"},
+                    {"name": "long", "type": "numeric_range", "field": "page_count", "min": 2},
+                ]
+            },
+        },
+        headers={"X-API-Key": server_process.api_key},
+    ).json()
+    client = DatalabClient(api_key=server_process.api_key, base_url=server_process.base_url)
+
+    result = client.convert(str(pdf), options=ConvertOptions(eval_rubric_id=rubric["id"]))
+
+    assert result.success and result.evaluation is not None
+    assert result.evaluation["eval_rubric_id"] == rubric["id"]
+    scores = [(e["name"], e["rule_score"]) for e in result.evaluation["evaluations"]]
+    assert scores == [("title", 1.0), ("long", 0.0)]

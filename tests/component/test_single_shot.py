@@ -263,6 +263,25 @@ async def test_a_document_that_cannot_be_converted_fails_the_poll(server: TestSe
     assert result["status"] == "failed" and result["success"] is False and result["error"]
 
 
+async def test_text_under_a_file_type_not_converted_is_refused_at_submit(
+    server: TestServer,
+) -> None:
+    # What the SDK sends for a ``.xyz`` file: its bytes read as text, its type is unknown.
+    refused = await submit(
+        server, "convert", {}, ("sample.xyz", b"test content", "application/octet-stream")
+    )
+    assert refused.status_code == 415, refused.text
+    assert "Unsupported file type '.xyz'" in refused.json()["detail"]
+
+    for name in ("sample.txt", "sample", "report.2021"):
+        url = await started(
+            await submit(server, "convert", {}, (name, b"test content", "text/plain"))
+        )
+        result = await poll(server, url)
+        assert result["status"] == "complete", (name, result)
+        assert result["markdown"].strip() == "test content", name
+
+
 async def test_another_team_finds_neither_requests_nor_checkpoints(
     server: TestServer, pdf: bytes
 ) -> None:

@@ -11,21 +11,21 @@ from pathlib import Path
 
 
 def crashing_reader(
-    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: bool
+    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: str | None
 ) -> tuple[int, str | None]:
     os.kill(os.getpid(), signal.SIGSEGV)  # what a native parser's crash looks like
     return 1, None
 
 
 def hanging_reader(
-    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: bool
+    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: str | None
 ) -> tuple[int, str | None]:
     time.sleep(600)
     return 1, None
 
 
 def greedy_reader(
-    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: bool
+    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: str | None
 ) -> tuple[int, str | None]:
     hoard = bytearray(4 * 1024**3)  # far past the pool's memory limit
     return len(hoard), None

@@ -64,7 +64,8 @@ _DESCRIPTIONS = {
     410: "The result existed but its retention ran out; the detail says when (pagemill extension)",
     413: "The body, upload or download is over its size cap, or the team's storage quota "
     "would be exceeded",
-    415: "The document's format needs a converter this server does not have (LibreOffice)",
+    415: "The document's format needs a converter this server does not have (LibreOffice), "
+    "or its file type is not one this server converts",
     429: "Over the per-key request rate, or the team's pages in flight; retry after "
     "Retry-After seconds",
     503: "The ledger is unreachable; retry after Retry-After seconds",

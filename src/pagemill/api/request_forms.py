@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pagemill.api.schemas import MAX_INT, StoredText
+from pagemill.domain.ids import PUBLIC_NUMBER_MAX
 
 SHORT = 4096
 SCHEMA = 64 * 1024  # the streaming form reader's cap on one field
@@ -51,7 +52,7 @@ class ConvertForm(RenderForm):
     force_new: bool = False
     additional_config: StoredText | None = Field(default=None, max_length=SCHEMA)
     extras: StoredText | None = Field(default=None, max_length=500)
-    eval_rubric_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    eval_rubric_id: int | None = Field(default=None, ge=1, le=PUBLIC_NUMBER_MAX)
     # The hosted form's internal link to a legacy workflow step; nothing here reads it.
     workflowstepdata_id: int | None = Field(default=None, ge=0, le=MAX_INT, exclude=True)
 
@@ -65,7 +66,7 @@ class ExtractForm(CommonForm):
     output_format: StoredText | None = Field(default=None, max_length=100)
     save_checkpoint: bool = False
     extraction_mode: StoredText | None = Field(default=None, max_length=20)
-    eval_rubric_id: int | None = Field(default=None, ge=1, le=MAX_INT)
+    eval_rubric_id: int | None = Field(default=None, ge=1, le=PUBLIC_NUMBER_MAX)
 
 
 class SegmentForm(CommonForm):
@@ -79,6 +80,8 @@ class CustomProcessorForm(RenderForm):
     pipeline_id: StoredText | None = Field(default=None, max_length=80)
     version: int | None = Field(default=None, ge=1, le=MAX_INT)
     run_eval: bool = False
+    # Extension: the rubric run_eval checks the result against (a processor here has none).
+    eval_rubric_id: int | None = Field(default=None, ge=1, le=PUBLIC_NUMBER_MAX)
 
 
 class TrackChangesForm(CommonForm):

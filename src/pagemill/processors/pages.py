@@ -120,12 +120,16 @@ def _zip_parts(path: Path, part: re.Pattern[str]) -> int:
 
 
 def inspect(
-    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: bool
+    path: Path, page_range: str | None, max_pages: int | None, cap: int, converted: str | None
 ) -> tuple[int, str | None]:
     """What admission needs to know of a submitted document, in one call (it runs in a worker
-    process): the pages a run would process (``count_pages``) and, when the run converts it,
-    why it cannot be converted here (a missing LibreOffice), or None."""
+    process): the pages a run would process (``count_pages``) and, when the run converts it
+    (``converted`` is then the document's filename), why it cannot be converted here (a
+    missing LibreOffice, or text under a file type that is not converted), or None."""
+    from pagemill.processors.convert.formats import foreign_text
     from pagemill.processors.convert.office.libreoffice import missing_converter
 
-    missing = missing_converter(path) if converted else None
+    missing = None
+    if converted is not None:
+        missing = missing_converter(path) or foreign_text(detect_format(path), converted)
     return count_pages(path, page_range, max_pages, cap), missing

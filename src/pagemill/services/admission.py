@@ -34,8 +34,9 @@ from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.limits import LimitStore
 from pagemill.processors.pages import inspect
 
-# (path, page_range, max_pages, cap, converted) → (pages, why it cannot be converted or None)
-Inspector = Callable[[Path, str | None, int | None, int, bool], tuple[int, str | None]]
+# (path, page_range, max_pages, cap, the filename it is converted under or None when the run
+# does not convert it) → (pages, why it cannot be converted or None)
+Inspector = Callable[[Path, str | None, int | None, int, str | None], tuple[int, str | None]]
 
 PAGE_COUNT_KEY = "page_count_at_submit"
 RETRY_AFTER_SECONDS = 30
@@ -82,6 +83,7 @@ class Admission:
             page_range if isinstance(page_range, str) else None,
             max_pages if isinstance(max_pages, int) and not isinstance(max_pages, bool) else None,
             converted=new.step_types[:1] == ["convert"],
+            filename=str(new.input_config.get("filename") or "document"),
         )
         counted = dataclasses.replace(new, input_config={**new.input_config, PAGE_COUNT_KEY: pages})
         async with self.admit(new.team_id, pages):
@@ -94,10 +96,12 @@ class Admission:
         max_pages: int | None,
         *,
         converted: bool = False,
+        filename: str = "document",
     ) -> int:
         """The pages the run would process; ``Conflict`` (400) over the per-request limit, or
         when the document cannot be inspected (its reader crashed, ran out of memory or time);
-        ``UnsupportedMediaType`` (415) when the document is ``converted`` but cannot be."""
+        ``UnsupportedMediaType`` (415) when the document is ``converted`` but cannot be (a
+        converter is missing, or ``filename`` names a type that is not converted)."""
         limit = self.limits.max_pages_per_request
         timeout = self.limits.count_timeout_seconds
         async with self._blobs.local_path(input_key) as path:
@@ -108,7 +112,7 @@ class Admission:
                     page_range,
                     max_pages,
                     limit + 1,
-                    converted,
+                    filename if converted else None,
                     timeout=timeout,
                 )
             except TimeoutError:

@@ -60,6 +60,11 @@ def plan(endpoint: str, form: Mapping[str, Any], traceparent: str | None = None)
     steps, run_level_format = builder(form)
     checkpoint_id = form.get("checkpoint_id") or None
     eval_rubric_id = form.get("eval_rubric_id")
+    if form.get("run_eval") and eval_rubric_id is None:
+        raise InvalidInput(
+            "run_eval: a custom processor on this server carries no eval rubric; send "
+            "eval_rubric_id naming one of the team's rubrics (POST /api/v1/eval_rubrics)."
+        )
     if eval_rubric_id is not None:
         # The rubric evaluates the request's last step, as on a pipeline step.
         steps[-1]["eval_rubric_id"] = eval_rubric_id
@@ -68,7 +73,7 @@ def plan(endpoint: str, form: Mapping[str, Any], traceparent: str | None = None)
         output_format=(form.get("output_format") or None) if run_level_format else None,
         skip_cache=bool(form.get("skip_cache") or form.get("force_new")),
         webhook_url=form.get("webhook_url") or None,
-        run_evals=eval_rubric_id is not None or bool(form.get("run_eval")),
+        run_evals=eval_rubric_id is not None,
         traceparent=traceparent,
     )
     return SingleShot(endpoint, steps, options, checkpoint_id)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from pagemill.domain.errors import ProcessingError
 from pagemill.ports.processing import ProcessorInput
 from pagemill.processors.convert import ConvertProcessor
-from pagemill.processors.convert.formats import detect_format
+from pagemill.processors.convert.formats import detect_format, foreign_text
 from pagemill.processors.convert.web.text import text_kind
 from pagemill.processors.document import Document
 
@@ -93,3 +94,14 @@ def test_a_multibyte_character_cut_by_the_sniffing_window_is_still_text(tmp_path
     path = tmp_path / "upload"
     path.write_bytes(("a" * 1023 + "é" * 10).encode("utf-8"))
     assert detect_format(path) == "text"
+
+
+def test_text_under_a_file_type_that_is_not_converted_fails_the_step(tmp_path: Path) -> None:
+    """The step refuses it too, for a run admitted without the check at submit."""
+    stored = tmp_path / "upload"
+    stored.write_bytes(b"test content")
+    with pytest.raises(ProcessingError, match=r"Unsupported file type '\.xyz'"):
+        ConvertProcessor().run(ProcessorInput(document=stored, filename="sample.xyz", settings={}))
+    assert foreign_text("text", "sample.XYZ") is not None
+    assert foreign_text("text", "notes.md") is None
+    assert foreign_text("pdf", "scan.xyz") is None  # the bytes decide for every other format

@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
@@ -62,6 +62,16 @@ PARSERS: dict[str, str] = {
         "pagemill.processors.convert.office.libreoffice:parse",
     ),
 }
+
+# The file types converted (by their bytes): text is converted under one of these names, or
+# under a name with no extension; see ``foreign_text``.
+DOCUMENT_EXTENSIONS = frozenset(
+    {".txt", ".text", ".log", ".csv", ".tsv", ".tab", ".md", ".markdown", ".mdown", ".mkd"}
+    | {".html", ".htm", ".xhtml", ".epub", ".pdf"}
+    | {".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp"}
+    | {".docx", ".doc", ".xlsx", ".xlsm", ".xltx", ".xls", ".pptx", ".ppt"}
+    | {".odt", ".ods", ".odp"}
+)
 
 _IMAGE_SIGNATURES: tuple[bytes, ...] = (
     b"\x89PNG\r\n\x1a\n",
@@ -182,10 +192,33 @@ def _ole_format(path: Path) -> str:
     return "legacy-office"
 
 
+def foreign_text(kind: str, filename: str) -> str | None:
+    """Why a document is refused although its bytes read as text, or None.
+
+    Any run of printable bytes is "text", so for text the name decides: a file named as a type
+    this server does not convert (``data.xyz``, ``notes.json``) is refused rather than
+    converted as prose, as the hosted API refuses a file type it does not list. A listed type
+    whose bytes are text (a ``.pdf`` that is not one) is converted as text, as before; a name
+    without an extension (``document``, a URL's last segment) is accepted, and so is a suffix
+    with no letter in it (``report.2021``), which names no type."""
+    if kind != "text":
+        return None
+    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    if not suffix or suffix in DOCUMENT_EXTENSIONS or not any(c.isalpha() for c in suffix):
+        return None
+    return (
+        f"Unsupported file type {suffix!r} ({filename!r}); this server converts "
+        f"{', '.join(sorted(DOCUMENT_EXTENSIONS))}."
+    )
+
+
 def parser_for(kind: str, filename: str) -> Parser:
     """The parser of a detected format; ``ProcessingError`` naming the type otherwise."""
     if kind == "empty":
         raise ProcessingError(f"The document {filename!r} is empty (0 bytes).")
+    foreign = foreign_text(kind, filename)
+    if foreign is not None:
+        raise ProcessingError(foreign)
     target = PARSERS.get(kind)
     if target is not None:
         module_name, _, function = target.partition(":")
