@@ -408,3 +408,29 @@ async def test_another_teams_custom_processor_is_as_unknown_as_a_missing_one(
     # As for a pipeline step naming it: the same answer as for an id that does not exist.
     assert response.status_code == unknown.status_code == 422, response.text
     assert "not found" in response.text and "not found" in unknown.text
+
+
+async def test_an_idempotency_key_gives_the_same_request_and_refuses_another(
+    server: TestServer, pdf: bytes
+) -> None:
+    async def send(key: str, form: dict[str, str]) -> Any:
+        return await server.client.post(
+            "/api/v1/convert",
+            data=form,
+            files={"file": ("invoice.pdf", pdf, "application/pdf")},
+            headers={**server.headers("alpha"), "Idempotency-Key": key},
+        )
+
+    first = await send("shot-1", {"output_format": "markdown"})
+    again = await send("shot-1", {"output_format": "markdown"})
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["request_id"] == first.json()["request_id"]
+    assert again.json()["execution_id"] == first.json()["execution_id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+
+    other = await send("shot-1", {"output_format": "html"})
+    assert other.status_code == 409, other.text
+    malformed = await send("bad key\x7f", {"output_format": "markdown"})
+    assert malformed.status_code == 422, malformed.text
+    await poll(server, str(first.json()["request_check_url"]))

@@ -65,6 +65,7 @@ class SingleShot:
 class Submitted:
     request_id: str
     execution_id: str
+    replayed: bool = False  # an earlier request's, sent with the same Idempotency-Key
 
 
 class RequestService:
@@ -134,7 +135,7 @@ class RequestService:
             # The sweeper removes a request's stored results once its poll answers "expired".
             retention_seconds=max(1, round(self.retention.total_seconds())),
         )
-        return Submitted(view.steps[-1].lookup_key, view.execution.execution_id)
+        return Submitted(view.steps[-1].lookup_key, view.execution.execution_id, view.replayed)
 
     async def poll(self, team_id: str, request_id: str) -> dict[str, Any]:
         """The answer to ``GET /api/v1/{endpoint}/{request_id}`` for any lookup key."""

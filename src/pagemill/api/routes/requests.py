@@ -8,6 +8,7 @@ of the caller's team.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -18,9 +19,15 @@ from pagemill.api import wire
 from pagemill.api.deps import Caller, CallerDep
 from pagemill.api.errors import error_responses
 from pagemill.api.forms import RunFormReader
+from pagemill.api.idempotency import (
+    REPLAYED_HEADER,
+    IdempotencyKeyHeader,
+    idempotent_request,
+)
 from pagemill.api.request_forms import FORMS, CreateDocumentBody
 from pagemill.api.schemas import StoredText
 from pagemill.domain.errors import InvalidInput, ProcessingError
+from pagemill.domain.idempotency import IdempotentRequest
 from pagemill.services.executions import StoredDocument
 from pagemill.services.request_plans import plan
 from pagemill.services.requests import ENDPOINTS, SingleShot
@@ -78,11 +85,13 @@ def request_check_url(request: Request, public_url: str | None, endpoint: str, r
 
 async def _submit(endpoint: str, request: Request, caller: Caller) -> Response:
     executions = caller.services.executions
+    idempotent_request(request, endpoint)  # a malformed key is refused before the upload
     reader = RunFormReader(request.headers.get("content-type", ""), request.stream())
     document = await executions.receive_upload(reader.file_chunks(), caller.team_id)
     try:
         fields = _validate(FORMS[endpoint], reader.fields)
         shot = plan(endpoint, fields, request.headers.get("traceparent"))
+        shot = _with_idempotency(shot, idempotent_request(request, endpoint, fields))
         given = [
             name
             for name, present in (
@@ -108,6 +117,14 @@ async def _submit(endpoint: str, request: Request, caller: Caller) -> Response:
     return await _started(request, caller, shot, document)
 
 
+def _with_idempotency(shot: SingleShot, idempotency: IdempotentRequest | None) -> SingleShot:
+    if idempotency is None:
+        return shot
+    return dataclasses.replace(
+        shot, options=dataclasses.replace(shot.options, idempotency=idempotency)
+    )
+
+
 async def _document(caller: Caller, shot: SingleShot, fields: dict[str, Any]) -> StoredDocument:
     if shot.checkpoint_id:
         return await caller.services.requests.checkpoint_document(
@@ -126,7 +143,7 @@ async def _started(
 ) -> Response:
     submitted = await caller.services.requests.submit(caller.team_id, shot, document)
     public_url = caller.services.requests.public_url
-    return wire.json_response(
+    response = wire.json_response(
         {
             "request_id": submitted.request_id,
             "request_check_url": request_check_url(
@@ -139,6 +156,9 @@ async def _started(
             "execution_id": submitted.execution_id,
         }
     )
+    if submitted.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return response
 
 
 def _validate(model: type[BaseModel], fields: dict[str, str]) -> dict[str, Any]:
@@ -157,7 +177,9 @@ def _invalid(field: str, message: str) -> RequestValidationError:
 
 
 def _submit_route(endpoint: str, summary: str, title: str) -> None:
-    async def submit(request: Request, caller: CallerDep) -> Response:
+    async def submit(
+        request: Request, caller: CallerDep, _key: IdempotencyKeyHeader = None
+    ) -> Response:
         return await _submit(endpoint, request, caller)
 
     submit.__name__ = f"submit_{endpoint.replace('-', '_')}"
@@ -167,7 +189,7 @@ def _submit_route(endpoint: str, summary: str, title: str) -> None:
         methods=["POST"],
         summary=summary,
         openapi_extra=_form_body(FORMS[endpoint], title),
-        responses={**error_responses(400, 413, 415, 429), **VALIDATION_ERROR},
+        responses={**error_responses(400, 409, 413, 415, 429), **VALIDATION_ERROR},
     )
 
 
@@ -201,16 +223,21 @@ for _endpoint, (_summary, _title) in _SUBMITS.items():
 @router.post(
     "/create-document",
     summary="Create a DOCX from Markdown",
-    responses=error_responses(400, 413, 429),
+    responses=error_responses(400, 409, 413, 429),
 )
 async def create_document(
-    body: CreateDocumentBody, request: Request, caller: CallerDep
+    body: CreateDocumentBody,
+    request: Request,
+    caller: CallerDep,
+    _key: IdempotencyKeyHeader = None,
 ) -> Response:
     data = body.markdown.encode("utf-8")
     document = await caller.services.executions.receive_upload(_once(data), caller.team_id)
     document = document.renamed("document.md", "text/markdown")
     try:
-        shot = plan("create-document", body.model_dump(exclude_none=True))
+        fields = body.model_dump(exclude_none=True)
+        shot = plan("create-document", fields)
+        shot = _with_idempotency(shot, idempotent_request(request, "create-document", fields))
     except BaseException:
         await caller.services.executions.discard(document)
         raise
