@@ -7,21 +7,18 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Conflict, Gone, InvalidInput, NotFound
-from pagemill.domain.eval_rubrics import EVAL_KEY
 from pagemill.domain.files import is_reference
 from pagemill.domain.idempotency import IdempotencyClaim
-from pagemill.domain.ids import new_execution_id, random_base62
+from pagemill.domain.ids import random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline
-from pagemill.domain.page_ranges import parse_page_range
-from pagemill.domain.pipelines import StepSpec, parse_steps, select_version
+from pagemill.domain.pipelines import StepSpec, select_version
 from pagemill.domain.retention import expired, gone_detail
 from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
-from pagemill.domain.webhooks import check_webhook_url, parse_webhook_events
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.fetch import Fetcher
 from pagemill.ports.ledger.catalog import PipelineCatalog
@@ -31,6 +28,7 @@ from pagemill.ports.metrics import Metrics, NoMetrics
 from pagemill.ports.tracing import Attributes, NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission
+from pagemill.services.execution_plans import ExecutionPlanner
 from pagemill.services.execution_types import (
     OUTPUT_FORMATS,
     EvalHook,
@@ -98,16 +96,15 @@ class ExecutionService:
         self._processors = processors
         self._clock = clock
         self.max_upload_bytes = max_upload_bytes
-        self._max_attempts = max_attempts
         self._metrics = metrics or NoMetrics()
         self._tracing = tracing or NoTracing()
-        self._step_settings_hook = step_settings_hook
         self._admission = admission
         self._file_resolver = file_resolver
         self._quota = quota
         self._idempotency = idempotency
-        self._retention = retention
-        self._eval_hook = eval_hook
+        self._planner = ExecutionPlanner(
+            pipelines, processors, max_attempts, step_settings_hook, retention, eval_hook
+        )
 
     # -- input documents ---------------------------------------------------------------------
     async def receive_upload(self, chunks: AsyncIterator[bytes], team_id: str) -> StoredDocument:
@@ -183,27 +180,12 @@ class ExecutionService:
         With ``options.idempotency``, a request repeated with its key is answered with the
         execution the first one created (``replayed``), and the document is discarded.
         """
-        try:
-            claim = self._claim(options, document)
-            if claim is not None and self._idempotency is not None:
-                earlier = await self._idempotency.earlier(team_id, claim)
-                if earlier is not None:
-                    await self.discard(document)
-                    return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
-            if pipeline is None:
-                pipeline = await self.runnable_pipeline(team_id, pipeline_id)
-            new = await self._prepare(team_id, pipeline, options, document)
-            new = dataclasses.replace(new, idempotency=claim)
-            snapshot = await self._create(new, options)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.discard(document)
-            raise
-        if snapshot.execution.execution_id != new.execution_id:  # a concurrent duplicate won
-            await self.discard(document)
-            return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
-        await self._runner.publish(snapshot)
-        return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
+
+        async def prepare() -> NewExecution:
+            chosen = pipeline or await self.runnable_pipeline(team_id, pipeline_id)
+            return await self._planner.for_pipeline(team_id, chosen, options, document)
+
+        return await self._start(team_id, options, document, prepare)
 
     async def run_steps(
         self,
@@ -221,6 +203,27 @@ class ExecutionService:
         ``input_extra`` is added to the execution's ``input_config``; ``retention_seconds``
         is how long its results are kept (the sweeper removes them after). An
         ``options.idempotency`` works as in ``run``."""
+
+        async def prepare() -> NewExecution:
+            self._processors.check_steps([(s.type, s.settings) for s in steps])
+            retention = (retention_seconds, "request")
+            extra = input_extra or {}
+            return await self._planner.for_steps(
+                team_id, label, 0, steps, options, document, extra, retention
+            )
+
+        return await self._start(team_id, options, document, prepare)
+
+    async def _start(
+        self,
+        team_id: str,
+        options: RunOptions,
+        document: StoredDocument,
+        prepare: Callable[[], Awaitable[NewExecution]],
+    ) -> ExecutionView:
+        """Create the execution ``prepare`` describes and dispatch its first step; the document
+        is consumed (discarded when the request is refused, or answered by an earlier request
+        with the same Idempotency-Key)."""
         try:
             claim = self._claim(options, document)
             if claim is not None and self._idempotency is not None:
@@ -228,18 +231,7 @@ class ExecutionService:
                 if earlier is not None:
                     await self.discard(document)
                     return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
-            self._processors.check_steps([(s.type, s.settings) for s in steps])
-            new = await self._new_execution(
-                team_id,
-                label,
-                0,
-                steps,
-                options,
-                document,
-                input_extra or {},
-                (retention_seconds, "request"),
-            )
-            new = dataclasses.replace(new, idempotency=claim)
+            new = dataclasses.replace(await prepare(), idempotency=claim)
             snapshot = await self._create(new, options)
         except BaseException:
             with contextlib.suppress(Exception):
@@ -323,7 +315,7 @@ class ExecutionService:
                 return dataclasses.replace(await self.get(team_id, earlier), replayed=True)
         # Prepared as a run of the chosen steps (the draft slot carries them), then dated back
         # to the version they came from.
-        new = await self._prepare(
+        new = await self._planner.for_pipeline(
             team_id,
             dataclasses.replace(pipeline, steps=raw_steps, active_version=0),
             options,
@@ -355,109 +347,6 @@ class ExecutionService:
             return ExecutionView(snapshot.execution, snapshot.steps, "ledger", replayed=True)
         await self._runner.publish(snapshot)
         return ExecutionView(snapshot.execution, snapshot.steps, source="ledger")
-
-    async def _prepare(
-        self, team_id: str, pipeline: Pipeline, options: RunOptions, document: StoredDocument
-    ) -> NewExecution:
-        wanted = pipeline.active_version if options.version is None else options.version
-        # The draft (version 0) is on the pipeline row: read published versions only if needed.
-        versions = await self._pipelines.versions(pipeline.pk) if wanted > 0 else []
-        version = select_version(
-            options.version, pipeline.active_version, [v.version for v in versions]
-        )
-        raw_steps = (
-            pipeline.steps
-            if version == 0
-            else next(v.steps for v in versions if v.version == version)
-        )
-        steps = parse_steps(raw_steps)
-        self._processors.check_steps([(s.type, s.settings) for s in steps])
-        retention = (
-            await self._retention.for_run(team_id, pipeline)
-            if self._retention is not None
-            else (None, None)
-        )
-        return await self._new_execution(
-            team_id, pipeline.pipeline_id, version, steps, options, document, {}, retention
-        )
-
-    async def _new_execution(
-        self,
-        team_id: str,
-        pipeline_id: str,
-        version: int,
-        steps: Sequence[StepSpec],
-        options: RunOptions,
-        document: StoredDocument,
-        input_extra: Mapping[str, Any],
-        retention_and_source: tuple[int | None, str | None],
-    ) -> NewExecution:
-        if document.size == 0:
-            raise InvalidInput("The uploaded file is empty.")
-        if options.page_range is not None:
-            parse_page_range(options.page_range)
-        if options.output_format is not None:
-            check_output_format(options.output_format)
-        if options.webhook_url is not None:
-            check_webhook_url(options.webhook_url)
-        webhook_events = parse_webhook_events(options.webhook_events)
-        retention, retention_set_by = retention_and_source
-        overrides = {
-            "page_range": options.page_range,
-            "output_format": options.output_format,
-            "skip_cache": options.skip_cache,
-            "run_evals": options.run_evals,
-        }
-        return NewExecution(
-            execution_id=new_execution_id(),
-            team_id=team_id,
-            pipeline_id=pipeline_id,
-            pipeline_version=version,
-            input_key=document.key,
-            config_snapshot={
-                "version": version,
-                "steps": [dict(s.raw) for s in steps],
-                "overrides": overrides,
-            },
-            input_config={
-                "filename": document.filename,
-                "file_url": document.file_url,
-                "content_type": document.content_type,
-                "file_size": document.size,
-                "sha256": document.sha256,
-                "page_range": options.page_range,
-                "output_format": options.output_format,
-                "run_evals": options.run_evals,
-                "skip_cache": options.skip_cache,
-                "webhook_url": options.webhook_url,
-                **({"webhook_events": webhook_events} if webhook_events else {}),
-                **({"retention_set_by": retention_set_by} if retention is not None else {}),
-                **input_extra,
-            },
-            step_types=[s.type for s in steps],
-            step_settings=await self._step_settings(team_id, steps, options.run_evals),
-            max_attempts=self._max_attempts,
-            retention_seconds=retention,
-        )
-
-    async def _step_settings(
-        self, team_id: str, steps: Sequence[StepSpec], run_evals: bool
-    ) -> list[dict[str, Any]]:
-        """The settings each step runs with; the hook freezes what a run must not look up later
-        (a custom step's definition, an extract step's saved schema) and, with ``run_evals``,
-        the eval rubric a step names (under ``EVAL_KEY``, which the step runner takes out)."""
-        if self._step_settings_hook is None:
-            settings = [dict(s.settings) for s in steps]
-        else:
-            settings = await self._step_settings_hook(team_id, steps)
-        if run_evals:
-            if self._eval_hook is None:
-                raise InvalidInput("run_evals: this server does not run evaluations.")
-            rubrics = await self._eval_hook(team_id, steps)
-            for step_settings, rubric in zip(settings, rubrics, strict=True):
-                if rubric is not None:
-                    step_settings[EVAL_KEY] = rubric
-        return settings
 
     # -- reading -----------------------------------------------------------------------------
     async def get(self, team_id: str, execution_id: str) -> ExecutionView:
