@@ -201,6 +201,14 @@ class Settings(BaseSettings):
         "others) or of a step, polled by its `request_id`/`lookup_key`, stays readable after "
         "it ended; later polls answer 404 (the hosted API keeps results one hour).",
     )
+    request_poll_wait_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="How long a poll of a running single-shot request (or step lookup key) "
+        "waits for it to finish before answering `processing`: a request that ends meanwhile "
+        "is answered complete at once instead of at the client's next poll. 0: never wait.",
+    )
     webhook_retry_schedule_seconds: list[float] = Field(
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
         description="JSON list: delays between webhook attempts (about 24 h in all); after the "

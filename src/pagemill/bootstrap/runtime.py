@@ -281,6 +281,7 @@ async def open_runtime(
                 retention_seconds=settings.request_retention_seconds,
                 public_url=settings.public_url,
                 compute=counting,
+                poll_wait_seconds=settings.request_poll_wait_seconds,
             ),
             events=ExecutionEvents(
                 ledger.executions,

@@ -18,7 +18,7 @@ from pagemill.domain.ids import random_base62
 from pagemill.domain.models import Execution, ExecutionSnapshot, NewExecution, Pipeline
 from pagemill.domain.pipelines import StepSpec, select_version
 from pagemill.domain.retention import expired, gone_detail
-from pagemill.domain.statuses import TERMINAL_EXECUTION, StepStatus
+from pagemill.domain.statuses import TERMINAL_EXECUTION, TERMINAL_STEP, StepStatus
 from pagemill.ports.blobs import BlobStore
 from pagemill.ports.fetch import Fetcher
 from pagemill.ports.ledger.catalog import PipelineCatalog
@@ -48,6 +48,9 @@ from pagemill.services.step_runner import StepRunner
 from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.executions")
+
+# How often a waiting poll looks at the live store (an in-memory dict, or one Redis GET).
+_AWAIT_STEP_INTERVAL_SECONDS = 0.005
 
 __all__ = [
     "OUTPUT_FORMATS",
@@ -405,6 +408,18 @@ class ExecutionService:
                     set_by if isinstance(set_by, str) else None,
                 )
             )
+
+    async def await_step(self, execution_id: str, step_index: int, seconds: float) -> None:
+        """Return once the live store shows the step ended, or after ``seconds`` (a poll's
+        short wait: a request about to finish is answered finished, not "processing")."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            snapshot = await self._live_snapshot(execution_id)
+            if snapshot is None or len(snapshot.steps) <= step_index:
+                return  # nothing live to watch: the ledger answers as it is
+            if snapshot.steps[step_index].status in TERMINAL_STEP:
+                return
+            await asyncio.sleep(min(_AWAIT_STEP_INTERVAL_SECONDS, left))
 
     async def _live_snapshot(self, execution_id: str) -> ExecutionSnapshot | None:
         try:

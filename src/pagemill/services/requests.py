@@ -80,8 +80,11 @@ class RequestService:
         retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         public_url: str | None = None,
         compute: ComputePool | None = None,
+        poll_wait_seconds: float = 0.0,
     ) -> None:
         """``public_url``: the base of ``request_check_url`` (None: the request's own);
+        ``poll_wait_seconds``: how long a poll of a running request waits for it to end before
+        it answers "processing";
         ``compute``: where thumbnails are drawn (None: a thread of this process). A document
         is never rendered in the API process when a pool is given: a hostile file could crash
         its native renderer."""
@@ -93,6 +96,7 @@ class RequestService:
         self.retention = timedelta(seconds=retention_seconds)
         self.public_url = public_url
         self._compute = compute
+        self._poll_wait_seconds = poll_wait_seconds
 
     async def checkpoint_document(self, team_id: str, checkpoint_id: str) -> StoredDocument:
         """An earlier convert's checkpoint as the input of a request (no re-parse): 404 when
@@ -143,6 +147,8 @@ class RequestService:
         if found is None:
             raise _gone(request_id)
         execution_id, index = found
+        if self._poll_wait_seconds > 0:
+            await self._executions.await_step(execution_id, index, self._poll_wait_seconds)
         view = await self._executions.get(team_id, execution_id)
         steps = view.steps
         step = steps[index]
