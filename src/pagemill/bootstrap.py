@@ -35,6 +35,8 @@ from pagemill.ports.live import LiveStore
 from pagemill.ports.tracing import NoTracing, Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
+from pagemill.services.batch_admitter import AdmitterConfig, BatchAdmitter
+from pagemill.services.batches import BatchService
 from pagemill.services.container import Runtime, Services, WorkerConfig
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.executions import ExecutionService, chain_step_settings_hooks
@@ -394,6 +396,40 @@ async def open_runtime(
             ttl_seconds=settings.invitation_ttl_seconds,
             on_joined=sessions.forget_user,
         )
+        executions = ExecutionService(
+            ledger.pipelines,
+            ledger.executions,
+            live,
+            blobs,
+            HttpxFetcher(
+                settings.download_timeout_seconds,
+                deadline_seconds=settings.download_deadline_seconds,
+                allow_networks=settings.url_allow_networks,
+            ),
+            runner,
+            processors,
+            clock,
+            max_upload_bytes=settings.max_upload_bytes,
+            max_attempts=settings.max_attempts,
+            quota=storage,
+            step_settings_hook=chain_step_settings_hooks(
+                custom_processors.freeze_steps, extraction_schemas.freeze_steps
+            ),
+            metrics=metrics,
+            tracing=tracing,
+            admission=Admission(
+                ledger.executions,
+                blobs,
+                AdmissionLimits(
+                    settings.max_pages_per_request,
+                    settings.max_pages_in_flight,
+                    settings.page_count_timeout_seconds,
+                ),
+                counting,
+                limits,
+            ),
+            file_resolver=files.resolve,
+        )
         services = Services(
             keys=keys,
             teams=TeamService(
@@ -417,40 +453,7 @@ async def open_runtime(
             ),
             custom_processors=custom_processors,
             extraction_schemas=extraction_schemas,
-            executions=ExecutionService(
-                ledger.pipelines,
-                ledger.executions,
-                live,
-                blobs,
-                HttpxFetcher(
-                    settings.download_timeout_seconds,
-                    deadline_seconds=settings.download_deadline_seconds,
-                    allow_networks=settings.url_allow_networks,
-                ),
-                runner,
-                processors,
-                clock,
-                max_upload_bytes=settings.max_upload_bytes,
-                max_attempts=settings.max_attempts,
-                quota=storage,
-                step_settings_hook=chain_step_settings_hooks(
-                    custom_processors.freeze_steps, extraction_schemas.freeze_steps
-                ),
-                metrics=metrics,
-                tracing=tracing,
-                admission=Admission(
-                    ledger.executions,
-                    blobs,
-                    AdmissionLimits(
-                        settings.max_pages_per_request,
-                        settings.max_pages_in_flight,
-                        settings.page_count_timeout_seconds,
-                    ),
-                    counting,
-                    limits,
-                ),
-                file_resolver=files.resolve,
-            ),
+            executions=executions,
             files=files,
             storage=storage,
             runner=runner,
@@ -468,6 +471,19 @@ async def open_runtime(
                 else None,
             ),
             webhooks=webhooks,
+            batches=BatchService(
+                ledger.collections, ledger.batch_runs, ledger.pipelines, executions, clock
+            ),
+            batch_admitter=BatchAdmitter(
+                ledger.batch_runs,
+                ledger.executions,
+                executions,
+                clock,
+                AdmitterConfig(
+                    max_pages_in_flight=settings.max_pages_in_flight,
+                    in_flight_share=settings.batch_in_flight_share,
+                ),
+            ),
         )
         yield Runtime(
             services=services,

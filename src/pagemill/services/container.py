@@ -14,6 +14,8 @@ from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
+from pagemill.services.batch_admitter import BatchAdmitter
+from pagemill.services.batches import BatchService
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.executions import ExecutionService
 from pagemill.services.extraction_schemas import ExtractionSchemaService
@@ -46,6 +48,8 @@ class Services:
     runner: StepRunner
     operations: OperationsService
     webhooks: WebhookService
+    batches: BatchService  # collections and batch runs (the API side)
+    batch_admitter: BatchAdmitter  # starts batch runs' executions (the worker side)
 
 
 @dataclass(frozen=True, slots=True)

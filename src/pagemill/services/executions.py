@@ -195,16 +195,21 @@ class ExecutionService:
         document: StoredDocument,
         *,
         pipeline: Pipeline | None = None,
+        execution_id: str | None = None,
     ) -> ExecutionView:
         """Create the execution and dispatch its first step; the document is consumed.
 
         ``pipeline`` is ``runnable_pipeline``'s answer from the start of the request (the run
         uses the definition as it was when the request arrived); without it, it is read here.
+        ``execution_id``: the id to create it under (a batch run reserves it first, so that a
+        restart can tell whether the execution exists); default: a new one.
         """
         try:
             if pipeline is None:
                 pipeline = await self.runnable_pipeline(team_id, pipeline_id)
             new = await self._prepare(team_id, pipeline, options, document)
+            if execution_id is not None:
+                new = dataclasses.replace(new, execution_id=execution_id)
             attributes: Attributes = {
                 "pagemill.execution_id": new.execution_id,
                 "pagemill.pipeline_id": new.pipeline_id,
