@@ -166,8 +166,10 @@ class SqlBatchRunLedger(BatchRunLedger):
                 )
             )
             columns = ["run_id", "position", "file_id", "filename", "status", "created"]
-            inserted = await conn.execute(sa.insert(_I).from_select(columns, source))
-            total = int(inserted.rowcount or 0)
+            await conn.execute(sa.insert(_I).from_select(columns, source))
+            # Counted, not the insert's rowcount: asyncpg does not report it for INSERT … SELECT.
+            counted = sa.select(sa.func.count()).select_from(_I).where(_I.c.run_id == run_id)
+            total = int((await conn.execute(counted)).scalar_one())
             await conn.execute(sa.update(_R).where(_R.c.id == run_id).values(total_files=total))
             row = (await conn.execute(sa.select(_R).where(_R.c.id == run_id))).one()
             return (await _runs(conn, [row]))[0]
