@@ -146,6 +146,14 @@ async def test_cancel_and_the_executions_of_running_items(ledger: SqlLedger) -> 
     finished = await ledger.batch_runs.finished_executions(run.run_id, 10)
     assert [(i.position, s) for i, s in finished] == [(1, ExecutionStatus.CANCELLED)]
     assert await ledger.batch_runs.running_executions(run.run_id, 10) == [executions[1]]
+    # An execution that no longer exists (deleted) is reported as such, not waited for.
+    other = await ledger.batch_runs.create(new_run("team_a", c.collection_id), T0)
+    assert other is not None
+    await ledger.batch_runs.reserve(other.run_id, 2, "pex_deleted")
+    await ledger.batch_runs.mark_running(other.run_id, 2, at(1))
+    vanished = await ledger.batch_runs.finished_executions(other.run_id, 10)
+    assert [(i.position, s) for i, s in vanished] == [(2, None)]
+    assert await ledger.batch_runs.running_executions(other.run_id, 10) == []
 
     assert await ledger.batch_runs.cancel(run.run_id, "team_b", at(3)) is None
     cancelled = await ledger.batch_runs.cancel(run.run_id, "team_a", at(3))

@@ -17,6 +17,7 @@ Memory is bounded by the page sizes of those reads, whatever the size of the run
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ class AdmitterConfig:
     max_pages_in_flight: int = 5000  # the team's limit (``Settings.max_pages_in_flight``)
     in_flight_share: float = 0.5  # of that limit, what batch runs may fill
     admit_per_pass: int = 64  # executions started per run and pass
+    admit_concurrency: int = 4  # of them, started at the same time
     read_chunk: int = 200  # finished items recorded per run and pass
     lease_seconds: float = 30.0
     runs_per_pass: int = 16
@@ -111,6 +113,15 @@ class BatchAdmitter:
         finished = await self._runs.finished_executions(run.run_id, self.config.read_chunk)
         rubric = await self._rubric(run) if finished else None
         for item, execution_status in finished:
+            if execution_status is None:
+                await self._runs.finish_item(
+                    run.run_id,
+                    item.position,
+                    ItemStatus.FAILED,
+                    self._clock.now(),
+                    error_message="The execution was deleted before it ended.",
+                )
+                continue
             status = item_status_of(execution_status)
             score, results = None, None
             if rubric is not None and status is ItemStatus.COMPLETED:
@@ -138,11 +149,17 @@ class BatchAdmitter:
     ) -> tuple[float | None, dict[str, Any] | None]:
         """The rubric on the result of the execution's last completed step."""
         assert item.execution_id is not None
-        view = await self._executions.get(run.team_id, item.execution_id)
+        try:
+            view = await self._executions.get(run.team_id, item.execution_id)
+        except NotFound:
+            return None, None
         done = [s.step_index for s in view.steps if s.status is StepStatus.COMPLETED]
         if not done:
             return None, None
-        raw = await self._executions.step_result(run.team_id, item.execution_id, done[-1])
+        try:
+            raw = await self._executions.step_result(run.team_id, item.execution_id, done[-1])
+        except NotFound:  # the result expired or was deleted: nothing to score
+            return None, None
         if not isinstance(raw, bytes):
             return None, None
         result = json.loads(raw)
@@ -165,29 +182,35 @@ class BatchAdmitter:
     async def _admit(self, run: BatchRun) -> bool:
         budget = max(1, int(self.config.max_pages_in_flight * self.config.in_flight_share))
         in_flight = await self._ledger.pages_in_flight(run.team_id)
-        if in_flight >= budget:
-            return False
+        pending = await self._runs.pending(run.run_id, self.config.admit_per_pass)
         admitted = 0
-        for item in await self._runs.pending(run.run_id, self.config.admit_per_pass):
-            if in_flight >= budget:
+        while pending and in_flight < budget:
+            # A few at a time: counting a document's pages and copying it overlap. Each file
+            # has a page at least, so a group never asks for more than the room left.
+            width = min(self.config.admit_concurrency, budget - in_flight)
+            group, pending = pending[:width], pending[width:]
+            outcomes = await asyncio.gather(*(self._try_admit(run, item) for item in group))
+            admitted += sum(pages is not None for pages in outcomes)
+            in_flight += sum(pages or 0 for pages in outcomes)
+            if None in outcomes:  # the team is at a limit: later
                 break
-            try:
-                pages = await self._admit_one(run, item)
-            except (RateLimited, StorageQuotaExceeded):  # the team is at a limit: later
-                break
-            except _CANNOT_RUN as exc:  # this file cannot run (deleted, too long, …)
-                await self._runs.finish_item(
-                    run.run_id,
-                    item.position,
-                    ItemStatus.FAILED,
-                    self._clock.now(),
-                    error_message=str(exc),
-                )
-                admitted += 1
-                continue
-            in_flight += pages
-            admitted += 1
         return admitted > 0
+
+    async def _try_admit(self, run: BatchRun, item: BatchItem) -> int | None:
+        """The pages the item's execution adds; None when the team is at a limit."""
+        try:
+            return await self._admit_one(run, item)
+        except (RateLimited, StorageQuotaExceeded):
+            return None
+        except _CANNOT_RUN as exc:  # this file cannot run (deleted, too long, …)
+            await self._runs.finish_item(
+                run.run_id,
+                item.position,
+                ItemStatus.FAILED,
+                self._clock.now(),
+                error_message=str(exc),
+            )
+            return 0
 
     async def _admit_one(self, run: BatchRun, item: BatchItem) -> int:
         """Start the item's execution (unless a previous admitter did, before it died) and

@@ -123,8 +123,9 @@ class BatchRunLedger(ABC):
     @abstractmethod
     async def finished_executions(
         self, run_id: int, limit: int
-    ) -> list[tuple[BatchItem, ExecutionStatus]]:
-        """Running items whose execution has finished, with the execution's status."""
+    ) -> list[tuple[BatchItem, ExecutionStatus | None]]:
+        """Running items whose execution has finished, with the execution's status; None:
+        the execution no longer exists (deleted)."""
 
     @abstractmethod
     async def running_executions(self, run_id: int, limit: int) -> list[str]:

@@ -44,6 +44,10 @@ _FILTERS = {
 }
 
 
+def _status_or_none(value: str | None) -> ExecutionStatus | None:
+    return None if value is None else ExecutionStatus(value)
+
+
 def _item_from(row: sa.Row[Any]) -> BatchItem:
     m = row._mapping
     return BatchItem(
@@ -339,19 +343,20 @@ class SqlBatchRunLedger(BatchRunLedger):
 
     async def finished_executions(
         self, run_id: int, limit: int
-    ) -> list[tuple[BatchItem, ExecutionStatus]]:
+    ) -> list[tuple[BatchItem, ExecutionStatus | None]]:
+        joined = _I.outerjoin(executions, executions.c.execution_id == _I.c.execution_id)
         rows = await self._db.fetch(
             sa.select(_I, executions.c.status.label("execution_status"))
-            .select_from(_I.join(executions, executions.c.execution_id == _I.c.execution_id))
+            .select_from(joined)
             .where(
                 _I.c.run_id == run_id,
                 _I.c.status == ItemStatus.RUNNING.value,
-                executions.c.status.in_(_TERMINAL),
+                executions.c.status.in_(_TERMINAL) | executions.c.id.is_(None),
             )
             .order_by(_I.c.position)
             .limit(limit)
         )
-        return [(_item_from(r), ExecutionStatus(r._mapping["execution_status"])) for r in rows]
+        return [(_item_from(r), _status_or_none(r._mapping["execution_status"])) for r in rows]
 
     async def running_executions(self, run_id: int, limit: int) -> list[str]:
         rows = await self._db.fetch(
