@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pagemill.adapters.sql import SqlLedger
 from pagemill.adapters.sql.database import to_db
 from pagemill.adapters.sql.tables import files
-from pagemill.domain.batches import BatchStatus, ItemStatus, NewBatchRun
+from pagemill.domain.batches import BatchStatus, ItemOutcome, ItemStatus, NewBatchRun
 from pagemill.domain.files import FileStatus
 from pagemill.domain.statuses import ExecutionStatus
 from tests.contract.ledger_kit import RATES, T0, at, new_execution, team
@@ -102,16 +102,20 @@ async def test_a_run_copies_the_uploaded_files_and_moves_by_compare_and_set(
     )
     assert [i.position for i in await ledger.batch_runs.pending(run.run_id, 5)] == [2, 3]
 
-    assert await ledger.batch_runs.finish_item(
-        run.run_id, 1, ItemStatus.COMPLETED, at(3), eval_score=0.5, eval_results={"score": 0.5}
-    )
-    assert not await ledger.batch_runs.finish_item(run.run_id, 1, ItemStatus.FAILED, at(3))
-    assert await ledger.batch_runs.finish_item(
-        run.run_id, 2, ItemStatus.COMPLETED, at(3), eval_score=1.0
+    scored = ItemOutcome(1, ItemStatus.COMPLETED, eval_score=0.5, eval_results={"score": 0.5})
+    assert await ledger.batch_runs.finish_items(run.run_id, [scored], at(3)) == 1
+    # Compare-and-set per item: one that ended already is left as it is.
+    assert (
+        await ledger.batch_runs.finish_items(
+            run.run_id,
+            [ItemOutcome(1, ItemStatus.FAILED), ItemOutcome(2, ItemStatus.COMPLETED, 1.0)],
+            at(3),
+        )
+        == 1
     )
     assert await ledger.batch_runs.finalize(run.run_id, at(4)) is None  # item 3 is pending
-    assert await ledger.batch_runs.finish_item(
-        run.run_id, 3, ItemStatus.FAILED, at(4), error_message="no"
+    assert await ledger.batch_runs.finish_items(
+        run.run_id, [ItemOutcome(3, ItemStatus.FAILED, error_message="no")], at(4)
     )
     final = await ledger.batch_runs.finalize(run.run_id, at(5))
     assert final is not None
@@ -161,7 +165,9 @@ async def test_cancel_and_the_executions_of_running_items(ledger: SqlLedger) -> 
     assert (cancelled.counts.cancelled, cancelled.counts.running) == (1, 2)  # item 3 never starts
     assert cancelled.cancel_requested and cancelled.completed_at is None
     for position in (1, 2):
-        await ledger.batch_runs.finish_item(run.run_id, position, ItemStatus.CANCELLED, at(4))
+        await ledger.batch_runs.finish_items(
+            run.run_id, [ItemOutcome(position, ItemStatus.CANCELLED)], at(4)
+        )
     final = await ledger.batch_runs.finalize(run.run_id, at(5))
     assert final is not None and (final.status, final.counts.cancelled) == (
         BatchStatus.CANCELLED,
@@ -189,7 +195,7 @@ async def test_leases_share_runs_between_admitters(ledger: SqlLedger) -> None:
     assert len(await ledger.batch_runs.lease_unfinished("b", at(16), 10, 5)) == 1  # lapsed
     await ledger.batch_runs.release("b")
     assert len(await ledger.batch_runs.lease_unfinished("a", at(17), 10, 5)) == 1
-    await ledger.batch_runs.finish_item(run.run_id, 1, ItemStatus.FAILED, at(18))
+    await ledger.batch_runs.finish_items(run.run_id, [ItemOutcome(1, ItemStatus.FAILED)], at(18))
     assert (await ledger.batch_runs.finalize(run.run_id, at(18))) is not None
     assert await ledger.batch_runs.lease_unfinished("a", at(19), 10, 5) == []  # wound down
 

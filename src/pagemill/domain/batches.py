@@ -122,6 +122,17 @@ class BatchItem:
     finished_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """How one item of a batch run ended."""
+
+    position: int
+    status: ItemStatus
+    eval_score: float | None = None
+    eval_results: dict[str, Any] | None = None
+    error_message: str | None = None
+
+
 def item_status_of(execution: ExecutionStatus) -> ItemStatus:
     """A finished execution's outcome as its item's status: ``completed_with_errors`` is a
     failure of that file (one of its steps failed)."""

@@ -23,7 +23,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.domain.batches import BatchItem, BatchRun, ItemStatus, item_status_of
+from pagemill.domain.batches import (
+    BatchItem,
+    BatchRun,
+    ItemOutcome,
+    ItemStatus,
+    item_status_of,
+)
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import (
     Conflict,
@@ -111,33 +117,27 @@ class BatchAdmitter:
     # -- outcomes ----------------------------------------------------------------------------
     async def _record_finished(self, run: BatchRun) -> bool:
         finished = await self._runs.finished_executions(run.run_id, self.config.read_chunk)
-        rubric = await self._rubric(run) if finished else None
+        if not finished:
+            return False
+        rubric = await self._rubric(run)
+        outcomes: list[ItemOutcome] = []
         for item, execution_status in finished:
             if execution_status is None:
-                await self._runs.finish_item(
-                    run.run_id,
-                    item.position,
-                    ItemStatus.FAILED,
-                    self._clock.now(),
-                    error_message="The execution was deleted before it ended.",
-                )
+                why = "The execution was deleted before it ended."
+                outcomes.append(ItemOutcome(item.position, ItemStatus.FAILED, error_message=why))
                 continue
             status = item_status_of(execution_status)
-            score, results = None, None
-            if rubric is not None and status is ItemStatus.COMPLETED:
-                score, results = await self._score(run, item, rubric)
-            await self._runs.finish_item(
-                run.run_id,
-                item.position,
-                status,
-                self._clock.now(),
-                eval_score=score,
-                eval_results=results,
-                error_message=None
-                if status is ItemStatus.COMPLETED
-                else f"The execution ended {execution_status.value}.",
+            if status is not ItemStatus.COMPLETED:
+                why = f"The execution ended {execution_status.value}."
+                outcomes.append(ItemOutcome(item.position, status, error_message=why))
+                continue
+            score, results = (
+                await self._score(run, item, rubric) if rubric is not None else (None, None)
             )
-        return bool(finished)
+            outcomes.append(ItemOutcome(item.position, status, score, results))
+        # One transaction for them all: the steps' own transactions wait less for the lock.
+        await self._runs.finish_items(run.run_id, outcomes, self._clock.now())
+        return True
 
     async def _rubric(self, run: BatchRun) -> EvalDefinition | None:
         if run.eval_rubric_id is None or self.rubrics is None:
@@ -180,6 +180,8 @@ class BatchAdmitter:
 
     # -- admitting ---------------------------------------------------------------------------
     async def _admit(self, run: BatchRun) -> bool:
+        if run.counts.pending == 0:  # as leased: every file was admitted already
+            return False
         budget = max(1, int(self.config.max_pages_in_flight * self.config.in_flight_share))
         in_flight = await self._ledger.pages_in_flight(run.team_id)
         pending = await self._runs.pending(run.run_id, self.config.admit_per_pass)
@@ -203,13 +205,8 @@ class BatchAdmitter:
         except (RateLimited, StorageQuotaExceeded):
             return None
         except _CANNOT_RUN as exc:  # this file cannot run (deleted, too long, …)
-            await self._runs.finish_item(
-                run.run_id,
-                item.position,
-                ItemStatus.FAILED,
-                self._clock.now(),
-                error_message=str(exc),
-            )
+            failed = ItemOutcome(item.position, ItemStatus.FAILED, error_message=str(exc))
+            await self._runs.finish_items(run.run_id, [failed], self._clock.now())
             return 0
 
     async def _admit_one(self, run: BatchRun, item: BatchItem) -> int:

@@ -19,7 +19,9 @@ from pagemill.services.container import Runtime
 log = logging.getLogger("pagemill.batches")
 
 POLL_SECONDS = 0.5  # idle: how soon a new run, or a finished execution, is noticed
-BUSY_PAUSE_SECONDS = 0.05  # between busy passes: the steps' own transactions go first
+# Between busy passes: each pass writes (its leases, the files that ended), and the steps' own
+# transactions should find the ledger free most of the time.
+BUSY_PAUSE_SECONDS = 0.2
 
 
 class BatchAdmitterLoop:

@@ -8,10 +8,11 @@ of files costs the admitter and the API a constant amount of memory.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pagemill.domain.batches import BatchItem, BatchRun, Collection, ItemStatus, NewBatchRun
+from pagemill.domain.batches import BatchItem, BatchRun, Collection, ItemOutcome, NewBatchRun
 from pagemill.domain.files import StoredFile
 from pagemill.domain.statuses import ExecutionStatus
 
@@ -107,18 +108,11 @@ class BatchRunLedger(ABC):
         """A pending item whose execution now exists becomes running; True when it moved."""
 
     @abstractmethod
-    async def finish_item(
-        self,
-        run_id: int,
-        position: int,
-        status: ItemStatus,
-        now: datetime,
-        *,
-        eval_score: float | None = None,
-        eval_results: dict[str, Any] | None = None,
-        error_message: str | None = None,
-    ) -> bool:
-        """A pending or running item ends; True when it moved (compare-and-set)."""
+    async def finish_items(
+        self, run_id: int, outcomes: Sequence[ItemOutcome], now: datetime
+    ) -> int:
+        """Pending or running items end, in one transaction; how many moved (each by
+        compare-and-set: an item that ended already is left as it is)."""
 
     @abstractmethod
     async def finished_executions(

@@ -24,6 +24,7 @@ from pagemill.domain.batches import (
     BatchItem,
     BatchRun,
     BatchStatus,
+    ItemOutcome,
     ItemStatus,
     NewBatchRun,
     final_batch_status,
@@ -312,34 +313,29 @@ class SqlBatchRunLedger(BatchRunLedger):
             )
         return bool(moved.rowcount)
 
-    async def finish_item(
-        self,
-        run_id: int,
-        position: int,
-        status: ItemStatus,
-        now: datetime,
-        *,
-        eval_score: float | None = None,
-        eval_results: dict[str, Any] | None = None,
-        error_message: str | None = None,
-    ) -> bool:
+    async def finish_items(
+        self, run_id: int, outcomes: Sequence[ItemOutcome], now: datetime
+    ) -> int:
+        moved = 0
         async with self._db.write() as conn:
-            moved = await conn.execute(
-                sa.update(_I)
-                .where(
-                    _I.c.run_id == run_id,
-                    _I.c.position == position,
-                    _I.c.status.in_(_OPEN_ITEM),
+            for outcome in outcomes:
+                result = await conn.execute(
+                    sa.update(_I)
+                    .where(
+                        _I.c.run_id == run_id,
+                        _I.c.position == outcome.position,
+                        _I.c.status.in_(_OPEN_ITEM),
+                    )
+                    .values(
+                        status=outcome.status.value,
+                        eval_score=outcome.eval_score,
+                        eval_results=outcome.eval_results,
+                        error_message=outcome.error_message,
+                        finished_at=to_db(now),
+                    )
                 )
-                .values(
-                    status=status.value,
-                    eval_score=eval_score,
-                    eval_results=eval_results,
-                    error_message=error_message,
-                    finished_at=to_db(now),
-                )
-            )
-        return bool(moved.rowcount)
+                moved += int(result.rowcount or 0)
+        return moved
 
     async def finished_executions(
         self, run_id: int, limit: int
@@ -373,13 +369,16 @@ class SqlBatchRunLedger(BatchRunLedger):
         return [r[0] for r in rows]
 
     async def finalize(self, run_id: int, now: datetime) -> BatchRun | None:
+        open_items = (
+            sa.select(_I.c.position)
+            .where(_I.c.run_id == run_id, _I.c.status.in_(_OPEN_ITEM))
+            .limit(1)
+        )
+        # Asked first without the write lock: most passes end with files still open.
+        if await self._db.fetch_one(open_items) is not None:
+            return None
         async with self._db.write() as conn:
-            open_items = await conn.execute(
-                sa.select(_I.c.position)
-                .where(_I.c.run_id == run_id, _I.c.status.in_(_OPEN_ITEM))
-                .limit(1)
-            )
-            if open_items.first() is not None:
+            if (await conn.execute(open_items)).first() is not None:
                 return None
             row = (
                 await conn.execute(
