@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pagemill.domain.eval_rubrics import EvalDefinition, parse_eval_definition
+from pagemill.services.executions import RunOptions
 from tests.component.test_executions_api import make_pipeline, wait_done
 from tests.component.test_files_api import upload
 from tests.support.app import TestServer, test_server
@@ -273,6 +274,20 @@ async def test_a_run_resumes_after_a_restart_without_running_a_file_twice(tmp_pa
         pending = await ledger.batch_runs.pending(run_id, 10)
         reserved = pending[-1]
         assert await ledger.batch_runs.reserve(run_id, reserved.position, "pex_reservedbeforecrash")
+        # Another died after creating the execution, before marking its file running.
+        created = pending[-2]
+        assert await ledger.batch_runs.reserve(run_id, created.position, "pex_createdbeforecrash")
+        run = await ledger.batch_runs.get(run_id, None)
+        assert run is not None
+        executions = server.services.executions
+        document = await executions.fetch(f"datalab://file-{created.file_id}", run.team_id)
+        await executions.run(
+            run.team_id,
+            pipeline_id,
+            RunOptions(),
+            document,
+            execution_id="pex_createdbeforecrash",
+        )
         keys = dict(server.keys)
     async with test_server(data, test_registry()) as server:
         server.keys.update(keys)
@@ -280,6 +295,7 @@ async def test_a_run_resumes_after_a_restart_without_running_a_file_twice(tmp_pa
         assert done["status"] == "completed" and done["succeeded_files"] == 4
         items = (await results(server, run_id))["file_results"]
         assert items[reserved.position - 1]["lookup_key"] == "pex_reservedbeforecrash"
+        assert items[created.position - 1]["lookup_key"] == "pex_createdbeforecrash"
         listed = await server.client.get(
             f"/api/v1/pipelines/{pipeline_id}/executions", headers=server.headers()
         )
