@@ -59,6 +59,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/custom_pipelines/{processor_id}/set_active"): {"data": {"version": "1"}},
     ("PUT", "/api/v1/extraction_schemas/{schema_id}"): {"json": {"name": "mine now"}},
     ("PATCH", "/api/v1/teams/current/members/{user_id}"): {"json": {"role": "owner"}},
+    ("POST", "/api/v1/collections/{collection_id}/files"): {"json": {"file_ids": [1]}},
+    ("POST", "/api/v1/collections/{collection_id}/files/remove"): {"json": {"file_ids": [1]}},
 }
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}
@@ -128,7 +130,23 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
     assert invitation.status_code == 201, invitation.text
     for response in (deliveries, processor, schema, upload, keys):
         assert response.status_code == 200, response.text
+    collection = await client.post("/api/v1/collections", json={"name": "alpha"}, headers=alpha)
+    collection_id = collection.json()["id"]
+    linked = await client.post(
+        f"/api/v1/collections/{collection_id}/files",
+        json={"file_ids": [upload.json()["file_id"]]},
+        headers=alpha,
+    )
+    batch_run = await client.post(
+        "/api/v1/eval_batch_runs",
+        json={"collection_id": collection_id, "pipeline_id": pipeline_id},
+        headers=alpha,
+    )
+    for response in (collection, linked, batch_run):
+        assert response.status_code == 200, response.text
     return {
+        "collection_id": str(collection_id),
+        "run_id": str(batch_run.json()["id"]),
         "pipeline_id": pipeline_id,
         "execution_id": execution_id,
         "delivery_id": deliveries.json()["deliveries"][0]["delivery_id"],
