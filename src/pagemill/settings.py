@@ -227,6 +227,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Per webhook attempt: the whole request."
     )
+    batch_in_flight_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of a team's `max_pages_in_flight` its batch runs may fill; the rest "
+        "stays free for its other submissions.",
+    )
     webhook_concurrency: int = Field(
         default=4, ge=1, description="Webhook attempts in flight per process that runs workers."
     )

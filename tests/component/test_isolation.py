@@ -74,6 +74,8 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/ui/pipelines/{pipeline_id}/discard"): {"data": {"version": "1"}},
     ("PUT", "/api/v1/pipelines/{pipeline_id}/retention"): {"json": {"retention_seconds": 60}},
     ("POST", "/api/v1/pipelines/executions/{execution_id}/rerun"): {"json": {"from_step": 0}},
+    ("POST", "/api/v1/collections/{collection_id}/files"): {"json": {"file_ids": [1]}},
+    ("POST", "/api/v1/collections/{collection_id}/files/remove"): {"json": {"file_ids": [1]}},
 }
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}}
@@ -174,7 +176,23 @@ async def alpha_world(server: TestServer) -> dict[str, str]:
         workflow_run,
     ):
         assert response.status_code == 200, response.text
+    collection = await client.post("/api/v1/collections", json={"name": "alpha"}, headers=alpha)
+    collection_id = collection.json()["id"]
+    linked = await client.post(
+        f"/api/v1/collections/{collection_id}/files",
+        json={"file_ids": [upload.json()["file_id"]]},
+        headers=alpha,
+    )
+    batch_run = await client.post(
+        "/api/v1/eval_batch_runs",
+        json={"collection_id": collection_id, "pipeline_id": pipeline_id},
+        headers=alpha,
+    )
+    for response in (collection, linked, batch_run):
+        assert response.status_code == 200, response.text
     return {
+        "collection_id": str(collection_id),
+        "run_id": str(batch_run.json()["id"]),
         "pipeline_id": pipeline_id,
         "execution_id": execution_id,
         # A step's lookup key is the request id of the single-shot polls and thumbnails.

@@ -163,7 +163,32 @@ def _seed(live: Live) -> None:
             },
         )
     )["processor_id"]
+    upload = _ok(
+        live.request(
+            "POST",
+            "/api/v1/files/upload",
+            json={"filename": "doc.txt", "content_type": "text/plain"},
+        )
+    )
+    _ok(live.request("PUT", upload["upload_url"], content=b"hello"))
+    file_id = upload["file_id"]
+    _ok(live.request("GET", f"/api/v1/files/{file_id}/confirm"))
+    collection = _ok(live.request("POST", "/api/v1/collections", json={"name": "fuzz"}))["id"]
+    _ok(
+        live.request(
+            "POST", f"/api/v1/collections/{collection}/files", json={"file_ids": [file_id]}
+        )
+    )
+    batch_run = _ok(
+        live.request(
+            "POST",
+            "/api/v1/eval_batch_runs",
+            json={"collection_id": collection, "pipeline_id": published},
+        )
+    )["id"]
     live.ids = {
+        "collection_id": [collection],
+        "run_id": [batch_run],
         "pipeline_id": [draft, published, archived],
         "execution_id": [execution],
         "step_index": [0],

@@ -14,6 +14,8 @@ from pagemill.api.errors import install_error_handlers
 from pagemill.api.request_limits import RequestLimits, RequestLimitsMiddleware
 from pagemill.api.routes import (
     auth,
+    batch_runs,
+    collections,
     custom_processors,
     eval_rubrics,
     events,
@@ -71,6 +73,8 @@ def create_app(open_runtime: RuntimeFactory, limits: RequestLimits | None = None
     app.include_router(files.router)
     app.include_router(files.content_router)
     app.include_router(requests.router)
+    app.include_router(collections.router)
+    app.include_router(batch_runs.router)
 
     app.include_router(operations.router)
     app.include_router(webhooks.teams_router)

@@ -38,6 +38,8 @@ from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.tracing import Tracing
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.admission import Admission, AdmissionLimits
+from pagemill.services.batch_admitter import AdmitterConfig, BatchAdmitter
+from pagemill.services.batches import BatchService
 from pagemill.services.container import Runtime, Services
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.dashboard import DashboardService
@@ -319,6 +321,25 @@ async def open_runtime(
             ),
             webhooks=webhooks,
             retention=retention,
+            batches=BatchService(
+                ledger.collections,
+                ledger.batch_runs,
+                ledger.pipelines,
+                executions,
+                clock,
+                rubrics=eval_rubrics.definition,
+            ),
+            batch_admitter=BatchAdmitter(
+                ledger.batch_runs,
+                ledger.executions,
+                executions,
+                clock,
+                AdmitterConfig(
+                    max_pages_in_flight=settings.max_pages_in_flight,
+                    in_flight_share=settings.batch_in_flight_share,
+                ),
+                rubrics=eval_rubrics.definition,
+            ),
         )
         yield Runtime(
             services=services,

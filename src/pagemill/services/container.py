@@ -14,6 +14,8 @@ from pagemill.ports.dispatch import Dispatcher
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.metrics import Metrics
 from pagemill.ports.queue import StepQueue
+from pagemill.services.batch_admitter import BatchAdmitter
+from pagemill.services.batches import BatchService
 from pagemill.services.custom_processors import CustomProcessorService
 from pagemill.services.dashboard import DashboardService
 from pagemill.services.estimates import EstimateService
@@ -62,6 +64,8 @@ class Services:
     webhooks: WebhookService
     workflows: WorkflowService
     retention: RetentionService  # retention settings, deleting executions, the sweeper
+    batches: BatchService  # collections and batch runs (the API side)
+    batch_admitter: BatchAdmitter  # starts batch runs' executions (the worker side)
 
 
 @dataclass(frozen=True, slots=True)

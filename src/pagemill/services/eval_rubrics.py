@@ -20,7 +20,9 @@ from pagemill.domain.eval_rubrics import (
     EVAL_DEFINITION,
     EVAL_RUBRICS,
     STEP_RUBRIC,
+    EvalDefinition,
     check_stored_definition,
+    parse_eval_definition,
     rubric_id_of,
 )
 from pagemill.domain.labels import check_description, check_name
@@ -83,6 +85,15 @@ class EvalRubricService:
 
     async def archive(self, team_id: str, rubric_id: int) -> VersionedResource:
         return await self._resources.update(team_id, str(rubric_id), archived=True)
+
+    async def definition(self, team_id: str, rubric_id: int) -> EvalDefinition | None:
+        """The rules of the team's rubric as it is now (a batch run scores each file with
+        them); None when it is not the team's, does not exist or is archived."""
+        try:
+            rubric = await self._resources.get(team_id, str(rubric_id))
+        except NotFound:
+            return None
+        return None if rubric.archived else parse_eval_definition(rubric.payload)
 
     async def check_steps(self, team_id: str, steps: Sequence[StepSpec]) -> None:
         """Every ``eval_rubric_id`` names a usable rubric of the team (422 if not): a pipeline

@@ -175,6 +175,7 @@ class ExecutionService:
         document: StoredDocument,
         *,
         pipeline: Pipeline | None = None,
+        execution_id: str | None = None,
     ) -> ExecutionView:
         """Create the execution and dispatch its first step; the document is consumed.
 
@@ -182,11 +183,16 @@ class ExecutionService:
         uses the definition as it was when the request arrived); without it, it is read here.
         With ``options.idempotency``, a request repeated with its key is answered with the
         execution the first one created (``replayed``), and the document is discarded.
+        ``execution_id``: the id to create it under (a batch run reserves it first, so that a
+        restart can tell whether the execution exists); default: a new one.
         """
 
         async def prepare() -> NewExecution:
             chosen = pipeline or await self.runnable_pipeline(team_id, pipeline_id)
-            return await self._planner.for_pipeline(team_id, chosen, options, document)
+            new = await self._planner.for_pipeline(team_id, chosen, options, document)
+            if execution_id is None:
+                return new
+            return dataclasses.replace(new, execution_id=execution_id)
 
         return await self._start(team_id, options, document, prepare)
 

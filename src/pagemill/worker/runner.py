@@ -15,6 +15,7 @@ from pagemill.domain.ids import random_base62
 from pagemill.ports.dispatch import Dispatcher
 from pagemill.services.container import Runtime, Services
 from pagemill.services.step_runner import StepRunner
+from pagemill.worker.batches import batch_admission
 from pagemill.worker.retention import retention_sweeper
 from pagemill.worker.webhooks import webhook_deliveries
 
@@ -166,7 +167,11 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
     )
     await workers.start()
     try:
-        async with webhook_deliveries(runtime, workers.identity), retention_sweeper(runtime):
+        async with (
+            webhook_deliveries(runtime, workers.identity),
+            retention_sweeper(runtime),
+            batch_admission(runtime, workers.identity),
+        ):
             yield runtime.services
     finally:
         await workers.stop(config.shutdown_grace_seconds)
@@ -174,9 +179,13 @@ async def embedded(runtime: Runtime) -> AsyncIterator[Services]:
 
 async def run_queue_worker(runtime: Runtime, *, queues: list[str] | None, concurrency: int) -> None:
     """Serve steps delivered by the queue until cancelled; also take turns at reaping, and
-    deliver webhooks."""
+    deliver webhooks and admit batch runs."""
     identity = worker_identity()
-    async with webhook_deliveries(runtime, identity), retention_sweeper(runtime):
+    async with (
+        webhook_deliveries(runtime, identity),
+        retention_sweeper(runtime),
+        batch_admission(runtime, identity),
+    ):
         await _serve_queue(runtime, queues=queues, concurrency=concurrency, identity=identity)
 
 

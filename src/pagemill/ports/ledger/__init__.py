@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from pagemill.ports.ledger.batches import BatchRunLedger, CollectionLedger
 from pagemill.ports.ledger.catalog import PipelineCatalog, VersionedStore
 from pagemill.ports.ledger.executions import ExecutionLedger
 from pagemill.ports.ledger.files import FileLedger
@@ -47,6 +48,8 @@ class Ledger(ABC):
     storage: StorageLedger
     secrets: SecretsLedger
     workflows: WorkflowLedger
+    collections: CollectionLedger
+    batch_runs: BatchRunLedger
 
     @abstractmethod
     async def ping(self) -> None:
@@ -57,6 +60,8 @@ class Ledger(ABC):
 
 
 __all__ = [
+    "BatchRunLedger",
+    "CollectionLedger",
     "ExecutionLedger",
     "FileLedger",
     "IdempotencyLedger",

@@ -3,13 +3,15 @@
 One ``Database`` (the connector: transactions, point reads, error translation) is shared by
 one object per area, each of which owns its SQL: ``steps``, ``executions``, ``pipelines``,
 ``custom_processors``, ``extraction_schemas``, ``eval_rubrics``, ``tenancy``, ``webhooks``,
-``files``, ``idempotency``, ``uploads``, ``invitations``, ``retention``, ``storage``, ``secrets``
-and ``workflows``.
+``files``, ``idempotency``, ``uploads``, ``invitations``, ``retention``, ``storage``, ``secrets``,
+``workflows``, ``collections`` and ``batch_runs``.
 """
 
 from __future__ import annotations
 
 from pagemill.adapters.sql.database import Database, DispatchHook, PoolSizing, create_engine
+from pagemill.adapters.sql.ledger.batch_runs import SqlBatchRunLedger
+from pagemill.adapters.sql.ledger.collections import SqlCollectionLedger
 from pagemill.adapters.sql.ledger.executions import SqlExecutionLedger
 from pagemill.adapters.sql.ledger.files import SqlFileLedger
 from pagemill.adapters.sql.ledger.idempotency import SqlIdempotencyLedger
@@ -56,6 +58,8 @@ class SqlLedger(Ledger):
         self.storage = SqlStorageLedger(database)
         self.secrets = SqlSecretsLedger(database)
         self.workflows = SqlWorkflowLedger(database)
+        self.collections = SqlCollectionLedger(database)
+        self.batch_runs = SqlBatchRunLedger(database)
 
     @property
     def dialect(self) -> str:

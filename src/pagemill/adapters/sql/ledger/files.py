@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from pagemill.adapters.sql.database import Database, from_db, to_db
 from pagemill.adapters.sql.ledger.listing import newest_first
-from pagemill.adapters.sql.tables import files
+from pagemill.adapters.sql.tables import collection_files, files
 from pagemill.domain.files import FileStatus, StoredFile
 from pagemill.domain.ids import new_public_number
 from pagemill.ports.ledger.files import FileLedger
@@ -78,4 +78,8 @@ class SqlFileLedger(FileLedger):
             if row is None:
                 return None
             await conn.execute(sa.delete(files).where(where))
+            # Its links go with it: a collection lists, and a batch run copies, existing files.
+            await conn.execute(
+                sa.delete(collection_files).where(collection_files.c.file_id == file_id)
+            )
         return file_from(row)
