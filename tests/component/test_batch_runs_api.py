@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pagemill.domain.eval_rubrics import EvalDefinition, parse_eval_definition
 from pagemill.services.executions import RunOptions
 from tests.component.test_executions_api import make_pipeline, wait_done
 from tests.component.test_files_api import upload
@@ -306,28 +305,42 @@ async def test_a_run_resumes_after_a_restart_without_running_a_file_twice(tmp_pa
 
 
 async def test_an_eval_rubric_scores_each_file(server: TestServer) -> None:
-    definition = parse_eval_definition(
-        {"rules": [{"name": "has pages", "type": "numeric_range", "field": "page_count", "min": 1}]}
-    )
-
-    async def rubrics(team_id: str, rubric_id: int) -> EvalDefinition | None:
-        return definition if rubric_id == 7 and team_id else None
-
-    server.services.batches.rubrics = rubrics
-    server.services.batch_admitter.rubrics = rubrics
-    collection_id, _ = await collection_of(server, 2)
-    pipeline_id = await make_pipeline(server)
-    unknown = await server.client.post(
-        "/api/v1/eval_batch_runs",
-        json={"collection_id": collection_id, "pipeline_id": pipeline_id, "eval_rubric_id": 8},
+    definition = {
+        "rules": [{"name": "has pages", "type": "numeric_range", "field": "page_count", "min": 1}]
+    }
+    created = await server.client.post(
+        "/api/v1/eval_rubrics",
+        json={"name": "Pages", "eval_definition": definition},
         headers=server.headers(),
     )
-    assert unknown.status_code == 404
+    assert created.status_code == 200, created.text
+    rubric_id = created.json()["id"]
+    collection_id, _ = await collection_of(server, 2)
+    pipeline_id = await make_pipeline(server)
+    beta_collection, _ = await collection_of(server, 1, team="beta")
+    beta_pipeline = await make_pipeline(server, team="beta")
+    for team, body in (
+        ("alpha", {"collection_id": collection_id, "pipeline_id": pipeline_id}),
+        ("beta", {"collection_id": beta_collection, "pipeline_id": beta_pipeline}),
+    ):
+        # An unknown rubric, and another team's, are both not found.
+        wanted = rubric_id + 1 if team == "alpha" else rubric_id
+        unknown = await server.client.post(
+            "/api/v1/eval_batch_runs",
+            json={**body, "eval_rubric_id": wanted},
+            headers=server.headers(team),
+        )
+        assert unknown.status_code == 404, unknown.text
     started = await start(
-        server, {"collection_id": collection_id, "pipeline_id": pipeline_id, "eval_rubric_id": 7}
+        server,
+        {"collection_id": collection_id, "pipeline_id": pipeline_id, "eval_rubric_id": rubric_id},
     )
     done = await wait_run(server, started["id"])
-    assert (done["avg_score"], done["eval_applied"], done["eval_rubric_id"]) == (1.0, True, 7)
+    assert (done["avg_score"], done["eval_applied"], done["eval_rubric_id"]) == (
+        1.0,
+        True,
+        rubric_id,
+    )
     for item in (await results(server, started["id"]))["file_results"]:
         assert item["eval_score"] == 1.0
         assert item["eval_results"]["evaluations"][0]["name"] == "has pages"
@@ -336,6 +349,8 @@ async def test_an_eval_rubric_scores_each_file(server: TestServer) -> None:
 async def test_without_a_rubric_store_the_rubric_is_recorded_not_applied(
     server: TestServer,
 ) -> None:
+    server.services.batches.rubrics = None  # a service built without the rubric store
+    server.services.batch_admitter.rubrics = None
     collection_id, _ = await collection_of(server, 1)
     pipeline_id = await make_pipeline(server)
     started = await start(
