@@ -203,6 +203,7 @@ async def test_a_signed_webhook_is_delivered_on_completion(
         "pipeline_id": done["pipeline_id"],
         "pipeline_version": 0,
         "status": "completed",
+        "cancelled": False,
         "execution_check_url": check_url,
         "request_id": execution_id,
         "request_check_url": check_url,
