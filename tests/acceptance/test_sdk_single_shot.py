@@ -37,6 +37,7 @@ SEGMENTS = json.dumps({"Invoice": "The invoice", "Terms": "Terms and conditions"
 # Fields pagemill sends beyond the SDK's models (docs/api.md, "Single-shot requests").
 EXTENSIONS = {
     "request_id",
+    "provenance",  # what produced the result (see GET …/executions/{id}/provenance)
     "metadata",
     "runtime",
     "checkpoint_id",
