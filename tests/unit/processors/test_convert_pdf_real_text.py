@@ -232,3 +232,26 @@ def test_words_of_an_ocr_text_layer_keep_their_spaces() -> None:
         assert words in text
     for glued in ("theair", "Thedestruction", "learnfrom"):
         assert glued not in text
+
+
+def test_a_ruled_row_of_two_cells_is_a_table_not_two_paragraphs() -> None:
+    # An office export draws the page header and footer as one ruled row of two cells.
+    document = real("docx-nested-table-export.pdf")
+    rows = [block.rows for block in document.blocks if block.type == "table"]
+    assert (("Left-side", "Right-side"),) in rows
+    assert (("Copyright", "Page-number"),) in rows
+    paragraphs = " ".join(texts(document, "paragraph"))
+    for cell in ("Left-side", "Right-side", "Copyright", "Page-number"):
+        assert cell not in paragraphs
+
+
+def test_a_last_row_drawn_as_its_own_grid_stays_in_its_table() -> None:
+    document = real("census-arrests.pdf")
+    tables = [block.rows for block in document.blocks if block.type == "table" and block.rows]
+    runaways = [row for rows in tables for row in rows if row[0].startswith("Runaways")]
+    assert len(runaways) == 2
+    # Each is the last row of the table above it, one figure per column, not a table alone.
+    for rows in tables:
+        if any(row[0].startswith("Runaways") for row in rows):
+            assert len(rows) > 1 and rows[-1][0].startswith("Runaways")
+    assert all(len(row) >= 6 for row in runaways)
