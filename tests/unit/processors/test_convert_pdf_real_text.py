@@ -16,8 +16,9 @@ import pytest
 
 from pagemill.processors.convert.layout.blocks import build_blocks
 from pagemill.processors.convert.layout.lines import Line, PageLayout
-from pagemill.processors.convert.pdf.objects import scan_page
+from pagemill.processors.convert.pdf.objects import Rule, scan_page
 from pagemill.processors.convert.pdf.parse import parse_pdf
+from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
@@ -255,3 +256,25 @@ def test_a_last_row_drawn_as_its_own_grid_stays_in_its_table() -> None:
         if any(row[0].startswith("Runaways") for row in rows):
             assert len(rows) > 1 and rows[-1][0].startswith("Runaways")
     assert all(len(row) >= 6 for row in runaways)
+
+
+def test_form_labels_apart_only_by_their_fields_are_one_paragraph() -> None:
+    # "First Name [field] Last Name [field]" and "( ) Female ( ) Male" on one row each.
+    paragraphs = texts(real("libreoffice-form.pdf"), "paragraph")
+    assert any("First Name Last Name" in text for text in paragraphs)
+    assert "Female Male" in paragraphs
+    assert "Female" not in paragraphs and "Last Name" not in paragraphs
+
+
+def test_only_a_field_that_fills_the_gap_joins_two_labels() -> None:
+    left = _line("Name", 50, 100, size=11)
+    right = _line("City", 200, 100, size=11)
+    top, bottom = right.bbox[1], right.bbox[3]
+    frame = [Rule(False, 75.0, top - 1, bottom + 1), Rule(False, 190.0, top - 1, bottom + 1)]
+    joined = join_form_rows([left, right], frame, [])
+    assert [line.text for line in joined] == ["Name City"]
+    # A column rule down the page, or a small box with most of the gap empty: a gutter.
+    column_rule = [Rule(False, 125.0, 50.0, 700.0)]
+    assert len(join_form_rows([left, right], column_rule, [])) == 2
+    small_box = [(120.0, top, 130.0, bottom)]
+    assert len(join_form_rows([left, right], [], small_box)) == 2

@@ -58,6 +58,7 @@ from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
 from pagemill.processors.convert.pdf.textlayer import PageText, read_page
+from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
 from pagemill.processors.page_images import open_pdf_document
 
@@ -157,6 +158,7 @@ def parse_pdf(
             text_size,
         )
         atoms.extend(figures)
+        flowing = join_form_rows(flowing, page_objects.rules, page_objects.drawings)
         # Rotated margin text (a repository's stamp up the side of a page) is read after the
         # page: in the flow it would cut every column in two at its top.
         margin = [line for line in flowing if is_vertical(line)]
