@@ -102,7 +102,9 @@ FLOORS: dict[str, dict[str, float]] = {
         "table_cell_recall": 0.57,
         "tables_emitted": 0.47,
         "word_retention": 0.96,
-        "paragraph_deviation": 1.69,
+        # Lowered from 1.69 on 2026-12-08: one ruled row of cells is a one-row table, form
+        # labels apart only by their fields are one line.
+        "paragraph_deviation": 0.24,
         "failures": 0,
     },
     "pdf-repeated": {
