@@ -278,3 +278,19 @@ def test_only_a_field_that_fills_the_gap_joins_two_labels() -> None:
     assert len(join_form_rows([left, right], column_rule, [])) == 2
     small_box = [(120.0, top, 130.0, bottom)]
     assert len(join_form_rows([left, right], [], small_box)) == 2
+
+
+def test_a_one_sheet_spreads_running_heads_repeat_across_its_halves() -> None:
+    # Two report pages side by side on one sheet: each half has the report's title on top and
+    # "Copyright Office Summary ... Page N" at its foot; both halves are pages of their own.
+    document = real("dmca-spread.pdf")
+    body = " ".join(block.text for block in document.blocks)
+    assert "The Digital Millennium Copyright Act of 1998" not in body
+    assert "Copyright Office Summary" not in body
+    running = " ".join(
+        text for texts in document.metadata["running_text"].values() for text in texts
+    )
+    assert "The Digital Millennium Copyright Act of 1998" in running
+    # The body is all there: the title of the first half and the sections of both.
+    assert "TITLE I: WIPO TREATY IMPLEMENTATION" in body
+    assert "Registration as a Prerequisite to Suit" in body
