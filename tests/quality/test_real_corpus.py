@@ -67,11 +67,12 @@ FLOORS: dict[str, dict[str, float]] = {
         "failures": 0,
     },
     "pdf-spread": {
-        "text_similarity": 0.95,
+        # Raised on 2026-12-08: a spread's halves are pages when running heads are found.
+        "text_similarity": 0.96,
         "heading_f1": 0.94,
         "heading_f1_level": 0.47,
         "word_retention": 0.97,
-        "paragraph_deviation": 0.78,
+        "paragraph_deviation": 0.57,
         "failures": 0,
     },
     "pdf-tables": {
@@ -102,7 +103,9 @@ FLOORS: dict[str, dict[str, float]] = {
         "table_cell_recall": 0.57,
         "tables_emitted": 0.47,
         "word_retention": 0.96,
-        "paragraph_deviation": 1.69,
+        # Lowered from 1.69 on 2026-12-08: one ruled row of cells is a one-row table, form
+        # labels apart only by their fields are one line.
+        "paragraph_deviation": 0.24,
         "failures": 0,
     },
     "pdf-repeated": {

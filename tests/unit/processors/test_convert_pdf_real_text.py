@@ -16,8 +16,9 @@ import pytest
 
 from pagemill.processors.convert.layout.blocks import build_blocks
 from pagemill.processors.convert.layout.lines import Line, PageLayout
-from pagemill.processors.convert.pdf.objects import scan_page
+from pagemill.processors.convert.pdf.objects import Rule, scan_page
 from pagemill.processors.convert.pdf.parse import parse_pdf
+from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
@@ -232,3 +233,64 @@ def test_words_of_an_ocr_text_layer_keep_their_spaces() -> None:
         assert words in text
     for glued in ("theair", "Thedestruction", "learnfrom"):
         assert glued not in text
+
+
+def test_a_ruled_row_of_two_cells_is_a_table_not_two_paragraphs() -> None:
+    # An office export draws the page header and footer as one ruled row of two cells.
+    document = real("docx-nested-table-export.pdf")
+    rows = [block.rows for block in document.blocks if block.type == "table"]
+    assert (("Left-side", "Right-side"),) in rows
+    assert (("Copyright", "Page-number"),) in rows
+    paragraphs = " ".join(texts(document, "paragraph"))
+    for cell in ("Left-side", "Right-side", "Copyright", "Page-number"):
+        assert cell not in paragraphs
+
+
+def test_a_last_row_drawn_as_its_own_grid_stays_in_its_table() -> None:
+    document = real("census-arrests.pdf")
+    tables = [block.rows for block in document.blocks if block.type == "table" and block.rows]
+    runaways = [row for rows in tables for row in rows if row[0].startswith("Runaways")]
+    assert len(runaways) == 2
+    # Each is the last row of the table above it, one figure per column, not a table alone.
+    for rows in tables:
+        if any(row[0].startswith("Runaways") for row in rows):
+            assert len(rows) > 1 and rows[-1][0].startswith("Runaways")
+    assert all(len(row) >= 6 for row in runaways)
+
+
+def test_form_labels_apart_only_by_their_fields_are_one_paragraph() -> None:
+    # "First Name [field] Last Name [field]" and "( ) Female ( ) Male" on one row each.
+    paragraphs = texts(real("libreoffice-form.pdf"), "paragraph")
+    assert any("First Name Last Name" in text for text in paragraphs)
+    assert "Female Male" in paragraphs
+    assert "Female" not in paragraphs and "Last Name" not in paragraphs
+
+
+def test_only_a_field_that_fills_the_gap_joins_two_labels() -> None:
+    left = _line("Name", 50, 100, size=11)
+    right = _line("City", 200, 100, size=11)
+    top, bottom = right.bbox[1], right.bbox[3]
+    frame = [Rule(False, 75.0, top - 1, bottom + 1), Rule(False, 190.0, top - 1, bottom + 1)]
+    joined = join_form_rows([left, right], frame, [])
+    assert [line.text for line in joined] == ["Name City"]
+    # A column rule down the page, or a small box with most of the gap empty: a gutter.
+    column_rule = [Rule(False, 125.0, 50.0, 700.0)]
+    assert len(join_form_rows([left, right], column_rule, [])) == 2
+    small_box = [(120.0, top, 130.0, bottom)]
+    assert len(join_form_rows([left, right], [], small_box)) == 2
+
+
+def test_a_one_sheet_spreads_running_heads_repeat_across_its_halves() -> None:
+    # Two report pages side by side on one sheet: each half has the report's title on top and
+    # "Copyright Office Summary ... Page N" at its foot; both halves are pages of their own.
+    document = real("dmca-spread.pdf")
+    body = " ".join(block.text for block in document.blocks)
+    assert "The Digital Millennium Copyright Act of 1998" not in body
+    assert "Copyright Office Summary" not in body
+    running = " ".join(
+        text for texts in document.metadata["running_text"].values() for text in texts
+    )
+    assert "The Digital Millennium Copyright Act of 1998" in running
+    # The body is all there: the title of the first half and the sections of both.
+    assert "TITLE I: WIPO TREATY IMPLEMENTATION" in body
+    assert "Registration as a Prerequisite to Suit" in body

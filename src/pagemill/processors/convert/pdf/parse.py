@@ -58,6 +58,7 @@ from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
 from pagemill.processors.convert.pdf.textlayer import PageText, read_page
+from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
 from pagemill.processors.page_images import open_pdf_document
 
@@ -129,14 +130,7 @@ def parse_pdf(
             read = ocr_lines[text.page]
             texts[index] = replace(text, width=read.width, height=read.height)
 
-    furniture = find_furniture(
-        [
-            (t.page, t.height, [ln for para in ocr_lines[t.page] for ln in para])
-            if t.page in ocr_lines
-            else (t.page, t.height, t.lines)
-            for t in texts
-        ]
-    )
+    furniture = _find_furniture(texts, ocr_lines)
     layouts: list[PageLayout] = []
     images: dict[str, str] = {}
     text_size = _text_size(text for text in texts if text.page not in ocr_lines)
@@ -157,6 +151,7 @@ def parse_pdf(
             text_size,
         )
         atoms.extend(figures)
+        flowing = join_form_rows(flowing, page_objects.rules, page_objects.drawings)
         # Rotated margin text (a repository's stamp up the side of a page) is read after the
         # page: in the flow it would cut every column in two at its top.
         margin = [line for line in flowing if is_vertical(line)]
@@ -329,6 +324,33 @@ def _spread_halves(
         (left, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 < middle]),
         (right, [atom for atom in atoms if (atom.bbox[0] + atom.bbox[2]) / 2 >= middle]),
     )
+
+
+def _find_furniture(
+    texts: Sequence[PageText], ocr_lines: dict[int, ocr.OcrPage]
+) -> set[tuple[int, int]]:
+    """Running headers and footers; each half of a spread is a page of its own here, so a
+    one-sheet spread's running heads repeat across its two pages."""
+    pages: list[tuple[int, float, Sequence[Line]]] = []
+    halves: dict[int, tuple[int, list[int]]] = {}  # a half's own number -> (page, line indexes)
+    for t in texts:
+        if t.page in ocr_lines:
+            pages.append((t.page, t.height, [ln for para in ocr_lines[t.page] for ln in para]))
+            continue
+        split = _spread_halves(t.lines, [], t.width, t.height)
+        if split is None:
+            pages.append((t.page, t.height, t.lines))
+            continue
+        index = {id(line): number for number, line in enumerate(t.lines)}
+        for side, (half, _) in enumerate(split):
+            key = -(2 * t.page + side + 1)  # page numbers are never negative
+            halves[key] = (t.page, [index[id(line)] for line in half])
+            pages.append((key, t.height, half))
+    found = find_furniture(pages)
+    return {
+        (halves[page][0], halves[page][1][line]) if page in halves else (page, line)
+        for page, line in found
+    }
 
 
 def _outside(lines: list[Line], tables: list[Table]) -> list[Line]:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pagemill.processors.convert.layout.blocks import join_lines
-from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.layout.lines import Line, is_vertical
 from pagemill.processors.convert.pdf.objects import Rule
 
 SNAP = 3.0  # points: rules this close touch or line up
@@ -274,3 +274,28 @@ def _dedupe(values: list[float]) -> list[float]:
         if not out or value - out[-1] > SNAP:
             out.append(value)
     return out
+
+
+def one_row_cells(
+    region: _Region, lines: list[Line], vertical: Sequence[Rule]
+) -> tuple[str, ...] | None:
+    """The cells of a closed grid of one row with text in each of its two or more cells: a
+    table of one row (an office export draws a page header as "Left | Right" in ruled cells),
+    which read as text would be one paragraph per cell. Only the vertical rules that cross the
+    whole row split it: the text's gutters would split a long cell at its word spaces."""
+    if not lines or len(_rows(lines)) != 1 or any(is_vertical(line) for line in lines):
+        return None
+    walls = [
+        rule.at
+        for rule in vertical
+        if region.x0 + SNAP < rule.at < region.x1 - SNAP
+        and rule.start <= region.y0 + SNAP
+        and rule.end >= region.y1 - SNAP
+    ]
+    edges = [region.x0, *sorted(walls), region.x1]
+    cells: list[list[Line]] = [[] for _ in edges[1:]]
+    for line in sorted(lines, key=lambda ln: ln.bbox[0]):
+        cells[sum(1 for x in edges[1:-1] if x <= line.center_x)].append(line)
+    if len(cells) < 2 or not all(cells):
+        return None
+    return tuple(" ".join(line.text for line in cell) for cell in cells)

@@ -43,6 +43,7 @@ from pagemill.processors.convert.pdf.table_grid import (
     _Region,
     _rows,
     _wrapped_halves,
+    one_row_cells,
 )
 from pagemill.processors.document import BBox, TableRows
 
@@ -88,6 +89,7 @@ def find_tables(
     taken: list[_Region] = []
     used: set[int] = set()  # lines already in a table (nested or duplicated rule groups)
     runs = _unruled_regions([line for line in lines if not is_vertical(line)])
+    left: list[_Region] = []
     for region in _ruled_regions(horizontal, vertical, lines):
         if _has_drawings(region, drawings):
             continue
@@ -99,6 +101,8 @@ def find_tables(
             tables.extend(found)
             taken.append(region)
             used.update(id(line) for line in inside)
+        elif not region.open_sides:
+            left.append(region)
     free = [
         line
         for line in lines
@@ -108,6 +112,15 @@ def find_tables(
         if _has_drawings(region, drawings):
             continue
         tables.extend(_tables(region, inside, [], []))
+    # A closed grid of one row is a table only once every larger table has taken its rows:
+    # the last row of a table may be drawn as a grid of its own.
+    used.update(member for table in tables for member in table.members)
+    for region in left:
+        inside = [line for line in lines if region.holds(line) and id(line) not in used]
+        one_row = _one_row_table(region, inside, vertical)
+        if one_row is not None:
+            tables.append(one_row)
+            used.update(one_row.members)
     tables.sort(key=lambda table: table.bbox[1])
     return tables
 
@@ -402,6 +415,18 @@ def _table(
     return Table(
         bbox=bbox,
         rows=tuple(tuple(row) for row in rows),
+        members=frozenset(id(line) for line in lines),
+    )
+
+
+def _one_row_table(region: _Region, lines: list[Line], vertical: list[Rule]) -> Table | None:
+    """A closed grid of one row with text in each of its two or more cells (``one_row_cells``)."""
+    row = one_row_cells(region, lines, vertical)
+    if row is None or any(len(cell) > MAX_CELL_CHARS for cell in row):
+        return None
+    return Table(
+        bbox=(region.x0, region.y0, region.x1, region.y1),
+        rows=(row,),
         members=frozenset(id(line) for line in lines),
     )
 
