@@ -25,11 +25,10 @@ from pagemill.domain.eval_rubrics import (
     parse_eval_definition,
     rubric_id_of,
 )
-from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.domain.versioned import VersionedResource
 from pagemill.ports.ledger.catalog import VersionedStore
-from pagemill.services.versioned import VersionedResources
+from pagemill.services.versioned import VersionedResources, label_changes
 
 UPDATABLE = frozenset({"name", "description", EVAL_DEFINITION, "archived"})
 
@@ -64,17 +63,8 @@ class EvalRubricService:
     ) -> VersionedResource:
         """Apply ``changes`` (the fields the client sent); a ``description`` of None clears it,
         None elsewhere means "unchanged"."""
-        unknown = set(changes) - UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
         public_id = str(rubric_id)
-        columns: dict[str, Any] = {}
-        if changes.get("name") is not None:
-            columns["name"] = check_name(str(changes["name"]))
-        if "description" in changes:
-            columns["description"] = check_description(changes["description"])
-        if changes.get("archived") is not None:
-            columns["archived"] = bool(changes["archived"])
+        columns = label_changes(changes, UPDATABLE)
         definition = changes.get(EVAL_DEFINITION)
         current = await self._resources.get(team_id, public_id)
         if definition is None or check_stored_definition(definition) == current.payload:

@@ -28,12 +28,11 @@ from pagemill.domain.extraction_schemas import (
     check_json_schema,
     schema_ref,
 )
-from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.pipelines import StepSpec
 from pagemill.domain.versioned import VersionedResource
 from pagemill.ports.ledger.catalog import VersionedStore
 from pagemill.services.step_freezing import StepFreezer
-from pagemill.services.versioned import VersionedResources
+from pagemill.services.versioned import VersionedResources, label_changes
 
 UPDATABLE = frozenset({"name", "description", SCHEMA_JSON, "archived"})
 
@@ -76,16 +75,7 @@ class ExtractionSchemaService(StepFreezer):
     ) -> VersionedResource:
         """Apply ``changes`` (the fields the client sent: name, description, schema_json,
         archived); a ``description`` of None clears it, None elsewhere means "unchanged"."""
-        unknown = set(changes) - UPDATABLE
-        if unknown:
-            raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
-        columns: dict[str, Any] = {}
-        if changes.get("name") is not None:
-            columns["name"] = check_name(str(changes["name"]))
-        if "description" in changes:
-            columns["description"] = check_description(changes["description"])
-        if changes.get("archived") is not None:
-            columns["archived"] = bool(changes["archived"])
+        columns = label_changes(changes, UPDATABLE)
         new_json = changes.get(SCHEMA_JSON)
         if new_json is None:
             if create_new_version:

@@ -7,7 +7,7 @@ first, the update rules of ``schema_json`` for the second, and how each freezes 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pagemill.domain.clock import Clock
@@ -15,6 +15,23 @@ from pagemill.domain.errors import Conflict, InvalidInput, NotFound
 from pagemill.domain.labels import check_description, check_name
 from pagemill.domain.versioned import ResourceKind, ResourceVersion, VersionedResource
 from pagemill.ports.ledger.catalog import VersionedStore
+
+
+def label_changes(changes: Mapping[str, Any], updatable: frozenset[str]) -> dict[str, Any]:
+    """The plain columns an update sends (name, description, archived), checked; fields
+    outside ``updatable`` are refused. A ``description`` of None clears it; None elsewhere
+    means "unchanged"."""
+    unknown = set(changes) - updatable
+    if unknown:
+        raise ValueError(f"cannot update {', '.join(sorted(unknown))}")
+    columns: dict[str, Any] = {}
+    if changes.get("name") is not None:
+        columns["name"] = check_name(str(changes["name"]))
+    if "description" in changes:
+        columns["description"] = check_description(changes["description"])
+    if changes.get("archived") is not None:
+        columns["archived"] = bool(changes["archived"])
+    return columns
 
 
 class VersionedResources:
