@@ -36,7 +36,8 @@ def _log_applied(
     revision = step.up_revision_id
     script = step.revision_map.get_revision(revision)
     what = "applied" if step.is_upgrade else "reverted"
-    log.info("ledger schema: %s migration %s (%s)", what, revision, getattr(script, "doc", ""))
+    doc = " ".join(str(getattr(script, "doc", "")).split())  # one log line per migration
+    log.info("ledger schema: %s migration %s (%s)", what, revision, doc)
 
 
 def _url() -> str:
