@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 from pathlib import Path
 
 from pagemill.domain.page_ranges import parse_page_range
 from pagemill.processors.convert.formats import detect_format
 from pagemill.processors.convert.zip_directory import members, read_directory
+from pagemill.processors.page_images import PDFIUM_LOCK
 
-_PDFIUM = threading.Lock()  # pdfium is not thread-safe
 _SLIDE = re.compile(r"ppt/slides/slide\d+\.xml")
 _SHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
 NO_CAP = 10**9
@@ -71,7 +70,7 @@ def natural_units(path: Path, cap: int = NO_CAP) -> int:
 def _pdf_pages(path: Path) -> int:
     import pypdfium2 as pdfium
 
-    with _PDFIUM:
+    with PDFIUM_LOCK:  # pdfium is not thread-safe
         pdf = pdfium.PdfDocument(str(path))
         try:
             return len(pdf)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.document import Document
+from pagemill.processors.page_images import open_pdf
 
 LINK_SCHEMES = ("http://", "https://", "mailto:", "ftp://")
 MAX_LINKS = 10_000
@@ -39,44 +40,44 @@ def extract_links(path: Path, kind: str, document: Document) -> list[dict[str, A
 
 
 def _pdf_links(path: Path, document: Document) -> list[dict[str, Any]]:
-    import pypdfium2 as pdfium
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
-    pdf = pdfium.PdfDocument(str(path))
+    with open_pdf(path) as pdf:  # under pdfium's lock: it is not thread-safe
+        return _links_on_pages(reader, pdf, document)
+
+
+def _links_on_pages(reader: Any, pdf: Any, document: Document) -> list[dict[str, Any]]:
     links: list[dict[str, Any]] = []
-    try:
-        for page_number in document.pages:
-            page = reader.pages[page_number]
-            annotations = page.get("/Annots")
-            if not annotations:
+    for page_number in document.pages:
+        page = reader.pages[page_number]
+        annotations = page.get("/Annots")
+        if not annotations:
+            continue
+        height = float(page.mediabox.top)
+        textpage = pdf[page_number].get_textpage()
+        for reference in annotations.get_object():
+            annotation = reference.get_object()
+            if annotation.get("/Subtype") != "/Link":
                 continue
-            height = float(page.mediabox.top)
-            textpage = pdf[page_number].get_textpage()
-            for reference in annotations.get_object():
-                annotation = reference.get_object()
-                if annotation.get("/Subtype") != "/Link":
-                    continue
-                action = annotation.get("/A")
-                action = action.get_object() if action is not None else None
-                uri = action.get("/URI") if action is not None else None
-                if not isinstance(uri, str) or not uri.lower().startswith(LINK_SCHEMES):
-                    continue
-                x0, y0, x1, y1 = (float(v) for v in annotation.get("/Rect", [0, 0, 0, 0]))
-                left, right = sorted((x0, x1))
-                bottom, top = sorted((y0, y1))
-                text = textpage.get_text_bounded(left, bottom, right, top)
-                links.append(
-                    {
-                        "page": page_number,
-                        "url": uri,
-                        "text": _SPACES.sub(" ", text).strip(),
-                        "bbox": [round(v, 2) for v in (left, height - top, right, height - bottom)],
-                    }
-                )
-            textpage.close()
-    finally:
-        pdf.close()
+            action = annotation.get("/A")
+            action = action.get_object() if action is not None else None
+            uri = action.get("/URI") if action is not None else None
+            if not isinstance(uri, str) or not uri.lower().startswith(LINK_SCHEMES):
+                continue
+            x0, y0, x1, y1 = (float(v) for v in annotation.get("/Rect", [0, 0, 0, 0]))
+            left, right = sorted((x0, x1))
+            bottom, top = sorted((y0, y1))
+            text = textpage.get_text_bounded(left, bottom, right, top)
+            links.append(
+                {
+                    "page": page_number,
+                    "url": uri,
+                    "text": _SPACES.sub(" ", text).strip(),
+                    "bbox": [round(v, 2) for v in (left, height - top, right, height - bottom)],
+                }
+            )
+        textpage.close()
     return links
 
 

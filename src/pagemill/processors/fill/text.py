@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pagemill.domain.errors import ProcessingError
+from pagemill.processors.page_images import PDFIUM_LOCK
 
 Box = tuple[float, float, float, float]
 MIN_TEXT_CHARS = 16  # fewer than this: a page without a text layer, OCRed instead
@@ -142,9 +143,10 @@ def pdf_lines(path: Path, pages: Sequence[int]) -> dict[int, list[TextLine]]:
     from pdftext.extraction import dictionary_output
 
     try:
-        extracted: list[dict[str, Any]] = dictionary_output(
-            str(path), sort=False, page_range=list(pages), keep_chars=True, disable_links=True
-        )
+        with PDFIUM_LOCK:  # pdftext reads through pdfium, which is not thread-safe
+            extracted: list[dict[str, Any]] = dictionary_output(
+                str(path), sort=False, page_range=list(pages), keep_chars=True, disable_links=True
+            )
     except Exception as error:  # pdfium and pdftext raise many types on damaged content
         raise ProcessingError(
             f"The PDF's text could not be read; the file may be damaged "

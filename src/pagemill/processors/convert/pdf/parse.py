@@ -60,7 +60,7 @@ from pagemill.processors.convert.pdf.tables import Table, find_tables
 from pagemill.processors.convert.pdf.textlayer import PageText, read_page
 from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
-from pagemill.processors.page_images import open_pdf_document
+from pagemill.processors.page_images import PDFIUM_LOCK, open_pdf_document
 
 __all__ = ["PageReads", "join_lines", "parse", "parse_pdf", "pdf_page_count", "read_pages"]
 
@@ -113,16 +113,18 @@ def parse_pdf(
     Raises ``ProcessingError`` for encrypted, corrupt, truncated or empty files and ``InvalidInput``
     (from ``select_pages``) when the range selects no page of this document.
     """
-    pdf = _open(path)
-    try:
-        page_count = len(pdf)
-        if page_count == 0:
-            raise ProcessingError("The PDF has no pages.")
-        pages = select_pages(page_count, page_range, max_pages)
-        if prepared is None:
-            prepared = read_pages(pdf, pages, mode, include_images, report)
-    finally:
-        pdf.close()
+    # pdfium is not thread-safe: an in-process compute pool may convert in several threads.
+    with PDFIUM_LOCK:
+        pdf = _open(path)
+        try:
+            page_count = len(pdf)
+            if page_count == 0:
+                raise ProcessingError("The PDF has no pages.")
+            pages = select_pages(page_count, page_range, max_pages)
+            if prepared is None:
+                prepared = read_pages(pdf, pages, mode, include_images, report)
+        finally:
+            pdf.close()
     texts, objects, ocr_lines = prepared.texts, prepared.objects, prepared.ocr_lines
     ocr.harmonise_sizes(ocr_lines.values())
     for index, text in enumerate(texts):  # a page scanned sideways is read upright: its size too
@@ -214,11 +216,12 @@ def read_pages(
 
 def pdf_page_count(path: Path) -> int:
     """Open the file with pdfium, turning its failures into ``ProcessingError``."""
-    pdf = _open(path)
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        pdf = _open(path)
+        try:
+            return len(pdf)
+        finally:
+            pdf.close()
 
 
 def _open(path: Path) -> Any:
