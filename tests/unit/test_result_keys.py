@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pagemill.domain.models import StepRef
-from pagemill.services.step_runner import result_key
+from pagemill.services.step_work import result_key
 
 
 def test_results_share_a_bounded_set_of_directories() -> None:

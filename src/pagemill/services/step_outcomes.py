@@ -10,7 +10,9 @@ its table.
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from pagemill.domain.errors import PagemillError, ProcessingError
@@ -86,3 +88,10 @@ def step_action(
             trace=True,
         )
     return Action(Act.PROPAGATE)  # KeyboardInterrupt, SystemExit: not ours to record
+
+
+def retry_delay(attempt: int, base_seconds: float, max_seconds: float) -> timedelta:
+    """How long a failed attempt waits before the next: exponential, with full jitter, which
+    spreads the retries of documents that failed together."""
+    ceiling = min(max_seconds, base_seconds * 2 ** (attempt - 1))
+    return timedelta(seconds=random.uniform(0, ceiling))

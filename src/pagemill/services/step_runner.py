@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pagemill.domain.clock import Clock
@@ -39,14 +37,14 @@ from pagemill.processors.provenance import attempt_record
 from pagemill.processors.registry import ProcessorRegistry
 from pagemill.services.executor_cache import Reusable, checkpoint_key
 from pagemill.services.live_mirror import LiveMirror
-from pagemill.services.step_outcomes import Act, Action, StopReason, step_action
+from pagemill.services.step_heartbeat import Heartbeat
+from pagemill.services.step_outcomes import Act, Action, StopReason, retry_delay, step_action
 from pagemill.services.step_work import StepWork
 from pagemill.services.storage import StorageQuota
 
 # The logger keeps the name it had when this was "the engine": operators filter on it.
 log = logging.getLogger("pagemill.engine")
 
-PROGRESS_SECONDS = 1.0  # how often a running step's progress is relayed to the live store
 STOP_SECONDS = 5.0  # how long a shutdown waits for claims in flight, then for releases
 
 
@@ -61,14 +59,6 @@ class RunnerConfig:
     # A step running longer fails for good; a step's ``settings.timeout_seconds`` may lower it.
     step_timeout_seconds: float = 1800.0
     slice_pages: int = 0  # see ``StepWork``; 0: documents are never split into page slices
-
-
-def result_key(ref: StepRef) -> str:
-    # Attempt-scoped: a late attempt can never overwrite the result the ledger points at.
-    # Filed under the id's last two (random) characters, not a directory per execution and
-    # step: creating two directories per execution cost more than writing the result.
-    execution_id = ref.execution_id
-    return f"results/{execution_id[-2:]}/{execution_id}.{ref.step_index}.{ref.attempt}.json"
 
 
 @dataclass(slots=True)
@@ -115,6 +105,15 @@ class StepRunner:
         self._tracing = tracing or NoTracing()
         self._work = StepWork(steps, blobs, compute, processors, config.slice_pages)
         self._mirror = LiveMirror(live, config.live_ttl_after_finish_seconds)
+        self._beats = Heartbeat(
+            steps,
+            live,
+            self._mirror,
+            self._work,
+            clock,
+            lease_seconds=config.lease_seconds,
+            interval_seconds=config.heartbeat_seconds,
+        )
         self._attempts: dict[StepRef, _Attempt] = {}
         self._all_stopped = asyncio.Event()
         self._claiming = 0  # ledger claims in flight
@@ -267,7 +266,7 @@ class StepRunner:
             "lookup_key": claim.step.lookup_key,
             "provenance": provenance,
         }
-        key, size = await self._write_result(claim.step.ref, payload)
+        key, size = await self._work.write_result(claim.step.ref, payload)
         entry = reusable.entry
         output = StepOutput(key, entry.checkpoint_id, entry.page_count, reusable.outcome, cache_key)
         await self._record(claim, worker, output, stored_bytes=size)
@@ -293,35 +292,7 @@ class StepRunner:
         return limit
 
     async def _heartbeat(self, ref: StepRef, worker: str) -> None:
-        """Renew the lease every ``heartbeat_seconds``; relay progress every second."""
-        loop = asyncio.get_running_loop()
-        interval = self._config.heartbeat_seconds
-        next_beat = loop.time() + interval
-        last_progress: dict[str, Any] | None = None
-        while True:
-            await asyncio.sleep(min(PROGRESS_SECONDS, interval))
-            await self._mirror.repair(ref.execution_id)  # a write the live store missed
-            progress = self._work.progress(ref)
-            if progress is not None and progress != last_progress:
-                last_progress = progress
-                with contextlib.suppress(Exception):
-                    await self._live.progress(ref.execution_id, ref.step_index, progress)
-            if loop.time() < next_beat:
-                continue
-            next_beat += interval
-            now = self._clock.now()
-            try:
-                beat = await self._steps.heartbeat(ref, worker, now, self._config.lease_seconds)
-            except Exception:  # a database blip: keep the work, try again next beat
-                log.warning("heartbeat for %s failed; retrying", ref, exc_info=True)
-                continue
-            if not beat.held or beat.cancel_requested:
-                self._stop(ref, StopReason.CANCEL if beat.held else StopReason.LEASE_LOST)
-                return
-            with contextlib.suppress(Exception):
-                await self._live.progress(
-                    ref.execution_id, ref.step_index, {"heartbeat_at": now.isoformat()}
-                )
+        self._stop(ref, await self._beats.beat(ref, worker))
 
     # -- stopping work early -----------------------------------------------------------------
     def _stop(self, ref: StepRef, reason: StopReason) -> bool:
@@ -387,7 +358,7 @@ class StepRunner:
             "lookup_key": claim.step.lookup_key,
             "provenance": self._provenance(claim, worker),
         }
-        key, size = await self._write_result(claim.step.ref, payload)
+        key, size = await self._work.write_result(claim.step.ref, payload)
         await self._record(
             claim,
             worker,
@@ -407,13 +378,6 @@ class StepRunner:
             started_at=step.started_at,
             finished_at=self._clock.now(),
         )
-
-    async def _write_result(self, ref: StepRef, payload: dict[str, Any]) -> tuple[str, int]:
-        """The result's key and size."""
-        key = result_key(ref)
-        data = json.dumps(payload, ensure_ascii=False).encode()
-        await self._blobs.write_bytes(key, data)
-        return key, len(data)
 
     async def _record(
         self,
@@ -473,11 +437,10 @@ class StepRunner:
         return attempt.span if attempt is not None else NO_SPAN
 
     def _retry_at(self, attempt: int) -> datetime:
-        # Full jitter: spreads retries of documents that failed together.
-        ceiling = min(
-            self._config.retry_max_seconds, self._config.retry_base_seconds * 2 ** (attempt - 1)
+        config = self._config
+        return self._clock.now() + retry_delay(
+            attempt, config.retry_base_seconds, config.retry_max_seconds
         )
-        return self._clock.now() + timedelta(seconds=random.uniform(0, ceiling))
 
     # -- recovery ----------------------------------------------------------------------------
     async def reap(self, limit: int = 100) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,14 @@ def with_evaluation(output: ProcessorOutput, rubric: dict[str, Any]) -> Processo
     evaluation["eval_rubric_id"] = rubric.get("id")
     evaluation["eval_rubric_version"] = rubric.get("version")
     return dataclasses.replace(output, result={**output.result, "evaluation": evaluation})
+
+
+def result_key(ref: StepRef) -> str:
+    # Attempt-scoped: a late attempt can never overwrite the result the ledger points at.
+    # Filed under the id's last two (random) characters, not a directory per execution and
+    # step: creating two directories per execution cost more than writing the result.
+    execution_id = ref.execution_id
+    return f"results/{execution_id[-2:]}/{execution_id}.{ref.step_index}.{ref.attempt}.json"
 
 
 class StepWork:
@@ -123,3 +132,10 @@ class StepWork:
 
     def _progress_path(self, ref: StepRef) -> Path:
         return self._progress_dir / f"{ref.execution_id}.{ref.step_index}.{ref.attempt}.json"
+
+    async def write_result(self, ref: StepRef, payload: dict[str, Any]) -> tuple[str, int]:
+        """Store an attempt's result; its key and size."""
+        key = result_key(ref)
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        await self._blobs.write_bytes(key, data)
+        return key, len(data)

@@ -1,41 +1,18 @@
-"""The ledger schema as SQLAlchemy Core tables, shared by SQLite and PostgreSQL.
-
-``migrations/versions`` must create exactly this schema; ``tests/integration/test_migrations.py``
-compares the two. Statuses are stored as their string values; every datetime column is
-timezone-aware on PostgreSQL and naive UTC text on SQLite (the ledger re-attaches UTC on read).
-"""
+"""Teams, people and keys; pipelines, executions and their steps; files, versioned resources,
+workflows, webhooks, invitations and storage."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-# Deterministic constraint names, so that migrations can refer to them on both dialects.
-NAMING_CONVENTION: dict[str, str] = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def _ts(name: str, *, nullable: bool = True) -> sa.Column[object]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
-
-
-# The random public numbers of ``domain.ids`` (up to 2**53): BIGINT on PostgreSQL; on SQLite an
-# INTEGER primary key already holds 64 bits (and stays the rowid).
-PublicNumber = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
+from pagemill.adapters.sql.tables.base import PublicNumber, metadata, timestamp
 
 teams = sa.Table(
     "teams",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     # How long the team's results and checkpoints are kept after their execution ends; NULL:
     # the server's setting.
     sa.Column("retention_seconds", sa.Integer, nullable=True),
@@ -48,10 +25,10 @@ api_keys = sa.Table(
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("key_hash", sa.String(200), nullable=False),
-    _ts("created", nullable=False),
-    _ts("last_used_at"),
-    _ts("expires_at"),
-    _ts("revoked_at"),
+    timestamp("created", nullable=False),
+    timestamp("last_used_at"),
+    timestamp("expires_at"),
+    timestamp("revoked_at"),
     # Shown in listings instead of the key: "pm_" and the key's id part (not the secret).
     sa.Column("prefix", sa.String(32), nullable=False, server_default=""),
     # The user who created the key; NULL for keys the operator created with the CLI.
@@ -68,7 +45,7 @@ users = sa.Table(
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("password_hash", sa.String(300), nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
@@ -79,7 +56,7 @@ memberships = sa.Table(
     sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), primary_key=True),
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("role", sa.String(16), nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     sa.Index("ix_memberships_team_id", "team_id"),
 )
 
@@ -89,8 +66,8 @@ sessions = sa.Table(
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.String(64), sa.ForeignKey("users.id"), nullable=False),
-    _ts("created", nullable=False),
-    _ts("expires_at", nullable=False),
+    timestamp("created", nullable=False),
+    timestamp("expires_at", nullable=False),
     sa.Index("ix_sessions_user_id", "user_id"),
     sa.Index("ix_sessions_expires_at", "expires_at"),
 )
@@ -102,7 +79,7 @@ server_secrets = sa.Table(
     metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.String(200), nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
 )
 
 pipelines = sa.Table(
@@ -116,8 +93,8 @@ pipelines = sa.Table(
     sa.Column("is_saved", sa.Boolean, nullable=False),
     sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("active_version", sa.Integer, nullable=False, server_default=sa.text("0")),
-    _ts("created", nullable=False),
-    _ts("updated", nullable=False),
+    timestamp("created", nullable=False),
+    timestamp("updated", nullable=False),
     # The pipeline's own retention (before the team's and the server's); NULL: not set.
     sa.Column("retention_seconds", sa.Integer, nullable=True),
     # The listing: one team's pipelines, most recently updated first.
@@ -132,7 +109,7 @@ pipeline_versions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("steps", sa.JSON, nullable=False),
     sa.Column("description", sa.Text, nullable=True),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     sa.UniqueConstraint("pipeline_pk", "version"),
 )
 
@@ -148,9 +125,9 @@ executions = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     # Bumped on every status change; the live store's freshness check compares it.
     sa.Column("seq", sa.BigInteger, nullable=False),
-    _ts("created", nullable=False),
-    _ts("started_at"),
-    _ts("completed_at"),
+    timestamp("created", nullable=False),
+    timestamp("started_at"),
+    timestamp("completed_at"),
     sa.Column("input_key", sa.String(500), nullable=False),
     sa.Column("config_snapshot", sa.JSON, nullable=False),
     sa.Column("input_config", sa.JSON, nullable=False),
@@ -162,8 +139,8 @@ executions = sa.Table(
     # Retention, decided at submit (NULL: kept until deleted); ``expires_at`` is set when the
     # execution ends, ``purged_at`` when the sweeper removed its blobs.
     sa.Column("retention_seconds", sa.Integer, nullable=True),
-    _ts("expires_at"),
-    _ts("purged_at"),
+    timestamp("expires_at"),
+    timestamp("purged_at"),
     # A rerun's parent (not a foreign key: the parent may be deleted before its reruns).
     sa.Column("parent_execution_id", sa.String(80), nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
@@ -194,12 +171,12 @@ step_runs = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("lookup_key", sa.String(80), nullable=False, unique=True),
-    _ts("available_at"),
+    timestamp("available_at"),
     sa.Column("lease_owner", sa.String(200), nullable=True),
-    _ts("lease_expires_at"),
-    _ts("heartbeat_at"),
-    _ts("started_at"),
-    _ts("finished_at"),
+    timestamp("lease_expires_at"),
+    timestamp("heartbeat_at"),
+    timestamp("started_at"),
+    timestamp("finished_at"),
     sa.Column("result_key", sa.String(500), nullable=True),
     sa.Column("checkpoint_id", sa.String(200), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
@@ -231,7 +208,7 @@ step_results = sa.Table(
     sa.Column("result_key", sa.String(500), nullable=False),
     sa.Column("checkpoint_id", sa.String(200), nullable=True),
     sa.Column("page_count", sa.Integer, nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     # One result per attempt: a fenced completion can only ever insert it once.
     sa.UniqueConstraint("execution_id", "step_index", "attempt"),
 )
@@ -248,7 +225,7 @@ step_cache = sa.Table(
     sa.Column("page_count", sa.Integer, nullable=False),
     sa.Column("source_execution_id", sa.String(80), nullable=False),
     sa.Column("source_step_index", sa.Integer, nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
 )
 
 
@@ -270,8 +247,8 @@ def _versioned(
         *([sa.Column("description", sa.Text, nullable=True)] if described else []),
         sa.Column(current, sa.Integer, nullable=False),
         sa.Column("archived", sa.Boolean, nullable=False),
-        _ts("created", nullable=False),
-        _ts("updated", nullable=False),
+        timestamp("created", nullable=False),
+        timestamp("updated", nullable=False),
         # The listing: one team's resources, most recently updated first.
         sa.Index(f"ix_{name}_team_id_updated", "team_id", "updated"),
     )
@@ -283,7 +260,7 @@ def _versioned(
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column(payload, sa.JSON, nullable=False),
         sa.Column("description", sa.Text, nullable=True),
-        _ts("created", nullable=False),
+        timestamp("created", nullable=False),
         sa.UniqueConstraint(resource_pk, "version"),
     )
     return resources, versions
@@ -319,8 +296,8 @@ workflows = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("steps", sa.JSON, nullable=False),
     sa.Column("paths", sa.JSON, nullable=False),
-    _ts("created", nullable=False),
-    _ts("updated", nullable=False),
+    timestamp("created", nullable=False),
+    timestamp("updated", nullable=False),
     # The listing: one team's workflows, newest first.
     sa.Index("ix_workflows_team_id_created", "team_id", "created"),
 )
@@ -334,7 +311,7 @@ workflow_executions = sa.Table(
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
     sa.Column("input_config", sa.JSON, nullable=False),
     sa.Column("runs", sa.JSON, nullable=False),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     sa.Index("ix_workflow_executions_workflow_id", "workflow_id"),
 )
 
@@ -351,7 +328,7 @@ files = sa.Table(
     sa.Column("upload_status", sa.String(16), nullable=False),
     sa.Column("file_size", sa.BigInteger, nullable=True),
     sa.Column("sha256", sa.String(64), nullable=True),
-    _ts("created", nullable=False),
+    timestamp("created", nullable=False),
     # The listing: one team's files, newest first.
     sa.Index("ix_files_team_id_created", "team_id", "created"),
 )
@@ -364,9 +341,9 @@ webhook_secrets = sa.Table(
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("secret", sa.String(200), nullable=False),
     sa.Column("previous_secret", sa.String(200), nullable=True),
-    _ts("previous_expires_at"),
-    _ts("created", nullable=False),
-    _ts("rotated_at"),
+    timestamp("previous_expires_at"),
+    timestamp("created", nullable=False),
+    timestamp("rotated_at"),
 )
 
 # One row per webhook due (execution, event), written in the transaction that made it due.
@@ -387,13 +364,13 @@ webhook_deliveries = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("retries", sa.Integer, nullable=False),
-    _ts("next_attempt_at"),
+    timestamp("next_attempt_at"),
     sa.Column("lease_owner", sa.String(200), nullable=True),
-    _ts("claimed_at"),
+    timestamp("claimed_at"),
     sa.Column("last_status_code", sa.Integer, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
-    _ts("created", nullable=False),
-    _ts("finished_at"),
+    timestamp("created", nullable=False),
+    timestamp("finished_at"),
     sa.UniqueConstraint("execution_id", "event"),
     # The delivery loops look for due rows.
     sa.Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
@@ -406,7 +383,7 @@ webhook_attempts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("delivery_pk", sa.Integer, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
-    _ts("started_at", nullable=False),
+    timestamp("started_at", nullable=False),
     sa.Column("duration_ms", sa.Integer, nullable=True),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
@@ -423,8 +400,8 @@ team_invitations = sa.Table(
     sa.Column("email", sa.String(320), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("invited_by", sa.String(64), sa.ForeignKey("users.id"), nullable=True),
-    _ts("created", nullable=False),
-    _ts("expires_at", nullable=False),
+    timestamp("created", nullable=False),
+    timestamp("expires_at", nullable=False),
     sa.UniqueConstraint("team_id", "email"),
     # What a signed-in user sees: the invitations addressed to them.
     sa.Index("ix_team_invitations_email", "email"),
@@ -437,92 +414,4 @@ team_storage = sa.Table(
     metadata,
     sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
     sa.Column("bytes_used", sa.BigInteger, nullable=False),
-)
-
-# Idempotency-Keys a team submitted with: recorded in the transaction that creates the
-# execution, and unique per team, so that concurrent duplicates on any replica agree on one
-# execution. ``fingerprint`` identifies the request; an expired key is free to be used again.
-# ``execution_id`` is not a foreign key: the key row is written first in that transaction.
-idempotency_keys = sa.Table(
-    "idempotency_keys",
-    metadata,
-    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), primary_key=True),
-    sa.Column("key", sa.String(255), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("execution_id", sa.String(80), nullable=False),
-    _ts("created", nullable=False),
-    _ts("expires_at", nullable=False),
-    # The sweeper drops expired keys; deleting an execution drops its keys.
-    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
-    sa.Index("ix_idempotency_keys_execution_id", "execution_id"),
-)
-
-# Collections of a team's files (``/api/v1/collections``) and the files linked to them. A link
-# is removed with its file; a batch run copies the links when it starts.
-collections = sa.Table(
-    "collections",
-    metadata,
-    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
-    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("description", sa.Text, nullable=True),
-    _ts("created", nullable=False),
-    _ts("updated", nullable=False),
-    sa.Index("ix_collections_team_id_created", "team_id", "created"),
-)
-
-collection_files = sa.Table(
-    "collection_files",
-    metadata,
-    sa.Column("collection_id", PublicNumber, primary_key=True, autoincrement=False),
-    sa.Column("file_id", PublicNumber, primary_key=True, autoincrement=False),
-    # The order files were added in (one request adds many at the same instant).
-    sa.Column("position", sa.BigInteger, nullable=False),
-    _ts("added", nullable=False),
-    sa.Index("ix_collection_files_file_id", "file_id"),
-)
-
-# Batch runs (``/api/v1/eval_batch_runs``): a pipeline over a collection's files. The admitter
-# holding ``lease_owner`` until ``lease_until`` admits its items; ``completed_at`` is set once
-# no item is pending or running (a cancelled run winds down first).
-batch_runs = sa.Table(
-    "batch_runs",
-    metadata,
-    sa.Column("id", PublicNumber, primary_key=True, autoincrement=False),
-    sa.Column("team_id", sa.String(64), sa.ForeignKey("teams.id"), nullable=False),
-    sa.Column("collection_id", PublicNumber, nullable=False),
-    sa.Column("pipeline_id", sa.String(80), nullable=False),
-    sa.Column("pipeline_version", sa.Integer, nullable=False),
-    sa.Column("eval_rubric_id", PublicNumber, nullable=True),
-    sa.Column("options", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("cancel_requested", sa.Boolean, nullable=False),
-    sa.Column("total_files", sa.Integer, nullable=False),
-    sa.Column("lease_owner", sa.String(200), nullable=True),
-    _ts("lease_until"),
-    _ts("created", nullable=False),
-    _ts("started_at"),
-    _ts("completed_at"),
-    sa.Index("ix_batch_runs_team_id_created", "team_id", "created"),
-    # The admitter's scan: runs not wound down yet.
-    sa.Index("ix_batch_runs_completed_at", "completed_at"),
-)
-
-# One row per file of a batch run, numbered from 1 in the collection's order.
-batch_run_files = sa.Table(
-    "batch_run_files",
-    metadata,
-    sa.Column("run_id", PublicNumber, primary_key=True, autoincrement=False),
-    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("file_id", PublicNumber, nullable=False),
-    sa.Column("filename", sa.String(255), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("execution_id", sa.String(80), nullable=True),
-    sa.Column("eval_score", sa.Float, nullable=True),
-    sa.Column("eval_results", sa.JSON(none_as_null=True), nullable=True),
-    sa.Column("error_message", sa.Text, nullable=True),
-    _ts("created", nullable=False),
-    _ts("finished_at"),
-    # Counts by status, and the admitter's next pending items, without a walk of the run.
-    sa.Index("ix_batch_run_files_run_id_status_position", "run_id", "status", "position"),
 )
