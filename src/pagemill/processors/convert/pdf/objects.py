@@ -64,13 +64,16 @@ class Frame:
     rotation: int  # 0, 90, 180 or 270
 
     @classmethod
-    def of(cls, page: Any) -> Frame:
+    def of(cls, page: Any, rotation: int | None = None) -> Frame:
+        """The page as displayed (``/Rotate``), or turned by ``rotation`` instead (a page whose
+        text is drawn sideways is read as if turned upright)."""
         left, bottom, right, top = page.get_bbox()
-        try:
-            rotation = int(page.get_rotation()) % 360
-        except Exception:  # a damaged /Rotate entry reads as upright
-            rotation = 0
-        return cls(left, bottom, abs(right - left), abs(top - bottom), rotation)
+        if rotation is None:
+            try:
+                rotation = int(page.get_rotation()) % 360
+            except Exception:  # a damaged /Rotate entry reads as upright
+                rotation = 0
+        return cls(left, bottom, abs(right - left), abs(top - bottom), rotation % 360)
 
     @property
     def size(self) -> tuple[float, float]:
@@ -95,11 +98,12 @@ class Frame:
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
-def scan_page(page: Any, *, want_pictures: bool) -> PageObjects:
-    """Walk ``page``'s path and image objects (forms included) once; boxes as displayed."""
+def scan_page(page: Any, *, want_pictures: bool, rotation: int | None = None) -> PageObjects:
+    """Walk ``page``'s path and image objects (forms included) once; boxes as displayed (or
+    turned by ``rotation``: ``Frame.of``)."""
     import pypdfium2.raw as pdfium_c
 
-    frame = Frame.of(page)
+    frame = Frame.of(page, rotation)
     width, height = frame.size
     area = max(1.0, width * height)
     result = PageObjects()

@@ -209,7 +209,7 @@ def read_pages(
     if include_images:  # a scanned page's own image is not a picture on it
         for text in texts:
             if text.page not in ocr_pages and objects[text.page].image_coverage > 0:
-                objects[text.page] = _scan(pdf, text.page, want_pictures=True)
+                objects[text.page] = _scan(pdf, text, want_pictures=True)
     ocr_lines = _ocr(pdf, ocr_pages, DPI.get(mode, DPI["fast"]), report) if ocr_pages else {}
     return PageReads(texts=texts, objects=objects, ocr_lines=ocr_lines)
 
@@ -238,9 +238,13 @@ def _read_pages(
         page = None
         try:
             page = pdf[page_number]
-            objects[page_number] = scan = scan_page(page, want_pictures=False)
-            walls = [(r.at, r.start, r.end) for r in scan.rules if not r.horizontal]
-            texts.append(read_page(page, page_number, walls))
+            scan = scan_page(page, want_pictures=False)
+            text = read_page(page, page_number, _walls(scan))
+            if text.sideways is not None:  # read turned upright, its rules turned with it
+                scan = scan_page(page, want_pictures=False, rotation=text.sideways)
+                text = read_page(page, page_number, _walls(scan), rotation=text.sideways)
+            objects[page_number] = scan
+            texts.append(text)
         except ProcessingError:
             raise
         except Exception as error:  # pdfium raises many types on damaged page content
@@ -256,10 +260,14 @@ def _read_pages(
     return texts, objects
 
 
-def _scan(pdf: Any, page_number: int, *, want_pictures: bool) -> PageObjects:
-    page = pdf[page_number]
+def _walls(scan: PageObjects) -> list[tuple[float, float, float]]:
+    return [(rule.at, rule.start, rule.end) for rule in scan.rules if not rule.horizontal]
+
+
+def _scan(pdf: Any, text: PageText, *, want_pictures: bool) -> PageObjects:
+    page = pdf[text.page]
     try:
-        return scan_page(page, want_pictures=want_pictures)
+        return scan_page(page, want_pictures=want_pictures, rotation=text.rotation)
     finally:
         page.close()
 

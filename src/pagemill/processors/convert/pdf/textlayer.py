@@ -5,9 +5,8 @@ logical order), with a box per character and a link to the text object that drew
 here instead of through pdftext gives three things pdftext cannot:
 
 * the **effective font size**: most producers set the size with the text matrix (``1 Tf`` then
-  a matrix scaled by 9), and the font size pdfium and pdftext report is then 1.0 for every span.
-  The size that paragraphs and headings are judged by is the font size times the vertical scale
-  of the character's full matrix (text matrix and CTM);
+  a matrix scaled by 9), and the font size pdfium and pdftext report is then 1.0 for every span
+  (``pdf.glyphs`` reads the size that paragraphs and headings are judged by);
 * **letter-spaced text**: pdfium inserts a space wherever two glyphs are far apart, so tracked
   text ("T O T A L", digits in a spaced-out cell) comes out with a space between every
   character. Spaces pdfium made up are kept only where the gap is clearly wider than the line's
@@ -19,25 +18,28 @@ Fake-bold text (the same word drawn twice, offset by a fraction of a point) is d
 
 from __future__ import annotations
 
-import ctypes
-import importlib
 import itertools
 import math
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.lines import Line, has_rtl, merge_pieces, split_gap
+from pagemill.processors.convert.pdf.glyphs import (
+    HYPHEN_MARK,
+    LINE_BREAKS,
+    Char,
+    Style,
+    blank,
+    in_rows,
+    read_chars,
+    text_of,
+    unmapped,
+    upright_rotation,
+    without_duplicates,
+)
 from pagemill.processors.convert.pdf.objects import Frame
 
-FORCE_BOLD_FLAG = 1 << 18  # PDF font descriptor flag bit 19
-BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi")
-LIGATURES = {"ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬁ": "fi", "ﬂ": "fl", "ﬆ": "st", "ﬅ": "st"}
-SPACES = frozenset((0x20, 0xA0, 0xFFFE, 0xFEFF, 0x09, 0x2002, 0x2003, 0x2009, 0x202F))
-LINE_BREAKS = frozenset((0x0A, 0x0D))
-HYPHEN_MARK = 0x02  # pdfium's mark for a hyphen at the end of a line
 PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a possible gutter)
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
@@ -55,204 +57,62 @@ class PageText:
     lines: list[Line]
     chars: int  # visible characters
     bad_chars: int  # of which unmapped glyphs (U+FFFD, private use, control characters)
-
-
-@dataclass(frozen=True, slots=True)
-class _Style:
-    size: float
-    bold: bool
-    upright: bool
-
-
-@dataclass(slots=True)
-class _Char:
-    code: int
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    style: _Style | None  # None: a character pdfium generated (space, line break)
-    obj: int  # the text object that drew it; 0 for generated characters
-
-
-class _Api:
-    """pdfium's text functions, bound once; ``text_object`` returns a plain address."""
-
-    def __init__(self) -> None:
-        import pypdfium2.raw as pdfium_c
-
-        self.c = pdfium_c
-        # A handle of our own on the loaded library, so that this one function can return a
-        # plain address without changing the binding every other caller uses.
-        bindings = importlib.import_module("pypdfium2_raw.bindings")
-        library = ctypes.CDLL(bindings._libs["pdfium"]._name)
-        text_object = library.FPDFText_GetTextObject
-        text_object.restype = ctypes.c_void_p
-        text_object.argtypes = (pdfium_c.FPDF_TEXTPAGE, ctypes.c_int)
-        self.text_object = text_object
-        self.rect = pdfium_c.FS_RECTF()
-        self.matrix = pdfium_c.FS_MATRIX()
-        self.name = ctypes.create_string_buffer(256)
-        self.flags = ctypes.c_int()
-        self.left, self.right = ctypes.c_double(), ctypes.c_double()
-        self.bottom, self.top = ctypes.c_double(), ctypes.c_double()
-
-
-_API: _Api | None = None
-
-
-def _api() -> _Api:
-    global _API
-    if _API is None:
-        _API = _Api()
-    return _API
+    # The page's text is drawn sideways: the rotation that reads it upright (``Frame.of``),
+    # when it is not the page's own.
+    sideways: int | None = None
+    rotation: int | None = None  # the page was read turned this way (None: as displayed)
 
 
 def read_page(
-    page: Any, page_number: int, walls: Sequence[tuple[float, float, float]] = ()
+    page: Any,
+    page_number: int,
+    walls: Sequence[tuple[float, float, float]] = (),
+    rotation: int | None = None,
 ) -> PageText:
-    """The text layer of one pypdfium2 page as lines (origin top-left, PDF points).
+    """The text layer of one pypdfium2 page as lines (origin top-left, PDF points), as
+    displayed or turned by ``rotation`` (``Frame.of``).
 
     ``walls`` are vertical rules as ``(x, top, bottom)``: text on either side of one is never
-    the same line (two cells of a ruled table can sit closer than a word space).
+    the same line (two cells of a ruled table can sit closer than a word space). When most of
+    the text runs sideways, ``sideways`` says which rotation reads it upright: the caller reads
+    the page again turned that way (its rules too).
     """
-    api = _api()
-    frame = Frame.of(page)
+    frame = Frame.of(page, rotation)
     width, height = frame.size
     textpage = page.get_textpage()
     try:
-        chars = _chars(api, textpage.raw, frame)
+        chars = read_chars(textpage.raw, frame, turned=rotation is not None)
     finally:
         textpage.close()
-    chars = _without_duplicates(chars)
-    visible = sum(1 for char in chars if char.style is not None and not _blank(char.code))
-    bad = sum(1 for char in chars if char.style is not None and _unmapped(char.code))
+    chars = without_duplicates(chars)
+    if rotation is not None:
+        chars = in_rows(chars)
+    visible = [char for char in chars if char.style is not None and not blank(char.code)]
+    bad = sum(1 for char in chars if char.style is not None and unmapped(char.code))
+    sideways = upright_rotation(visible, frame) if rotation is None else None
     return PageText(
         page=page_number,
         width=float(math.ceil(width)),
         height=float(math.ceil(height)),
-        lines=_lines(chars, sorted(walls)),
-        chars=visible,
+        lines=[] if sideways is not None else _lines(chars, sorted(walls)),
+        chars=len(visible),
         bad_chars=bad,
+        sideways=sideways,
+        rotation=rotation,
     )
-
-
-def _chars(api: _Api, textpage: Any, frame: Frame) -> list[_Char]:
-    c = api.c
-    get_unicode = c.FPDFText_GetUnicode
-    loose_box = c.FPDFText_GetLooseCharBox
-    tight_box = c.FPDFText_GetCharBox
-    text_object = api.text_object
-    rect = api.rect
-    origin_x, origin_y, height = frame.left, frame.bottom, frame.height
-    upright_page = frame.rotation == 0
-    page_width, page_height = frame.size
-    styles: dict[int, _Style] = {}
-    interned: dict[_Style, _Style] = {}
-    chars: list[_Char] = []
-    for index in range(c.FPDFText_CountChars(textpage)):
-        code = get_unicode(textpage, index)
-        obj = text_object(textpage, index) or 0
-        style: _Style | None = None
-        if obj:
-            style = styles.get(obj)
-            if style is None:
-                found = _style(api, textpage, index)
-                style = styles[obj] = interned.setdefault(found, found)
-        if style is None or style.upright:
-            if not loose_box(textpage, index, rect):
-                continue
-            x0, x1, y_bottom, y_top = rect.left, rect.right, rect.bottom, rect.top
-        else:  # rotated glyphs: pdfium's loose box is only defined for upright text
-            if not tight_box(textpage, index, api.left, api.right, api.bottom, api.top):
-                continue
-            x0, x1 = api.left.value, api.right.value
-            y_bottom, y_top = api.bottom.value, api.top.value
-        if upright_page:
-            x0, x1 = x0 - origin_x, x1 - origin_x
-            y0, y1 = height - (y_top - origin_y), height - (y_bottom - origin_y)
-            char = _Char(code, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), style, obj)
-        else:
-            char = _Char(code, *frame.box(x0, y_bottom, x1, y_top), style, obj)
-        # Printer's marks and slugs outside the crop box are not on the page a reader sees.
-        if char.x1 >= 0 and char.y1 >= 0 and char.x0 <= page_width and char.y0 <= page_height:
-            chars.append(char)
-    return chars
-
-
-def _style(api: _Api, textpage: Any, index: int) -> _Style:
-    c = api.c
-    length = c.FPDFText_GetFontInfo(textpage, index, api.name, len(api.name), api.flags)
-    name = api.name.value.decode("utf-8", "replace").lower() if length > 0 else ""
-    flags = api.flags.value if length > 0 else 0
-    weight = c.FPDFText_GetFontWeight(textpage, index)
-    size = float(c.FPDFText_GetFontSize(textpage, index) or 0.0)
-    matrix = api.matrix
-    scale = 1.0
-    upright = True
-    if c.FPDFText_GetMatrix(textpage, index, matrix):
-        # The glyph's vertical axis is (c, d): its length is how much the size is scaled.
-        scale = math.hypot(matrix.c, matrix.d) or 1.0
-        upright = abs(matrix.b) < 1e-6 * max(1.0, abs(matrix.a)) and matrix.a > 0
-    bold = weight >= 600 or bool(flags & FORCE_BOLD_FLAG) or any(w in name for w in BOLD_NAMES)
-    return _Style(size=round_size(size * scale), bold=bold, upright=upright)
-
-
-def _without_duplicates(chars: list[_Char]) -> list[_Char]:
-    """Drop text objects that repeat an earlier one's text at (almost) the same place."""
-    runs: list[tuple[int, int]] = []
-    start = 0
-    for index in range(1, len(chars) + 1):
-        if index == len(chars) or chars[index].obj != chars[start].obj:
-            runs.append((start, index))
-            start = index
-    seen: set[tuple[str, int, int]] = set()
-    keep: list[_Char] = []
-    for begin, end in runs:
-        run = chars[begin:end]
-        if run[0].obj:
-            key = ("".join(chr(char.code) for char in run), round(run[0].x0), round(run[0].y1))
-            if key in seen:
-                continue
-            seen.add(key)
-        keep.extend(run)
-    return keep
-
-
-def _blank(code: int) -> bool:
-    return code in SPACES or code in LINE_BREAKS or code == HYPHEN_MARK or code < 0x21
-
-
-def _unmapped(code: int) -> bool:
-    return (
-        code == 0xFFFD
-        or 0xE000 <= code <= 0xF8FF
-        or (code < 0x20 and code not in (0x09, 0x0A, 0x0D, HYPHEN_MARK))
-    )
-
-
-def _text_of(code: int) -> str:
-    char = chr(code)
-    if 0x20 < code < 0x7F:
-        return char
-    if char in LIGATURES:
-        return LIGATURES[char]
-    if unicodedata.category(char)[0] == "C":
-        return ""  # control, private-use and unassigned code points carry no text
-    return char
 
 
 # --- characters → lines of pieces -------------------------------------------------------------
 
 
-def _lines(chars: list[_Char], walls: Sequence[tuple[float, float, float]] = ()) -> list[Line]:
+def _lines(chars: list[Char], walls: Sequence[tuple[float, float, float]] = ()) -> list[Line]:
     from pagemill.processors.convert.layout.lines import split_at_gaps
 
     raw: list[list[Line]] = []  # each text line's pieces
-    current: list[_Char] = []
+    current: list[Char] = []
     top = bottom = 0.0  # the vertical extent of the line's upright glyphs so far
-    style: _Style | None = None  # the style of its last glyph
-    last: _Char | None = None  # its last glyph
+    style: Style | None = None  # the style of its last glyph
+    last: Char | None = None  # its last glyph
 
     def flush() -> None:
         nonlocal style
@@ -389,7 +249,7 @@ def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -
     return out
 
 
-def _runs_on(last: _Char | None, char: _Char) -> bool:
+def _runs_on(last: Char | None, char: Char) -> bool:
     """Whether ``char`` goes on, on the same row, just right of ``last`` across a line break
     pdfium made up: it breaks a line where a superscript or subscript ("Touvron*, Lavril",
     "community1.") moves the baseline, and where a producer positions each word or syllable
@@ -410,14 +270,14 @@ def _runs_on(last: _Char | None, char: _Char) -> bool:
     return overlap > 0.3 * height and -0.5 * size <= char.x0 - last.x1 <= 1.0 * size
 
 
-def _walled(left: _Char, right: _Char, walls: Sequence[tuple[float, float, float]]) -> bool:
+def _walled(left: Char, right: Char, walls: Sequence[tuple[float, float, float]]) -> bool:
     """Whether a vertical rule runs between two neighbouring glyphs."""
     x0, x1 = sorted((left.x1, right.x0))
     middle = (right.y0 + right.y1) / 2
     return any(x0 - 0.5 <= x <= x1 + 0.5 and top <= middle <= bottom for x, top, bottom in walls)
 
 
-def _starts_line(style: _Style, top: float, bottom: float, char: _Char) -> bool:
+def _starts_line(style: Style, top: float, bottom: float, char: Char) -> bool:
     """Whether ``char`` lies wholly above or below the line built so far.
 
     Rotated text runs along its own axis: it continues while the style stays the same.
@@ -428,9 +288,9 @@ def _starts_line(style: _Style, top: float, bottom: float, char: _Char) -> bool:
     return char.y0 >= bottom or char.y1 <= top
 
 
-def _pieces(chars: list[_Char]) -> list[Line]:
+def _pieces(chars: list[Char]) -> list[Line]:
     """Runs of one style without a wide gap, as one-piece lines with their own spacing."""
-    glyphs = [char for char in chars if char.style is not None and not _blank(char.code)]
+    glyphs = [char for char in chars if char.style is not None and not blank(char.code)]
     if not glyphs:
         return []
     tracking = _tracking(glyphs)
@@ -442,7 +302,7 @@ def _pieces(chars: list[_Char]) -> list[Line]:
             if current is not None:
                 current.text.append("-")
             continue
-        if _blank(char.code):
+        if blank(char.code):
             if char.style is not None:
                 space = "real"
             elif not space:
@@ -476,14 +336,14 @@ def _pieces(chars: list[_Char]) -> list[Line]:
 
 @dataclass(slots=True)
 class _Run:
-    style: _Style
-    last: _Char
+    style: Style
+    last: Char
     box: list[float]
     text: list[str] = field(default_factory=list)
     count: int = 0
 
-    def add(self, char: _Char) -> None:
-        self.text.append(_text_of(char.code))
+    def add(self, char: Char) -> None:
+        self.text.append(text_of(char.code))
         self.count += 1
         self.last = char
         box = self.box
@@ -503,7 +363,7 @@ class _Run:
         )
 
 
-def _tracking(glyphs: list[_Char]) -> float:
+def _tracking(glyphs: list[Char]) -> float:
     """The usual gap between neighbouring glyphs of the line (its letter spacing)."""
     gaps = sorted(
         max(0.0, b.x0 - a.x1)
