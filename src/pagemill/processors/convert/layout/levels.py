@@ -1,0 +1,99 @@
+"""Heading levels from the evidence on the page: size ranks, then weight and case, then numbering.
+
+The headings of a document (``layout.blocks`` decides which groups are headings and by which
+rule) are ranked once for all its pages, so a section title has one level wherever it is:
+
+* headings clearly larger than body text ("size") rank by size, largest first; sizes less than
+  ``SAME_RANK_RATIO`` apart are one rank (a producer that sets one level at 11 and 12 pt does
+  not mean two levels; designed steps between levels are wider);
+* bold headings near body size ("bold") rank below every size rank: capitals above mixed case
+  ("INTRODUCTION" over "Technical Amendments"), then larger than body, at body size, smaller.
+  Their sizes are compared with the body's, not with each other, since they differ from it by a
+  point at most;
+* decimal numbering is depth: when a document numbers its top sections ("1 Introduction",
+  "2. Method"), a heading numbered "2.1" is one level below them and "2.1.3" two, whatever its
+  type says (many papers set sections and subsections alike).
+
+Level 1 is the document's highest rank, so its first-level headings are ``#`` throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MAX_HEADING_LEVEL = 6  # Markdown's deepest heading
+SAME_RANK_RATIO = 1.1  # heading sizes closer than this are one level
+MIN_CAPS_LETTERS = 3  # "I." is no evidence of capitals; "TITLE I" is
+SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")  # "2", "2.", "2.1 Method"
+
+
+@dataclass(frozen=True, slots=True)
+class HeadingStyle:
+    """What a heading's level is read from."""
+
+    rule: str  # "size" | "bold", as ``blocks.heading_rule`` decided
+    size: float
+    text: str
+
+
+def is_capitals(text: str) -> bool:
+    """Whether every letter of ``text`` is a capital (and there are a few of them)."""
+    letters = [char for char in text if char.isalpha()]
+    return len(letters) >= MIN_CAPS_LETTERS and all(char.isupper() for char in letters)
+
+
+def numbering_depth(text: str) -> int | None:
+    """1 for "2 Method" and "2. Method", 2 for "2.1 Scores", …; ``None`` when not numbered."""
+    match = SECTION_NUMBER.match(text)
+    if match is None:
+        return None
+    return match.group(1).count(".") + 1
+
+
+def _size_ranks(sizes: set[float]) -> dict[float, int]:
+    """Rank of each size (0 = largest), sizes within ``SAME_RANK_RATIO`` of the rank's
+    largest sharing it."""
+    ranks: dict[float, int] = {}
+    rank, top = -1, 0.0
+    for size in sorted(sizes, reverse=True):
+        if rank < 0 or size * SAME_RANK_RATIO <= top:
+            rank, top = rank + 1, size
+        ranks[size] = rank
+    return ranks
+
+
+def _bold_key(style: HeadingStyle, body_size: float) -> tuple[int, int]:
+    """Sorts bold headings from the most prominent: capitals first, then by size against the
+    body's (larger, equal, smaller)."""
+    against_body = 0 if style.size > body_size else 1 if style.size == body_size else 2
+    return (0 if is_capitals(style.text) else 1, against_body)
+
+
+def heading_levels(styles: Sequence[HeadingStyle], body_size: float) -> list[int]:
+    """The level (1 = highest) of each heading in ``styles``, in the same order."""
+    size_ranks = _size_ranks({style.size for style in styles if style.rule == "size"})
+    bold_keys = sorted({_bold_key(style, body_size) for style in styles if style.rule == "bold"})
+    first_bold = len(set(size_ranks.values()))
+    levels = [
+        size_ranks[style.size] + 1
+        if style.rule == "size"
+        else first_bold + bold_keys.index(_bold_key(style, body_size)) + 1
+        for style in styles
+    ]
+    return [min(level, MAX_HEADING_LEVEL) for level in _by_numbering(styles, levels)]
+
+
+def _by_numbering(styles: Sequence[HeadingStyle], levels: list[int]) -> list[int]:
+    """Levels of numbered headings set by their depth below the top numbered sections, when
+    the document has some ("1 Introduction" at level 2 makes "2.1 Scores" level 3)."""
+    depths = [numbering_depth(style.text) for style in styles]
+    top = [level for level, depth in zip(levels, depths, strict=True) if depth == 1]
+    if not top:
+        return levels
+    base = min(top)
+    return [
+        base + depth - 1 if depth is not None and depth > 1 else level
+        for level, depth in zip(levels, depths, strict=True)
+    ]
