@@ -3,7 +3,8 @@
 One regression test per cause of wrong levels found by reading the converter's output against
 the corpus's references: bold capitals a point under body size that were no headings, bold
 headings of one document all set at one level, a producer's 11 and 12 pt for one level read as
-two, subsections numbered "2.1" at their sections' level. The corpus's check set
+two, subsections numbered "2.1" at their sections' level, a heading set in from its column at
+the level of the flush headings above it. The corpus's check set
 (``check_set`` in its manifest) is never read here.
 """
 
@@ -17,8 +18,10 @@ from pagemill.processors.convert.layout.levels import (
     HeadingStyle,
     heading_levels,
     is_capitals,
+    is_indented,
     numbering_depth,
 )
+from pagemill.processors.convert.layout.lines import Line
 from pagemill.processors.convert.pdf.parse import parse_pdf
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
@@ -44,6 +47,17 @@ def test_bold_capitals_under_body_size_are_headings_above_mixed_case() -> None:
     ]
     assert (2, "Technological Protection and Copyright Management Systems") in found
     assert (3, "Registration as a Prerequisite to Suit") in found
+
+
+def test_a_bold_heading_set_in_from_its_column_is_one_level_deeper() -> None:
+    # "General approach" is bold at body size like "Circumvention of …" above it, but starts
+    # where paragraphs' first lines do, three ems in (on the spread's right half).
+    found = headings("dmca-spread.pdf")
+    assert found[-2:] == [
+        (3, "Circumvention of Technological Protection Measures"),
+        (4, "General approach"),
+    ]
+    assert (5, "General approach") in headings("dmca-summary.pdf")
 
 
 def test_a_documents_title_in_capitals_ranks_over_its_capital_section_titles() -> None:
@@ -107,6 +121,26 @@ def test_bold_headings_rank_by_case_then_size_against_the_body() -> None:
         HeadingStyle("bold", 9.5, "Smaller"),
     ]
     assert heading_levels(styles, 10.0) == [1, 2, 3, 4]
+
+
+def test_indented_bold_headings_rank_below_flush_ones() -> None:
+    styles = [
+        HeadingStyle("bold", 10.0, "Flush", indented=False),
+        HeadingStyle("bold", 10.0, "Set in", indented=True),
+    ]
+    assert heading_levels(styles, 10.0) == [1, 2]
+
+
+def _line(text: str, x0: float, top: float, width: float) -> Line:
+    return Line(text=text, bbox=(x0, top, x0 + width, top + 10.0), size=10.0, bold=False, chars=9)
+
+
+def test_indented_means_set_in_from_the_columns_edge_and_not_centred() -> None:
+    body = [_line("text", 72, 200 + 12 * row, 400) for row in range(4)]
+    body.append(_line("first line", 108, 260, 364))  # a paragraph's indented first line
+    assert is_indented([_line("Set in", 108, 180, 60)], body)
+    assert not is_indented([_line("Flush", 72, 180, 60)], body)
+    assert not is_indented([_line("Centred", 242, 180, 60)], body)  # centre 272 = column's
 
 
 def test_clearly_larger_sizes_rank_first_and_close_sizes_share_a_rank() -> None:

@@ -17,7 +17,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pagemill.processors.convert.layout.levels import HeadingStyle, heading_levels, is_capitals
+from pagemill.processors.convert.layout.levels import (
+    HeadingStyle,
+    heading_levels,
+    is_capitals,
+    is_indented,
+)
 from pagemill.processors.convert.layout.lines import (
     BULLET,
     SENTENCE_END,
@@ -346,22 +351,23 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                 rules[id(group)] = rule
         layout.groups = _merge_heading_runs(layout.groups, rules)
     headings = [
-        group
+        (group, page_lines[layout.page])
         for layout in layouts
         for group in layout.groups
         if not isinstance(group, Atom) and rules.get(id(group)) is not None
     ]
     levels = dict(
         zip(
-            (id(group) for group in headings),
+            (id(group) for group, _ in headings),
             heading_levels(
                 [
                     HeadingStyle(
                         rule=rules[id(group)] or "",
                         size=_group_size(group),
                         text=join_lines(line.text for line in group),
+                        indented=is_indented(group, lines),
                     )
-                    for group in headings
+                    for group, lines in headings
                 ],
                 body.size if body is not None else 0.0,
             ),

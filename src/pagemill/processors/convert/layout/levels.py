@@ -20,11 +20,15 @@ Level 1 is the document's highest rank, so its first-level headings are ``#`` th
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pagemill.processors.convert.layout.lines import Line
+
 MAX_HEADING_LEVEL = 6  # Markdown's deepest heading
 SAME_RANK_RATIO = 1.1  # heading sizes closer than this are one level
+MIN_EDGE_LINES = 2  # a column's text edge is a left edge at least this many lines share
 MIN_CAPS_LETTERS = 3  # "I." is no evidence of capitals; "TITLE I" is
 SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")  # "2", "2.", "2.1 Method"
 
@@ -36,6 +40,7 @@ class HeadingStyle:
     rule: str  # "size" | "bold", as ``blocks.heading_rule`` decided
     size: float
     text: str
+    indented: bool = False  # set in from its column's text edge, and not centred in it
 
 
 def is_capitals(text: str) -> bool:
@@ -64,11 +69,37 @@ def _size_ranks(sizes: set[float]) -> dict[float, int]:
     return ranks
 
 
-def _bold_key(style: HeadingStyle, body_size: float) -> tuple[int, int]:
+def _bold_key(style: HeadingStyle, body_size: float) -> tuple[int, int, int]:
     """Sorts bold headings from the most prominent: capitals first, then by size against the
-    body's (larger, equal, smaller)."""
+    body's (larger, equal, smaller), then flush before indented."""
     against_body = 0 if style.size > body_size else 1 if style.size == body_size else 2
-    return (0 if is_capitals(style.text) else 1, against_body)
+    return (0 if is_capitals(style.text) else 1, against_body, int(style.indented))
+
+
+def is_indented(heading: Sequence[Line], lines: Sequence[Line]) -> bool:
+    """Whether the ``heading`` starts more than an em right of its column's text edge (the
+    leftmost edge that several of the page's other ``lines`` below or above it share: not a
+    lone outdented title, nor the indent of first lines and list items) without being centred
+    in the column: an outline's deeper heading, set in like a paragraph's first line."""
+    left = min(line.bbox[0] for line in heading)
+    right = max(line.bbox[2] for line in heading)
+    members = {id(line) for line in heading}
+    column = [
+        line
+        for line in lines
+        if id(line) not in members and line.bbox[0] < right and line.bbox[2] > left
+    ]
+    if not column:
+        return False
+    em = heading[0].size
+    starts = Counter(round(line.bbox[0]) for line in column)
+    shared = [start for start, count in starts.items() if count >= MIN_EDGE_LINES]
+    edge = min(shared) if shared else starts.most_common(1)[0][0]
+    # The column's right edge: where its lines that start at the edge end (a title or a
+    # full-width line crossing the column does not widen it).
+    far = max(line.bbox[2] for line in column if round(line.bbox[0]) == edge)
+    centred = abs((left + right) / 2 - (edge + far) / 2) <= em
+    return left - edge > em and not centred
 
 
 def heading_levels(styles: Sequence[HeadingStyle], body_size: float) -> list[int]:
