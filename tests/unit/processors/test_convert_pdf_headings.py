@@ -20,6 +20,7 @@ from pagemill.processors.convert.layout.levels import (
     is_capitals,
     is_indented,
     numbering_depth,
+    outline_mark,
 )
 from pagemill.processors.convert.layout.lines import Line
 from pagemill.processors.convert.pdf.parse import parse_pdf
@@ -108,6 +109,22 @@ def test_numbering_depth_sets_levels_where_the_type_is_the_same() -> None:
     assert heading_levels(styles, 10.0) == [1, 2, 3, 4, 2]
 
 
+def test_lettered_subsections_are_one_level_below_roman_sections() -> None:
+    styles = [
+        HeadingStyle("size", 18.0, "A Report"),
+        HeadingStyle("bold", 10.0, "I. INTRODUCTION"),
+        HeadingStyle("bold", 10.0, "II. Method"),
+        HeadingStyle("bold", 10.0, "A. Sources"),
+        HeadingStyle("bold", 10.0, "B. Coding"),
+    ]
+    assert heading_levels(styles, 10.0) == [1, 2, 2, 3, 3]
+
+
+def test_letters_without_roman_sections_say_nothing() -> None:
+    styles = [HeadingStyle("bold", 10.0, "A. Sources"), HeadingStyle("bold", 11.0, "Summary")]
+    assert heading_levels(styles, 10.0) == [2, 1]
+
+
 def test_numbers_without_top_sections_say_nothing() -> None:
     styles = [HeadingStyle("bold", 10.0, "3.5 Results"), HeadingStyle("bold", 10.0, "Summary")]
     assert heading_levels(styles, 10.0) == [1, 1]
@@ -155,15 +172,29 @@ def test_clearly_larger_sizes_rank_first_and_close_sizes_share_a_rank() -> None:
 
 @pytest.mark.parametrize(
     ("text", "depth"),
-    [("1 Introduction", 1), ("2. Method", 1), ("2.1 Scores", 2), ("3.1.4 Data", 3)],
+    [
+        ("1 Introduction", 1),
+        ("2. Method", 1),
+        ("2.1 Scores", 2),
+        ("3.1.4 Data", 3),
+        ("Section 4.2 Limits", 2),
+    ],
 )
 def test_numbering_depth(text: str, depth: int) -> None:
     assert numbering_depth(text) == depth
 
 
-@pytest.mark.parametrize("text", ["1998 in review", "Method", "2.5x faster", "12"])
+@pytest.mark.parametrize("text", ["1998 in review", "Method", "2.5x faster", "12", "Section 1201"])
 def test_not_numbered(text: str) -> None:
     assert numbering_depth(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mark"),
+    [("IV. Results", "roman"), ("II: Scope", "roman"), ("B. Data", "letter"), ("IVY League", None)],
+)
+def test_outline_marks(text: str, mark: str | None) -> None:
+    assert outline_mark(text) == mark
 
 
 def test_capitals_need_a_few_letters() -> None:

@@ -10,9 +10,10 @@ rule) are ranked once for all its pages, so a section title has one level wherev
   ("INTRODUCTION" over "Technical Amendments"), then larger than body, at body size, smaller.
   Their sizes are compared with the body's, not with each other, since they differ from it by a
   point at most;
-* decimal numbering is depth: when a document numbers its top sections ("1 Introduction",
+* numbering is depth: when a document numbers its top sections ("1 Introduction",
   "2. Method"), a heading numbered "2.1" is one level below them and "2.1.3" two, whatever its
-  type says (many papers set sections and subsections alike).
+  type says (many papers set sections and subsections alike); under roman sections
+  ("II. Method"), lettered ones ("A. Data") are one level below.
 
 Level 1 is the document's highest rank, so its first-level headings are ``#`` throughout.
 """
@@ -30,7 +31,10 @@ MAX_HEADING_LEVEL = 6  # Markdown's deepest heading
 SAME_RANK_RATIO = 1.1  # heading sizes closer than this are one level
 MIN_EDGE_LINES = 2  # a column's text edge is a left edge at least this many lines share
 MIN_CAPS_LETTERS = 3  # "I." is no evidence of capitals; "TITLE I" is
-SECTION_NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")  # "2", "2.", "2.1 Method"
+# "2 Method", "2. Method", "2.1 Scores", "Section 2 Method"
+SECTION_NUMBER = re.compile(r"^(?:(?:Section|§)\s*)?(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")
+ROMAN_NUMBER = re.compile(r"^(?=[IVX])X{0,3}(?:IX|IV|V?I{0,3})[.:]\s+\S")  # "IV. Results"
+LETTER_NUMBER = re.compile(r"^[A-Z][.)]\s+\S")  # "B. Data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +54,22 @@ def is_capitals(text: str) -> bool:
 
 
 def numbering_depth(text: str) -> int | None:
-    """1 for "2 Method" and "2. Method", 2 for "2.1 Scores", …; ``None`` when not numbered."""
+    """1 for "2 Method", "2. Method" and "Section 2 Method", 2 for "2.1 Scores", …; ``None``
+    when not numbered in decimals."""
     match = SECTION_NUMBER.match(text)
     if match is None:
         return None
     return match.group(1).count(".") + 1
+
+
+def outline_mark(text: str) -> str | None:
+    """``"roman"`` for "IV. Results", ``"letter"`` for "B. Data" (a subsection under roman
+    sections), else ``None``."""
+    if ROMAN_NUMBER.match(text):
+        return "roman"
+    if LETTER_NUMBER.match(text):
+        return "letter"
+    return None
 
 
 def _size_ranks(sizes: set[float]) -> dict[float, int]:
@@ -117,14 +132,18 @@ def heading_levels(styles: Sequence[HeadingStyle], body_size: float) -> list[int
 
 
 def _by_numbering(styles: Sequence[HeadingStyle], levels: list[int]) -> list[int]:
-    """Levels of numbered headings set by their depth below the top numbered sections, when
-    the document has some ("1 Introduction" at level 2 makes "2.1 Scores" level 3)."""
+    """Levels of numbered headings set by their numbers, when the document numbers its top
+    sections: decimal depth below the top numbered sections ("1 Introduction" at level 2 makes
+    "2.1 Scores" level 3), and lettered subsections one level below roman sections ("II. Data"
+    at level 2 makes "A. Sources" level 3). Roman sections are all at the level of the highest."""
     depths = [numbering_depth(style.text) for style in styles]
-    top = [level for level, depth in zip(levels, depths, strict=True) if depth == 1]
-    if not top:
-        return levels
-    base = min(top)
-    return [
-        base + depth - 1 if depth is not None and depth > 1 else level
-        for level, depth in zip(levels, depths, strict=True)
-    ]
+    marks = [outline_mark(style.text) for style in styles]
+    decimal = [level for level, depth in zip(levels, depths, strict=True) if depth == 1]
+    roman = [level for level, mark in zip(levels, marks, strict=True) if mark == "roman"]
+    out = list(levels)
+    for index, (depth, mark) in enumerate(zip(depths, marks, strict=True)):
+        if decimal and depth is not None:
+            out[index] = min(decimal) + depth - 1
+        elif roman and mark is not None:
+            out[index] = min(roman) + (mark == "letter")
+    return out
