@@ -55,8 +55,8 @@ FLOORS: dict[str, dict[str, float]] = {
     # pdf-multicolumn and pdf-spread.
     "pdf-text": {
         "text_similarity": 0.88,
-        "heading_f1": 0.96,
-        "heading_f1_level": 0.96,
+        "heading_f1": 0.97,
+        "heading_f1_level": 0.97,
         "word_retention": 0.95,
         "paragraph_deviation": 0.47,
         "failures": 0,

@@ -4,8 +4,8 @@ One regression test per cause of wrong levels found by reading the converter's o
 the corpus's references: bold capitals a point under body size that were no headings, bold
 headings of one document all set at one level, a producer's 11 and 12 pt for one level read as
 two, subsections numbered "2.1" at their sections' level, a heading set in from its column at
-the level of the flush headings above it. The corpus's check set
-(``check_set`` in its manifest) is never read here.
+the level of the flush headings above it, a title's subtitle read as a heading of its own. The
+corpus's check set (``check_set`` in its manifest) is never read here.
 """
 
 from __future__ import annotations
@@ -72,6 +72,18 @@ def test_a_documents_title_in_capitals_ranks_over_its_capital_section_titles() -
         (4, "Circumvention of Technological Protection Measures"),
     ):
         assert (level, text) in found
+
+
+def test_a_subtitle_right_under_a_centred_title_is_a_paragraph() -> None:
+    path = REAL / "dmca-summary.pdf"
+    if not path.exists():
+        pytest.skip("dmca-summary.pdf is not in bench/quality/real/docs")
+    document = parse_pdf(path)
+    found = [(block.type, block.text) for block in document.blocks[:3]]
+    assert found[:2] == [
+        ("heading", "THE DIGITAL MILLENNIUM COPYRIGHT ACT OF 1998"),
+        ("paragraph", "U.S. Copyright Office Summary"),
+    ]
 
 
 def test_heading_sizes_a_point_apart_are_one_level() -> None:

@@ -292,6 +292,31 @@ def _merge_heading_runs(groups: list[Group], rules: dict[int, str | None]) -> li
     return out
 
 
+def _drop_subtitles(groups: Sequence[Group], rules: dict[int, str | None]) -> None:
+    """A bold line set right under a heading at line spacing, centred on the heading's axis
+    but not on its left edge, is the title's subtitle ("U.S. Copyright Office Summary" under
+    the act's name): part of a title block, not a section of its own, so a paragraph."""
+    for above, below in itertools.pairwise(groups):
+        if (
+            isinstance(above, list)
+            and isinstance(below, list)
+            and rules.get(id(above)) is not None
+            and rules.get(id(below)) == "bold"
+            and _subtitle(above[-1], below[0])
+        ):
+            rules[id(below)] = None
+
+
+def _subtitle(last: Line, first: Line) -> bool:
+    tolerance = max(2.0, 0.5 * first.size)
+    gap = first.bbox[1] - last.bbox[3]
+    return (
+        -0.2 * first.size <= gap <= 0.5 * first.size
+        and abs(first.center_x - last.center_x) <= tolerance
+        and abs(first.bbox[0] - last.bbox[0]) > tolerance
+    )
+
+
 def _centred(groups: list[list[Line]]) -> bool:
     lines = [line for group in groups for line in group]
     tolerance = max(2.0, 0.5 * lines[0].size)
@@ -350,6 +375,7 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                     rule = None
                 rules[id(group)] = rule
         layout.groups = _merge_heading_runs(layout.groups, rules)
+        _drop_subtitles(layout.groups, rules)
     headings = [
         (group, page_lines[layout.page])
         for layout in layouts
