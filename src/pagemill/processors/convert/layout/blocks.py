@@ -3,7 +3,8 @@
 * headings come from font statistics: the most common size is body text; clearly larger, short
   groups are headings, and so is a short bold group at body size (one line, or up to three
   where a narrow column wraps it; bold capitals may be a little smaller); their levels come
-  from ``layout.levels`` (size ranks, then weight and case, then numbering depth);
+  from ``layout.levels`` (size ranks, then weight and case, then numbering depth); a bold
+  subtitle right under a centred title is part of the title block, a paragraph;
 * bulleted or numbered lines become list items;
 * line-break hyphens are removed ("docu-" + "ment" → "document");
 * running headers and footers, when kept, become ``page_header`` / ``page_footer`` blocks.
