@@ -45,7 +45,7 @@ class Block:
     bbox: BBox
     type: str  # a key of BLOCK_TYPE_NAMES
     text: str
-    level: int | None = None  # 1..4 for headings, None otherwise
+    level: int | None = None  # 1..6 for headings, None otherwise
     rows: TableRows | None = None  # table cells, row by row (tables only)
     image: str | None = None  # key into ``Document.images`` (pictures only)
 

@@ -1,9 +1,10 @@
 """Paragraph candidates in reading order → typed ``Block``s: headings, paragraphs, list items.
 
 * headings come from font statistics: the most common size is body text; clearly larger, short
-  groups are headings ranked by size (level 1 = largest), and a short bold group at body size
-  (one line, or up to three where a narrow column wraps it) is a heading one level below the
-  smallest large size;
+  groups are headings, and so is a short bold group at body size (one line, or up to three
+  where a narrow column wraps it; bold capitals may be a little smaller); their levels come
+  from ``layout.levels`` (size ranks, then weight and case, then numbering depth); a bold
+  subtitle right under a centred title is part of the title block, a paragraph;
 * bulleted or numbered lines become list items;
 * line-break hyphens are removed ("docu-" + "ment" → "document");
 * running headers and footers, when kept, become ``page_header`` / ``page_footer`` blocks.
@@ -17,6 +18,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from pagemill.processors.convert.layout.levels import (
+    HeadingStyle,
+    heading_levels,
+    is_capitals,
+    is_indented,
+)
 from pagemill.processors.convert.layout.lines import (
     BULLET,
     SENTENCE_END,
@@ -35,11 +42,13 @@ HEADING_MIN_SIZE_GAP = 1.0
 MAX_HEADING_LINES = 3
 MAX_HEADING_CHARS = 200
 MAX_BOLD_HEADING_CHARS = 120
-MAX_HEADING_LEVEL = 4
 TITLE_GAP_EMS = 1.0  # lines of one heading size at most this far apart are one title
 BOLD_RUN_GAP_EMS = 1.5  # bold lines of body size this close one below another are one block
 MIN_FOOT_PAGE_LINES = 5  # a page with fewer other lines says nothing about its last row
 MIN_BOLD_STACK = 3  # when this many stack up (a heading and its subtitle are two)
+# Bold capitals read as a heading down to this share of the body size ("INTRODUCTION" at 11 pt
+# over 12 pt text): capitals make up for the smaller type.
+CAPS_MIN_SIZE = 0.9
 SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
 DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
 
@@ -124,7 +133,10 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
         _group_bold(lines)
         and not body.bold  # in an all-bold document bold says nothing
         and len(text) <= MAX_BOLD_HEADING_CHARS  # wrapped in a narrow column: several lines
-        and size >= body.size - SIZE_STEP
+        and (
+            size >= body.size - SIZE_STEP
+            or (is_capitals(text) and size >= CAPS_MIN_SIZE * body.size)
+        )
         and not text.endswith((".", ",", ";"))
     ):
         return "bold"
@@ -281,6 +293,31 @@ def _merge_heading_runs(groups: list[Group], rules: dict[int, str | None]) -> li
     return out
 
 
+def _drop_subtitles(groups: Sequence[Group], rules: dict[int, str | None]) -> None:
+    """A bold line set right under a heading at line spacing, centred on the heading's axis
+    but not on its left edge, is the title's subtitle ("U.S. Copyright Office Summary" under
+    the act's name): part of a title block, not a section of its own, so a paragraph."""
+    for above, below in itertools.pairwise(groups):
+        if (
+            isinstance(above, list)
+            and isinstance(below, list)
+            and rules.get(id(above)) is not None
+            and rules.get(id(below)) == "bold"
+            and _subtitle(above[-1], below[0])
+        ):
+            rules[id(below)] = None
+
+
+def _subtitle(last: Line, first: Line) -> bool:
+    tolerance = max(2.0, 0.5 * first.size)
+    gap = first.bbox[1] - last.bbox[3]
+    return (
+        -0.2 * first.size <= gap <= 0.5 * first.size
+        and abs(first.center_x - last.center_x) <= tolerance
+        and abs(first.bbox[0] - last.bbox[0]) > tolerance
+    )
+
+
 def _centred(groups: list[list[Line]]) -> bool:
     lines = [line for group in groups for line in group]
     tolerance = max(2.0, 0.5 * lines[0].size)
@@ -339,17 +376,31 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                     rule = None
                 rules[id(group)] = rule
         layout.groups = _merge_heading_runs(layout.groups, rules)
-    # Level 1 is the largest heading size in the document, then down by rank, capped at 4.
-    size_ranks = sorted(
-        {
-            _group_size(group)
-            for layout in layouts
-            for group in layout.groups
-            if not isinstance(group, Atom) and rules.get(id(group)) == "size"
-        },
-        reverse=True,
+        _drop_subtitles(layout.groups, rules)
+    headings = [
+        (group, page_lines[layout.page])
+        for layout in layouts
+        for group in layout.groups
+        if not isinstance(group, Atom) and rules.get(id(group)) is not None
+    ]
+    levels = dict(
+        zip(
+            (id(group) for group, _ in headings),
+            heading_levels(
+                [
+                    HeadingStyle(
+                        rule=rules[id(group)] or "",
+                        size=_group_size(group),
+                        text=join_lines(line.text for line in group),
+                        indented=is_indented(group, lines),
+                    )
+                    for group, lines in headings
+                ],
+                body.size if body is not None else 0.0,
+            ),
+            strict=True,
+        )
     )
-    bold_level = min(len(size_ranks) + 1, MAX_HEADING_LEVEL)
 
     blocks: list[Block] = []
     for layout in layouts:
@@ -363,12 +414,7 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
             if isinstance(group, Atom):
                 parts.append((group.type, group.bbox, group.text, None, group))
                 continue
-            rule = rules.get(id(group))
-            level: int | None = None
-            if rule == "size":
-                level = min(size_ranks.index(_group_size(group)) + 1, MAX_HEADING_LEVEL)
-            elif rule == "bold":
-                level = bold_level
+            level = levels.get(id(group))
             segments = [("heading", group)] if level is not None else body_segments(group)
             for block_type, lines in segments:
                 text = join_lines(line.text for line in lines)
