@@ -1,0 +1,83 @@
+"""PDF tables on real documents (bench/quality/real, licences in its manifest.json).
+
+One regression test per class of table fault found on the corpus: cells wrapped inside a
+ruled row, a word drawn in two pieces, a table nested in a cell, a grid whose only text is a
+merged cell, the page's own frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pagemill.processors.convert.pdf.parse import parse_pdf
+from pagemill.processors.document import Block, Document
+
+REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
+
+
+def real(name: str) -> Document:
+    path = REAL / name
+    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
+        pytest.skip(f"{name} is not in bench/quality/real/docs")
+    return parse_pdf(path)
+
+
+def tables(document: Document) -> list[Block]:
+    return [block for block in document.blocks if block.type == "table"]
+
+
+def rows_of(document: Document) -> list[tuple[str, ...]]:
+    return [row for table in tables(document) for row in (table.rows or ())]
+
+
+def test_lines_wrapped_inside_a_ruled_row_are_one_row() -> None:
+    # A feature's name over its code points in small type, beside tall example glyphs, all in
+    # the band between two rules: one row, not one row per text line.
+    rows = rows_of(real("scheherazade-feature-table.pdf"))
+    firsts = [row[0] for row in rows if row[0]]
+    assert firsts[1:] == [
+        "Heh (U+0647)",
+        "Arabic U (U+0677, U+06C7)",
+        "Maddah (U+0622, U+0627+U+0653, U+0653)",
+        "Shadda+kasra placement (U+064D, U+0650 with U+0651)",
+    ]
+    heh = rows[1]
+    assert heh[1:3] == ("cv48", "0=Standard")
+    assert heh[4] == "G,O,T"
+    # The next rows of the section leave the name empty: rules drawn in the other columns only.
+    assert rows[2][:2] == ("", "")
+    assert rows[2][2].startswith("3=Kurdish-style")
+
+
+def test_a_slide_header_anchored_at_different_heights_is_one_row() -> None:
+    rows = rows_of(real("pptx-tables-export.pdf"))
+    assert rows[0][1:] == (
+        "vert anchor is inherited",
+        "vert anchor is top",
+        "vert anchor is bottom",
+    )
+    assert rows[1][0] == "unladen swallows"
+
+
+def test_a_word_drawn_in_two_pieces_is_one_word_in_its_cell() -> None:
+    rows = rows_of(real("amiri-arabic-p4-6.pdf"))
+    codes = [cell for row in rows for cell in row if cell.startswith("U")]
+    assert codes == ["U+0600", "U+0601", "U+0602", "U+0603", "U+0604", "U+06DD"]
+
+
+def test_a_table_nested_in_a_cell_is_one_column_of_rows() -> None:
+    document = real("docx-nested-table-export.pdf")
+    found = [table.rows for table in tables(document)]
+    assert (("Text before",), ("Table",), ("Between",), ("Text after",)) in found
+    paragraphs = [block.text for block in document.blocks if block.type == "paragraph"]
+    assert not any("Between" in text for text in paragraphs)
+
+
+def test_a_grid_whose_only_text_is_a_merged_cell_is_a_table() -> None:
+    # Two tables on one slide, each a drawn grid with one merged cell holding text; the
+    # slide's background frame must not join them into one.
+    found = [table.rows for table in tables(real("pptx-tables-export.pdf"))]
+    assert (("merged cell", "", ""),) in found
+    assert (("merged cell", "", "", "", ""),) in found
