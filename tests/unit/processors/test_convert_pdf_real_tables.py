@@ -81,3 +81,24 @@ def test_a_grid_whose_only_text_is_a_merged_cell_is_a_table() -> None:
     found = [table.rows for table in tables(real("pptx-tables-export.pdf"))]
     assert (("merged cell", "", ""),) in found
     assert (("merged cell", "", "", "", ""),) in found
+
+
+def test_a_row_label_wrapped_onto_its_figures_row_is_one_cell() -> None:
+    rows = rows_of(real("census-arrests.pdf"))
+    murder = next(row for row in rows if row[0].startswith("Murder and nonnegligent"))
+    assert murder[0] == "Murder and nonnegligent manslaughter"
+    assert murder[1:4] == ("10.0", "0.9", "9.1")
+    assert not any(row[0] == "Murder and nonnegligent" for row in rows)
+
+
+def test_dashes_and_codes_of_empty_cells_keep_their_columns() -> None:
+    # A dash (no arrests) and "(X)" (not applicable) before a figure are cells, not list markers.
+    rows = rows_of(real("census-arrests.pdf"))
+    murder = next(row for row in rows if row[0].startswith("Murder and nonnegligent"))
+    assert murder[7:10] == ("1.1", "–", "1.0")  # noqa: RUF001 - the table's dash
+    rape = next(row for row in rows if row[0].startswith("Forcible rape"))
+    assert rape[7:10] == ("–", "–", "–")  # noqa: RUF001
+    embezzlement = next(row for row in rows if row[0].startswith("Embezzlement"))
+    assert embezzlement[1:4] == ("14.6", "–", "14.1")  # noqa: RUF001
+    curfew = next(row for row in rows if row[0].startswith("Curfew"))
+    assert curfew[3:5] == ("(X)", "63.1")

@@ -27,6 +27,7 @@ MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(
 SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
 SECTION_GAP_EMS = 2.0
 MARKER_GAP_EMS = 5.0
+EMPTY_CELL = re.compile(r"^(?:[-–—−]|\([A-Z]{1,2}\))$")  # noqa: RUF001 - the dashes
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
@@ -110,9 +111,15 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             previous = lines[-1][-1]
             gap = piece.bbox[0] - previous.bbox[2]
             wide = gap >= split_gap(previous, piece)
+            # A dash or "(X)" before a figure or another such mark is a table's empty cell
+            # ("-   1.0"), not a list item's marker.
+            cell = _empty_cell(previous.text) and (
+                bool(FIGURE_CELL.match(piece.text.strip())) or _empty_cell(piece.text)
+            )
             # A hanging indent is a few ems: a wider gap after "12." is another column's text.
             marker = (
-                len(lines[-1]) == 1
+                not cell
+                and len(lines[-1]) == 1
                 and bool(MARKER_ONLY.match(previous.text.strip()))
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
             )
@@ -126,7 +133,8 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             )
             # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
             glyph = (
-                len(lines[-1]) == 1
+                not cell
+                and len(lines[-1]) == 1
                 and _symbol_bullet(previous.text)
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
                 and piece.text.lstrip()[:1].isalnum()
@@ -151,6 +159,11 @@ def split_gap(left: Line, right: Line) -> float:
     if FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()):
         return max(MIN_FIGURE_SPLIT_GAP, em)
     return max(MIN_SPLIT_GAP, em)
+
+
+def _empty_cell(text: str) -> bool:
+    """A dash, or a statistical table's code in capitals ("(X)": not applicable; "(NA)")."""
+    return bool(EMPTY_CELL.match(text.strip()))
 
 
 def _symbol_bullet(text: str) -> bool:

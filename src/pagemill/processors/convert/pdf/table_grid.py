@@ -180,6 +180,8 @@ def _grid_rows(
                     grid[-1] = [
                         join_lines((a, b)) if b else a for a, b in zip(grid[-1], texts, strict=True)
                     ]
+                elif grid and _label_wraps_onto(grid[-1], texts):
+                    grid[-1] = [join_lines((grid[-1][0], texts[0])), *texts[1:]]
                 else:
                     grid.append(texts)
     return grid
@@ -256,6 +258,19 @@ def _continues(above: list[str], row: list[str]) -> bool:
         and not NUMBER.match(row[index])
         and (row[index][:1].islower() or bool(UNFINISHED.search(above[index])))
         for index in filled
+    )
+
+
+def _label_wraps_onto(above: list[str], row: list[str]) -> bool:
+    """A row label too long for its column, wrapped onto the row of its figures ("Murder and
+    nonnegligent" over "manslaughter . . . 10.0 0.9 ..."): the row above holds the label's
+    start alone, and this row's label goes on in lower case."""
+    return (
+        bool(above[0])
+        and not any(above[1:])
+        and not NUMBER.match(above[0])
+        and row[0][:1].islower()
+        and any(row[1:])
     )
 
 
