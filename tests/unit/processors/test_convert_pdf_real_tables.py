@@ -102,3 +102,23 @@ def test_dashes_and_codes_of_empty_cells_keep_their_columns() -> None:
     assert embezzlement[1:4] == ("14.6", "–", "14.1")  # noqa: RUF001
     curfew = next(row for row in rows if row[0].startswith("Curfew"))
     assert curfew[3:5] == ("(X)", "63.1")
+
+
+def test_a_header_drawn_as_a_grid_above_unruled_figures_heads_their_table() -> None:
+    document = real("census-arrests.pdf")
+    found = tables(document)
+    assert len(found) == 2  # the header grids are not tables of their own
+    arrests, by_race = (table.rows or () for table in found)
+    assert arrests[0][:5] == ("", "Total", "", "Male", "")
+    assert arrests[1][:4] == ("Offense charged", "Total", "Under 18 years", "18 years and over")
+    assert arrests[2][:3] == ("Total", "11,062.6", "1,540.0")
+    # Header lines set flush right with their figures, wider than them, stay in their column.
+    assert by_race[0] == (
+        "Offense charged",
+        "Total",
+        "White",
+        "Black",
+        "American Indian/Alaskan Native",
+        "Asian Pacific Islander",
+    )
+    assert by_race[1][:2] == ("Total", "10,690,561")

@@ -19,7 +19,9 @@ parsed again, so a page costs about as much as its line count, not a second pars
    columns of prose or a list of "label: value" lines stay text. A line wider than the columns
    below the last row (a note or footnote) ends an unruled table. A closed grid is a table with
    fewer filled cells: one column of boxed rows (a table nested in a cell reads as that), or
-   one row of text in a grid drawn with several rows and columns (a merged cell).
+   one row of text in a grid drawn with several rows and columns (a merged cell). A grid of a
+   few rows just above an unruled table, its inner rules down the table's gutters, is that
+   table's header.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, has_rtl, is_vertical
 from pagemill.processors.convert.pdf.objects import Rule
 from pagemill.processors.convert.pdf.table_grid import (
+    GUTTER_CROSSING_SHARE,
     NUMBER,
     SNAP,
     _column_edges,
@@ -64,6 +67,7 @@ TABLE_SETTINGS: dict[str, Any] = {
 MIN_TABLE_ROWS = 2
 MIN_UNRULED_COLUMNS = 3
 SMALL_TABLE_ROWS = 6  # fewer unruled rows than this need a header row (no figures in it)
+MAX_HEADER_GRID_ROWS = 3  # a grid of more rows above a table is a table of its own
 MAX_CELL_CHARS = 400  # a longer "cell" is a paragraph: the region is not a table
 MAX_STACKED_CELL_CHARS = 120  # a one-column grid's rows are entries, not boxed paragraphs
 MAX_MEDIAN_UNRULED_CELL = 32  # characters: unruled table cells are short, prose lines are not
@@ -97,6 +101,7 @@ def find_tables(
     used: set[int] = set()  # lines already in a table (nested or duplicated rule groups)
     runs = unruled_regions([line for line in lines if not is_vertical(line)])
     left: list[_Region] = []
+    grids: list[Table] = []  # the tables of closed grids (a header may be drawn as one)
     for region in ruled_regions(horizontal, vertical, lines):
         if has_drawings(region, drawings):
             continue
@@ -108,6 +113,8 @@ def find_tables(
             tables.extend(found)
             taken.append(region)
             used.update(id(line) for line in inside)
+            if not region.open_sides:
+                grids.extend(found)
         elif not region.open_sides:
             left.append(region)
     free = [
@@ -115,10 +122,19 @@ def find_tables(
         for line in lines
         if not any(region.holds(line) for region in taken) and not is_vertical(line)
     ]
+    by_id = {id(line): line for line in lines}
     for region, inside in unruled_regions(free):
         if has_drawings(region, drawings):
             continue
-        tables.extend(_tables(region, inside, [], []))
+        for body in _tables(region, inside, [], []):
+            joined = _under_header_grid(body, grids, by_id, horizontal, vertical)
+            if joined is None:
+                tables.append(body)
+            else:
+                header, table = joined
+                tables.remove(header)
+                grids.remove(header)
+                tables.append(table)
     # A closed grid of one row is a table only once every larger table has taken its rows:
     # the last row of a table may be drawn as a grid of its own.
     used.update(member for table in tables for member in table.members)
@@ -130,6 +146,56 @@ def find_tables(
             used.update(one_row.members)
     tables.sort(key=lambda table: table.bbox[1])
     return tables
+
+
+def _under_header_grid(
+    body: Table,
+    grids: list[Table],
+    by_id: dict[int, Line],
+    horizontal: list[Rule],
+    vertical: list[Rule],
+) -> tuple[Table, Table] | None:
+    """An unruled table whose header rows are drawn as a grid of their own just above it (a
+    statistical table: "Total | Male | Female" over "Under 18 | 18 years and over" in boxes,
+    the figures below without rules), as (that header grid, one table of both). The grid is
+    the header when it spans the table and each of its inner vertical rules runs down one of
+    the table's gutters."""
+    x0, y0, x1, y1 = body.bbox
+    body_lines = [by_id[member] for member in body.members if member in by_id]
+    if not body_lines:
+        return None
+    height = sorted(line.bbox[3] - line.bbox[1] for line in body_lines)[len(body_lines) // 2]
+    for header in grids:
+        hx0, hy0, hx1, hy1 = header.bbox
+        if len(header.rows) > MAX_HEADER_GRID_ROWS or not -SNAP <= y0 - hy1 <= 1.5 * height:
+            continue
+        if min(x1, hx1) - max(x0, hx0) < 0.8 * min(x1 - x0, hx1 - hx0):
+            continue
+        walls = [
+            rule.at
+            for rule in vertical
+            if hx0 + SNAP < rule.at < hx1 - SNAP
+            and rule.start <= hy0 + SNAP
+            and rule.end >= hy1 - SNAP
+        ]
+        crossed = sum(
+            1 for line in body_lines for x in walls if line.bbox[0] + 1 < x < line.bbox[2] - 1
+        )
+        if not walls or crossed > GUTTER_CROSSING_SHARE * len(body_lines):
+            continue
+        lines = body_lines + [by_id[member] for member in header.members if member in by_id]
+        # The grid's top rule inside the region: the header's band is closed above and below,
+        # so its wrapped lines are one row.
+        top = min(y0, hy0) - 2 * SNAP
+        region = _Region(
+            min(x0, hx0), top, max(x1, hx1), max(y1, hy1), ruled=False, open_sides=True
+        )
+        # The header's rules only: a rule drawn beside a few rows further down is no box.
+        boxes = [rule for rule in vertical if rule.start >= hy0 - SNAP and rule.end <= hy1 + SNAP]
+        table = _table(region, lines, horizontal, boxes)
+        if table is not None and len(table.rows) > len(body.rows):
+            return header, table
+    return None
 
 
 # --- region → grid ----------------------------------------------------------------------------
