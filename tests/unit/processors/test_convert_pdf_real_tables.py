@@ -122,3 +122,15 @@ def test_a_header_drawn_as_a_grid_above_unruled_figures_heads_their_table() -> N
         "Asian Pacific Islander",
     )
     assert by_race[1][:2] == ("Total", "10,690,561")
+
+
+def test_columns_of_digits_a_little_less_than_an_em_apart_are_cells() -> None:
+    # Two columns of Arabic-Indic digits whose gap is just under an em: a table of two columns
+    # read right to left, not one line per row of both figures run together.
+    found = [table.rows for table in tables(real("amiri-arabic-p4-6.pdf"))]
+    digits = next(rows for rows in found if rows[0] == ("ثابتة", "متغيرة"))
+    assert digits[1:] == (
+        ("٠١٢٣٤٥٦٧٨٩", "٠١٢٣٤٥٦٧٨٩"),
+        ("\u0661" * 10, "\u0661" * 10),  # Arabic-Indic one
+        ("٨٨٨٨٨٨٨٨٨٨", "٨٨٨٨٨٨٨٨٨٨"),
+    )  # the next heading, set off to the side under the table, is not a row of it

@@ -32,6 +32,9 @@ SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gu
 BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
 MIN_FIGURE_SPLIT_GAP = 4.0
+# Two figures side by side are two cells from this many font sizes apart: a space between
+# words is at most half an em, and columns of figures set close stand about an em apart.
+FIGURE_SPLIT_GAP_EMS = 0.75
 ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
 FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
@@ -154,11 +157,16 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
 def split_gap(left: Line, right: Line) -> float:
     """The narrowest gap between two pieces of one text line that separates them: an em, and
     at least ``MIN_SPLIT_GAP``, except between two figures (the columns of a table set in
-    small type: "11,062.6  1,540.0" stand closer than 8 points but an em apart)."""
+    small type: "11,062.6  1,540.0" stand closer than 8 points but an em apart; columns of
+    digits set a little less than an em apart: ``FIGURE_SPLIT_GAP_EMS``)."""
     em = SPLIT_GAP_EMS * max(left.size, right.size)
-    if FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()):
-        return max(MIN_FIGURE_SPLIT_GAP, em)
+    if _figures(left, right):
+        return max(MIN_FIGURE_SPLIT_GAP, FIGURE_SPLIT_GAP_EMS * max(left.size, right.size))
     return max(MIN_SPLIT_GAP, em)
+
+
+def _figures(left: Line, right: Line) -> bool:
+    return bool(FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()))
 
 
 def _empty_cell(text: str) -> bool:
@@ -179,7 +187,10 @@ def _split_visual(pieces: Sequence[Line]) -> list[Line]:
     for piece in sorted(pieces, key=lambda piece: piece.bbox[0]):
         if parts:
             gap = piece.bbox[0] - right_edge
-            if gap < max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size):
+            limit = max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size)
+            if _figures(parts[-1][-1], piece):
+                limit = split_gap(parts[-1][-1], piece)
+            if gap < limit:
                 parts[-1].append(piece)
                 right_edge = max(right_edge, piece.bbox[2])
                 continue

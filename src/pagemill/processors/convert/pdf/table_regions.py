@@ -156,7 +156,9 @@ def unruled_regions(lines: Sequence[Line]) -> list[tuple[_Region, list[Line]]]:
         height = max(line.bbox[3] - line.bbox[1] for line in row)
         gap = top - previous_bottom if previous_bottom is not None else 0.0
         if previous_bottom is not None and (
-            gap > 2.5 * height or (len(row) >= 2 and _new_block(row, run, gap, gaps, height))
+            gap > 2.5 * height
+            or (len(row) >= 2 and _new_block(row, run, gap, gaps, height))
+            or _beside(row, run)
         ):
             close()  # a wide vertical gap, or a block of another shape: the table ended
             gaps.clear()
@@ -187,6 +189,19 @@ def _new_block(
     aligned = sum(1 for cell in row if any(_aligned(cell, other) for other in recent))
     cells = [len(previous) for previous in run if len(previous) >= 2]
     return aligned * 2 <= len(row) or (bool(cells) and cells[-1] != len(row))
+
+
+def _beside(row: list[Line], run: list[list[Line]]) -> bool:
+    """Whether none of the row's lines lies under the columns of the run's recent rows (a
+    heading and its tag set off to the side, just under a small table)."""
+    cells = [cell for previous in run[-3:] for cell in previous]
+    if len(run) < 2 or not cells:
+        return False
+    return not any(
+        min(line.bbox[2], cell.bbox[2]) > max(line.bbox[0], cell.bbox[0])
+        for line in row
+        for cell in cells
+    )
 
 
 def _aligned(a: Line, b: Line) -> bool:
