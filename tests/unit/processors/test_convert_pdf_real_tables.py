@@ -134,3 +134,10 @@ def test_columns_of_digits_a_little_less_than_an_em_apart_are_cells() -> None:
         ("\u0661" * 10, "\u0661" * 10),  # Arabic-Indic one
         ("٨٨٨٨٨٨٨٨٨٨", "٨٨٨٨٨٨٨٨٨٨"),
     )  # the next heading, set off to the side under the table, is not a row of it
+
+
+def test_a_rule_from_one_cell_border_to_another_divides_rows() -> None:
+    # A cell merged over two rows leaves the rule between them drawn only under the cell
+    # beside it: that short rule still parts "6" from "9".
+    found = [table.rows for table in tables(real("docx-merged-cells-export.pdf"))]
+    assert found[3] == (("1", "2", "3"), ("4", "", "6"), ("", "", "9"))

@@ -161,7 +161,7 @@ def _grid_rows(
     vertical: Sequence[Rule] = (),
 ) -> list[list[str]]:
     columns = len(edges) - 1
-    separators = _separators(region, horizontal)
+    separators = _separators(region, horizontal, vertical)
     bands = _bands(lines, separators)
     grid: list[list[str]] = []
     for number, band in enumerate(bands):
@@ -190,13 +190,27 @@ def _grid_rows(
     return grid
 
 
-def _separators(region: _Region, horizontal: Sequence[Rule]) -> list[float]:
-    """The y of the horizontal rules that divide the region's rows (across half its width)."""
+def _separators(
+    region: _Region, horizontal: Sequence[Rule], vertical: Sequence[Rule] = ()
+) -> list[float]:
+    """The y of the horizontal rules that divide the region's rows: across half its width, or
+    from one vertical rule to another (a cell's own border, where a cell merged over two rows
+    beside it leaves the rule short). An underline touches no vertical rule at either end."""
     return sorted(
         rule.at
         for rule in horizontal
         if region.y0 + SNAP < rule.at < region.y1 - SNAP
-        and min(rule.end, region.x1) - max(rule.start, region.x0) >= 0.5 * (region.x1 - region.x0)
+        and (
+            min(rule.end, region.x1) - max(rule.start, region.x0) >= 0.5 * (region.x1 - region.x0)
+            or (_meets(rule, rule.start, vertical) and _meets(rule, rule.end, vertical))
+        )
+    )
+
+
+def _meets(rule: Rule, x: float, vertical: Sequence[Rule]) -> bool:
+    return any(
+        abs(wall.at - x) <= SNAP and wall.start - SNAP <= rule.at <= wall.end + SNAP
+        for wall in vertical
     )
 
 
@@ -215,14 +229,18 @@ def _bands(lines: list[Line], separators: list[float]) -> list[list[list[Line]]]
 
 
 def stacked_boxes(
-    region: _Region, lines: list[Line], horizontal: Sequence[Rule], rows: list[list[str]]
+    region: _Region,
+    lines: list[Line],
+    horizontal: Sequence[Rule],
+    vertical: Sequence[Rule],
+    rows: list[list[str]],
 ) -> list[list[str]] | None:
     """A closed grid whose every row holds one entry, each row in a box of its own (a table of
     one column, or a table nested in a cell: its rows indented inside the outer cell's frame),
     as one column of rows; ``None`` if the grid is not that."""
     if len(rows) < 2 or any(sum(1 for cell in row if cell) != 1 for row in rows):
         return None
-    bands = [band for band in _bands(lines, _separators(region, horizontal)) if band]
+    bands = [band for band in _bands(lines, _separators(region, horizontal, vertical)) if band]
     if len(bands) != len(rows):
         return None
     return [[next(cell for cell in row if cell)] for row in rows]

@@ -272,7 +272,7 @@ def _table(
     if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
         return None
     grid = region.ruled and not region.open_sides
-    column = stacked_boxes(region, lines, horizontal, rows) if grid else None
+    column = stacked_boxes(region, lines, horizontal, vertical, rows) if grid else None
     if column is not None:
         if any(len(row[0]) > MAX_STACKED_CELL_CHARS for row in column):
             return None  # boxed paragraphs (a form's notes), not the rows of a table
