@@ -141,3 +141,19 @@ def test_a_rule_from_one_cell_border_to_another_divides_rows() -> None:
     # beside it: that short rule still parts "6" from "9".
     found = [table.rows for table in tables(real("docx-merged-cells-export.pdf"))]
     assert found[3] == (("1", "2", "3"), ("4", "", "6"), ("", "", "9"))
+
+
+def test_a_short_arabic_cell_keeps_the_space_between_its_words() -> None:
+    # An isolated heh and three joined ones, the isolated one drawn last but right of the
+    # others: measured rightwards only, the jump between the two words was the line's letter
+    # spacing, and the space between them was lost.
+    rows = rows_of(real("scheherazade-feature-table.pdf"))
+    examples = [row[3] for row in rows[1:5]]
+    assert all(len(example.split()) == 2 for example in examples), examples
+    assert "\u0647\u0647\u0647\u0647" not in examples  # four letters run together
+
+
+def test_a_contents_entry_glued_to_the_next_is_a_row_of_the_contents_table() -> None:
+    rows = rows_of(real("amiri-arabic-p1-3.pdf"))
+    assert ("التنوين", "٨") in rows
+    assert ("المشاكل المعروفة", "٨") in rows
