@@ -82,7 +82,7 @@ def test_whitespace_aligned_columns_are_a_table() -> None:
 def test_a_ruled_table_on_a_rotated_page() -> None:
     rows = rows_of(real("scheherazade-feature-table.pdf"))
     assert rows[0][:2] == ("Feature Name", "Feature ID")
-    heh = next(row for row in rows if row[0] == "Heh")
+    heh = next(row for row in rows if row[0].startswith("Heh"))
     assert heh[1] == "cv48"
 
 

@@ -27,10 +27,14 @@ MARKER_ONLY = re.compile(r"^(?:[•●○◦▪▫■□‣⁃∙·*\-–—]|\(
 SECTION_NUMBER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z](?:\.\d{1,2}){1,3})$")
 SECTION_GAP_EMS = 2.0
 MARKER_GAP_EMS = 5.0
+EMPTY_CELL = re.compile(r"^(?:[-–—−]|\([A-Z]{1,2}\))$")  # noqa: RUF001 - the dashes
 SPLIT_GAP_EMS = 1.0  # a gap this many font sizes wide between two spans is a gutter, not a space
 BOLD_LINE_SHARE = 0.85  # of its visible characters bold: the line is bold
 MIN_SPLIT_GAP = 8.0
 MIN_FIGURE_SPLIT_GAP = 4.0
+# Two figures side by side are two cells from this many font sizes apart: a space between
+# words is at most half an em, and columns of figures set close stand about an em apart.
+FIGURE_SPLIT_GAP_EMS = 0.75
 ROW_GAP_EMS = 1.5  # narrower gaps on one row of a column are word spaces
 FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa: RUF001
 SENTENCE_END = (".", ":", ";", "!", "?")
@@ -110,9 +114,15 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             previous = lines[-1][-1]
             gap = piece.bbox[0] - previous.bbox[2]
             wide = gap >= split_gap(previous, piece)
+            # A dash or "(X)" before a figure or another such mark is a table's empty cell
+            # ("-   1.0"), not a list item's marker.
+            cell = _empty_cell(previous.text) and (
+                bool(FIGURE_CELL.match(piece.text.strip())) or _empty_cell(piece.text)
+            )
             # A hanging indent is a few ems: a wider gap after "12." is another column's text.
             marker = (
-                len(lines[-1]) == 1
+                not cell
+                and len(lines[-1]) == 1
                 and bool(MARKER_ONLY.match(previous.text.strip()))
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
             )
@@ -126,7 +136,8 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
             )
             # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
             glyph = (
-                len(lines[-1]) == 1
+                not cell
+                and len(lines[-1]) == 1
                 and _symbol_bullet(previous.text)
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
                 and piece.text.lstrip()[:1].isalnum()
@@ -146,11 +157,21 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
 def split_gap(left: Line, right: Line) -> float:
     """The narrowest gap between two pieces of one text line that separates them: an em, and
     at least ``MIN_SPLIT_GAP``, except between two figures (the columns of a table set in
-    small type: "11,062.6  1,540.0" stand closer than 8 points but an em apart)."""
+    small type: "11,062.6  1,540.0" stand closer than 8 points but an em apart; columns of
+    digits set a little less than an em apart: ``FIGURE_SPLIT_GAP_EMS``)."""
     em = SPLIT_GAP_EMS * max(left.size, right.size)
-    if FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()):
-        return max(MIN_FIGURE_SPLIT_GAP, em)
+    if _figures(left, right):
+        return max(MIN_FIGURE_SPLIT_GAP, FIGURE_SPLIT_GAP_EMS * max(left.size, right.size))
     return max(MIN_SPLIT_GAP, em)
+
+
+def _figures(left: Line, right: Line) -> bool:
+    return bool(FIGURE_CELL.match(left.text.strip()) and FIGURE_CELL.match(right.text.strip()))
+
+
+def _empty_cell(text: str) -> bool:
+    """A dash, or a statistical table's code in capitals ("(X)": not applicable; "(NA)")."""
+    return bool(EMPTY_CELL.match(text.strip()))
 
 
 def _symbol_bullet(text: str) -> bool:
@@ -166,7 +187,10 @@ def _split_visual(pieces: Sequence[Line]) -> list[Line]:
     for piece in sorted(pieces, key=lambda piece: piece.bbox[0]):
         if parts:
             gap = piece.bbox[0] - right_edge
-            if gap < max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size):
+            limit = max(MIN_SPLIT_GAP, SPLIT_GAP_EMS * piece.size)
+            if _figures(parts[-1][-1], piece):
+                limit = split_gap(parts[-1][-1], piece)
+            if gap < limit:
                 parts[-1].append(piece)
                 right_edge = max(right_edge, piece.bbox[2])
                 continue

@@ -21,6 +21,7 @@ from pagemill.processors.document import BBox
 RULE_MIN_LENGTH = 8.0  # points: shorter segments are glyph outlines, bullets or decorations
 RULE_MAX_THICKNESS = 2.0
 BOX_MIN_SIZE = 6.0
+PAGE_SHARE = 0.95  # a path this share of the page wide and high frames the page, not a table
 MAX_PATH_SEGMENTS = 400  # longer paths are drawings or outlined text, not table rules
 MIN_PICTURE_PIXELS = 32  # smaller images are icons, bullets or spacers
 SEGMENT_LINETO, SEGMENT_BEZIERTO, SEGMENT_MOVETO = 0, 1, 2
@@ -129,6 +130,8 @@ def scan_page(page: Any, *, want_pictures: bool, rotation: int | None = None) ->
             result.rules.append(Rule(True, (y0 + y1) / 2, x0, x1))
         elif w <= RULE_MAX_THICKNESS and h >= RULE_MIN_LENGTH:
             result.rules.append(Rule(False, (x0 + x1) / 2, y0, y1))
+        elif w >= PAGE_SHARE * width and h >= PAGE_SHARE * height:
+            continue  # the page's background or border: it would join every table into one
         elif w >= BOX_MIN_SIZE and h >= BOX_MIN_SIZE:
             rules = _path_rules(pdfium_c, obj.raw, frame, outer)
             if rules is None:

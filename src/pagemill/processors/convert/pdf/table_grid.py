@@ -4,8 +4,11 @@ the cells of each row (``pdf.tables`` decides where tables are and whether a gri
 A column boundary is a vertical rule that runs through the region (its segments at one x
 counted together: a rule broken where a cell spans it still divides the columns) or a gutter
 that (almost) no line crosses. A cell spanning several columns goes to the first one: in a ruled
-table the first column of the box around it. A long unruled table continued beside itself is
-read as one table, its right half's rows under its left half's.
+table the first column of the box around it, when it stands alone in the box and at its left or
+in its middle (lines side by side in one box, or set flush right, are cells of the columns under
+them). A header line wider than its figures, lying mostly in the next column, is that column's.
+A long unruled table continued beside itself is read as one table, its right half's rows under
+its left half's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pagemill.processors.convert.layout.blocks import join_lines
-from pagemill.processors.convert.layout.lines import Line, is_vertical
+from pagemill.processors.convert.layout.lines import Line, has_rtl, is_vertical
 from pagemill.processors.convert.pdf.objects import Rule
 
 SNAP = 3.0  # points: rules this close touch or line up
@@ -158,31 +161,16 @@ def _grid_rows(
     vertical: Sequence[Rule] = (),
 ) -> list[list[str]]:
     columns = len(edges) - 1
-    separators = sorted(
-        rule.at
-        for rule in horizontal
-        if region.y0 + SNAP < rule.at < region.y1 - SNAP
-        and min(rule.end, region.x1) - max(rule.start, region.x0) >= 0.5 * (region.x1 - region.x0)
-    )
-    text_rows = _rows(lines)
-    bands: list[list[list[Line]]] = [[]]
-    boundary = 0
-    for row in text_rows:
-        while boundary < len(separators) and separators[boundary] < min(
-            line.center_y for line in row
-        ):
-            boundary += 1
-            bands.append([])
-        bands[-1].append(row)
+    separators = _separators(region, horizontal, vertical)
+    bands = _bands(lines, separators)
     grid: list[list[str]] = []
     for number, band in enumerate(bands):
         if not band:
             continue
         cells_by_row = [_cells(row, edges, columns, vertical) for row in band]
-        first_column = sum(1 for cells in cells_by_row if cells[0])
         # Only a band closed by rules above and below holds one row of wrapped cells.
         closed = not region.open_sides or 0 < number < len(bands) - 1
-        if len(band) > 1 and separators and closed and first_column <= 1:
+        if len(band) > 1 and separators and closed and _one_wrapped_row(cells_by_row):
             merged: list[list[Line]] = [[] for _ in range(columns)]
             for cells in cells_by_row:
                 for index, cell in enumerate(cells):
@@ -195,9 +183,83 @@ def _grid_rows(
                     grid[-1] = [
                         join_lines((a, b)) if b else a for a, b in zip(grid[-1], texts, strict=True)
                     ]
+                elif grid and _label_wraps_onto(grid[-1], texts):
+                    grid[-1] = [join_lines((grid[-1][0], texts[0])), *texts[1:]]
                 else:
                     grid.append(texts)
     return grid
+
+
+def _separators(
+    region: _Region, horizontal: Sequence[Rule], vertical: Sequence[Rule] = ()
+) -> list[float]:
+    """The y of the horizontal rules that divide the region's rows: across half its width, or
+    from one vertical rule to another (a cell's own border, where a cell merged over two rows
+    beside it leaves the rule short). An underline touches no vertical rule at either end."""
+    return sorted(
+        rule.at
+        for rule in horizontal
+        if region.y0 + SNAP < rule.at < region.y1 - SNAP
+        and (
+            min(rule.end, region.x1) - max(rule.start, region.x0) >= 0.5 * (region.x1 - region.x0)
+            or (_meets(rule, rule.start, vertical) and _meets(rule, rule.end, vertical))
+        )
+    )
+
+
+def _meets(rule: Rule, x: float, vertical: Sequence[Rule]) -> bool:
+    return any(
+        abs(wall.at - x) <= SNAP and wall.start - SNAP <= rule.at <= wall.end + SNAP
+        for wall in vertical
+    )
+
+
+def _bands(lines: list[Line], separators: list[float]) -> list[list[list[Line]]]:
+    """The text rows between each two separators (a band may be empty)."""
+    bands: list[list[list[Line]]] = [[]]
+    boundary = 0
+    for row in _rows(lines):
+        while boundary < len(separators) and separators[boundary] < min(
+            line.center_y for line in row
+        ):
+            boundary += 1
+            bands.append([])
+        bands[-1].append(row)
+    return bands
+
+
+def stacked_boxes(
+    region: _Region,
+    lines: list[Line],
+    horizontal: Sequence[Rule],
+    vertical: Sequence[Rule],
+    rows: list[list[str]],
+) -> list[list[str]] | None:
+    """A closed grid whose every row holds one entry, each row in a box of its own (a table of
+    one column, or a table nested in a cell: its rows indented inside the outer cell's frame),
+    as one column of rows; ``None`` if the grid is not that."""
+    if len(rows) < 2 or any(sum(1 for cell in row if cell) != 1 for row in rows):
+        return None
+    bands = [band for band in _bands(lines, _separators(region, horizontal, vertical)) if band]
+    if len(bands) != len(rows):
+        return None
+    return [[next(cell for cell in row if cell)] for row in rows]
+
+
+def _one_wrapped_row(cells_by_row: list[list[list[Line]]]) -> bool:
+    """Whether the text rows of a band between two rules are one row of wrapped cells: the
+    first column holds a single entry, no more than one text row fills half the columns (a
+    name over its code point in small type, tall example glyphs beside them), or no column is
+    filled on every text row (cells anchored at different heights, each wrapped: a slide's
+    header row). Rows of data under a lone header rule fill most columns each, and their
+    first column on every row."""
+    if sum(1 for cells in cells_by_row if cells[0]) <= 1:
+        return True
+    columns = len(cells_by_row[0])
+    half = max(2, (columns + 1) // 2)
+    if sum(1 for cells in cells_by_row if sum(1 for cell in cells if cell) >= half) <= 1:
+        return True
+    return not any(all(cells[index] for cells in cells_by_row) for index in range(columns))
 
 
 UNFINISHED = re.compile(
@@ -220,19 +282,49 @@ def _continues(above: list[str], row: list[str]) -> bool:
     )
 
 
+def _label_wraps_onto(above: list[str], row: list[str]) -> bool:
+    """A row label too long for its column, wrapped onto the row of its figures ("Murder and
+    nonnegligent" over "manslaughter . . . 10.0 0.9 ..."): the row above holds the label's
+    start alone, and this row's label goes on in lower case."""
+    return (
+        bool(above[0])
+        and not any(above[1:])
+        and not NUMBER.match(above[0])
+        and row[0][:1].islower()
+        and any(row[1:])
+    )
+
+
 def _cells(
     row: list[Line], edges: list[float], columns: int, vertical: Sequence[Rule] = ()
 ) -> list[list[Line]]:
     cells: list[list[Line]] = [[] for _ in range(columns)]
-    for line in row:
+    boxes = [_box_left(line, vertical) for line in row]
+    for line, box_left in zip(row, boxes, strict=True):
         # A cell spanning several columns (a merged header) goes to the first one it starts in:
         # in a ruled table that is where the box around it starts (the nearest rule on its
-        # left that runs through its row), wherever the text is centred in the box.
+        # left that runs through its row), wherever the text is centred in the box. Lines
+        # side by side in one box are cells of the columns under them (a header drawn as
+        # one box over three columns: "Total  Under 18  18 years").
         start = line.bbox[0] + min(SNAP, (line.bbox[2] - line.bbox[0]) / 2)
-        box_left = _box_left(line, vertical)
-        if box_left is not None:
+        boxed = (
+            box_left is not None
+            and boxes.count(box_left) == 1
+            and _centred_in_box(line, box_left, vertical, edges[-1])
+        )
+        if boxed and box_left is not None:
             start = box_left + SNAP
         index = max(0, min(columns - 1, _column_at(start, edges)))
+        # A header wider than the figures under it (set flush right with them) reaches into
+        # the column on its left: ending in the next column, and lying more than twice as
+        # much in it, it is that column's.
+        if (
+            not boxed
+            and index + 2 < len(edges)
+            and line.bbox[2] <= edges[index + 2] + SNAP
+            and line.bbox[2] - edges[index + 1] > 2 * (edges[index + 1] - line.bbox[0])
+        ):
+            index += 1
         cells[index].append(line)
     return cells
 
@@ -247,6 +339,24 @@ def _box_left(line: Line, vertical: Sequence[Rule]) -> float | None:
     return max(lefts) if lefts else None
 
 
+def _centred_in_box(line: Line, left: float, vertical: Sequence[Rule], edge: float) -> bool:
+    """Whether the line starts at its box's left or stands in its middle (a merged cell's
+    text), rather than flush right in one of the columns the box spans; a box without a rule
+    on its right ends at the table's ``edge``."""
+    middle = line.center_y
+    rights = [
+        rule.at
+        for rule in vertical
+        if rule.at >= line.bbox[2] - SNAP and rule.start - SNAP <= middle <= rule.end + SNAP
+    ]
+    right = min(rights) if rights else max(edge, line.bbox[2])
+    width = right - left
+    return (
+        line.bbox[0] - left <= 2 * SNAP + 0.1 * width
+        or abs(line.center_x - (left + right) / 2) <= 0.15 * width
+    )
+
+
 def _column_at(x: float, edges: list[float]) -> int:
     for index in range(len(edges) - 1):
         if x < edges[index + 1]:
@@ -258,8 +368,29 @@ def _cell_text(lines: list[Line]) -> str:
     ordered = sorted(lines, key=lambda line: (round(line.center_y), line.bbox[0]))
     # A bullet glyph in a cell (office exports draw list bullets as separate glyphs) is not
     # cell content.
-    parts = [DOT_LEADER.sub("", BULLET_GLYPH.sub("", line.text.strip())) for line in ordered]
-    return join_lines(part for part in parts if part)
+    parts: list[str] = []
+    previous: Line | None = None
+    for line in ordered:
+        part = DOT_LEADER.sub("", BULLET_GLYPH.sub("", line.text.strip()))
+        if part and parts and previous is not None and _touches(previous, line):
+            parts[-1] += part  # one word drawn in two pieces ("U" + "+0600" in another font)
+        elif part:
+            parts.append(part)
+        previous = line
+    return join_lines(parts)
+
+
+def _touches(left: Line, right: Line) -> bool:
+    """Whether ``right`` goes on the word ``left`` ends: same row, no gap, no space between
+    (left-to-right text only: a right-to-left line's pieces are ordered on their own)."""
+    if left.text.endswith(" ") or has_rtl(left.text) or has_rtl(right.text):
+        return False
+    overlap = min(left.bbox[3], right.bbox[3]) - max(left.bbox[1], right.bbox[1])
+    gap = right.bbox[0] - left.bbox[2]
+    size = max(left.size, right.size, 1.0)
+    return overlap > 0.5 * min(left.bbox[3] - left.bbox[1], right.bbox[3] - right.bbox[1]) and (
+        -0.05 * size <= gap <= 0.05 * size
+    )
 
 
 BULLET_GLYPH = re.compile(r"^[•●○◦▪▫■□‣⁃∙·](?:\s+|$)")  # noqa: RUF001
@@ -299,3 +430,23 @@ def one_row_cells(
     if len(cells) < 2 or not all(cells):
         return None
     return tuple(" ".join(line.text for line in cell) for cell in cells)
+
+
+def text_row_of_grid(
+    region: _Region, lines: list[Line], horizontal: Sequence[Rule], vertical: Sequence[Rule]
+) -> tuple[str, ...] | None:
+    """The one row of text of a closed grid drawn with two or more rows and columns: a slide's
+    table whose merged first cell holds the only text. A grid of boxes is a table even where
+    its cells are empty; ``None`` where the region is no such grid or its text fills more
+    than one row."""
+    if not lines or len(_rows(lines)) != 1 or any(is_vertical(line) for line in lines):
+        return None
+    if not _separators(region, horizontal):
+        return None
+    edges = _column_edges(region, lines, list(vertical))
+    if len(edges) < 3 or not all(_rule_spans(list(vertical), x, region, 0.3) for x in edges):
+        return None  # every column boundary drawn: no gutter of the text's own
+    rows = _grid_rows(region, lines, list(horizontal), edges, vertical)
+    if len(rows) != 1:
+        return None
+    return tuple(rows[0])

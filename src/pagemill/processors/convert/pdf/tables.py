@@ -4,19 +4,24 @@ Everything works on what the page was already read into: the text lines (split a
 gaps, so a table row comes as one line per cell) and the rules from the object scan. Nothing is
 parsed again, so a page costs about as much as its line count, not a second parse.
 
-1. **Candidates.** Rules that touch each other (a grid), and horizontal rules stacked with
-   similar extents (a booktabs table: top, middle and bottom rule), outline rule regions. Outside
-   them, runs of consecutive rows that each hold several cells aligned on the same column
-   gutters are unruled candidates.
+1. **Candidates** (``pdf.table_regions``). Rules that touch each other (a grid), and horizontal
+   rules stacked with similar extents (a booktabs table: top, middle and bottom rule), outline
+   rule regions. Outside them, runs of consecutive rows that each hold several cells aligned on
+   the same column gutters are unruled candidates.
 2. **Grid** (``pdf.table_grid``). Columns come from the vertical rules where they cross the
    region, and otherwise from the text's gutters (x-ranges that hardly any cell crosses); a
    header cell that spans several columns goes to the first of them. Rows come from the
-   horizontal rules where every text row has its own, and otherwise from the text rows; a band
-   between two rules whose first column holds a single entry is one row of wrapped cells.
+   horizontal rules where every text row has its own, and otherwise from the text rows; the
+   text rows of a band between two rules that do not read as rows of data of their own (one
+   entry in the first column, or not enough filled cells per row) are one row of wrapped cells.
 3. **Checks.** At least two rows and two columns, cells short, most rows filled in more than one
    column; an unruled candidate needs three columns (or two with numbers in them), so two
    columns of prose or a list of "label: value" lines stay text. A line wider than the columns
-   below the last row (a note or footnote) ends an unruled table.
+   below the last row (a note or footnote) ends an unruled table. A closed grid is a table with
+   fewer filled cells: one column of boxed rows (a table nested in a cell reads as that), or
+   one row of text in a grid drawn with several rows and columns (a merged cell). A grid of a
+   few rows just above an unruled table, its inner rules down the table's gutters, is that
+   table's header.
 """
 
 from __future__ import annotations
@@ -27,15 +32,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pagemill.processors.convert.layout.lines import (
-    SENTENCE_END,
-    Line,
-    has_rtl,
-    is_vertical,
-    list_marker,
-)
+from pagemill.processors.convert.layout.lines import SENTENCE_END, Line, has_rtl, is_vertical
 from pagemill.processors.convert.pdf.objects import Rule
 from pagemill.processors.convert.pdf.table_grid import (
+    GUTTER_CROSSING_SHARE,
     NUMBER,
     SNAP,
     _column_edges,
@@ -44,6 +44,16 @@ from pagemill.processors.convert.pdf.table_grid import (
     _rows,
     _wrapped_halves,
     one_row_cells,
+    stacked_boxes,
+    text_row_of_grid,
+)
+from pagemill.processors.convert.pdf.table_regions import (
+    MIN_UNRULED_ROWS,
+    extend_region,
+    has_drawings,
+    merge_rules,
+    ruled_regions,
+    unruled_regions,
 )
 from pagemill.processors.document import BBox, TableRows
 
@@ -55,10 +65,11 @@ TABLE_SETTINGS: dict[str, Any] = {
     "intersection_tolerance": 3,
 }
 MIN_TABLE_ROWS = 2
-MIN_UNRULED_ROWS = 3
 MIN_UNRULED_COLUMNS = 3
 SMALL_TABLE_ROWS = 6  # fewer unruled rows than this need a header row (no figures in it)
+MAX_HEADER_GRID_ROWS = 3  # a grid of more rows above a table is a table of its own
 MAX_CELL_CHARS = 400  # a longer "cell" is a paragraph: the region is not a table
+MAX_STACKED_CELL_CHARS = 120  # a one-column grid's rows are entries, not boxed paragraphs
 MAX_MEDIAN_UNRULED_CELL = 32  # characters: unruled table cells are short, prose lines are not
 MIN_FILLED_ROW_SHARE = 0.5  # of the rows must have two or more cells
 MIN_FILLED_SHARE = 0.4  # of all cells must hold text
@@ -83,24 +94,27 @@ def find_tables(
     ``drawings`` are the boxes of curved or slanted paths: a region with drawings in it is a
     figure whose labels merely line up, not a table.
     """
-    horizontal = _merge([rule for rule in rules if rule.horizontal])
-    vertical = _merge([rule for rule in rules if not rule.horizontal])
+    horizontal = merge_rules([rule for rule in rules if rule.horizontal])
+    vertical = merge_rules([rule for rule in rules if not rule.horizontal])
     tables: list[Table] = []
     taken: list[_Region] = []
     used: set[int] = set()  # lines already in a table (nested or duplicated rule groups)
-    runs = _unruled_regions([line for line in lines if not is_vertical(line)])
+    runs = unruled_regions([line for line in lines if not is_vertical(line)])
     left: list[_Region] = []
-    for region in _ruled_regions(horizontal, vertical, lines):
-        if _has_drawings(region, drawings):
+    grids: list[Table] = []  # the tables of closed grids (a header may be drawn as one)
+    for region in ruled_regions(horizontal, vertical, lines):
+        if has_drawings(region, drawings):
             continue
         if region.open_sides:
-            _extend(region, runs)
+            extend_region(region, runs)
         inside = [line for line in lines if region.holds(line) and id(line) not in used]
         found = _tables(region, inside, horizontal, vertical)
         if found:
             tables.extend(found)
             taken.append(region)
             used.update(id(line) for line in inside)
+            if not region.open_sides:
+                grids.extend(found)
         elif not region.open_sides:
             left.append(region)
     free = [
@@ -108,16 +122,25 @@ def find_tables(
         for line in lines
         if not any(region.holds(line) for region in taken) and not is_vertical(line)
     ]
-    for region, inside in _unruled_regions(free):
-        if _has_drawings(region, drawings):
+    by_id = {id(line): line for line in lines}
+    for region, inside in unruled_regions(free):
+        if has_drawings(region, drawings):
             continue
-        tables.extend(_tables(region, inside, [], []))
+        for body in _tables(region, inside, [], []):
+            joined = _under_header_grid(body, grids, by_id, horizontal, vertical)
+            if joined is None:
+                tables.append(body)
+            else:
+                header, table = joined
+                tables.remove(header)
+                grids.remove(header)
+                tables.append(table)
     # A closed grid of one row is a table only once every larger table has taken its rows:
     # the last row of a table may be drawn as a grid of its own.
     used.update(member for table in tables for member in table.members)
     for region in left:
         inside = [line for line in lines if region.holds(line) and id(line) not in used]
-        one_row = _one_row_table(region, inside, vertical)
+        one_row = _one_row_table(region, inside, horizontal, vertical)
         if one_row is not None:
             tables.append(one_row)
             used.update(one_row.members)
@@ -125,202 +148,54 @@ def find_tables(
     return tables
 
 
-def _extend(region: _Region, runs: list[tuple[_Region, list[Line]]]) -> None:
-    """Rules drawn only between rows leave the header above the first rule and the last rows
-    below the last: grow the region down the run of aligned rows it belongs to, and up by the
-    one row just above its first rule (the header; rows further up are another block)."""
-    for run, inside in runs:
-        if not any(region.holds(line) for line in inside):
+def _under_header_grid(
+    body: Table,
+    grids: list[Table],
+    by_id: dict[int, Line],
+    horizontal: list[Rule],
+    vertical: list[Rule],
+) -> tuple[Table, Table] | None:
+    """An unruled table whose header rows are drawn as a grid of their own just above it (a
+    statistical table: "Total | Male | Female" over "Under 18 | 18 years and over" in boxes,
+    the figures below without rules), as (that header grid, one table of both). The grid is
+    the header when it spans the table and each of its inner vertical rules runs down one of
+    the table's gutters."""
+    x0, y0, x1, y1 = body.bbox
+    body_lines = [by_id[member] for member in body.members if member in by_id]
+    if not body_lines:
+        return None
+    height = sorted(line.bbox[3] - line.bbox[1] for line in body_lines)[len(body_lines) // 2]
+    for header in grids:
+        hx0, hy0, hx1, hy1 = header.bbox
+        if len(header.rows) > MAX_HEADER_GRID_ROWS or not -SNAP <= y0 - hy1 <= 1.5 * height:
             continue
-        above = [row for row in _rows(inside) if max(ln.center_y for ln in row) < region.y0]
-        top = min(ln.bbox[1] for ln in above[-1]) if above else region.y0
-        region.x0, region.x1 = min(region.x0, run.x0), max(region.x1, run.x1)
-        region.y0, region.y1 = min(region.y0, top), max(region.y1, run.y1)
-
-
-def _has_drawings(region: _Region, drawings: Sequence[BBox]) -> bool:
-    area = max(1.0, (region.x1 - region.x0) * (region.y1 - region.y0))
-    covered = 0.0
-    for x0, y0, x1, y1 in drawings:
-        w = min(x1, region.x1) - max(x0, region.x0)
-        h = min(y1, region.y1) - max(y0, region.y0)
-        if w > 0 and h > 0:
-            covered += w * h
-    return covered >= 0.2 * area
-
-
-# --- rules → regions ----------------------------------------------------------------------------
-
-
-def _merge(rules: list[Rule]) -> list[Rule]:
-    """Collinear pieces of one rule joined (tables are often drawn cell edge by cell edge)."""
-    merged: list[Rule] = []
-    for rule in sorted(rules, key=lambda r: (round(r.at / SNAP), r.start)):
-        last = merged[-1] if merged else None
-        if last is not None and abs(last.at - rule.at) <= SNAP and rule.start <= last.end + SNAP:
-            merged[-1] = Rule(last.horizontal, last.at, last.start, max(last.end, rule.end))
-        else:
-            merged.append(rule)
-    return merged
-
-
-def _ruled_regions(
-    horizontal: list[Rule], vertical: list[Rule], lines: Sequence[Line]
-) -> list[_Region]:
-    """Connected groups of rules: grids, and horizontal rules stacked with similar extents."""
-    rules = horizontal + vertical
-    parent = list(range(len(rules)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        parent[find(i)] = find(j)
-
-    offset = len(horizontal)
-    crossed: set[int] = set()  # horizontal rules that meet a vertical one: part of a grid
-    for i, h in enumerate(horizontal):
-        for j, v in enumerate(vertical):
-            if v.start - SNAP <= h.at <= v.end + SNAP and h.start - SNAP <= v.at <= h.end + SNAP:
-                union(i, offset + j)
-                crossed.add(i)
-    # Stacked horizontal rules of about the same extent bound one table (rules without
-    # verticals). Grids are whole on their own: stacking them would merge tables drawn one
-    # under another.
-    ordered = sorted(
-        (i for i in range(len(horizontal)) if i not in crossed), key=lambda i: horizontal[i].at
-    )
-    for a, b in itertools.pairwise(ordered):
-        first, second = horizontal[a], horizontal[b]
-        overlap = min(first.end, second.end) - max(first.start, second.start)
-        longest = max(first.end - first.start, second.end - second.start)
-        if (
-            overlap >= 0.8 * longest
-            and second.at - first.at > SNAP
-            and _one_block(lines, first.at, second.at)
-        ):
-            union(a, b)
-    groups: dict[int, list[Rule]] = {}
-    for index, rule in enumerate(rules):
-        groups.setdefault(find(index), []).append(rule)
-    regions: list[_Region] = []
-    for group in groups.values():
-        hs = [rule for rule in group if rule.horizontal]
-        vs = [rule for rule in group if not rule.horizontal]
-        if len(hs) < 2 and len(vs) < 2:
+        if min(x1, hx1) - max(x0, hx0) < 0.8 * min(x1 - x0, hx1 - hx0):
             continue
-        xs = [r.start for r in hs] + [r.end for r in hs] + [r.at for r in vs]
-        ys = [r.at for r in hs] + [r.start for r in vs] + [r.end for r in vs]
-        region = _Region(min(xs), min(ys), max(xs), max(ys), ruled=True, open_sides=not vs)
-        if region.x1 - region.x0 > 2 * SNAP and region.y1 - region.y0 > 2 * SNAP:
-            regions.append(region)
-    return regions
-
-
-def _one_block(lines: Sequence[Line], top: float, bottom: float) -> bool:
-    """Whether the text rows between two rules follow each other without a paragraph-sized
-    gap: two boxes drawn one under the other, with a line of text between, are two blocks."""
-    rows = _rows([line for line in lines if top < line.center_y < bottom])
-    for upper, lower in itertools.pairwise(rows):
-        height = max(line.bbox[3] - line.bbox[1] for line in upper)
-        gap = min(line.bbox[1] for line in lower) - max(line.bbox[3] for line in upper)
-        if gap > 1.5 * height:
-            return False
-    return True
-
-
-# --- unruled candidates ---------------------------------------------------------------------------
-
-
-def _unruled_regions(lines: Sequence[Line]) -> list[tuple[_Region, list[Line]]]:
-    """Runs of rows with several cells each; a single line may sit inside the run (a wrapped
-    cell) when it lies within one column of the rows around it."""
-    found: list[tuple[_Region, list[Line]]] = []
-    run: list[list[Line]] = []
-
-    def close() -> None:
-        while run and len(run[-1]) < 2:
-            run.pop()  # a run ends on a row of cells, never on a lone line
-        if sum(1 for row in run if len(row) >= 2) >= MIN_UNRULED_ROWS:
-            inside = [line for row in run for line in row]
-            x0 = min(line.bbox[0] for line in inside)
-            x1 = max(line.bbox[2] for line in inside)
-            y0 = min(line.bbox[1] for line in inside)
-            y1 = max(line.bbox[3] for line in inside)
-            found.append((_Region(x0, y0, x1, y1, ruled=False), inside))
-        run.clear()
-
-    previous_bottom = None
-    gaps: list[float] = []  # between the rows of the current run
-    for row in _rows(lines):
-        top = min(line.bbox[1] for line in row)
-        height = max(line.bbox[3] - line.bbox[1] for line in row)
-        gap = top - previous_bottom if previous_bottom is not None else 0.0
-        if previous_bottom is not None and (
-            gap > 2.5 * height or (len(row) >= 2 and _new_block(row, run, gap, gaps, height))
-        ):
-            close()  # a wide vertical gap, or a block of another shape: the table ended
-            gaps.clear()
-        elif run:
-            gaps.append(gap)
-        previous_bottom = max(line.bbox[3] for line in row)
-        cells = len(row) >= 2 and not _is_prose_row(row)
-        if cells or (run and len(row) == 1 and _within_a_column(row[0], run)):
-            run.append(row)
-        else:
-            close()
-    close()
-    return found
-
-
-def _new_block(
-    row: list[Line], run: list[list[Line]], gap: float, gaps: list[float], height: float
-) -> bool:
-    """A row set apart by more space than the run's rows, whose cells line up with few of the
-    recent rows' cells or whose cell count differs, starts another block (an address block
-    above line items)."""
-    if not gaps:
-        return False
-    usual = sorted(gaps)[len(gaps) // 2]
-    if gap <= max(usual + 0.5 * height, 1.5 * usual):
-        return False
-    recent = [cell for previous in run[-3:] for cell in previous]
-    aligned = sum(1 for cell in row if any(_aligned(cell, other) for other in recent))
-    cells = [len(previous) for previous in run if len(previous) >= 2]
-    return aligned * 2 <= len(row) or (bool(cells) and cells[-1] != len(row))
-
-
-def _aligned(a: Line, b: Line) -> bool:
-    return (
-        abs(a.bbox[0] - b.bbox[0]) <= SNAP
-        or abs(a.bbox[2] - b.bbox[2]) <= SNAP
-        or abs(a.center_x - b.center_x) <= SNAP
-    )
-
-
-def _is_prose_row(row: list[Line]) -> bool:
-    # A list marker with its text, or a label followed by a long sentence, is not a table row.
-    return len(row) == 2 and (list_marker(row[0].text) or row[1].chars > 2 * MAX_CELL_CHARS // 5)
-
-
-def _within_a_column(line: Line, run: list[list[Line]]) -> bool:
-    cells = [cell for row in run[-3:] for cell in row if len(row) >= 2]
-    return any(
-        line.bbox[0] >= cell.bbox[0] - SNAP and line.bbox[2] <= _cell_limit(cell, run) + SNAP
-        for cell in cells
-    )
-
-
-def _cell_limit(cell: Line, run: list[list[Line]]) -> float:
-    """How far right a column may reach: to the next cell on the cell's row."""
-    for row in run:
-        if cell in row:
-            index = row.index(cell)
-            return row[index + 1].bbox[0] if index + 1 < len(row) else cell.bbox[2] + 4 * cell.size
-    return cell.bbox[2]
+        walls = [
+            rule.at
+            for rule in vertical
+            if hx0 + SNAP < rule.at < hx1 - SNAP
+            and rule.start <= hy0 + SNAP
+            and rule.end >= hy1 - SNAP
+        ]
+        crossed = sum(
+            1 for line in body_lines for x in walls if line.bbox[0] + 1 < x < line.bbox[2] - 1
+        )
+        if not walls or crossed > GUTTER_CROSSING_SHARE * len(body_lines):
+            continue
+        lines = body_lines + [by_id[member] for member in header.members if member in by_id]
+        # The grid's top rule inside the region: the header's band is closed above and below,
+        # so its wrapped lines are one row.
+        top = min(y0, hy0) - 2 * SNAP
+        region = _Region(
+            min(x0, hx0), top, max(x1, hx1), max(y1, hy1), ruled=False, open_sides=True
+        )
+        # The header's rules only: a rule drawn beside a few rows further down is no box.
+        boxes = [rule for rule in vertical if rule.start >= hy0 - SNAP and rule.end <= hy1 + SNAP]
+        table = _table(region, lines, horizontal, boxes)
+        if table is not None and len(table.rows) > len(body.rows):
+            return header, table
+    return None
 
 
 # --- region → grid ----------------------------------------------------------------------------
@@ -397,7 +272,12 @@ def _table(
     if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
         return None
     grid = region.ruled and not region.open_sides
-    if not _looks_tabular(rows, ruled=region.ruled, grid=grid):
+    column = stacked_boxes(region, lines, horizontal, vertical, rows) if grid else None
+    if column is not None:
+        if any(len(row[0]) > MAX_STACKED_CELL_CHARS for row in column):
+            return None  # boxed paragraphs (a form's notes), not the rows of a table
+        rows = column
+    elif not _looks_tabular(rows, ruled=region.ruled, grid=grid):
         return None
     bbox = (
         min(line.bbox[0] for line in lines),
@@ -419,9 +299,15 @@ def _table(
     )
 
 
-def _one_row_table(region: _Region, lines: list[Line], vertical: list[Rule]) -> Table | None:
-    """A closed grid of one row with text in each of its two or more cells (``one_row_cells``)."""
-    row = one_row_cells(region, lines, vertical)
+def _one_row_table(
+    region: _Region, lines: list[Line], horizontal: list[Rule], vertical: list[Rule]
+) -> Table | None:
+    """A closed grid of one row with text in each of its two or more cells (``one_row_cells``),
+    or a grid drawn with rows and columns whose text is one row (a merged cell over empty
+    ones: ``text_row_of_grid``)."""
+    row = one_row_cells(region, lines, vertical) or text_row_of_grid(
+        region, lines, horizontal, vertical
+    )
     if row is None or any(len(cell) > MAX_CELL_CHARS for cell in row):
         return None
     return Table(

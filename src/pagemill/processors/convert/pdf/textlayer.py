@@ -364,10 +364,19 @@ class _Run:
 
 
 def _tracking(glyphs: list[Char]) -> float:
-    """The usual gap between neighbouring glyphs of the line (its letter spacing)."""
+    """The usual gap between neighbouring glyphs of the line (its letter spacing).
+
+    Right-to-left glyphs come in reading order, each left of the one before: their gap is
+    measured leftwards (counting only rightward steps, a short Arabic line would have the jump
+    between two of its words as its letter spacing, and lose the space between them). The
+    lower median: on a line of a few glyphs, one gap of two is a word space."""
     gaps = sorted(
-        max(0.0, b.x0 - a.x1)
+        max(0.0, b.x0 - a.x1) if b.x0 >= a.x0 else max(0.0, a.x0 - b.x1)
         for a, b in itertools.pairwise(glyphs)
-        if b.x0 >= a.x0 and b.style is a.style
+        if b.style is a.style and (b.x0 >= a.x0 or (_rtl(a.code) and _rtl(b.code)))
     )
-    return gaps[len(gaps) // 2] if gaps else 0.0
+    return gaps[(len(gaps) - 1) // 2] if gaps else 0.0
+
+
+def _rtl(code: int) -> bool:
+    return has_rtl(chr(code))

@@ -1,0 +1,159 @@
+"""PDF tables on real documents (bench/quality/real, licences in its manifest.json).
+
+One regression test per class of table fault found on the corpus: cells wrapped inside a
+ruled row, a word drawn in two pieces, a table nested in a cell, a grid whose only text is a
+merged cell, the page's own frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pagemill.processors.convert.pdf.parse import parse_pdf
+from pagemill.processors.document import Block, Document
+
+REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
+
+
+def real(name: str) -> Document:
+    path = REAL / name
+    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
+        pytest.skip(f"{name} is not in bench/quality/real/docs")
+    return parse_pdf(path)
+
+
+def tables(document: Document) -> list[Block]:
+    return [block for block in document.blocks if block.type == "table"]
+
+
+def rows_of(document: Document) -> list[tuple[str, ...]]:
+    return [row for table in tables(document) for row in (table.rows or ())]
+
+
+def test_lines_wrapped_inside_a_ruled_row_are_one_row() -> None:
+    # A feature's name over its code points in small type, beside tall example glyphs, all in
+    # the band between two rules: one row, not one row per text line.
+    rows = rows_of(real("scheherazade-feature-table.pdf"))
+    firsts = [row[0] for row in rows if row[0]]
+    assert firsts[1:] == [
+        "Heh (U+0647)",
+        "Arabic U (U+0677, U+06C7)",
+        "Maddah (U+0622, U+0627+U+0653, U+0653)",
+        "Shadda+kasra placement (U+064D, U+0650 with U+0651)",
+    ]
+    heh = rows[1]
+    assert heh[1:3] == ("cv48", "0=Standard")
+    assert heh[4] == "G,O,T"
+    # The next rows of the section leave the name empty: rules drawn in the other columns only.
+    assert rows[2][:2] == ("", "")
+    assert rows[2][2].startswith("3=Kurdish-style")
+
+
+def test_a_slide_header_anchored_at_different_heights_is_one_row() -> None:
+    rows = rows_of(real("pptx-tables-export.pdf"))
+    assert rows[0][1:] == (
+        "vert anchor is inherited",
+        "vert anchor is top",
+        "vert anchor is bottom",
+    )
+    assert rows[1][0] == "unladen swallows"
+
+
+def test_a_word_drawn_in_two_pieces_is_one_word_in_its_cell() -> None:
+    rows = rows_of(real("amiri-arabic-p4-6.pdf"))
+    codes = [cell for row in rows for cell in row if cell.startswith("U")]
+    assert codes == ["U+0600", "U+0601", "U+0602", "U+0603", "U+0604", "U+06DD"]
+
+
+def test_a_table_nested_in_a_cell_is_one_column_of_rows() -> None:
+    document = real("docx-nested-table-export.pdf")
+    found = [table.rows for table in tables(document)]
+    assert (("Text before",), ("Table",), ("Between",), ("Text after",)) in found
+    paragraphs = [block.text for block in document.blocks if block.type == "paragraph"]
+    assert not any("Between" in text for text in paragraphs)
+
+
+def test_a_grid_whose_only_text_is_a_merged_cell_is_a_table() -> None:
+    # Two tables on one slide, each a drawn grid with one merged cell holding text; the
+    # slide's background frame must not join them into one.
+    found = [table.rows for table in tables(real("pptx-tables-export.pdf"))]
+    assert (("merged cell", "", ""),) in found
+    assert (("merged cell", "", "", "", ""),) in found
+
+
+def test_a_row_label_wrapped_onto_its_figures_row_is_one_cell() -> None:
+    rows = rows_of(real("census-arrests.pdf"))
+    murder = next(row for row in rows if row[0].startswith("Murder and nonnegligent"))
+    assert murder[0] == "Murder and nonnegligent manslaughter"
+    assert murder[1:4] == ("10.0", "0.9", "9.1")
+    assert not any(row[0] == "Murder and nonnegligent" for row in rows)
+
+
+def test_dashes_and_codes_of_empty_cells_keep_their_columns() -> None:
+    # A dash (no arrests) and "(X)" (not applicable) before a figure are cells, not list markers.
+    rows = rows_of(real("census-arrests.pdf"))
+    murder = next(row for row in rows if row[0].startswith("Murder and nonnegligent"))
+    assert murder[7:10] == ("1.1", "–", "1.0")  # noqa: RUF001 - the table's dash
+    rape = next(row for row in rows if row[0].startswith("Forcible rape"))
+    assert rape[7:10] == ("–", "–", "–")  # noqa: RUF001
+    embezzlement = next(row for row in rows if row[0].startswith("Embezzlement"))
+    assert embezzlement[1:4] == ("14.6", "–", "14.1")  # noqa: RUF001
+    curfew = next(row for row in rows if row[0].startswith("Curfew"))
+    assert curfew[3:5] == ("(X)", "63.1")
+
+
+def test_a_header_drawn_as_a_grid_above_unruled_figures_heads_their_table() -> None:
+    document = real("census-arrests.pdf")
+    found = tables(document)
+    assert len(found) == 2  # the header grids are not tables of their own
+    arrests, by_race = (table.rows or () for table in found)
+    assert arrests[0][:5] == ("", "Total", "", "Male", "")
+    assert arrests[1][:4] == ("Offense charged", "Total", "Under 18 years", "18 years and over")
+    assert arrests[2][:3] == ("Total", "11,062.6", "1,540.0")
+    # Header lines set flush right with their figures, wider than them, stay in their column.
+    assert by_race[0] == (
+        "Offense charged",
+        "Total",
+        "White",
+        "Black",
+        "American Indian/Alaskan Native",
+        "Asian Pacific Islander",
+    )
+    assert by_race[1][:2] == ("Total", "10,690,561")
+
+
+def test_columns_of_digits_a_little_less_than_an_em_apart_are_cells() -> None:
+    # Two columns of Arabic-Indic digits whose gap is just under an em: a table of two columns
+    # read right to left, not one line per row of both figures run together.
+    found = [table.rows for table in tables(real("amiri-arabic-p4-6.pdf"))]
+    digits = next(rows for rows in found if rows[0] == ("ثابتة", "متغيرة"))
+    assert digits[1:] == (
+        ("٠١٢٣٤٥٦٧٨٩", "٠١٢٣٤٥٦٧٨٩"),
+        ("\u0661" * 10, "\u0661" * 10),  # Arabic-Indic one
+        ("٨٨٨٨٨٨٨٨٨٨", "٨٨٨٨٨٨٨٨٨٨"),
+    )  # the next heading, set off to the side under the table, is not a row of it
+
+
+def test_a_rule_from_one_cell_border_to_another_divides_rows() -> None:
+    # A cell merged over two rows leaves the rule between them drawn only under the cell
+    # beside it: that short rule still parts "6" from "9".
+    found = [table.rows for table in tables(real("docx-merged-cells-export.pdf"))]
+    assert found[3] == (("1", "2", "3"), ("4", "", "6"), ("", "", "9"))
+
+
+def test_a_short_arabic_cell_keeps_the_space_between_its_words() -> None:
+    # An isolated heh and three joined ones, the isolated one drawn last but right of the
+    # others: measured rightwards only, the jump between the two words was the line's letter
+    # spacing, and the space between them was lost.
+    rows = rows_of(real("scheherazade-feature-table.pdf"))
+    examples = [row[3] for row in rows[1:5]]
+    assert all(len(example.split()) == 2 for example in examples), examples
+    assert "\u0647\u0647\u0647\u0647" not in examples  # four letters run together
+
+
+def test_a_contents_entry_glued_to_the_next_is_a_row_of_the_contents_table() -> None:
+    rows = rows_of(real("amiri-arabic-p1-3.pdf"))
+    assert ("التنوين", "٨") in rows
+    assert ("المشاكل المعروفة", "٨") in rows
