@@ -56,6 +56,26 @@ def test_a_csv_is_one_table(tmp_path: Path, filename: str) -> None:
     assert len(rows) == sum(1 for line in CSV.read_text().splitlines() if line.strip())
 
 
+@pytest.mark.parametrize(
+    ("delimiter", "data"),
+    [
+        (";", "Index;Name;Age\n1;Alice;30\n2;Bob\n3;Carol;41;extra\n4;Dan;52\n"),
+        ("|", "Index|Name|Age\n1|Alice|30\n2|Bob|\n3|Carol|41|extra\n"),
+        ("\t", "Index\tName\tAge\n1\tAlice\t30\n2\tBob\n"),
+    ],
+)
+def test_a_ragged_csv_keeps_its_delimiter(tmp_path: Path, delimiter: str, data: str) -> None:
+    """A row with a field missing or one too many does not make the file one column wide."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(data)
+    _, document = convert(path, tmp_path, "ragged.csv")
+    [table] = document.blocks
+    rows = table.rows or ()
+    assert rows[0][:3] == ("Index", "Name", "Age")
+    assert rows[2][:2] == ("2", "Bob")
+    assert document.metadata["delimiter"] == delimiter
+
+
 @pytest.mark.parametrize("filename", ["README.md", "upload"])
 def test_markdown_becomes_headings_lists_and_tables(tmp_path: Path, filename: str) -> None:
     result, document = convert(MARKDOWN, tmp_path, filename)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from pathlib import PurePosixPath
 
 from pagemill.domain.errors import ProcessingError
@@ -89,22 +90,31 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def _delimiter(lines: list[str]) -> str | None:
-    """The delimiter that splits every sampled line into the same number (≥ 2) of fields."""
+def _delimiter(lines: list[str], *, ragged: bool = False) -> str | None:
+    """The delimiter that splits every sampled line into the same number (≥ 2) of fields; when
+    none does and the file is known to be CSV (``ragged``: rows with a field missing or one too
+    many), the one that splits most lines into the number of fields most of them have, provided
+    that is half of them."""
+    best: tuple[int, str] | None = None
     for delimiter in DELIMITERS:
         try:
-            counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+            counts = Counter(len(row) for row in csv.reader(lines, delimiter=delimiter))
         except csv.Error:
             continue
-        if len(counts) == 1 and counts.pop() >= 2:
+        fields, lines_with = counts.most_common(1)[0] if counts else (0, 0)
+        if fields < 2:
+            continue
+        if len(counts) == 1:
             return delimiter
-    return None
+        if ragged and 2 * lines_with >= len(lines) and (best is None or lines_with > best[0]):
+            best = (lines_with, delimiter)
+    return best[1] if best is not None else None
 
 
 def _csv(request: ParseRequest, text: str) -> Document:
     pages = selected_pages(1, request.page_range, request.max_pages)
     sample = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
-    delimiter = _delimiter(sample) or ("\t" if "\t" in text[:4096] else ",")
+    delimiter = _delimiter(sample, ragged=True) or ("\t" if "\t" in text[:4096] else ",")
     rows: list[list[str]] = []
     more_rows = more_columns = False
     # A field may be as long as the file (the module's default cap is 128 KiB).
