@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pagemill.processors.convert.formats import ParseRequest
+from pagemill.processors.convert.office.omml import M, to_latex
 from pagemill.processors.convert.office.safety import (
     BlockSink,
     check_zip,
@@ -221,6 +222,10 @@ def _pieces(element: Element) -> Iterator[_Piece]:
         elif tag == f"{W}br":
             page = child.get(f"{W}type") == "page"
             yield _Piece("page") if page else _Piece("text", " ")
+        elif tag == f"{M}oMathPara":  # an equation on its own line
+            yield _Piece("text", f" $${to_latex(child)}$$ ")
+        elif tag == f"{M}oMath":
+            yield _Piece("text", f"${to_latex(child)}$")
         elif tag in (f"{W}drawing", f"{W}pict"):
             yield _Piece("picture", element=child)
             for box in child.iter(f"{W}txbxContent"):
