@@ -55,7 +55,8 @@ PARSERS: dict[str, str] = {
     "xlsx": "pagemill.processors.convert.office.xlsx:parse",
     "html": "pagemill.processors.convert.web.html:parse",
     "epub": "pagemill.processors.convert.web.epub:parse",
-    "text": "pagemill.processors.convert.web.text:parse",  # plain text, CSV, Markdown
+    # plain text, CSV, Markdown, XML, AsciiDoc, subtitles, JSON, notebooks
+    "text": "pagemill.processors.convert.web.text:parse",
     # Legacy Office and OpenDocument: converted to their OOXML twin by LibreOffice.
     **dict.fromkeys(
         ("doc", "xls", "ppt", "odt", "ods", "odp"),
@@ -67,6 +68,8 @@ PARSERS: dict[str, str] = {
 # under a name with no extension; see ``foreign_text``.
 DOCUMENT_EXTENSIONS = frozenset(
     {".txt", ".text", ".log", ".csv", ".tsv", ".tab", ".md", ".markdown", ".mdown", ".mkd"}
+    | {".xml", ".nxml", ".rss", ".atom", ".adoc", ".asciidoc", ".vtt", ".srt"}
+    | {".json", ".jsonl", ".ndjson", ".ipynb"}
     | {".html", ".htm", ".xhtml", ".epub", ".pdf"}
     | {".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp"}
     | {".docx", ".doc", ".xlsx", ".xlsm", ".xltx", ".xls", ".pptx", ".ppt"}

@@ -1,0 +1,114 @@
+"""Subtitles and captions (WebVTT, SRT) → the transcript as paragraphs.
+
+What a reader of a converted transcript wants is the speech, in readable paragraphs, with a
+way back to the recording: so consecutive cues are joined into one paragraph, and each
+paragraph starts with the time of its first cue as a small prefix (``[01:23]``, or
+``[1:02:03]`` past an hour). A new paragraph starts when the speaker changes (WebVTT's
+``<v Name>``, which then leads the paragraph as "Name:"), after a pause of
+``PAUSE_SECONDS`` or more, or once a paragraph is ``PARAGRAPH_CHARS`` long and its last cue
+ends a sentence. Cue settings, styling tags, ``NOTE``/``STYLE``/``REGION`` blocks and cue
+identifiers are dropped; a line that repeats the previous cue's last line (roll-up captions,
+as YouTube's) is not written twice.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from pagemill.processors.convert.office.safety import BlockSink, collapse
+
+PAUSE_SECONDS = 2.0
+PARAGRAPH_CHARS = 500
+TIMING = re.compile(
+    r"^\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"
+)
+SRT_START = re.compile(r"^\s*\d+\s*\n\s*(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->", re.MULTILINE)
+VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
+TAG = re.compile(r"</?[^>\s][^>]*>|\{\\[^}]*\}")
+SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+
+
+@dataclass(slots=True)
+class Cue:
+    start: float
+    end: float
+    speaker: str
+    lines: list[str]
+
+
+def looks_like_subtitles(text: str) -> bool:
+    head = text.lstrip("\ufeff \t\r\n")
+    return head.startswith("WEBVTT") or SRT_START.match(head) is not None
+
+
+def write_subtitles(text: str, sink: BlockSink) -> dict[str, object]:
+    kind = "webvtt" if text.lstrip("\ufeff \t\r\n").startswith("WEBVTT") else "srt"
+    cues = read_cues(text)
+    paragraphs: list[tuple[Cue, list[str]]] = []
+    previous: Cue | None = None
+    last_line = ""
+    for cue in cues:
+        lines = [line for line in cue.lines if line and line != last_line]
+        if cue.lines:
+            last_line = cue.lines[-1]
+        if not lines:
+            continue
+        current = paragraphs[-1] if paragraphs else None
+        if current is None or previous is None or _breaks(previous, cue, " ".join(current[1])):
+            paragraphs.append((cue, []))
+            current = paragraphs[-1]
+        current[1].extend(lines)
+        previous = cue
+    for first, lines in paragraphs:
+        speaker = f"{first.speaker}: " if first.speaker else ""
+        sink.add(0, "paragraph", f"[{_clock(first.start)}] {speaker}{collapse(' '.join(lines))}")
+    return {"parser": kind, "cues": len(cues)}
+
+
+def _breaks(previous: Cue, cue: Cue, paragraph: str) -> bool:
+    if cue.speaker != previous.speaker and cue.speaker:
+        return True
+    if cue.start - previous.end >= PAUSE_SECONDS:
+        return True
+    return len(paragraph) >= PARAGRAPH_CHARS and SENTENCE_END.search(paragraph) is not None
+
+
+def read_cues(text: str) -> list[Cue]:
+    """The cues of a WebVTT or SRT file, in file order."""
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    cues: list[Cue] = []
+    speaker = ""
+    for block in blocks:
+        lines = block.strip("\n").split("\n")
+        timing_at = next((i for i, line in enumerate(lines) if TIMING.match(line)), None)
+        if timing_at is None or timing_at > 1:
+            continue  # the header, NOTE, STYLE and REGION blocks, or damage
+        timing = TIMING.match(lines[timing_at])
+        assert timing is not None
+        words: list[str] = []
+        for line in lines[timing_at + 1 :]:
+            voice = VOICE.search(line)
+            if voice:
+                speaker = collapse(voice.group(1))
+            cleaned = collapse(html.unescape(TAG.sub("", line)))
+            if cleaned:
+                words.append(cleaned)
+        cues.append(Cue(_seconds(timing.group(1)), _seconds(timing.group(2)), speaker, words))
+    return cues
+
+
+def _seconds(stamp: str) -> float:
+    parts = stamp.replace(",", ".").split(":")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
