@@ -59,26 +59,30 @@ def write_patent(root: Element, sink: BlockSink) -> dict[str, object]:
 
 def _section(section: Element, sink: BlockSink) -> None:
     for node in section:
-        name = local(node)
-        if name == "heading":
-            level = int(node.get("level", "1")) if node.get("level", "1").isdigit() else 1
-            words = text(node)
-            if words:
-                sink.add(0, "heading", words, level=min(level + 2, MAX_HEADING_LEVEL))
-        elif name == "claim":
-            _paragraph(sink, text(node))
-        elif name in ("p", "claim-text"):
-            _paragraph_with_tables(node, sink)
-        elif name in ("tables", "table"):
-            for table in node.iter():
-                if local(table) == "table":
-                    table_rows(sink, 0, table)
-        elif name in ("ul", "ol"):
-            for item in children(node, "li"):
-                if text(item):
-                    sink.add(0, "list_item", tidy(text(item)))
-        elif name not in ("figref", "maths", "img"):
-            _section(node, sink)  # description-of-drawings and other wrappers
+        _node(node, sink)
+
+
+def _node(node: Element, sink: BlockSink) -> None:
+    name = local(node)
+    if name == "heading":
+        level = int(node.get("level", "1")) if node.get("level", "1").isdigit() else 1
+        words = text(node)
+        if words:
+            sink.add(0, "heading", words, level=min(level + 2, MAX_HEADING_LEVEL))
+    elif name == "claim":
+        _paragraph(sink, text(node))
+    elif name in ("p", "claim-text"):
+        _paragraph_with_tables(node, sink)
+    elif name in ("tables", "table"):
+        for table in node.iter():
+            if local(table) == "table":
+                table_rows(sink, 0, table)
+    elif name in ("ul", "ol"):
+        for item in children(node, "li"):
+            if text(item):
+                sink.add(0, "list_item", tidy(text(item)))
+    elif name not in ("figref", "maths", "img"):
+        _section(node, sink)  # description-of-drawings and other wrappers
 
 
 def _paragraph_with_tables(paragraph: Element, sink: BlockSink) -> None:
@@ -88,19 +92,11 @@ def _paragraph_with_tables(paragraph: Element, sink: BlockSink) -> None:
         if local(node) in ("tables", "table", "ul", "ol"):
             _paragraph(sink, "".join(pieces))
             pieces = []
-            _section_of(node, sink)
+            _node(node, sink)
         else:
             pieces.append("".join(node.itertext()))
         pieces.append(node.tail or "")
     _paragraph(sink, "".join(pieces))
-
-
-def _section_of(node: Element, sink: BlockSink) -> None:
-    from xml.etree.ElementTree import Element as Wrapper
-
-    wrapper = Wrapper("wrapper")
-    wrapper.append(node)
-    _section(wrapper, sink)
 
 
 def _paragraph(sink: BlockSink, words: str) -> None:

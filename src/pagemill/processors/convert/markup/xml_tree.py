@@ -38,8 +38,18 @@ def parse_xml(data: bytes) -> Element:
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import DefusedXMLParser
 
-    parser = DefusedXMLParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    class Parser(DefusedXMLParser):  # type: ignore[misc]
+        def _default(self, text: str) -> None:
+            # An entity no one defined stays as written ("&foo;") instead of failing the file.
+            if text.startswith("&") and text.endswith(";"):
+                self.entity.setdefault(text[1:-1], text)
+            super()._default(text)
+
+    parser = Parser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
     parser.entity.update(HTML_ENTITIES)
+    # As if a DTD were named (never read: parameter entity parsing stays off), so that expat
+    # hands named references to the table above instead of failing on the first one.
+    parser.parser.UseForeignDTD(True)
     try:
         parser.feed(data)
         return parser.close()
@@ -112,6 +122,7 @@ SEPARATED = frozenset(
         *("surname", "given-names", "prefix", "suffix", "name", "string-name", "collab"),
         *("year", "source", "volume", "issue", "fpage", "lpage", "article-title", "etal"),
         *("p", "title", "label", "td", "th", "tr", "br", "li", "item", "list-item"),
+        "claim-text",
     }
 )
 
