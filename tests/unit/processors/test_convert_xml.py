@@ -7,7 +7,6 @@ formats (JATS 1.2, USPTO grant v4.5, Atom 1.0).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
