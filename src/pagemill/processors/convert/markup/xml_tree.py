@@ -14,6 +14,8 @@ import html.entities
 from collections.abc import Iterator
 from typing import Any
 
+from defusedxml.ElementTree import DefusedXMLParser
+
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.office.safety import BlockSink, collapse
 from pagemill.processors.convert.web.html import BlockWriter, make_soup
@@ -26,6 +28,17 @@ HTML_ENTITIES = {
 }
 
 
+class _LenientParser(DefusedXMLParser):
+    """defusedxml's parser, but an entity nobody defined stays as written (``&foo;``) instead
+    of failing the whole file (the pure-Python parser routes references through
+    ``_default``)."""
+
+    def _default(self, text: str) -> None:
+        if text.startswith("&") and text.endswith(";"):
+            self.entity.setdefault(text[1:-1], text)
+        super()._default(text)  # type: ignore[misc]
+
+
 class MalformedXml(ValueError):
     """The bytes are not well-formed XML (the caller may read them as plain text)."""
 
@@ -36,16 +49,8 @@ def parse_xml(data: bytes) -> Element:
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import DefusedXMLParser
 
-    class Parser(DefusedXMLParser):  # type: ignore[misc]
-        def _default(self, text: str) -> None:
-            # An entity no one defined stays as written ("&foo;") instead of failing the file.
-            if text.startswith("&") and text.endswith(";"):
-                self.entity.setdefault(text[1:-1], text)
-            super()._default(text)
-
-    parser = Parser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    parser = _LenientParser(forbid_dtd=False, forbid_entities=True, forbid_external=True)
     parser.entity.update(HTML_ENTITIES)
     # As if a DTD were named (never read: parameter entity parsing stays off), so that expat
     # hands named references to the table above instead of failing on the first one.
