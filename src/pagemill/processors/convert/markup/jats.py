@@ -14,8 +14,9 @@ open-access publishers.
 * ``<list>`` items are list items (numbered when ``list-type`` says an order); ``<def-list>``
   items read "term: definition"; ``<preformat>``/``<code>`` are code blocks.
 * back: acknowledgements, appendices, notes and footnotes under their titles; ``<ref-list>``
-  is a "References" heading and a numbered list, one item per reference (structured
-  ``element-citation`` parts joined as a citation reads).
+  is a "References" heading and a list, one item per reference, numbered by the references'
+  own labels (structured ``element-citation`` parts joined as a reference list prints them:
+  "Authors. 2009. Title. Source 324:1729-1732. doi: …").
 """
 
 from __future__ import annotations
@@ -216,11 +217,12 @@ class ArticleWriter:
 
     def references(self, element: Element, level: int) -> None:
         self.heading(section_title(element) or DEFAULT_TITLES["ref-list"], level)
-        for number, reference in enumerate(children(element, "ref"), start=1):
-            label = text(child(reference, "label")).strip("[]. ") or str(number)
+        for reference in children(element, "ref"):
+            # Numbered when the journal numbers its references; author-year lists are not.
+            label = text(child(reference, "label")).strip("[]. ")
             words = citation(reference)
             if words:
-                self.sink.add(0, "list_item", tidy(f"{label}. {words}"))
+                self.sink.add(0, "list_item", tidy(f"{label}. {words}" if label else words))
         for sub_list in children(element, "ref-list"):
             self.references(sub_list, level + 1)
 
@@ -266,42 +268,56 @@ def citation(reference: Element) -> str:
 
 
 def citation_parts(cited: Element) -> Iterable[str]:
-    """The parts of a structured citation as it is printed: "Authors. Title. Source.
-    2001;4(2):1-9." (volume, issue and pages follow the year)."""
-    numbers = {local(part): text(part) for part in cited if local(part) in LOCATORS}
+    """The parts of a structured citation in the order given, as a reference list prints
+    them: volume, issue and pages join the source ("Science 324:1729-1732"), or follow the
+    year when the year comes after the source ("Nature. 2001;4:1-9"); a DOI reads "doi: …";
+    other identifiers and links are left out."""
+    numbers = {local(part): text(part) for part in cited if local(part) in LOCATORS | {"year"}}
+    order = [local(part) for part in cited]
+    year_after_source = (
+        "source" in order and "year" in order and order.index("year") > order.index("source")
+    )
+    located = False
     for part in cited:
         name = local(part)
-        if name in LOCATORS:
-            if name == "year":
-                yield _locator(numbers)
-            continue
         if name == "person-group":
             people = [
-                text(node) if local(node) != "name" else surname_first(node)
+                surname_first(node) if local(node) == "name" else text(node) or "et al"
                 for node in part
                 if local(node) in ("name", "string-name", "collab", "etal")
             ]
-            yield ", ".join(p if p != "" else "et al" for p in people)
+            yield ", ".join(people)
         elif name in ("name", "string-name"):
             yield surname_first(part) if name == "name" else text(part)
-        elif name in ("pub-id", "ext-link", "uri", "comment") and not text(part):
+        elif name == "source" or (name in LOCATORS and not located):
+            located = True
+            source = text(part) if name == "source" else ""
+            if year_after_source:  # Vancouver, as PubMed Central prints it: "Nature. 2001;4:1-9"
+                yield source
+                yield ";".join(x for x in (numbers.get("year", ""), _locator(numbers)) if x)
+            else:  # author-year, as eLife prints it: "2009. … Science 324:1729-1732"
+                yield collapse(f"{source} {_locator(numbers)}")
+        elif name == "year" and year_after_source:
             continue
-        elif text(part):
+        elif name == "pub-id":
+            if part.get("pub-id-type") == "doi" and text(part):
+                yield f"doi: {text(part)}"
+        elif name not in LOCATORS and name not in ("ext-link", "uri", "comment") and text(part):
             yield text(part)
 
 
-LOCATORS = frozenset({"year", "volume", "issue", "fpage", "lpage", "elocation-id"})
+LOCATORS = frozenset({"volume", "issue", "fpage", "lpage", "elocation-id"})
 
 
 def _locator(numbers: dict[str, str]) -> str:
+    """"324(2):1729-1732" from a citation's volume, issue and pages."""
     volume = numbers.get("volume", "")
     if numbers.get("issue"):
         volume += f"({numbers['issue']})"
     pages = numbers.get("fpage", "") or numbers.get("elocation-id", "")
     if pages and numbers.get("lpage"):
-        pages += f"-{numbers['lpage']}"
-    where = ":".join(part for part in (volume, pages) if part)
-    return ";".join(part for part in (numbers.get("year", ""), where) if part)
+        pages += f"\u2013{numbers['lpage']}"
+    return ":".join(part for part in (volume, pages) if part)
 
 
 def surname_first(name: Element) -> str:
