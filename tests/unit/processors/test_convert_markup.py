@@ -79,6 +79,19 @@ def test_srt_and_rolled_up_captions(tmp_path: Path) -> None:
     assert markdown == "[00:01] So this is how it starts.\n\n[1:00:10] An hour later."
 
 
+def test_cues_without_blank_lines_and_timestamp_tags(tmp_path: Path) -> None:
+    """Caption exporters (as youtube-dl's) run cues together and time every word."""
+    vtt = (
+        "WEBVTT\nKind: captions\nLanguage: en\n\n"
+        "00:04:46.070 --> 00:04:46.470 align:start position:0%\nyeah\n\n"
+        "00:04:46.470 --> 00:05:04.080 align:start position:0%\nyeah\n<c.colorCCCCCC>what</c>\n"
+        "00:05:04.080 --> 00:05:05.069 align:start position:0%\n"
+        "this<00:05:04.199><c> will</c><c.colorE5E5E5><00:05:04.379><c> happen</c></c>\n"
+    )
+    markdown, _ = convert(tmp_path, "captions.vtt", vtt.encode())
+    assert markdown == "[04:46] yeah what this will happen"
+
+
 def test_json_is_pretty_printed_in_a_code_block(tmp_path: Path) -> None:
     markdown, document = convert(tmp_path, "data.json", b'{"a": [1, {"b": "\xc3\xbc"}]}')
     assert markdown == '```json\n{\n  "a": [\n    1,\n    {\n      "b": "ü"\n    }\n  ]\n}\n```'

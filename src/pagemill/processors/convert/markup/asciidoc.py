@@ -38,7 +38,11 @@ SKIPPED_LINES = frozenset({"'''", "<<<", "---", "***"})
 CELL_SPEC = re.compile(r"^\s*(?:\d+(?:\.\d+)?[+*])?[<^>]?(?:\.[<^>])?[adehlmsv]?\s*$")
 TRAILING_SPAN = re.compile(r"\s+\d+(?:\.\d+)?[+*][<^>]?(?:\.[<^>])?[adehlmsv]?\s*$")
 ATTRIBUTE_REFERENCE = re.compile(r"\{([\w-]+)\}")
+BARE_XREF = re.compile(r"<<([^,>]+)>>")
 INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\[\.[\w.-]+\](?=[_*`+])"), ""),  # a role before formatted text
+    (re.compile(r'"`(.+?)`"'), "\u201c\\1\u201d"),  # curved quotes
+    (re.compile(r"'`(.+?)`'"), "\u2018\\1\u2019"),
     (re.compile(r"(?:https?|ftp|mailto|link|xref):(\S*?)\[([^\]]*)\]"), r"\2"),
     (re.compile(r"image:{1,2}\S*?\[([^\],]*)[^\]]*\]"), r"\1"),
     (re.compile(r"<<([^,>]+),\s*([^>]+)>>"), r"\2"),
@@ -83,8 +87,13 @@ class AsciidocReader:
         self.title = ""
         self.pending_style = ""  # the first positional attribute of [..] before a block
         self.pending_language: str | None = None
+        self.sections: dict[str, str] = {}  # section title, by its letters (an id's key)
 
     def read(self, lines: list[str]) -> None:
+        for line in lines:  # cross references may point forward: know every section first
+            heading = HEADING.match(line)
+            if heading:
+                self.sections[_section_key(heading.group(2))] = heading.group(2)
         index = 0
         while index < len(lines):
             index = self.step(lines, index)
@@ -100,7 +109,8 @@ class AsciidocReader:
             return index + 1
         entry = ATTRIBUTE_ENTRY.match(stripped)
         if entry:
-            self.attributes[entry.group(1)] = entry.group(2)
+            # A value may refer to attributes set before it (":issues-uri: {repo-uri}/issues").
+            self.attributes[entry.group(1)] = self.substitute(entry.group(2))
             return index + 1
         attributes = BLOCK_ATTRIBUTES.match(stripped)
         if attributes and not stripped.startswith("[["):
@@ -147,8 +157,9 @@ class AsciidocReader:
         positional = [part.strip() for part in inside.split(",")]
         style = positional[0].lstrip("#.%") if positional else ""
         self.pending_style = style
-        if style == "source" and len(positional) > 1 and positional[1]:
-            self.pending_language = positional[1]
+        if style == "source":
+            language = positional[1] if len(positional) > 1 else ""
+            self.pending_language = language or self.attributes.get("source-language") or None
         if style == "cols" or inside.startswith("cols") or "cols=" in inside:
             self.pending_style = inside
 
@@ -261,9 +272,16 @@ class AsciidocReader:
         if words:
             self.sink.add(0, "paragraph", f"{prefix} {words}".strip())
 
-    def inline(self, words: str) -> str:
-        words = ATTRIBUTE_REFERENCE.sub(
+    def substitute(self, words: str) -> str:
+        return ATTRIBUTE_REFERENCE.sub(
             lambda match: self.attributes.get(match.group(1), match.group(0)), words
+        )
+
+    def inline(self, words: str) -> str:
+        words = self.substitute(words)
+        # <<id>> without text reads as the title of the section it points to.
+        words = BARE_XREF.sub(
+            lambda match: self.sections.get(_section_key(match.group(1)), match.group(1)), words
         )
         for pattern, replacement in INLINE_RULES:
             words = pattern.sub(replacement, words)
@@ -271,6 +289,12 @@ class AsciidocReader:
 
 
 ADMONITIONS = frozenset({"NOTE", "TIP", "IMPORTANT", "WARNING", "CAUTION"})
+
+
+def _section_key(title_or_id: str) -> str:
+    """What a section's title and its generated id share: their letters and digits (the id
+    ``_writing_and_executing_tests`` or ``writing-and-executing-tests``)."""
+    return re.sub(r"[\W_]+", "", title_or_id.lower())
 
 
 def _column_count(style: str) -> int:

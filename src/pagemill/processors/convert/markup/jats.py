@@ -310,7 +310,7 @@ LOCATORS = frozenset({"volume", "issue", "fpage", "lpage", "elocation-id"})
 
 
 def _locator(numbers: dict[str, str]) -> str:
-    """"324(2):1729-1732" from a citation's volume, issue and pages."""
+    """ "324(2):1729-1732" from a citation's volume, issue and pages."""
     volume = numbers.get("volume", "")
     if numbers.get("issue"):
         volume += f"({numbers['issue']})"

@@ -76,26 +76,30 @@ def _breaks(previous: Cue, cue: Cue, paragraph: str) -> bool:
 
 
 def read_cues(text: str) -> list[Cue]:
-    """The cues of a WebVTT or SRT file, in file order."""
-    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """The cues of a WebVTT or SRT file, in file order. A timing line starts a cue (also
+    without a blank line before it, as some caption exporters write); a blank line ends it;
+    lines outside cues (the header, ``NOTE``/``STYLE``/``REGION`` blocks, cue identifiers)
+    are not text."""
     cues: list[Cue] = []
+    current: Cue | None = None
     speaker = ""
-    for block in blocks:
-        lines = block.strip("\n").split("\n")
-        timing_at = next((i for i, line in enumerate(lines) if TIMING.match(line)), None)
-        if timing_at is None or timing_at > 1:
-            continue  # the header, NOTE, STYLE and REGION blocks, or damage
-        timing = TIMING.match(lines[timing_at])
-        assert timing is not None
-        words: list[str] = []
-        for line in lines[timing_at + 1 :]:
-            voice = VOICE.search(line)
-            if voice:
-                speaker = collapse(voice.group(1))
-            cleaned = collapse(html.unescape(TAG.sub("", line)))
-            if cleaned:
-                words.append(cleaned)
-        cues.append(Cue(_seconds(timing.group(1)), _seconds(timing.group(2)), speaker, words))
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        timing = TIMING.match(line)
+        if timing is not None:
+            current = Cue(_seconds(timing.group(1)), _seconds(timing.group(2)), speaker, [])
+            cues.append(current)
+            continue
+        if not line.strip():
+            current = None
+            continue
+        if current is None:
+            continue
+        voice = VOICE.search(line)
+        if voice:
+            speaker = current.speaker = collapse(voice.group(1))
+        cleaned = collapse(html.unescape(TAG.sub("", line)))
+        if cleaned:
+            current.lines.append(cleaned)
     return cues
 
 
