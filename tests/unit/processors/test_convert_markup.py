@@ -154,6 +154,11 @@ def test_the_kind_of_text_comes_from_the_extension_then_the_content() -> None:
     assert text_kind("upload", "# Title\n\nSome text.\n\n- one\n- two\n") == "markdown"
 
 
+def test_text_that_only_starts_like_xml_is_read_as_what_it_is(tmp_path: Path) -> None:
+    markdown, _ = convert(tmp_path, "upload", b"<3 to all of you\n\n# Plans\n\n- one\n- two\n")
+    assert markdown == "<3 to all of you\n\n# Plans\n\n- one\n- two"
+
+
 def test_the_new_types_are_accepted_and_unknown_ones_still_refused(tmp_path: Path) -> None:
     for name in ("a.xml", "a.nxml", "a.rss", "a.atom", "a.adoc", "a.vtt", "a.srt", "a.ipynb"):
         assert foreign_text("text", name) is None, name

@@ -81,7 +81,8 @@ def parse(request: ParseRequest) -> Document:
             document = parse_xml_document(request, data)
             if document is not None:
                 return document
-            kind = "text"  # not well-formed: read as the text it is
+            # Not well-formed: "<3 all of you" is text, and so is a broken .xml file.
+            kind = "text" if suffix_of(request.filename) in MARKUP_EXTENSIONS else prose_kind(text)
         if kind in ("asciidoc", "subtitles", "json"):
             return _markup(request, text, kind)
         if kind == "csv":
@@ -97,7 +98,7 @@ def text_kind(filename: str, text: str) -> str:
     from pagemill.processors.convert.markup.asciidoc import looks_like_asciidoc
     from pagemill.processors.convert.markup.subtitles import looks_like_subtitles
 
-    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    suffix = suffix_of(filename)
     if suffix in CSV_EXTENSIONS:
         return "csv"
     if suffix in MARKDOWN_EXTENSIONS:
@@ -115,12 +116,21 @@ def text_kind(filename: str, text: str) -> str:
         return "xml"
     if looks_like_asciidoc(text):
         return "asciidoc"
+    return prose_kind(text)
+
+
+def prose_kind(text: str) -> str:
+    """``"markdown"``, ``"csv"`` or ``"text"`` by the first lines."""
     lines = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
     if sum(1 for line in lines if MARKDOWN_LINE.match(line)) * 4 >= max(len(lines), 1):
         return "markdown"
     if len(lines) >= 2 and _delimiter(lines) is not None:
         return "csv"
     return "text"
+
+
+def suffix_of(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).suffix.lower()
 
 
 def _is_json(text: str) -> bool:
