@@ -59,10 +59,21 @@ def test_a_jats_article_has_its_sections_tables_lists_and_references(
     items = [block.text for block in document.blocks if block.type == "list_item"]
     assert items[:2] == ["1. one", "2. two"]
     assert items[2] == "1. Lee K, Wu M. Fly sleep. Nature. 2001;4:1\u20139"
-    assert items[3] == "Roe A. Naps. Cell. 2010; 3: 5."  # no label: not numbered
+    # No label, but the text cites by number ("[1]"): numbered in order.
+    assert items[3] == "2. Roe A. Naps. Cell. 2010; 3: 5."
     assert "Figure 1. A fly." in texts
     assert document.metadata["parser"] == "jats" and document.metadata["doi"] == "10.1/x"
     assert "<" not in markdown
+
+
+def test_author_year_references_are_not_numbered(tmp_path: Path) -> None:
+    article = (
+        b"<article><body><p>As shown (<xref ref-type='bibr' rid='r1'>Lee, 2001</xref>).</p>"
+        b"</body><back><ref-list><ref id='r1'><mixed-citation>Lee K. 2001. Fly sleep."
+        b"</mixed-citation></ref></ref-list></back></article>"
+    )
+    markdown, _ = convert(tmp_path, "a.xml", article)
+    assert markdown.endswith("## References\n\n- Lee K. 2001. Fly sleep.")
 
 
 def test_a_uspto_patent_has_title_abstract_description_and_claims(tmp_path: Path) -> None:

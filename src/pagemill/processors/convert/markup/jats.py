@@ -15,8 +15,9 @@ open-access publishers.
   items read "term: definition"; ``<preformat>``/``<code>`` are code blocks.
 * back: acknowledgements, appendices, notes and footnotes under their titles; ``<ref-list>``
   is a "References" heading and a list, one item per reference, numbered by the references'
-  own labels (structured ``element-citation`` parts joined as a reference list prints them:
-  "Authors. 2009. Title. Source 324:1729-1732. doi: …").
+  own labels, or in order when the text cites them by number ("[3]"); structured
+  ``element-citation`` parts are joined as a reference list prints them ("Authors. 2009.
+  Title. Source 324:1729-1732. doi: …").
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ DEFAULT_TITLES = {
     "ref-list": "References",
     "glossary": "Glossary",
 }
+NUMBERED_CITATION = re.compile(r"[\[(]?\d+(?:\s*[-\u2013,]\s*\d+)*[\])]?")
 SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:)\]])")
 SPACE_AFTER_BRACKET = re.compile(r"([(\[])\s+")
 
@@ -70,7 +72,13 @@ def is_article(root: Element) -> bool:
 
 def write_article(root: Element, sink: BlockSink) -> dict[str, object]:
     """The article's blocks on page 0; metadata (title, DOI, article type) for the result."""
-    writer = ArticleWriter(sink)
+    citations = [
+        text(node)
+        for node in root.iter()
+        if local(node) == "xref" and node.get("ref-type") == "bibr"
+    ]
+    numbered = bool(citations) and all(NUMBERED_CITATION.fullmatch(c) for c in citations if c)
+    writer = ArticleWriter(sink, numbered_citations=numbered)
     metadata: dict[str, object] = {"parser": "jats"}
     meta = find(root, "front", "article-meta")
     if meta is not None:
@@ -89,8 +97,9 @@ def write_article(root: Element, sink: BlockSink) -> dict[str, object]:
 
 
 class ArticleWriter:
-    def __init__(self, sink: BlockSink) -> None:
+    def __init__(self, sink: BlockSink, numbered_citations: bool = False) -> None:
         self.sink = sink
+        self.numbered_citations = numbered_citations
 
     def heading(self, words: str, level: int) -> None:
         if words:
@@ -217,9 +226,11 @@ class ArticleWriter:
 
     def references(self, element: Element, level: int) -> None:
         self.heading(section_title(element) or DEFAULT_TITLES["ref-list"], level)
-        for reference in children(element, "ref"):
-            # Numbered when the journal numbers its references; author-year lists are not.
+        for number, reference in enumerate(children(element, "ref"), start=1):
+            # Numbered when the journal numbers its references (its labels, or citations in
+            # the text that read "[3]"); author-year lists are not.
             label = text(child(reference, "label")).strip("[]. ")
+            label = label or (str(number) if self.numbered_citations else "")
             words = citation(reference)
             if words:
                 self.sink.add(0, "list_item", tidy(f"{label}. {words}" if label else words))
