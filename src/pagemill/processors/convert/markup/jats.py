@@ -60,7 +60,7 @@ DEFAULT_TITLES = {
     "glossary": "Glossary",
 }
 NUMBERED_CITATION = re.compile(r"[\[(]?\d+(?:\s*[-\u2013,]\s*\d+)*[\])]?")
-SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:)\]])")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:)\]])(?=\s|$)")  # not " ...word"
 SPACE_AFTER_BRACKET = re.compile(r"([(\[])\s+")
 
 
@@ -313,7 +313,7 @@ def citation_parts(cited: Element) -> Iterable[str]:
         elif name == "pub-id":
             if part.get("pub-id-type") == "doi" and text(part):
                 yield f"doi: {text(part)}"
-        elif name not in LOCATORS and name not in ("ext-link", "uri", "comment") and text(part):
+        elif name not in LOCATORS and name not in ("ext-link", "uri") and text(part):
             yield text(part)
 
 
@@ -335,9 +335,16 @@ def surname_first(name: Element) -> str:
     return collapse(f"{text(child(name, 'surname'))} {text(child(name, 'given-names'))}")
 
 
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
 def inline(element: Element) -> str:
-    """An inline element's text (emphasis, links, citations, inline formulas) as it reads."""
-    return "".join(element.itertext())
+    """An inline element's text (emphasis, links, citations, inline formulas) as it reads; a
+    link without text reads as its address."""
+    words = "".join(element.itertext())
+    if not words.strip() and local(element) in ("ext-link", "uri", "email"):
+        return str(element.get(XLINK_HREF) or "")
+    return words
 
 
 def tidy(words: str) -> str:
