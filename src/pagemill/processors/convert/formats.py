@@ -199,7 +199,7 @@ def foreign_text(kind: str, filename: str) -> str | None:
     """Why a document is refused although its bytes read as text, or None.
 
     Any run of printable bytes is "text", so for text the name decides: a file named as a type
-    this server does not convert (``data.xyz``, ``notes.json``) is refused rather than
+    this server does not convert (``data.xyz``, ``config.toml``) is refused rather than
     converted as prose, as the hosted API refuses a file type it does not list. A listed type
     whose bytes are text (a ``.pdf`` that is not one) is converted as text, as before; a name
     without an extension (``document``, a URL's last segment) is accepted, and so is a suffix
