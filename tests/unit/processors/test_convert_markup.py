@@ -102,6 +102,19 @@ def test_json_is_pretty_printed_in_a_code_block(tmp_path: Path) -> None:
     assert broken == "```\n{not json\n```"
 
 
+def test_json_nested_deeper_than_the_parser_goes_is_kept_as_text(tmp_path: Path) -> None:
+    data = b"[" * 100_000 + b"]" * 100_000
+    markdown, _ = convert(tmp_path, "deep.json", data)
+    assert markdown == "```\n" + data.decode() + "\n```"
+
+
+def test_a_line_of_unclosed_asciidoc_markers_is_read_in_one_pass(tmp_path: Path) -> None:
+    """Inline spans never run across their own marker (no quadratic backtracking)."""
+    line = "*a _b #c +d <<e https://f[ " * 20_000
+    markdown, _ = convert(tmp_path, "a.adoc", f"= T\n\n{line}\n".encode())
+    assert markdown.startswith("# T\n\n*a _b #c +d <<e https://f[")
+
+
 def test_a_notebook_reads_markdown_code_in_its_language_and_outputs(tmp_path: Path) -> None:
     markdown, document = convert(
         tmp_path, "analysis.ipynb", (MARKUP / "analysis.ipynb").read_bytes()

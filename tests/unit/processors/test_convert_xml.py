@@ -194,3 +194,9 @@ def test_an_external_dtd_is_never_read(tmp_path: Path) -> None:
     data = f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "file://{dtd}"><r>x &s; y</r>'.encode()
     markdown, _ = convert(tmp_path, "evil.xml", data)
     assert "TOPSECRET" not in markdown and markdown == "x &s; y"
+
+
+def test_xml_nested_thousands_deep_is_still_its_text(tmp_path: Path) -> None:
+    data = b"<a>" * 50_000 + b"deep" + b"</a>" * 50_000
+    markdown, _ = convert(tmp_path, "deep.xml", data)
+    assert markdown == "deep"

@@ -38,22 +38,24 @@ SKIPPED_LINES = frozenset({"'''", "<<<", "---", "***"})
 CELL_SPEC = re.compile(r"^\s*(?:\d+(?:\.\d+)?[+*])?[<^>]?(?:\.[<^>])?[adehlmsv]?\s*$")
 TRAILING_SPAN = re.compile(r"\s+\d+(?:\.\d+)?[+*][<^>]?(?:\.[<^>])?[adehlmsv]?\s*$")
 ATTRIBUTE_REFERENCE = re.compile(r"\{([\w-]+)\}")
-BARE_XREF = re.compile(r"<<([^,>]+)>>")
+BARE_XREF = re.compile(r"<<([^,<>]+)>>")
+# Spans never run across their own marker ([^*]… rather than .*?), so a line full of unclosed
+# markers costs one pass, not one pass per marker.
 INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\[\.[\w.-]+\](?=[_*`+])"), ""),  # a role before formatted text
-    (re.compile(r'"`(.+?)`"'), "\u201c\\1\u201d"),  # curved quotes
-    (re.compile(r"'`(.+?)`'"), "\u2018\\1\u2019"),
-    (re.compile(r"(?:https?|ftp|mailto|link|xref):(\S*?)\[([^\]]*)\]"), r"\2"),
-    (re.compile(r"image:{1,2}\S*?\[([^\],]*)[^\]]*\]"), r"\1"),
-    (re.compile(r"<<([^,>]+),\s*([^>]+)>>"), r"\2"),
-    (re.compile(r"<<([^>]+)>>"), r"\1"),
-    (re.compile(r"\*\*(.+?)\*\*"), r"\1"),
-    (re.compile(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])"), r"\1"),
-    (re.compile(r"__(.+?)__"), r"\1"),
-    (re.compile(r"(?<![\w_])_(\S(?:.*?\S)?)_(?![\w_])"), r"\1"),
-    (re.compile(r"\[\.?[\w-]+\]#(.+?)#"), r"\1"),
-    (re.compile(r"(?<![\w#])#(\S(?:.*?\S)?)#(?![\w#])"), r"\1"),
-    (re.compile(r"\+\+(.+?)\+\+|(?<![\w+])\+(\S(?:.*?\S)?)\+(?![\w+])"), r"`\1\2`"),
+    (re.compile(r'"`([^`"]+)`"'), "\u201c\\1\u201d"),  # curved quotes
+    (re.compile(r"'`([^`']+)`'"), "\u2018\\1\u2019"),
+    (re.compile(r"(?:https?|ftp|mailto|link|xref):[^\s\[\]]*\[([^\[\]]*)\]"), r"\1"),
+    (re.compile(r"image:{1,2}[^\s\[\]]*\[([^\],\[]*)[^\]\[]*\]"), r"\1"),
+    (re.compile(r"<<([^,<>]+),\s*([^<>]+)>>"), r"\2"),
+    (re.compile(r"<<([^<>]+)>>"), r"\1"),
+    (re.compile(r"\*\*([^*]+)\*\*"), r"\1"),
+    (re.compile(r"(?<![\w*])\*([^*\s](?:[^*]*[^*\s])?)\*(?![\w*])"), r"\1"),
+    (re.compile(r"__([^_]+)__"), r"\1"),
+    (re.compile(r"(?<![\w_])_([^_\s](?:[^_]*[^_\s])?)_(?![\w_])"), r"\1"),
+    (re.compile(r"\[\.?[\w-]+\]#([^#]+)#"), r"\1"),
+    (re.compile(r"(?<![\w#])#([^#\s](?:[^#]*[^#\s])?)#(?![\w#])"), r"\1"),
+    (re.compile(r"\+\+([^+]+)\+\+|(?<![\w+])\+([^+\s](?:[^+]*[^+\s])?)\+(?![\w+])"), r"`\1\2`"),
 )
 
 

@@ -25,8 +25,11 @@ IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 
 
 def load_json(text: str) -> Any:
-    """The JSON value, or ``ValueError``."""
-    return json.loads(text)
+    """The JSON value, or ``ValueError`` (also for nesting deeper than the parser goes)."""
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise ValueError("JSON nested too deep") from error
 
 
 def is_notebook(value: Any) -> bool:
@@ -40,11 +43,11 @@ def is_notebook(value: Any) -> bool:
 def write_json(text: str, sink: BlockSink) -> dict[str, object]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: kept as text
         lines = [line for line in text.splitlines() if line.strip()]
         try:
             values = [json.loads(line) for line in lines]
-        except ValueError:
+        except (ValueError, RecursionError):
             sink.add(0, "code", text.strip("\n"))
             return {"parser": "text", "note": "not valid JSON; kept as text"}
         code = "\n".join(json.dumps(item, ensure_ascii=False) for item in values)

@@ -43,10 +43,17 @@ def looks_like_subtitles(text: str) -> bool:
     return head.startswith("WEBVTT") or SRT_START.match(head) is not None
 
 
+@dataclass(slots=True)
+class Paragraph:
+    first: Cue
+    lines: list[str]
+    chars: int = 0  # kept as lines are added: joining on every cue would be quadratic
+
+
 def write_subtitles(text: str, sink: BlockSink) -> dict[str, object]:
     kind = "webvtt" if text.lstrip("\ufeff \t\r\n").startswith("WEBVTT") else "srt"
     cues = read_cues(text)
-    paragraphs: list[tuple[Cue, list[str]]] = []
+    paragraphs: list[Paragraph] = []
     previous: Cue | None = None
     last_line = ""
     for cue in cues:
@@ -55,24 +62,27 @@ def write_subtitles(text: str, sink: BlockSink) -> dict[str, object]:
             last_line = cue.lines[-1]
         if not lines:
             continue
-        current = paragraphs[-1] if paragraphs else None
-        if current is None or previous is None or _breaks(previous, cue, " ".join(current[1])):
-            paragraphs.append((cue, []))
-            current = paragraphs[-1]
-        current[1].extend(lines)
+        if not paragraphs or previous is None or _breaks(previous, cue, paragraphs[-1]):
+            paragraphs.append(Paragraph(cue, []))
+        current = paragraphs[-1]
+        current.lines.extend(lines)
+        current.chars += sum(len(line) + 1 for line in lines)
         previous = cue
-    for first, lines in paragraphs:
+    for paragraph in paragraphs:
+        first = paragraph.first
         speaker = f"{first.speaker}: " if first.speaker else ""
-        sink.add(0, "paragraph", f"[{_clock(first.start)}] {speaker}{collapse(' '.join(lines))}")
+        words = collapse(" ".join(paragraph.lines))
+        sink.add(0, "paragraph", f"[{_clock(first.start)}] {speaker}{words}")
     return {"parser": kind, "cues": len(cues)}
 
 
-def _breaks(previous: Cue, cue: Cue, paragraph: str) -> bool:
+def _breaks(previous: Cue, cue: Cue, paragraph: Paragraph) -> bool:
     if cue.speaker != previous.speaker and cue.speaker:
         return True
     if cue.start - previous.end >= PAUSE_SECONDS:
         return True
-    return len(paragraph) >= PARAGRAPH_CHARS and SENTENCE_END.search(paragraph) is not None
+    ends_sentence = SENTENCE_END.search(paragraph.lines[-1]) is not None
+    return paragraph.chars >= PARAGRAPH_CHARS and ends_sentence
 
 
 def read_cues(text: str) -> list[Cue]:

@@ -109,16 +109,24 @@ def text(element: Element | None) -> str:
 
 
 def _pieces(element: Element) -> Iterator[str]:
-    if element.text:
-        yield element.text
-    for node in element:
-        if local(node) in SEPARATED:
+    """The text of ``element`` in document order, walked with a stack (no recursion: a
+    document may nest elements thousands deep)."""
+    stack: list[tuple[Element, bool]] = [(element, False)]
+    while stack:
+        node, closing = stack.pop()
+        inner = node is not element
+        if closing:
+            if inner and local(node) in SEPARATED:
+                yield " "
+            if inner and node.tail:
+                yield node.tail
+            continue
+        if inner and local(node) in SEPARATED:
             yield " "
-        yield from _pieces(node)
-        if local(node) in SEPARATED:
-            yield " "
-        if node.tail:
-            yield node.tail
+        if node.text:
+            yield node.text
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node))
 
 
 # Elements whose text never runs on into a neighbour's (names, citation parts, cells, lines).
