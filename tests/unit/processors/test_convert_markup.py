@@ -176,11 +176,21 @@ def test_the_new_types_are_accepted_and_unknown_ones_still_refused(tmp_path: Pat
     for name in ("a.xml", "a.nxml", "a.rss", "a.atom", "a.adoc", "a.vtt", "a.srt", "a.ipynb"):
         assert foreign_text("text", name) is None, name
     assert foreign_text("text", "a.json") is None
+    assert foreign_text("text", "script.py") is None and foreign_text("text", "card.vcf") is None
     assert foreign_text("text", "sample.xyz") is not None
     stored = tmp_path / "upload"
     stored.write_bytes(b"test content")
     with pytest.raises(ProcessingError, match=r"Unsupported file type '\.xyz'"):
         ConvertProcessor().run(ProcessorInput(document=stored, filename="sample.xyz", settings={}))
+
+
+def test_source_code_is_one_code_block_in_its_language(tmp_path: Path) -> None:
+    source = b'def greet(name):\n    """Say hello."""\n\n    return f"hello {name}"\n'
+    markdown, document = convert(tmp_path, "greet.py", source)
+    assert markdown == "```python\n" + source.decode().rstrip("\n") + "\n```"
+    assert document.blocks[0].language == "python"
+    card, _ = convert(tmp_path, "contact.vcf", b"BEGIN:VCARD\nFN:Ada Lovelace\nEND:VCARD\n")
+    assert card == "BEGIN:VCARD FN:Ada Lovelace END:VCARD"
 
 
 def test_a_code_block_renders_fenced_in_markdown_and_pre_in_html() -> None:

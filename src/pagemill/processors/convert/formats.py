@@ -70,6 +70,10 @@ DOCUMENT_EXTENSIONS = frozenset(
     {".txt", ".text", ".log", ".csv", ".tsv", ".tab", ".md", ".markdown", ".mdown", ".mkd"}
     | {".xml", ".nxml", ".rss", ".atom", ".adoc", ".asciidoc", ".vtt", ".srt"}
     | {".json", ".jsonl", ".ndjson", ".ipynb"}
+    # The rest of the text/* types of the standard MIME table: source code, and text formats
+    # read as plain text.
+    | {".py", ".c", ".h", ".css", ".pl", ".bat", ".ksh"}
+    | {".vcf", ".etx", ".rtx", ".sgm", ".sgml", ".n3"}
     | {".html", ".htm", ".xhtml", ".epub", ".pdf"}
     | {".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp"}
     | {".docx", ".doc", ".xlsx", ".xlsm", ".xltx", ".xls", ".pptx", ".ppt"}

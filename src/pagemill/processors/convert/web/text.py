@@ -7,6 +7,8 @@ leading ``<``; AsciiDoc by its ``=`` titles; then Markdown, CSV, plain text):
 
 * **XML** (``.xml``, ``.nxml``, ``.rss``, ``.atom``): ``markup.xml_document`` (JATS articles,
   USPTO patents, feeds, any XML as its text); XML that is not well-formed is plain text.
+* **Source code** (``.py``, ``.c``, ``.h``, ``.css``, ``.pl``, ``.bat``, ``.ksh``): one code block
+  in the file's language.
 * **AsciiDoc** (``.adoc``, ``.asciidoc``), **subtitles** (``.vtt``, ``.srt``), **JSON**
   (``.json``, ``.jsonl``, ``.ndjson``) and **Jupyter notebooks** (``.ipynb``): the
   ``markup`` package's readers; a JSON file that is a notebook is read as one.
@@ -51,7 +53,14 @@ MAX_ROWS = 5_000  # as for spreadsheets
 MAX_COLUMNS = 200
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab"})
 MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd"})
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".log"})
+TEXT_EXTENSIONS = frozenset(
+    {".txt", ".text", ".log", ".vcf", ".etx", ".rtx", ".sgm", ".sgml", ".n3"}
+)
+# Source code: the whole file is one code block in its language.
+CODE_LANGUAGES = {
+    **{".py": "python", ".c": "c", ".h": "c", ".css": "css", ".pl": "perl"},
+    **{".bat": "batch", ".ksh": "sh"},
+}
 # The structured text formats of the ``markup`` package, by extension.
 MARKUP_EXTENSIONS: dict[str, str] = {
     **dict.fromkeys((".xml", ".nxml", ".rss", ".atom"), "xml"),
@@ -85,6 +94,8 @@ def parse(request: ParseRequest) -> Document:
             kind = "text" if suffix_of(request.filename) in MARKUP_EXTENSIONS else prose_kind(text)
         if kind in ("asciidoc", "subtitles", "json"):
             return _markup(request, text, kind)
+        if kind == "code":
+            return _code(request, text)
         if kind == "csv":
             return _csv(request, text)
         if kind == "markdown":
@@ -93,8 +104,8 @@ def parse(request: ParseRequest) -> Document:
 
 
 def text_kind(filename: str, text: str) -> str:
-    """``"csv"``, ``"markdown"``, ``"xml"``, ``"asciidoc"``, ``"subtitles"``, ``"json"`` or
-    ``"text"``: by extension, else by the content."""
+    """``"csv"``, ``"markdown"``, ``"xml"``, ``"asciidoc"``, ``"subtitles"``, ``"json"``,
+    ``"code"`` or ``"text"``: by extension, else by the content."""
     from pagemill.processors.convert.markup.asciidoc import looks_like_asciidoc
     from pagemill.processors.convert.markup.subtitles import looks_like_subtitles
 
@@ -107,6 +118,8 @@ def text_kind(filename: str, text: str) -> str:
         return "text"
     if suffix in MARKUP_EXTENSIONS:
         return MARKUP_EXTENSIONS[suffix]
+    if suffix in CODE_LANGUAGES:
+        return "code"
     head = text.lstrip("\ufeff \t\r\n")
     if looks_like_subtitles(head[:4096]):
         return "subtitles"
@@ -162,6 +175,15 @@ def _markup(request: ParseRequest, text: str, kind: str) -> Document:
         else:
             metadata = notebook.write_json(text, sink)
     return sink.document(1, pages, metadata)
+
+
+def _code(request: ParseRequest, text: str) -> Document:
+    pages = selected_pages(1, request.page_range, request.max_pages)
+    sink = BlockSink()
+    code = text.replace("\r\n", "\n").strip("\n")
+    if code.strip():
+        sink.add(0, "code", code, language=CODE_LANGUAGES[suffix_of(request.filename)])
+    return sink.document(1, pages, {"parser": "code"})
 
 
 def _decode(data: bytes) -> str:
