@@ -4,7 +4,8 @@
   document the way the server gives it: a stored upload without a file extension, plus the
   original filename;
 * ``pymupdf4llm`` (PDF only; AGPL-3.0, so a bench-only dependency, never a runtime one);
-* ``markitdown`` (PDF, DOCX, PPTX, XLSX);
+* ``markitdown`` (PDF, DOCX, PPTX, XLSX, and the markup family: notebooks and feeds by its own
+  readers, XML and AsciiDoc as the plain text it reads any text file as);
 * ``pdftext``: raw ``plain_text_output`` (PDF only), scored on text, retention and speed.
 
 A peer not installed, or one that does not handle a family, is left out of that family's
@@ -92,12 +93,16 @@ def _pdftext(path: Path) -> str:
 
 PDF = frozenset({".pdf"})
 OFFICE = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
-EVERY = frozenset({".pdf", ".docx", ".pptx", ".xlsx", ".png", ".jpg", ".tiff", ".tif"})
+MARKUP = frozenset({".xml", ".adoc", ".ipynb", ".vtt", ".srt", ".json", ".rss", ".atom"})
+EVERY = frozenset({".pdf", ".docx", ".pptx", ".xlsx", ".png", ".jpg", ".tiff", ".tif"}) | MARKUP
 
 PAGEMILL = Converter("pagemill", _pagemill, EVERY, structured=True, ocr=True)
 PEERS = (
     ("pymupdf4llm", Converter("pymupdf4llm", _pymupdf4llm, PDF, structured=True, ocr=False)),
-    ("markitdown", Converter("markitdown", _markitdown, OFFICE, structured=True, ocr=False)),
+    (
+        "markitdown",
+        Converter("markitdown", _markitdown, OFFICE | MARKUP, structured=True, ocr=False),
+    ),
     ("pdftext", Converter("pdftext", _pdftext, PDF, structured=False, ocr=False)),
 )
 

@@ -31,6 +31,7 @@ FAMILIES = (
     "docx",
     "pptx",
     "xlsx",
+    "markup",  # text formats with structure: JATS XML, AsciiDoc, notebooks
 )
 
 

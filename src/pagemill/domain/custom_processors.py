@@ -40,6 +40,7 @@ BLOCK_TYPES = (
     "list_item",
     "table",
     "picture",
+    "code",
     "page_header",
     "page_footer",
 )

@@ -24,6 +24,7 @@ BLOCK_TYPE_NAMES: dict[str, str] = {
     "list_item": "ListItem",
     "table": "Table",  # ``rows`` holds the cells; the first row is the header
     "picture": "Picture",  # ``image`` names an entry of ``Document.images``
+    "code": "Code",  # ``text`` verbatim (line breaks kept); ``language`` when the source names it
     "page_header": "PageHeader",  # running furniture, kept only with include_headers_footers
     "page_footer": "PageFooter",
 }
@@ -48,6 +49,7 @@ class Block:
     level: int | None = None  # 1..6 for headings, None otherwise
     rows: TableRows | None = None  # table cells, row by row (tables only)
     image: str | None = None  # key into ``Document.images`` (pictures only)
+    language: str | None = None  # a code block's language (``python``, ``json``), when known
 
     @property
     def block_type(self) -> str:
@@ -55,7 +57,7 @@ class Block:
         return BLOCK_TYPE_NAMES[self.type]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "block_id": self.block_id,
             "page": self.page,
             "bbox": list(self.bbox),
@@ -65,6 +67,9 @@ class Block:
             "rows": [list(row) for row in self.rows] if self.rows is not None else None,
             "image": self.image,
         }
+        if self.language is not None:  # absent otherwise: older checkpoints read the same
+            data["language"] = self.language
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Block:
@@ -83,6 +88,7 @@ class Block:
             level=int(level) if level is not None else None,
             rows=tuple(tuple(str(cell) for cell in row) for row in rows) if rows else None,
             image=str(data["image"]) if data.get("image") else None,
+            language=str(data["language"]) if data.get("language") else None,
         )
 
 

@@ -55,7 +55,8 @@ PARSERS: dict[str, str] = {
     "xlsx": "pagemill.processors.convert.office.xlsx:parse",
     "html": "pagemill.processors.convert.web.html:parse",
     "epub": "pagemill.processors.convert.web.epub:parse",
-    "text": "pagemill.processors.convert.web.text:parse",  # plain text, CSV, Markdown
+    # plain text, CSV, Markdown, XML, AsciiDoc, subtitles, JSON, notebooks
+    "text": "pagemill.processors.convert.web.text:parse",
     # Legacy Office and OpenDocument: converted to their OOXML twin by LibreOffice.
     **dict.fromkeys(
         ("doc", "xls", "ppt", "odt", "ods", "odp"),
@@ -67,6 +68,12 @@ PARSERS: dict[str, str] = {
 # under a name with no extension; see ``foreign_text``.
 DOCUMENT_EXTENSIONS = frozenset(
     {".txt", ".text", ".log", ".csv", ".tsv", ".tab", ".md", ".markdown", ".mdown", ".mkd"}
+    | {".xml", ".nxml", ".rss", ".atom", ".adoc", ".asciidoc", ".vtt", ".srt"}
+    | {".json", ".jsonl", ".ndjson", ".ipynb"}
+    # The rest of the text/* types of the standard MIME table: source code, and text formats
+    # read as plain text.
+    | {".py", ".c", ".h", ".css", ".pl", ".bat", ".ksh"}
+    | {".vcf", ".etx", ".rtx", ".sgm", ".sgml", ".n3"}
     | {".html", ".htm", ".xhtml", ".epub", ".pdf"}
     | {".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp"}
     | {".docx", ".doc", ".xlsx", ".xlsm", ".xltx", ".xls", ".pptx", ".ppt"}
@@ -196,7 +203,7 @@ def foreign_text(kind: str, filename: str) -> str | None:
     """Why a document is refused although its bytes read as text, or None.
 
     Any run of printable bytes is "text", so for text the name decides: a file named as a type
-    this server does not convert (``data.xyz``, ``notes.json``) is refused rather than
+    this server does not convert (``data.xyz``, ``config.toml``) is refused rather than
     converted as prose, as the hosted API refuses a file type it does not list. A listed type
     whose bytes are text (a ``.pdf`` that is not one) is converted as text, as before; a name
     without an extension (``document``, a URL's last segment) is accepted, and so is a suffix

@@ -161,6 +161,8 @@ def block_markdown(block: Block) -> str:
         return f"![{block.text}]({block.image or ''})"
     if block.type == "heading":
         return f"{'#' * (block.level or 1)} {block.text}"
+    if block.type == "code":
+        return code_markdown(block.text, block.language)
     if block.type == "list_item":
         # Numbered items keep their own number ("3. Apples" is already a Markdown list item).
         return block.text if ORDERED_ITEM.match(block.text) else f"- {block.text}"
@@ -180,7 +182,17 @@ def block_html(block: Block, *, with_id: bool = False) -> str:
         return f"<h{level}{attributes}>{text}</h{level}>"
     if block.type == "list_item":
         return f"<li{attributes}>{text}</li>"
+    if block.type == "code":
+        language = f' class="language-{escape(block.language)}"' if block.language else ""
+        return f"<pre{attributes}><code{language}>{text}</code></pre>"
     return f"<p{attributes}>{text}</p>"
+
+
+def code_markdown(code: str, language: str | None) -> str:
+    """A fenced code block; the fence is longer than any run of backticks in the code."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language or ''}\n{code}\n{fence}"
 
 
 def table_markdown(rows: tuple[tuple[str, ...], ...]) -> str:

@@ -292,6 +292,7 @@ class BlockSink:
         rows: TableRows | None = None,
         image: str | None = None,
         bbox: BBox = NO_BOX,
+        language: str | None = None,
     ) -> None:
         index = self._counts[page]
         self._counts[page] += 1
@@ -305,6 +306,7 @@ class BlockSink:
                 level=level,
                 rows=rows,
                 image=image,
+                language=language,
             )
         )
 

@@ -1,7 +1,17 @@
-"""Plain text, CSV and Markdown → ``Document``: one page, no geometry.
+"""Text → ``Document``: one page, no geometry.
 
 The bytes say "text" (UTF-8, or a UTF-16 file with its byte-order mark); which kind of text is
-then told by the file's extension, and without one by its content:
+then told by the file's extension, and without one by its content (in this order: subtitles by
+their ``WEBVTT`` header or SRT's numbered timings; JSON and notebooks by parsing; XML by a
+leading ``<``; AsciiDoc by its ``=`` titles; then Markdown, CSV, plain text):
+
+* **XML** (``.xml``, ``.nxml``, ``.rss``, ``.atom``): ``markup.xml_document`` (JATS articles,
+  USPTO patents, feeds, any XML as its text); XML that is not well-formed is plain text.
+* **Source code** (``.py``, ``.c``, ``.h``, ``.css``, ``.pl``, ``.bat``, ``.ksh``): one code block
+  in the file's language.
+* **AsciiDoc** (``.adoc``, ``.asciidoc``), **subtitles** (``.vtt``, ``.srt``), **JSON**
+  (``.json``, ``.jsonl``, ``.ndjson``) and **Jupyter notebooks** (``.ipynb``): the
+  ``markup`` package's readers; a JSON file that is a notebook is read as one.
 
 * **CSV** (``.csv``, ``.tsv``, or lines that split into the same number of fields by one
   delimiter): one ``table`` block, the first row its header; the delimiter is sniffed among
@@ -44,7 +54,21 @@ MAX_ROWS = 5_000  # as for spreadsheets
 MAX_COLUMNS = 200
 CSV_EXTENSIONS = frozenset({".csv", ".tsv", ".tab"})
 MARKDOWN_EXTENSIONS = frozenset({".md", ".markdown", ".mdown", ".mkd"})
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".log"})
+TEXT_EXTENSIONS = frozenset(
+    {".txt", ".text", ".log", ".vcf", ".etx", ".rtx", ".sgm", ".sgml", ".n3"}
+)
+# Source code: the whole file is one code block in its language.
+CODE_LANGUAGES = {
+    **{".py": "python", ".c": "c", ".h": "c", ".css": "css", ".pl": "perl"},
+    **{".bat": "batch", ".ksh": "sh"},
+}
+# The structured text formats of the ``markup`` package, by extension.
+MARKUP_EXTENSIONS: dict[str, str] = {
+    **dict.fromkeys((".xml", ".nxml", ".rss", ".atom"), "xml"),
+    **dict.fromkeys((".adoc", ".asciidoc"), "asciidoc"),
+    **dict.fromkeys((".vtt", ".srt"), "subtitles"),
+    **dict.fromkeys((".json", ".jsonl", ".ndjson", ".ipynb"), "json"),
+}
 DELIMITERS = ",;\t|"
 SNIFF_LINES = 50
 MARKDOWN_LINE = re.compile(
@@ -58,8 +82,21 @@ def parse(request: ParseRequest) -> Document:
     with parse_errors("text"):
         if request.path.stat().st_size > MAX_TEXT_BYTES:
             raise ProcessingError(f"The text document is larger than {MAX_TEXT_BYTES} bytes.")
-        text = _decode(request.path.read_bytes())
+        data = request.path.read_bytes()
+        text = _decode(data)
         kind = text_kind(request.filename, text)
+        if kind == "xml":
+            from pagemill.processors.convert.markup.xml_document import parse_xml_document
+
+            document = parse_xml_document(request, data)
+            if document is not None:
+                return document
+            # Not well-formed: "<3 all of you" is text, and so is a broken .xml file.
+            kind = "text" if suffix_of(request.filename) in MARKUP_EXTENSIONS else prose_kind(text)
+        if kind in ("asciidoc", "subtitles", "json"):
+            return _markup(request, text, kind)
+        if kind == "code":
+            return _code(request, text)
         if kind == "csv":
             return _csv(request, text)
         if kind == "markdown":
@@ -68,20 +105,86 @@ def parse(request: ParseRequest) -> Document:
 
 
 def text_kind(filename: str, text: str) -> str:
-    """``"csv"``, ``"markdown"`` or ``"text"``: by extension, else by the first lines."""
-    suffix = PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+    """``"csv"``, ``"markdown"``, ``"xml"``, ``"asciidoc"``, ``"subtitles"``, ``"json"``,
+    ``"code"`` or ``"text"``: by extension, else by the content."""
+    from pagemill.processors.convert.markup.asciidoc import looks_like_asciidoc
+    from pagemill.processors.convert.markup.subtitles import looks_like_subtitles
+
+    suffix = suffix_of(filename)
     if suffix in CSV_EXTENSIONS:
         return "csv"
     if suffix in MARKDOWN_EXTENSIONS:
         return "markdown"
     if suffix in TEXT_EXTENSIONS:
         return "text"
+    if suffix in MARKUP_EXTENSIONS:
+        return MARKUP_EXTENSIONS[suffix]
+    if suffix in CODE_LANGUAGES:
+        return "code"
+    head = text.lstrip("\ufeff \t\r\n")
+    if looks_like_subtitles(head[:4096]):
+        return "subtitles"
+    if head[:1] in ("{", "[") and _is_json(head):
+        return "json"
+    if head[:1] == "<":
+        return "xml"
+    if looks_like_asciidoc(text):
+        return "asciidoc"
+    return prose_kind(text)
+
+
+def prose_kind(text: str) -> str:
+    """``"markdown"``, ``"csv"`` or ``"text"`` by the first lines."""
     lines = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
     if sum(1 for line in lines if MARKDOWN_LINE.match(line)) * 4 >= max(len(lines), 1):
         return "markdown"
     if len(lines) >= 2 and _delimiter(lines) is not None:
         return "csv"
     return "text"
+
+
+def suffix_of(filename: str) -> str:
+    return PurePosixPath(filename.replace("\\", "/")).suffix.lower()
+
+
+def _is_json(text: str) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _markup(request: ParseRequest, text: str, kind: str) -> Document:
+    from pagemill.processors.convert.markup import asciidoc, notebook, subtitles
+
+    pages = selected_pages(1, request.page_range, request.max_pages)
+    sink = BlockSink()
+    if kind == "asciidoc":
+        metadata = asciidoc.write_asciidoc(text, sink)
+    elif kind == "subtitles":
+        metadata = subtitles.write_subtitles(text, sink)
+    else:
+        try:
+            value = notebook.load_json(text)
+        except ValueError:
+            value = None
+        if notebook.is_notebook(value):
+            metadata = notebook.write_notebook(value, sink, include_images=request.include_images)
+        else:
+            metadata = notebook.write_json(text, sink)
+    return sink.document(1, pages, metadata)
+
+
+def _code(request: ParseRequest, text: str) -> Document:
+    pages = selected_pages(1, request.page_range, request.max_pages)
+    sink = BlockSink()
+    code = text.replace("\r\n", "\n").strip("\n")
+    if code.strip():
+        sink.add(0, "code", code, language=CODE_LANGUAGES[suffix_of(request.filename)])
+    return sink.document(1, pages, {"parser": "code"})
 
 
 def _decode(data: bytes) -> str:
