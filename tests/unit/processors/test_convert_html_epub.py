@@ -170,8 +170,25 @@ def test_html_structure_details(tmp_path: Path) -> None:
         (0, "paragraph", "after", None),
         (0, "paragraph", "Sizes", None),
         (0, "table", "Wide | Wide | Tall\na | nested | Tall", None),
-        (0, "paragraph", "code block", None),
+        (0, "code", "code   block", None),
     ]
+
+
+def test_html_preformatted_text_is_a_code_block(tmp_path: Path) -> None:
+    path = html_file(
+        tmp_path,
+        "<main><p>Run it:</p><pre class='lang-sh'><code>pip install pagemill\n"
+        "pagemill serve</code></pre><pre><code class='language-python'>def f(x):\n"
+        "    return x<br>f(1)</code></pre></main>",
+    )
+    document = parse_with(html_parser, path)
+    code = [(block.text, block.language) for block in document.blocks if block.type == "code"]
+    assert code == [
+        ("pip install pagemill\npagemill serve", "sh"),
+        ("def f(x):\n    return x\nf(1)", "python"),
+    ]
+    markdown = render(document, ["markdown"], RenderOptions())["markdown"]
+    assert "```python\ndef f(x):\n    return x\nf(1)\n```" in markdown
 
 
 def test_html_hostile_markup_is_bounded(tmp_path: Path) -> None:

@@ -76,6 +76,17 @@ def test_a_ragged_csv_keeps_its_delimiter(tmp_path: Path, delimiter: str, data: 
     assert document.metadata["delimiter"] == delimiter
 
 
+def test_markdown_code_blocks_keep_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "guide.md"
+    path.write_text("Some text.\n\n```python\ndef f(x):\n    return x + 1\n```\n\n    indented\n")
+    _, document = convert(path, tmp_path, "guide.md")
+    assert [(b.type, b.text, b.language) for b in document.blocks] == [
+        ("paragraph", "Some text.", None),
+        ("code", "def f(x):\n    return x + 1", "python"),
+        ("code", "indented", None),
+    ]
+
+
 @pytest.mark.parametrize("filename", ["README.md", "upload"])
 def test_markdown_becomes_headings_lists_and_tables(tmp_path: Path, filename: str) -> None:
     result, document = convert(MARKDOWN, tmp_path, filename)
@@ -87,7 +98,9 @@ def test_markdown_becomes_headings_lists_and_tables(tmp_path: Path, filename: st
     tables = [block.rows or () for block in document.blocks if block.type == "table"]
     assert tables and tables[0][0][0] == "Argument"
     markdown = str(result["markdown"])
-    assert "```" not in markdown  # fences read, not copied
+    code = [block for block in document.blocks if block.type == "code"]
+    assert code and all("```" not in block.text for block in code)  # fences read, not copied
+    assert markdown.count("```") == 2 * len(code)
 
 
 def test_plain_text_is_paragraphs(tmp_path: Path) -> None:

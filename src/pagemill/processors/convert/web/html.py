@@ -183,6 +183,9 @@ class BlockWriter:
         elif name == "table":
             self.flush()
             self.table(tag)
+        elif name == "pre" and depth < MAX_DEPTH:
+            self.flush()
+            self.code(tag)
         elif name == "img":
             self.image(tag)
         elif name == "br":
@@ -215,6 +218,21 @@ class BlockWriter:
         for data, extension, alt in self.pictures:
             self.sink.add_picture(self.page, data, extension, alt)
         self.pictures.clear()
+
+    def code(self, pre: Any) -> None:
+        """Preformatted text as a code block: its lines and indentation as written (``br`` a
+        line break), the language from a ``language-…``/``lang-…`` class on it or its ``code``."""
+        from bs4.element import NavigableString, PreformattedString, Tag
+
+        parts: list[str] = []
+        for node in pre.descendants:
+            if isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+                parts.append(str(node))
+            elif isinstance(node, Tag) and node.name == "br":
+                parts.append("\n")
+        text = "".join(parts).strip("\n")
+        if text.strip():
+            self.sink.add(self.page, "code", text, language=_language(pre))
 
     def image(self, tag: Any) -> None:
         src = tag.get("src")
@@ -268,6 +286,16 @@ class BlockWriter:
             span[0] -= 1
             if span[0] == 0:
                 del pending[len(row) - 1]
+
+
+def _language(pre: Any) -> str | None:
+    inner = pre.find("code")
+    for element in (pre, inner) if inner is not None else (pre,):
+        for name in element.get("class") or ():
+            for prefix in ("language-", "lang-"):
+                if name.startswith(prefix) and len(name) > len(prefix):
+                    return str(name[len(prefix) :])
+    return None
 
 
 def text_of(tag: Any) -> str:
