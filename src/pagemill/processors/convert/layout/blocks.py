@@ -41,6 +41,7 @@ BOLD_RUN_GAP_EMS = 1.5  # bold lines of body size this close one below another a
 MIN_FOOT_PAGE_LINES = 5  # a page with fewer other lines says nothing about its last row
 MIN_BOLD_STACK = 3  # when this many stack up (a heading and its subtitle are two)
 SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
+MAX_STRAY_MARK_CHARS = 8  # "—4", "12", "* * *": a mark at a page's foot, not a paragraph
 DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
 
 
@@ -133,23 +134,51 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
 
 def _join_across_pages(layouts: Sequence[PageLayout]) -> None:
     """A paragraph the page break cuts mid-sentence goes on at the top of the next page (in
-    place): the page's last group ends unfinished, the next page's first group starts in
-    lower case in the same style. The block stays on the page where it starts."""
+    place, ``join_run_on``). The block stays on the page where it starts."""
     for before, after in itertools.pairwise(layouts):
-        if not before.groups or not after.groups:
-            continue
-        last, first = before.groups[-1], after.groups[0]
-        if isinstance(last, Atom) or isinstance(first, Atom):
-            continue
-        end, start = last[-1], first[0]
-        if (
-            (end.size, end.bold) == (start.size, start.bold)
-            and any(char.isalpha() for char in end.text)  # not a page number
-            and not end.text.endswith(SENTENCE_END)
-            and start.text[:1].islower()
-        ):
-            last.extend(first)
-            after.groups.pop(0)
+        join_run_on(before.groups, after.groups)
+
+
+def join_run_on(before: list[Group], after: list[Group]) -> None:
+    """Join the first group of ``after`` onto the last of ``before`` (in place) when a page
+    break (or a spread's fold) cuts a paragraph: the last group ends unfinished, the next
+    starts in lower case in the same style. What sits after it at the foot of the page stays
+    where it is and does not cut the paragraph: footnotes and a one-off footer (set at least a
+    point smaller than the text that goes on) and stray marks (a printer's signature mark
+    "—4", a folio not proven to repeat: no letters)."""
+    if not before or not after or isinstance(after[0], Atom):
+        return
+    first = after[0]
+    tail = len(before)
+    while tail > 1 and (_stray_mark(before[tail - 1]) or _smaller(before[tail - 1], first[0].size)):
+        tail -= 1
+    last = before[tail - 1]
+    if isinstance(last, Atom):
+        return
+    end, start = last[-1], first[0]
+    if (
+        (end.size, end.bold) == (start.size, start.bold)
+        and any(char.isalpha() for char in end.text)  # not a page number
+        and not end.text.endswith(SENTENCE_END)
+        and start.text[:1].islower()
+    ):
+        last.extend(first)
+        after.pop(0)
+
+
+def _smaller(group: Group, size: float) -> bool:
+    return isinstance(group, list) and all(
+        line.size <= size - HEADING_MIN_SIZE_GAP for line in group
+    )
+
+
+def _stray_mark(group: Group) -> bool:
+    return (
+        isinstance(group, list)
+        and len(group) == 1
+        and len(group[0].text) <= MAX_STRAY_MARK_CHARS
+        and not any(char.isalpha() for char in group[0].text)
+    )
 
 
 def _join_run_in_leads(groups: list[Group]) -> list[Group]:
@@ -227,6 +256,24 @@ def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
         and centred
         and ragged
     )
+
+
+def _join_block_leads(groups: list[Group], body: BodyStyle) -> list[Group]:
+    """A bold lead on top of its centred block (``_leads_block``: an author's name over the
+    affiliation) is the block's first line: one paragraph, not a name and an address."""
+    out: list[Group] = []
+    for group in groups:
+        previous = out[-1] if out else None
+        if (
+            isinstance(previous, list)
+            and isinstance(group, list)
+            and heading_rule(previous, body) == "bold"
+            and _leads_block(previous, group)
+        ):
+            previous.extend(group)
+        else:
+            out.append(group)
+    return out
 
 
 def _merge_heading_runs(groups: list[Group], rules: dict[int, str | None]) -> list[Group]:
@@ -328,14 +375,12 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
     for layout in layouts:
         layout.groups = _join_run_in_leads(layout.groups)
         lines = page_lines[layout.page]
-        for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=False):
+        if body is not None:
+            layout.groups = _join_block_leads(layout.groups, body)
+        for group in layout.groups:
             if not isinstance(group, Atom) and body is not None:
                 rule = heading_rule(group, body)
-                if rule is not None and (
-                    (isinstance(after, list) and rule == "bold" and _leads_block(group, after))
-                    or _beside_text(group, lines)
-                    or _at_page_foot(group, lines)
-                ):
+                if rule is not None and (_beside_text(group, lines) or _at_page_foot(group, lines)):
                     rule = None
                 rules[id(group)] = rule
         layout.groups = _merge_heading_runs(layout.groups, rules)

@@ -49,6 +49,7 @@ from pagemill.processors.convert.layout.blocks import (
     body_style,
     build_blocks,
     join_lines,
+    join_run_on,
 )
 from pagemill.processors.convert.layout.columns import reading_order
 from pagemill.processors.convert.layout.figures import figure_text
@@ -300,10 +301,9 @@ def _read_page(lines: list[Line], atoms: list[Atom], width: float, height: float
     halves = _spread_halves(lines, atoms, width, height)
     if halves is None:
         return reading_order(lines, atoms)
-    groups: list[Group] = []
-    for half_lines, half_atoms in halves:
-        groups.extend(reading_order(half_lines, half_atoms))
-    return groups
+    left, right = (reading_order(half_lines, half_atoms) for half_lines, half_atoms in halves)
+    join_run_on(left, right)  # a sentence the fold cuts goes on on the right-hand page
+    return [*left, *right]
 
 
 def _spread_halves(
