@@ -223,10 +223,10 @@ def document_table(runs: list[DocRun], converter: str) -> list[str]:
 
 
 def check_set_table(runs: list[DocRun], names: list[str]) -> list[str]:
-    """Every converter on each check-set document: similarity, heading F1, paragraphs."""
+    """Every converter on each check-set document: similarity, heading F1, paragraphs, cells."""
     lines = [
         "| Document | Family | "
-        + " | ".join(f"{name}: sim / H-F1 / para" for name in names)
+        + " | ".join(f"{name}: sim / H-F1 / para / cells" for name in names)
         + " |",
         "|---|---|" + "---:|" * len(names),
     ]
@@ -234,7 +234,7 @@ def check_set_table(runs: list[DocRun], names: list[str]) -> list[str]:
         cells = []
         for name in names:
             run = next((r for r in runs if r.doc.name == doc.name and r.converter == name), None)
-            metrics = ("text_similarity", "heading_f1", "paragraph_ratio")
+            metrics = ("text_similarity", "heading_f1", "paragraph_ratio", "table_cell_recall")
             cells.append(
                 DASH if run is None else " / ".join(_fmt(run.scores.get(m)) for m in metrics)
             )
