@@ -203,7 +203,23 @@ def _run_in(lead: list[Line], after: list[Line]) -> bool:
         return False  # set apart by space: a heading over its paragraph
     stops_inside = last.starts_bold and not last.ends_bold
     wraps_on = first.starts_bold and not first.bold
-    return stops_inside or wraps_on
+    return stops_inside or wraps_on or _fills_line(lead, after)
+
+
+def _fills_line(lead: list[Line], after: list[Line]) -> bool:
+    """A bold lead that ends its sentence where its line ends ("Line 9b—Tax-exempt interest."),
+    with the paragraph going on in regular type on the next line, left-aligned with it: it was
+    run in, and the paragraph's first word did not fit after it. A heading breaks its line
+    although that word would have fitted."""
+    last, first = lead[-1], after[0]
+    if not last.bold or first.bold or not last.text.endswith(".") or len(lead) > 1:
+        return False
+    if abs(first.bbox[0] - last.bbox[0]) > 1.0 or len(after) < 2:
+        return False  # the measure is known from a paragraph of at least two lines
+    measure = max(line.bbox[2] for line in after)
+    word = first.text.split()[0]
+    char_width = (first.bbox[2] - first.bbox[0]) / max(1, len(first.text))
+    return (len(word) + 1) * char_width > measure - last.bbox[2]
 
 
 def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
@@ -446,7 +462,8 @@ def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
 
     A bulleted or numbered line starts a list item when it opens the group, follows another
     item, or follows a finished sentence; a wrapped line continues an item when it is indented
-    past the marker (a hanging indent), and otherwise starts a paragraph.
+    past the marker (a hanging indent) or goes on with an unfinished sentence in lower case,
+    and otherwise starts a paragraph.
     """
     segments: list[tuple[str, list[Line]]] = []
     for line in lines:
@@ -458,11 +475,21 @@ def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
         )
         if starts_item:
             segments.append(("list_item", [line]))
-        elif current is None or (current[0] == "list_item" and not _hangs_under(line, current[1])):
+        elif current is None or (
+            current[0] == "list_item"
+            and not _hangs_under(line, current[1])
+            and not _sentence_runs_on(current[1][-1], line)
+        ):
             segments.append(("paragraph", [line]))
         else:
             current[1].append(line)
     return segments
+
+
+def _sentence_runs_on(previous: Line, line: Line) -> bool:
+    # An item set flush with its bullet ("• Dividends you received as a" over "nominee. See
+    # ...") wraps without a hanging indent: a sentence left open goes on in lower case.
+    return not previous.text.endswith(SENTENCE_END) and line.text[:1].islower()
 
 
 def _hangs_under(line: Line, item_lines: list[Line]) -> bool:
