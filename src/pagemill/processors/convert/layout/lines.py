@@ -36,6 +36,9 @@ FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa
 SENTENCE_END = (".", ":", ";", "!", "?")
 LEADER_END = re.compile(r"(?:\.\s?){4,}\s*$")  # "Introduction . . . . ." before its page number
 SAME_SIZE_RATIO = 1.1
+MAX_FORMULA_LINE_CHARS = 40  # a displayed formula's pieces are short
+SCRIPT_SIZE_SHARE = 0.8  # sub- and superscripts: at most this share of the formula's size
+TALL_GLYPH_EMS = 2.5  # a big operator (∑, ∫) is this many times as tall as its size
 
 
 @dataclass(slots=True)
@@ -248,7 +251,47 @@ def group_column(items: Sequence[Line | Atom]) -> list[Group]:
                 current.append(item)
             else:
                 groups.append([item])
-    return groups
+    return _join_formulas(groups)
+
+
+def _join_formulas(groups: list[Group]) -> list[Group]:
+    """A displayed formula is one block: its pieces (a fraction's numerator and denominator, a
+    summation sign taller than the line, sub- and superscripts in smaller type) overlap one
+    another's height, which the lines of two paragraphs never do. Consecutive groups of short
+    lines whose boxes overlap vertically, with smaller or oversized glyphs among them, are
+    joined."""
+    chains: list[list[Group]] = []
+    for group in groups:
+        last = chains[-1][-1] if chains else None
+        if isinstance(last, list) and isinstance(group, list) and _overlap_height(last, group):
+            chains[-1].append(group)
+        else:
+            chains.append([group])
+    out: list[Group] = []
+    for chain in chains:
+        lines = [line for group in chain if isinstance(group, list) for line in group]
+        if len(chain) > 1 and _formula_like(lines):
+            out.append(lines)
+        else:
+            out.extend(chain)
+    return out
+
+
+def _overlap_height(above: list[Line], below: list[Line]) -> bool:
+    bottom = max(line.bbox[3] for line in above)
+    top = min(line.bbox[1] for line in below)
+    return top < bottom - 1.0
+
+
+def _formula_like(lines: list[Line]) -> bool:
+    if any(len(line.text) > MAX_FORMULA_LINE_CHARS for line in lines):
+        return False
+    largest = max(line.size for line in lines)
+    return any(
+        line.size <= SCRIPT_SIZE_SHARE * largest
+        or line.bbox[3] - line.bbox[1] > TALL_GLYPH_EMS * line.size
+        for line in lines
+    )
 
 
 def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
