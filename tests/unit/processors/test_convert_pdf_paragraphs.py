@@ -153,3 +153,27 @@ def test_paragraphs_one_under_another_are_not_a_formula() -> None:
     first = [line("A short line.", 57, 100, 120), line("Another one.", 57, 113, 120)]
     second = [line("A new paragraph", 57, 140, 130, size=8.0)]
     assert len(group_column([*first, *second])) == 2
+
+
+def test_overlapping_pieces_of_a_row_are_one_line() -> None:
+    # A heading in a font without a Unicode map: glyph runs whose boxes overlap.
+    pieces = [
+        Line("p", (415.8, 114.8, 418.1, 141.6), 20.0, False, 1),
+        Line("MH g", (414.9, 111.7, 458.1, 150.7), 20.0, False, 3),
+        Line("1H", (449.7, 123.8, 468.5, 150.7), 20.0, False, 2),
+    ]
+    groups = group_column(pieces)
+    assert len(groups) == 1 and isinstance(groups[0], list) and len(groups[0]) == 1
+
+
+def test_a_small_note_marker_joins_its_note_but_figure_cells_stay_apart() -> None:
+    marker = Line("1", (72, 700, 76, 708), 6.5, False, 1)
+    note = Line("Pub. L. No. 105-304, 112 Stat. 2860.", (78, 700, 300, 711), 10.0, False, 30)
+    joined = group_column([marker, note])
+    assert len(joined) == 1 and isinstance(joined[0], list)
+    assert joined[0][0].text == "1 Pub. L. No. 105-304, 112 Stat. 2860."
+    cells = [
+        Line("1,540.0", (72, 700, 100, 711), 10.0, False, 7),
+        Line("9,522.6", (108, 700, 136, 711), 10.0, False, 7),
+    ]
+    assert len(group_column(cells)) == 2

@@ -297,19 +297,25 @@ def _formula_like(lines: list[Line]) -> bool:
 def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
     """A row of lines split at word spaces of a justified or mixed-style line (a link, a
     spaced-out word) is one line again: pieces that are not apart by a gutter's width
-    (``ROW_GAP_EMS``) and do not sit in different styles of a table's cells."""
+    (``ROW_GAP_EMS``), or overlap, and are not a table's figures."""
     if len(row) < 2 or any(isinstance(item, Atom) for item in row):
         return row
     lines = [item for item in row if isinstance(item, Line)]
     joined: list[list[Line]] = [[lines[0]]]
     for line in lines[1:]:
         previous = joined[-1][-1]
-        gap = line.bbox[0] - previous.bbox[2]
+        gap = line.bbox[0] - max(ln.bbox[2] for ln in joined[-1])
         size = max(line.size, previous.size)
         figures = FIGURE_CELL.match(line.text) or FIGURE_CELL.match(previous.text)
+        # A note marker set small beside its note ("³ See this thread ...") is no figure cell.
+        note_marker = min(line.size, previous.size) <= SCRIPT_SIZE_SHARE * size and any(
+            ln.size < size and FIGURE_CELL.match(ln.text) for ln in (line, previous)
+        )
         # A contents entry's dot leader runs up to its page number: one line, not two cells.
         leader = any(LEADER_END.search(ln.text) for ln in (line, previous))
-        if 0 <= gap < ROW_GAP_EMS * size and (not figures or leader):
+        # Pieces that overlap are one line drawn in pieces (a heading in a font without a
+        # Unicode map comes as glyph runs whose boxes overlap), never two cells.
+        if gap < ROW_GAP_EMS * size and (not figures or leader or note_marker):
             joined[-1].append(line)
         else:
             joined.append([line])
