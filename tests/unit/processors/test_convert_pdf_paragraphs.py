@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pagemill.processors.convert.layout.blocks import body_segments, build_blocks, join_run_on
 from pagemill.processors.convert.layout.furniture import find_furniture
-from pagemill.processors.convert.layout.lines import Group, Line, PageLayout, group_column
+from pagemill.processors.convert.layout.lines import (
+    Group,
+    Line,
+    PageLayout,
+    group_column,
+    split_at_gaps,
+)
 
 HEIGHT = 648.0
 
@@ -177,3 +183,11 @@ def test_a_small_note_marker_joins_its_note_but_figure_cells_stay_apart() -> Non
         Line("9,522.6", (108, 700, 136, 711), 10.0, False, 7),
     ]
     assert len(group_column(cells)) == 2
+
+
+def test_a_superscript_symbol_is_no_bullet() -> None:
+    mark = Line("†", (200, 247, 204, 253), 7.0, False, 1)
+    text = Line("Microsoft Research", (208, 247, 300, 259), 10.0, False, 17)
+    assert [ln.text for ln in split_at_gaps([mark, text])] == ["†Microsoft Research"]
+    drawn = Line("†", (200, 247, 206, 259), 10.0, False, 1)
+    assert [ln.text for ln in split_at_gaps([drawn, text])] == ["• Microsoft Research"]

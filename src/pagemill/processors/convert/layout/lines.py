@@ -128,9 +128,12 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 and piece.text.lstrip()[:1].isalpha()
             )
             # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
+            # A symbol set smaller than the text after it is a superscript (an affiliation's
+            # dagger), not a bullet.
             glyph = (
                 len(lines[-1]) == 1
                 and _symbol_bullet(previous.text)
+                and previous.size >= SCRIPT_SIZE_SHARE * piece.size
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
                 and piece.text.lstrip()[:1].isalnum()
             )
