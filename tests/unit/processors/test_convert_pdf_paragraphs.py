@@ -191,3 +191,19 @@ def test_a_superscript_symbol_is_no_bullet() -> None:
     assert [ln.text for ln in split_at_gaps([mark, text])] == ["†Microsoft Research"]
     drawn = Line("†", (200, 247, 206, 259), 10.0, False, 1)
     assert [ln.text for ln in split_at_gaps([drawn, text])] == ["• Microsoft Research"]
+
+
+def test_a_full_item_line_wraps_onto_a_capitalised_word() -> None:
+    lines = [
+        line("• Days you commute to work in the", 402, 88, 552),
+        line("United States from a residence in", 402, 103, 543),
+        line("Canada or Mexico if you commute.", 402, 113, 530),
+        line("• Short item", 402, 123, 460),
+        line("Next paragraph after the list.", 402, 133, 540),
+    ]
+    segments = body_segments(lines)
+    assert [(kind, len(part)) for kind, part in segments] == [
+        ("list_item", 3),
+        ("list_item", 1),
+        ("paragraph", 1),
+    ]

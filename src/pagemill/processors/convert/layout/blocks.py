@@ -41,6 +41,7 @@ BOLD_RUN_GAP_EMS = 1.5  # bold lines of body size this close one below another a
 MIN_FOOT_PAGE_LINES = 5  # a page with fewer other lines says nothing about its last row
 MIN_BOLD_STACK = 3  # when this many stack up (a heading and its subtitle are two)
 SIZE_STEP = 0.5  # sizes are compared after rounding to half points: 10.48 and 10.5 are one size
+FULL_LINE_EMS = 3.0  # a line ending this close to its block's right edge was wrapped
 MAX_STRAY_MARK_CHARS = 8  # "—4", "12", "* * *": a mark at a page's foot, not a paragraph
 DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\S*$")  # "1 Introduction . . . . 7": a contents entry
 
@@ -466,6 +467,7 @@ def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
     and otherwise starts a paragraph.
     """
     segments: list[tuple[str, list[Line]]] = []
+    right = max(line.bbox[2] for line in lines)
     for line in lines:
         current = segments[-1] if segments else None
         starts_item = list_marker(line.text) and (
@@ -478,7 +480,7 @@ def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
         elif current is None or (
             current[0] == "list_item"
             and not _hangs_under(line, current[1])
-            and not _sentence_runs_on(current[1][-1], line)
+            and not _sentence_runs_on(current[1][-1], line, right)
         ):
             segments.append(("paragraph", [line]))
         else:
@@ -486,10 +488,15 @@ def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
     return segments
 
 
-def _sentence_runs_on(previous: Line, line: Line) -> bool:
+def _sentence_runs_on(previous: Line, line: Line, right: float) -> bool:
     # An item set flush with its bullet ("• Dividends you received as a" over "nominee. See
-    # ...") wraps without a hanging indent: a sentence left open goes on in lower case.
-    return not previous.text.endswith(SENTENCE_END) and line.text[:1].islower()
+    # ...") wraps without a hanging indent: a sentence left open goes on, in lower case or
+    # after a line that was full (wrapped at the measure: "• Days you commute to work in the"
+    # over "United States from ...").
+    if previous.text.endswith(SENTENCE_END):
+        return False
+    full = right - previous.bbox[2] <= FULL_LINE_EMS * previous.size
+    return line.text[:1].islower() or line.text[:1].isdigit() or full
 
 
 def _hangs_under(line: Line, item_lines: list[Line]) -> bool:
