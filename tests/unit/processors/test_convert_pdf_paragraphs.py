@@ -207,3 +207,14 @@ def test_a_full_item_line_wraps_onto_a_capitalised_word() -> None:
         ("list_item", 1),
         ("paragraph", 1),
     ]
+
+
+def test_overlapping_glyph_fragments_are_one_group() -> None:
+    fragments = [
+        Line("a", (464.1, 549.8, 468.6, 572.2), 16.5, False, 1),
+        Line("g", (440.2, 555.9, 445.0, 578.3), 16.5, False, 1),
+        Line("Jl", (447.1, 564.0, 457.6, 588.9), 16.5, False, 2),
+        Line("l m", (426.5, 566.5, 440.0, 588.9), 16.5, False, 2),
+    ]
+    groups = group_column(fragments)
+    assert len(groups) == 1

@@ -37,6 +37,7 @@ SENTENCE_END = (".", ":", ";", "!", "?")
 LEADER_END = re.compile(r"(?:\.\s?){4,}\s*$")  # "Introduction . . . . ." before its page number
 SAME_SIZE_RATIO = 1.1
 MAX_FORMULA_LINE_CHARS = 40  # a displayed formula's pieces are short
+MAX_FRAGMENT_CHARS = 5  # glyph runs this short that overlap in height are one word's pieces
 SCRIPT_SIZE_SHARE = 0.8  # sub- and superscripts: at most this share of the formula's size
 TALL_GLYPH_EMS = 2.5  # a big operator (∑, ∫) is this many times as tall as its size
 
@@ -262,7 +263,8 @@ def _join_formulas(groups: list[Group]) -> list[Group]:
     summation sign taller than the line, sub- and superscripts in smaller type) overlap one
     another's height, which the lines of two paragraphs never do. Consecutive groups of short
     lines whose boxes overlap vertically, with smaller or oversized glyphs among them, are
-    joined."""
+    joined; so are overlapping fragments of a few characters each (a heading drawn glyph run
+    by glyph run in a font without a Unicode map)."""
     chains: list[list[Group]] = []
     for group in groups:
         last = chains[-1][-1] if chains else None
@@ -289,6 +291,8 @@ def _overlap_height(above: list[Line], below: list[Line]) -> bool:
 def _formula_like(lines: list[Line]) -> bool:
     if any(len(line.text) > MAX_FORMULA_LINE_CHARS for line in lines):
         return False
+    if all(line.chars <= MAX_FRAGMENT_CHARS for line in lines):
+        return True  # glyph runs of one word drawn piece by piece (a font without a map)
     largest = max(line.size for line in lines)
     return any(
         line.size <= SCRIPT_SIZE_SHARE * largest
