@@ -1,4 +1,4 @@
-"""Paragraph joining and running furniture on hand-placed lines (``layout.*``)."""
+"""Paragraph joining and running furniture on hand-placed lines (``layout.*``, OCR pages)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pagemill.processors.convert.layout.lines import (
     group_column,
     split_at_gaps,
 )
+from pagemill.processors.convert.ocr.tesseract import ocr_layout
 
 HEIGHT = 648.0
 
@@ -218,3 +219,14 @@ def test_overlapping_glyph_fragments_are_one_group() -> None:
     ]
     groups = group_column(fragments)
     assert len(groups) == 1
+
+
+def test_an_ocr_paragraph_cut_after_its_first_line_is_rejoined() -> None:
+    first = [line("WELL, I got a good going-over in the morning,", 57, 100, 370)]
+    rest = [
+        line("from old Miss Watson, on account of my clothes;", 57, 113, 370),
+        line("but the widow she didn't scold.", 57, 126, 300),
+    ]
+    new = [line("Then Miss Watson she took me in the closet.", 70, 150, 370)]
+    layout = ocr_layout(0, HEIGHT, [first, rest, new], set())
+    assert [len(group) for group in layout.groups if isinstance(group, list)] == [3, 1]
