@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagemill.processors.convert.layout.blocks import body_segments, build_blocks, join_run_on
+from pagemill.processors.convert.layout.blocks import build_blocks
 from pagemill.processors.convert.layout.furniture import find_furniture
 from pagemill.processors.convert.layout.lines import (
     Group,
@@ -11,6 +11,7 @@ from pagemill.processors.convert.layout.lines import (
     group_column,
     split_at_gaps,
 )
+from pagemill.processors.convert.layout.paragraphs import body_segments, join_run_on
 from pagemill.processors.convert.ocr.tesseract import ocr_layout
 
 HEIGHT = 648.0

@@ -49,12 +49,12 @@ from pagemill.processors.convert.layout.blocks import (
     body_style,
     build_blocks,
     join_lines,
-    join_run_on,
 )
 from pagemill.processors.convert.layout.columns import reading_order
 from pagemill.processors.convert.layout.figures import figure_text
 from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
 from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, is_vertical
+from pagemill.processors.convert.layout.paragraphs import join_run_on
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
