@@ -8,8 +8,9 @@ pypdfium2 opens the file (page count, encryption) and visits each page once: its
   stream is row-major across columns still read the left column, then the right; a spread (two
   pages side by side) is read left page first;
 * running headers and footers (see ``layout.furniture``: only page numbers, small or identical
-  repeated lines alone on their row) are dropped, or kept as ``page_header``/``page_footer``
-  blocks with ``include_headers_footers``;
+  repeated lines, or lines an OCR layer misreads from page to page, alone on their row or
+  beside their folio) are dropped, or kept as ``page_header``/``page_footer`` blocks with
+  ``include_headers_footers``;
 * tables (``pdf.tables``: ruled, horizontal rules only, or whitespace-aligned) replace the lines
   they are made of with one ``table`` block; with ``include_images``, embedded images of at
   least 32 px become ``picture`` blocks whose PNG is in ``Document.images`` as
