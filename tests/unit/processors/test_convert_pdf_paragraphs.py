@@ -231,3 +231,10 @@ def test_an_ocr_paragraph_cut_after_its_first_line_is_rejoined() -> None:
     new = [line("Then Miss Watson she took me in the closet.", 70, 150, 370)]
     layout = ocr_layout(0, HEIGHT, [first, rest, new], set())
     assert [len(group) for group in layout.groups if isinstance(group, list)] == [3, 1]
+
+
+def test_body_size_lines_misread_apart_stay_content() -> None:
+    # Only a line set smaller than the body can be a misread running head.
+    first = [line("Chapter one of the long history", 57, 41, 300), *body(62)]
+    second = [line("Chapter one of the lung history", 57, 41, 300), *body(62)]
+    assert find_furniture([(0, HEIGHT, first), (1, HEIGHT, second)]) == set()

@@ -8,8 +8,9 @@ Removing furniture must never remove content, so a line is furniture only when a
 * its text is the same on those pages, or differs only in numbers **and** reads as a page
   number ("7", "Page 3 of 10", "- 4 -") or is set smaller than the body text. Headings and
   body lines that differ only in a number ("Section 3", "Invoice no. 1042", the first lines of
-  each page of a scanned form) are content. Letters misread by OCR ("VICKSBURG",
-  "VICKSBUEG": at least 10 letters, 90% alike) count as a difference like a number's;
+  each page of a scanned form) are content. In a line set smaller than the body, letters
+  misread by OCR ("VICKSBURG", "VICKSBUEG": at least 10 letters, 90% alike, at the height of
+  such a line on one of the two pages before) count as a difference like a number's;
 * every other line on its row is furniture too: a table row whose first cells happen to repeat
   ("Closure", "07/17/2015") is content. A bare page number on a running head's row is
   furniture with it, even on a page where the folio is not apart from the head.
@@ -23,6 +24,7 @@ import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pagemill.processors.convert.layout.lines import Line, PageLayout
 
@@ -45,6 +47,7 @@ SMALLER = 0.9  # set at most this share of the body size: a folio or a footer li
 FOLIO_BAND = 0.15  # a bare page number is looked for this far in from the top and bottom
 MIN_FUZZY_LETTERS = 10  # shorter lines must repeat exactly: "Part I" and "Part II" differ
 FUZZY_SAME = 0.9  # letters this alike (difflib ratio) are one line misread
+MISREAD_PAGES = 2  # a misread running head is compared with those of this many pages before
 
 
 def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tuple[int, int]]:
@@ -54,9 +57,10 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
     """
     body_size = _body_size(line for _, _, lines in pages for line in lines)
     seen: dict[tuple[str, str], list[tuple[float, int, int, str, Line]]] = defaultdict(list)
-    canonical: dict[str, list[str]] = defaultdict(list)  # band -> the keys seen in it
+    recent: list[_Seen] = []  # small lines of the band on the last pages, for misread heads
     band_lines: dict[int, list[tuple[int, Line]]] = defaultdict(list)
-    for page, height, lines in pages:
+    for ordinal, (page, height, lines) in enumerate(pages):
+        recent = [seen_line for seen_line in recent if ordinal - seen_line.ordinal <= MISREAD_PAGES]
         for index, line in enumerate(lines):
             text = " ".join(line.text.lower().split())
             key = DIGITS.sub("#", text)
@@ -69,8 +73,9 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
                 band = "bottom"
             else:
                 continue
-            key = _canonical(band, key, canonical)
             position = center if band == "top" else height - center
+            if body_size > 0 and line.size <= SMALLER * body_size:
+                key = _canonical(_Seen(ordinal, band, position, key), recent)
             seen[(band, key)].append((position, page, index, text, line))
             band_lines[page].append((index, line))
     needed = max(2, -(-len(pages) // 4))
@@ -100,21 +105,35 @@ def _letters(key: str) -> str:
     return "".join(char for char in key if char.isalpha())
 
 
-def _canonical(band: str, key: str, canonical: dict[str, list[str]]) -> str:
-    """The key under which ``key`` is counted: an earlier key of its band that spells the same
-    words but for a misread letter or two (an OCR text layer reads "VICKSBURG" on one page and
-    "VICKSBUEG" on the next) and a folio run into the line ("50 THE SIEGE ...")."""
-    letters = _letters(key)
+@dataclass(slots=True)
+class _Seen:
+    ordinal: int  # the page's place in the selection
+    band: str
+    position: float  # from the page edge of its band
+    key: str  # the key it is counted under
+
+
+def _canonical(line: _Seen, recent: list[_Seen]) -> str:
+    """The key a small line of a band is counted under: that of a small line at its height on
+    one of the last pages that spells the same words but for a misread letter or two (an OCR
+    text layer reads "VICKSBURG" on one page and "VICKSBUEG" on the next) and a folio run into
+    the line ("50 THE SIEGE ..."). Only the last few pages are compared, so a long document
+    costs a few comparisons per line; ``line`` joins ``recent``."""
+    letters = _letters(line.key)
     if len(letters) >= MIN_FUZZY_LETTERS:
-        for earlier in canonical[band]:
-            other = _letters(earlier)
+        for earlier in recent:
+            other = _letters(earlier.key)
             if (
-                abs(len(other) - len(letters)) <= 2
+                earlier.band == line.band
+                and earlier.ordinal < line.ordinal
+                and abs(earlier.position - line.position) <= SAME_HEIGHT
+                and abs(len(other) - len(letters)) <= 2
                 and difflib.SequenceMatcher(None, letters, other).ratio() >= FUZZY_SAME
             ):
-                return earlier
-    canonical[band].append(key)
-    return key
+                line.key = earlier.key
+                break
+    recent.append(line)
+    return line.key
 
 
 def _folios_beside(
