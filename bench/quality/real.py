@@ -43,7 +43,10 @@ METRIC_TITLES = {
     "paragraph_ratio": "Paragraphs ÷ reference (1.00 is right; target 0.7 to 1.4)",
     "table_cell_recall": "Table-cell recall",
     "tables_emitted": "Reference tables emitted as tables",
-    "word_retention": "Text-layer word retention (target ≥ 0.97)",
+    "word_retention_furniture": (
+        "Text-layer word retention, running headers and footers kept (target ≥ 0.97)"
+    ),
+    "word_retention": "Text-layer word retention, plain (default output)",
 }
 
 
@@ -87,7 +90,20 @@ def score_run(
     parsed = (
         real_metrics.parse(output.text) if converter.structured else real_metrics.plain(output.text)
     )
-    scores = real_metrics.score(reference, parsed, layer)
+    with_furniture = None
+    if layer and converter.keeping_furniture is not None:
+        kept = real_convert.run(
+            real_convert.Converter(
+                converter.name,
+                converter.keeping_furniture,
+                converter.suffixes,
+                converter.structured,
+                converter.ocr,
+            ),
+            doc.path,
+        )
+        with_furniture = real_metrics.parse(kept.text) if kept.error is None else None
+    scores = real_metrics.score(reference, parsed, layer, with_furniture)
     return DocRun(doc, converter.name, output.seconds, scores, markdown=output.text)
 
 
@@ -188,7 +204,7 @@ def speed_table(runs: list[DocRun], names: list[str]) -> list[str]:
 
 
 def document_table(runs: list[DocRun], converter: str) -> list[str]:
-    short = ("sim", "H-F1", "H-F1 lvl", "para ÷ ref", "cells", "tables", "retention")
+    short = ("sim", "H-F1", "H-F1 lvl", "para ÷ ref", "cells", "tables", "ret.", "ret. kept")
     lines = [
         "| Document | Family | Pages | s | " + " | ".join(short) + " |",
         "|---|---|---:|---:|" + "---:|" * len(short),
@@ -207,10 +223,10 @@ def document_table(runs: list[DocRun], converter: str) -> list[str]:
 
 
 def check_set_table(runs: list[DocRun], names: list[str]) -> list[str]:
-    """Every converter on each check-set document: similarity, heading F1, paragraphs."""
+    """Every converter on each check-set document: similarity, heading F1, paragraphs, cells."""
     lines = [
         "| Document | Family | "
-        + " | ".join(f"{name}: sim / H-F1 / para" for name in names)
+        + " | ".join(f"{name}: sim / H-F1 / para / cells" for name in names)
         + " |",
         "|---|---|" + "---:|" * len(names),
     ]
@@ -218,7 +234,7 @@ def check_set_table(runs: list[DocRun], names: list[str]) -> list[str]:
         cells = []
         for name in names:
             run = next((r for r in runs if r.doc.name == doc.name and r.converter == name), None)
-            metrics = ("text_similarity", "heading_f1", "paragraph_ratio")
+            metrics = ("text_similarity", "heading_f1", "paragraph_ratio", "table_cell_recall")
             cells.append(
                 DASH if run is None else " / ".join(_fmt(run.scores.get(m)) for m in metrics)
             )

@@ -34,6 +34,9 @@ class Converter:
     suffixes: frozenset[str]  # the formats it handles
     structured: bool  # Markdown with structure, or raw text
     ocr: bool  # whether it reads pages without a text layer
+    # The same conversion with running headers and footers kept (for the furniture-aware word
+    # retention), for a converter that can say which lines it removed as furniture.
+    keeping_furniture: Callable[[Path], str] | None = None
 
     def handles(self, path: Path, family: str) -> bool:
         if path.suffix.lower() not in self.suffixes:
@@ -58,7 +61,7 @@ def run(converter: Converter, path: Path) -> Output:
     return Output(text, time.perf_counter() - started)
 
 
-def _pagemill(path: Path) -> str:
+def _pagemill(path: Path, settings: dict[str, object] | None = None) -> str:
     from pagemill.ports.processing import ProcessorInput
     from pagemill.processors.convert import ConvertProcessor
 
@@ -67,10 +70,19 @@ def _pagemill(path: Path) -> str:
         shutil.copyfile(path, upload)
         output = ConvertProcessor().run(
             ProcessorInput(
-                document=upload, filename=path.name, settings={}, output_format="markdown"
+                document=upload,
+                filename=path.name,
+                settings=settings or {},
+                output_format="markdown",
             )
         )
     return str(output.result["markdown"])
+
+
+def _pagemill_with_furniture(path: Path) -> str:
+    """pagemill with the documented ``include_headers_footers`` option: the lines it removes
+    as running headers and footers come back as header and footer blocks."""
+    return _pagemill(path, {"include_headers_footers": True})
 
 
 def _pymupdf4llm(path: Path) -> str:
@@ -96,7 +108,14 @@ OFFICE = frozenset({".pdf", ".docx", ".pptx", ".xlsx"})
 MARKUP = frozenset({".xml", ".adoc", ".ipynb", ".vtt", ".srt", ".json", ".rss", ".atom"})
 EVERY = frozenset({".pdf", ".docx", ".pptx", ".xlsx", ".png", ".jpg", ".tiff", ".tif"}) | MARKUP
 
-PAGEMILL = Converter("pagemill", _pagemill, EVERY, structured=True, ocr=True)
+PAGEMILL = Converter(
+    "pagemill",
+    _pagemill,
+    EVERY,
+    structured=True,
+    ocr=True,
+    keeping_furniture=_pagemill_with_furniture,
+)
 PEERS = (
     ("pymupdf4llm", Converter("pymupdf4llm", _pymupdf4llm, PDF, structured=True, ocr=False)),
     (

@@ -14,7 +14,11 @@ tables) into headings, paragraphs, tables and the running text; all text is fold
   emitted tables (multiset); **tables emitted**: reference tables of which at least half the
   cells turn up in one emitted table;
 * **text-layer word retention**: words of the PDF's own text layer (inside the page boxes)
-  found in the output (multiset), for documents that have one.
+  found in the output (multiset), for documents that have one. Measured twice: *plain* (the
+  default output, so running headers and footers a converter rightly removes count as lost)
+  and *furniture kept* (a converter that can keep the lines it removes as headers and footers
+  is run again with that option and that output is measured; for the others it is the plain
+  figure). Words lost from the body are lost in both.
 
 A converter without structure (raw text) is scored on text only: its structure metrics are
 ``None`` and show as "—".
@@ -57,6 +61,7 @@ class Scores:
     table_cell_recall: float | None
     tables_emitted: float | None
     word_retention: float | None
+    word_retention_furniture: float | None = None  # with headers and footers kept
 
     METRICS = (
         "text_similarity",
@@ -66,6 +71,7 @@ class Scores:
         "table_cell_recall",
         "tables_emitted",
         "word_retention",
+        "word_retention_furniture",
     )
 
     def get(self, metric: str) -> float | None:
@@ -189,9 +195,22 @@ def retention(layer: list[str], output: list[str]) -> float | None:
     return sum(found.values()) / len(layer)
 
 
-def score(reference: Structure, output: Structure, layer: list[str] | None) -> Scores:
+def score(
+    reference: Structure,
+    output: Structure,
+    layer: list[str] | None,
+    with_furniture: Structure | None = None,
+) -> Scores:
+    """``with_furniture``: the converter's output with headers and footers kept, if it has one
+    (else the furniture-kept retention is the plain one)."""
     recall, emitted = table_scores(reference, output) if output.structured else (None, None)
     structured = output.structured
+    plain_retention = retention(layer, output.words) if layer else None
+    kept_retention = (
+        retention(layer, with_furniture.words)
+        if layer and with_furniture is not None
+        else plain_retention
+    )
     return Scores(
         text_similarity=text_similarity(reference.words, output.words),
         heading_f1=heading_f1(reference, output, levels=False) if structured else None,
@@ -203,7 +222,8 @@ def score(reference: Structure, output: Structure, layer: list[str] | None) -> S
         ),
         table_cell_recall=recall,
         tables_emitted=emitted,
-        word_retention=retention(layer, output.words) if layer else None,
+        word_retention=plain_retention,
+        word_retention_furniture=kept_retention,
     )
 
 
@@ -212,7 +232,8 @@ def text_layer_words(path: Path) -> list[str]:
 
     pdfium's page text (with the spaces and line breaks it infers between runs), keeping only
     characters drawn inside the crop box, so printer's marks outside the visible page are left
-    out. Running headers and footers are in the layer: removing them costs a little retention.
+    out. Running headers and footers are in the layer: removing them costs a little plain
+    retention, not the furniture-kept one.
     """
     if path.suffix.lower() != ".pdf":
         return []

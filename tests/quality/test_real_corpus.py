@@ -4,8 +4,11 @@ Every document of the corpus is converted once by pagemill alone (the peers of t
 not needed) and scored against its hand-written reference with the benchmark's own metrics; the
 means per family must stay at or above ``FLOORS``. The floors were set just below what pagemill
 reached when the corpus was built: raise a family's floor in the change that lifts it, and never
-lower one without saying why in that change. The corpus itself is checked too: every file is
-present with the recorded checksum, licence and source, and has a reference.
+lower one without saying why in that change. The family floors are measured on the documents
+the rules were written against; the check set (``check_set`` in the manifest: documents nobody
+tuned on) has floors of its own, over all its documents together, so adding a fresh document
+with faults nobody fixed does not lower a family's floor. The corpus itself is checked too:
+every file is present with the recorded checksum, licence and source, and has a reference.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ MAX_CORPUS_BYTES = 30 * 1024 * 1024
 SOURCE_KEYS = {"registry", "package", "version", "path", "upstream"}
 
 # family → metric → floor (``paragraph_deviation`` is a ceiling on |paragraphs / reference - 1|,
-# ``failures`` a ceiling on failed conversions). Measured values are in bench/quality/results.md.
+# ``failures`` a ceiling on failed conversions; ``word_retention`` is the plain measure,
+# ``word_retention_furniture`` the one with running headers and footers kept). Measured values
+# are in bench/quality/results.md.
 # Set on 2026-12-07 from pagemill's means minus 0.03 (ceilings: 1.15 x the deviation + 0.1); a
 # metric whose floor would be 0 is left out, since it could not fail.
 OFFICE_FLOORS = {
@@ -41,6 +46,11 @@ OFFICE_FLOORS = {
     "failures": 0,
 }
 FLOORS: dict[str, dict[str, float]] = {
+    # Raised on 2026-12-08 (paragraphs: running heads misread by OCR, folios further in,
+    # paragraphs run on past footnotes and marks and across a spread's fold, run-in leads that
+    # fill their line, list items flush with their bullet, displayed formulas, OCR paragraphs
+    # cut after their first line): every paragraph_deviation ceiling, from means taken without
+    # the check set. word_retention_furniture added (means minus 0.03, at most 0.97).
     # Raised again on 2026-12-07 (figure labels as one paragraph, forms' drawings placed on the
     # page, words drawn in pieces, loosely leaded titles, author names, footers beside the page
     # number, tables continued beside themselves, broken rules, Latin runs in Arabic lines):
@@ -54,11 +64,12 @@ FLOORS: dict[str, dict[str, float]] = {
     # capitals over mixed case, numbering depth, headings set in from their column): pdf-text,
     # pdf-multicolumn and pdf-spread.
     "pdf-text": {
-        "text_similarity": 0.88,
+        "text_similarity": 0.93,  # 0.88 while the check set's arXiv page was counted here
         "heading_f1": 0.97,
         "heading_f1_level": 0.97,
         "word_retention": 0.95,
-        "paragraph_deviation": 0.47,
+        "word_retention_furniture": 0.97,
+        "paragraph_deviation": 0.28,
         "failures": 0,
     },
     "pdf-multicolumn": {
@@ -66,7 +77,8 @@ FLOORS: dict[str, dict[str, float]] = {
         "heading_f1": 0.95,
         "heading_f1_level": 0.87,
         "word_retention": 0.97,
-        "paragraph_deviation": 0.47,
+        "word_retention_furniture": 0.97,
+        "paragraph_deviation": 0.26,
         "failures": 0,
     },
     "pdf-spread": {
@@ -75,7 +87,8 @@ FLOORS: dict[str, dict[str, float]] = {
         "heading_f1": 0.97,
         "heading_f1_level": 0.97,
         "word_retention": 0.97,
-        "paragraph_deviation": 0.57,
+        "word_retention_furniture": 0.97,
+        "paragraph_deviation": 0.30,
         "failures": 0,
     },
     "pdf-tables": {
@@ -87,6 +100,7 @@ FLOORS: dict[str, dict[str, float]] = {
         "table_cell_recall": 0.81,
         "tables_emitted": 0.80,
         "word_retention": 0.96,
+        "word_retention_furniture": 0.96,
         "paragraph_deviation": 0.19,
         "failures": 0,
     },
@@ -102,7 +116,8 @@ FLOORS: dict[str, dict[str, float]] = {
         "heading_f1": 0.30,
         "heading_f1_level": 0.30,
         "word_retention": 0.96,
-        "paragraph_deviation": 0.53,
+        "word_retention_furniture": 0.96,
+        "paragraph_deviation": 0.36,
         "failures": 0,
     },
     "pdf-office": {
@@ -114,6 +129,7 @@ FLOORS: dict[str, dict[str, float]] = {
         "table_cell_recall": 0.96,
         "tables_emitted": 0.97,
         "word_retention": 0.96,
+        "word_retention_furniture": 0.96,
         # Lowered from 1.69 on 2026-12-08: one ruled row of cells is a one-row table, form
         # labels apart only by their fields are one line.
         "paragraph_deviation": 0.24,
@@ -128,7 +144,11 @@ FLOORS: dict[str, dict[str, float]] = {
         "table_cell_recall": 0.47,
         "tables_emitted": 0.47,
         "word_retention": 0.97,
-        "paragraph_deviation": 0.66,
+        "word_retention_furniture": 0.97,
+        # The contents of "1 Foo … 9 Baz" come out as a table (text in the reference) once the
+        # folios are gone: 1.50 -> 0.90 on that document, and 0.57 on the other, so the mean
+        # ratio moved away from 1.00 while each document's deviation shrank or held.
+        "paragraph_deviation": 0.40,
         "failures": 0,
     },
     # Raised on 2026-12-07 with scans read upright (OSD, word order, the upside-down try),
@@ -137,7 +157,7 @@ FLOORS: dict[str, dict[str, float]] = {
         "text_similarity": 0.95,
         "heading_f1": 0.40,
         "heading_f1_level": 0.40,
-        "paragraph_deviation": 0.22,
+        "paragraph_deviation": 0.21,
         "failures": 0,
     },
     "docx": OFFICE_FLOORS,
@@ -165,13 +185,26 @@ FLOORS: dict[str, dict[str, float]] = {
 }
 
 
+# The check set, all its documents together (set on 2026-12-08 from its means, as above).
+CHECK_SET_FLOORS: dict[str, float] = {
+    "text_similarity": 0.89,
+    "heading_f1": 0.62,
+    "word_retention_furniture": 0.97,
+    "paragraph_deviation": 0.40,
+    "failures": 0,
+}
+CHECK_SET = "check set"
+
+
 @pytest.fixture(scope="module")
 def runs() -> dict[str, list[real.DocRun]]:
+    """The runs by family (tuned documents only) and under ``CHECK_SET``."""
     docs = real_corpus.load()
     results = real.run_all(docs, [real_convert.PAGEMILL], progress=False)
     by_family: dict[str, list[real.DocRun]] = {}
     for run in results:
-        by_family.setdefault(run.doc.family, []).append(run)
+        key = CHECK_SET if run.doc.entry.get("check_set") else run.doc.family
+        by_family.setdefault(key, []).append(run)
     return by_family
 
 
@@ -193,8 +226,16 @@ def test_every_document_is_present_licensed_and_referenced() -> None:
 
 @pytest.mark.parametrize("family", sorted(FLOORS))
 def test_family_stays_above_its_floors(family: str, runs: dict[str, list[real.DocRun]]) -> None:
-    row = real.FamilyRow(family, "pagemill", runs[family])
-    floors = FLOORS[family]
+    assert_floors(family, runs[family], FLOORS[family])
+
+
+def test_check_set_stays_above_its_floors(runs: dict[str, list[real.DocRun]]) -> None:
+    assert len(runs[CHECK_SET]) >= 6
+    assert_floors(CHECK_SET, runs[CHECK_SET], CHECK_SET_FLOORS)
+
+
+def assert_floors(family: str, family_runs: list[real.DocRun], floors: dict[str, float]) -> None:
+    row = real.FamilyRow(family, "pagemill", family_runs)
     below = []
     for metric, floor in floors.items():
         if metric == "failures":

@@ -5,7 +5,8 @@
   where a narrow column wraps it; bold capitals may be a little smaller); their levels come
   from ``layout.levels`` (size ranks, then weight and case, then numbering depth); a bold
   subtitle right under a centred title is part of the title block, a paragraph;
-* bulleted or numbered lines become list items;
+* bulleted or numbered lines become list items (``layout.paragraphs`` splits a group into a
+  paragraph and items, and joins paragraphs a page break or a run-in lead cut);
 * line-break hyphens are removed ("docu-" + "ment" → "document");
 * running headers and footers, when kept, become ``page_header`` / ``page_footer`` blocks.
 """
@@ -26,14 +27,17 @@ from pagemill.processors.convert.layout.levels import (
 )
 from pagemill.processors.convert.layout.lines import (
     BULLET,
-    SENTENCE_END,
     Atom,
     Group,
     Line,
     PageLayout,
     is_vertical,
-    list_marker,
     union,
+)
+from pagemill.processors.convert.layout.paragraphs import (
+    body_segments,
+    join_run_in_leads,
+    join_run_on,
 )
 from pagemill.processors.document import BBox, Block, block_id_for
 
@@ -145,48 +149,9 @@ def heading_rule(lines: Sequence[Line], body: BodyStyle) -> str | None:
 
 def _join_across_pages(layouts: Sequence[PageLayout]) -> None:
     """A paragraph the page break cuts mid-sentence goes on at the top of the next page (in
-    place): the page's last group ends unfinished, the next page's first group starts in
-    lower case in the same style. The block stays on the page where it starts."""
+    place, ``join_run_on``). The block stays on the page where it starts."""
     for before, after in itertools.pairwise(layouts):
-        if not before.groups or not after.groups:
-            continue
-        last, first = before.groups[-1], after.groups[0]
-        if isinstance(last, Atom) or isinstance(first, Atom):
-            continue
-        end, start = last[-1], first[0]
-        if (
-            (end.size, end.bold) == (start.size, start.bold)
-            and any(char.isalpha() for char in end.text)  # not a page number
-            and not end.text.endswith(SENTENCE_END)
-            and start.text[:1].islower()
-        ):
-            last.extend(first)
-            after.groups.pop(0)
-
-
-def _join_run_in_leads(groups: list[Group]) -> list[Group]:
-    """A bold lead run into its paragraph ("Capital gain distributions. If you ...") is the
-    paragraph's start, not a heading: its bold run stops inside its last line, or wraps onto
-    the next line, which goes on in regular type. The lead's group and the paragraph's are one."""
-    out: list[Group] = []
-    for group in groups:
-        previous = out[-1] if out else None
-        if isinstance(previous, list) and isinstance(group, list) and _run_in(previous, group):
-            previous.extend(group)
-        else:
-            out.append(group)
-    return out
-
-
-def _run_in(lead: list[Line], after: list[Line]) -> bool:
-    last, first = lead[-1], after[0]
-    if not (last.bold or last.starts_bold) or first.size != last.size:
-        return False
-    if not 0 <= first.bbox[1] - last.bbox[3] <= 0.6 * last.size:
-        return False  # set apart by space: a heading over its paragraph
-    stops_inside = last.starts_bold and not last.ends_bold
-    wraps_on = first.starts_bold and not first.bold
-    return stops_inside or wraps_on
+        join_run_on(before.groups, after.groups)
 
 
 def _beside_text(group: Sequence[Line], lines: Sequence[Line]) -> bool:
@@ -239,6 +204,24 @@ def _leads_block(group: Sequence[Line], after: Sequence[Line]) -> bool:
         and centred
         and ragged
     )
+
+
+def _join_block_leads(groups: list[Group], body: BodyStyle) -> list[Group]:
+    """A bold lead on top of its centred block (``_leads_block``: an author's name over the
+    affiliation) is the block's first line: one paragraph, not a name and an address."""
+    out: list[Group] = []
+    for group in groups:
+        previous = out[-1] if out else None
+        if (
+            isinstance(previous, list)
+            and isinstance(group, list)
+            and heading_rule(previous, body) == "bold"
+            and _leads_block(previous, group)
+        ):
+            previous.extend(group)
+        else:
+            out.append(group)
+    return out
 
 
 def _merge_heading_runs(groups: list[Group], rules: dict[int, str | None]) -> list[Group]:
@@ -363,8 +346,10 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
     _join_across_pages(layouts)
     rules: dict[int, str | None] = {}
     for layout in layouts:
-        layout.groups = _join_run_in_leads(layout.groups)
+        layout.groups = join_run_in_leads(layout.groups)
         lines = page_lines[layout.page]
+        if body is not None:
+            layout.groups = _join_block_leads(layout.groups, body)
         for group, after in zip(layout.groups, [*layout.groups[1:], None], strict=False):
             if not isinstance(group, Atom) and body is not None:
                 rule = heading_rule(group, body)
@@ -440,34 +425,6 @@ def build_blocks(layouts: Sequence[PageLayout], *, keep_furniture: bool) -> list
                 )
             )
     return blocks
-
-
-def body_segments(lines: list[Line]) -> list[tuple[str, list[Line]]]:
-    """Split a body group into a paragraph and/or list items.
-
-    A bulleted or numbered line starts a list item when it opens the group, follows another
-    item, or follows a finished sentence; a wrapped line continues an item when it is indented
-    past the marker (a hanging indent), and otherwise starts a paragraph.
-    """
-    segments: list[tuple[str, list[Line]]] = []
-    for line in lines:
-        current = segments[-1] if segments else None
-        starts_item = list_marker(line.text) and (
-            current is None
-            or current[0] == "list_item"
-            or current[1][-1].text.endswith(SENTENCE_END)
-        )
-        if starts_item:
-            segments.append(("list_item", [line]))
-        elif current is None or (current[0] == "list_item" and not _hangs_under(line, current[1])):
-            segments.append(("paragraph", [line]))
-        else:
-            current[1].append(line)
-    return segments
-
-
-def _hangs_under(line: Line, item_lines: list[Line]) -> bool:
-    return line.bbox[0] > item_lines[0].bbox[0] + 1.0
 
 
 def _by_position(lines: list[Line]) -> list[Line]:

@@ -2,23 +2,29 @@
 
 Removing furniture must never remove content, so a line is furniture only when all of this holds:
 
-* it sits in the top or bottom tenth of the page, at the same height (within a few points) on
-  at least two pages and on at least a quarter of the pages parsed;
+* it sits in the top or bottom tenth of the page (a bare page number: the top or bottom 15%),
+  at the same height (within a few points) on at least two pages and on at least a quarter of
+  the pages parsed;
 * its text is the same on those pages, or differs only in numbers **and** reads as a page
   number ("7", "Page 3 of 10", "- 4 -") or is set smaller than the body text. Headings and
   body lines that differ only in a number ("Section 3", "Invoice no. 1042", the first lines of
-  each page of a scanned form) are content;
+  each page of a scanned form) are content. In a line set smaller than the body, letters
+  misread by OCR ("VICKSBURG", "VICKSBUEG": at least 10 letters, 90% alike, at the height of
+  such a line on one of the two pages before) count as a difference like a number's;
 * every other line on its row is furniture too: a table row whose first cells happen to repeat
-  ("Closure", "07/17/2015") is content.
+  ("Closure", "07/17/2015") is content. A bare page number on a running head's row is
+  furniture with it, even on a page where the folio is not apart from the head.
 
 One page alone is no evidence: a single-page selection keeps its furniture as text.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pagemill.processors.convert.layout.lines import Line, PageLayout
 
@@ -38,6 +44,10 @@ TITLED_FOLIO = re.compile(
     re.IGNORECASE,
 )
 SMALLER = 0.9  # set at most this share of the body size: a folio or a footer line
+FOLIO_BAND = 0.15  # a bare page number is looked for this far in from the top and bottom
+MIN_FUZZY_LETTERS = 10  # shorter lines must repeat exactly: "Part I" and "Part II" differ
+FUZZY_SAME = 0.9  # letters this alike (difflib ratio) are one line misread
+MISREAD_PAGES = 2  # a misread running head is compared with those of this many pages before
 
 
 def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tuple[int, int]]:
@@ -47,19 +57,25 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
     """
     body_size = _body_size(line for _, _, lines in pages for line in lines)
     seen: dict[tuple[str, str], list[tuple[float, int, int, str, Line]]] = defaultdict(list)
+    recent: list[_Seen] = []  # small lines of the band on the last pages, for misread heads
     band_lines: dict[int, list[tuple[int, Line]]] = defaultdict(list)
-    for page, height, lines in pages:
+    for ordinal, (page, height, lines) in enumerate(pages):
+        recent = [seen_line for seen_line in recent if ordinal - seen_line.ordinal <= MISREAD_PAGES]
         for index, line in enumerate(lines):
+            text = " ".join(line.text.lower().split())
+            key = DIGITS.sub("#", text)
+            # A bare folio may sit a little further in (LaTeX sets it about 11% up the page).
+            reach = FOLIO_BAND if _bare_folio(key) else FURNITURE_BAND
             center = line.center_y
-            if center <= FURNITURE_BAND * height:
+            if center <= reach * height:
                 band = "top"
-            elif center >= (1 - FURNITURE_BAND) * height:
+            elif center >= (1 - reach) * height:
                 band = "bottom"
             else:
                 continue
-            text = " ".join(line.text.lower().split())
-            key = DIGITS.sub("#", text)
             position = center if band == "top" else height - center
+            if body_size > 0 and line.size <= SMALLER * body_size:
+                key = _canonical(_Seen(ordinal, band, position, key), recent)
             seen[(band, key)].append((position, page, index, text, line))
             band_lines[page].append((index, line))
     needed = max(2, -(-len(pages) // 4))
@@ -73,11 +89,72 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
             ):
                 continue  # differs in numbers: content unless it reads as a page number
             candidates.update((page, index) for _, page, index, _, _ in cluster)
+    candidates |= _folios_beside(band_lines, candidates)
     return {
         (page, index)
         for page, index in candidates
         if _row_is_furniture(page, index, band_lines[page], candidates)
     }
+
+
+def _bare_folio(key: str) -> bool:
+    return bool(PAGE_NUMBER.match(key) or PAGE_NUMBER.match(ROMAN.sub("#", key)))
+
+
+def _letters(key: str) -> str:
+    return "".join(char for char in key if char.isalpha())
+
+
+@dataclass(slots=True)
+class _Seen:
+    ordinal: int  # the page's place in the selection
+    band: str
+    position: float  # from the page edge of its band
+    key: str  # the key it is counted under
+
+
+def _canonical(line: _Seen, recent: list[_Seen]) -> str:
+    """The key a small line of a band is counted under: that of a small line at its height on
+    one of the last pages that spells the same words but for a misread letter or two (an OCR
+    text layer reads "VICKSBURG" on one page and "VICKSBUEG" on the next) and a folio run into
+    the line ("50 THE SIEGE ..."). Only the last few pages are compared, so a long document
+    costs a few comparisons per line; ``line`` joins ``recent``."""
+    letters = _letters(line.key)
+    if len(letters) >= MIN_FUZZY_LETTERS:
+        for earlier in recent:
+            other = _letters(earlier.key)
+            if (
+                earlier.band == line.band
+                and earlier.ordinal < line.ordinal
+                and abs(earlier.position - line.position) <= SAME_HEIGHT
+                and abs(len(other) - len(letters)) <= 2
+                and difflib.SequenceMatcher(None, letters, other).ratio() >= FUZZY_SAME
+            ):
+                line.key = earlier.key
+                break
+    recent.append(line)
+    return line.key
+
+
+def _folios_beside(
+    band_lines: dict[int, list[tuple[int, Line]]], candidates: set[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Bare page numbers on the row of a running head ("THE SIEGE OF VICKSBURG.  49"): the
+    head repeats, and its folio, drawn apart on some pages and run into it on others, goes
+    with it."""
+    found: set[tuple[int, int]] = set()
+    for page, lines in band_lines.items():
+        for index, line in lines:
+            key = DIGITS.sub("#", " ".join(line.text.lower().split()))
+            if (page, index) in candidates or not _bare_folio(key):
+                continue
+            top, bottom = line.bbox[1], line.bbox[3]
+            if any(
+                (page, other_index) in candidates and other.bbox[1] < bottom and other.bbox[3] > top
+                for other_index, other in lines
+            ):
+                found.add((page, index))
+    return found
 
 
 def _body_size(lines: Iterable[Line]) -> float:
@@ -88,7 +165,7 @@ def _body_size(lines: Iterable[Line]) -> float:
 
 
 def _folio(key: str, lines: list[Line], body_size: float) -> bool:
-    if PAGE_NUMBER.match(key) or PAGE_NUMBER.match(ROMAN.sub("#", key)):
+    if _bare_folio(key):
         return True
     if TITLED_FOLIO.search(key):
         return True  # "Copyright Office Summary December 1998 Page 9": a footer with its folio

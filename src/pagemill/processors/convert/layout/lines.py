@@ -40,6 +40,10 @@ FIGURE_CELL = re.compile(r"^[\s$€£¥(+\-–−]*[\d.,:/%]+[\s%)*]*$")  # noqa
 SENTENCE_END = (".", ":", ";", "!", "?")
 LEADER_END = re.compile(r"(?:\.\s?){4,}\s*$")  # "Introduction . . . . ." before its page number
 SAME_SIZE_RATIO = 1.1
+MAX_FORMULA_LINE_CHARS = 40  # a displayed formula's pieces are short
+MAX_FRAGMENT_CHARS = 5  # glyph runs this short that overlap in height are one word's pieces
+SCRIPT_SIZE_SHARE = 0.8  # sub- and superscripts: at most this share of the formula's size
+TALL_GLYPH_EMS = 2.5  # a big operator (∑, ∫) is this many times as tall as its size
 
 
 @dataclass(slots=True)
@@ -135,10 +139,13 @@ def split_at_gaps(pieces: Sequence[Line]) -> list[Line]:
                 and piece.text.lstrip()[:1].isalpha()
             )
             # A bullet drawn in a symbol font can come out as any one punctuation glyph ("!").
+            # A symbol set smaller than the text after it is a superscript (an affiliation's
+            # dagger), not a bullet.
             glyph = (
                 not cell
                 and len(lines[-1]) == 1
                 and _symbol_bullet(previous.text)
+                and previous.size >= SCRIPT_SIZE_SHARE * piece.size
                 and gap <= MARKER_GAP_EMS * max(previous.size, piece.size)
                 and piece.text.lstrip()[:1].isalnum()
             )
@@ -272,25 +279,74 @@ def group_column(items: Sequence[Line | Atom]) -> list[Group]:
                 current.append(item)
             else:
                 groups.append([item])
-    return groups
+    return _join_formulas(groups)
+
+
+def _join_formulas(groups: list[Group]) -> list[Group]:
+    """A displayed formula is one block: its pieces (a fraction's numerator and denominator, a
+    summation sign taller than the line, sub- and superscripts in smaller type) overlap one
+    another's height, which the lines of two paragraphs never do. Consecutive groups of short
+    lines whose boxes overlap vertically, with smaller or oversized glyphs among them, are
+    joined; so are overlapping fragments of a few characters each (a heading drawn glyph run
+    by glyph run in a font without a Unicode map)."""
+    chains: list[list[Group]] = []
+    for group in groups:
+        last = chains[-1][-1] if chains else None
+        if isinstance(last, list) and isinstance(group, list) and _overlap_height(last, group):
+            chains[-1].append(group)
+        else:
+            chains.append([group])
+    out: list[Group] = []
+    for chain in chains:
+        lines = [line for group in chain if isinstance(group, list) for line in group]
+        if len(chain) > 1 and _formula_like(lines):
+            out.append(lines)
+        else:
+            out.extend(chain)
+    return out
+
+
+def _overlap_height(above: list[Line], below: list[Line]) -> bool:
+    bottom = max(line.bbox[3] for line in above)
+    top = min(line.bbox[1] for line in below)
+    return top < bottom - 1.0
+
+
+def _formula_like(lines: list[Line]) -> bool:
+    if any(len(line.text) > MAX_FORMULA_LINE_CHARS for line in lines):
+        return False
+    if all(line.chars <= MAX_FRAGMENT_CHARS for line in lines):
+        return True  # glyph runs of one word drawn piece by piece (a font without a map)
+    largest = max(line.size for line in lines)
+    return any(
+        line.size <= SCRIPT_SIZE_SHARE * largest
+        or line.bbox[3] - line.bbox[1] > TALL_GLYPH_EMS * line.size
+        for line in lines
+    )
 
 
 def _rejoined(row: list[Line | Atom]) -> list[Line | Atom]:
     """A row of lines split at word spaces of a justified or mixed-style line (a link, a
     spaced-out word) is one line again: pieces that are not apart by a gutter's width
-    (``ROW_GAP_EMS``) and do not sit in different styles of a table's cells."""
+    (``ROW_GAP_EMS``), or overlap, and are not a table's figures."""
     if len(row) < 2 or any(isinstance(item, Atom) for item in row):
         return row
     lines = [item for item in row if isinstance(item, Line)]
     joined: list[list[Line]] = [[lines[0]]]
     for line in lines[1:]:
         previous = joined[-1][-1]
-        gap = line.bbox[0] - previous.bbox[2]
+        gap = line.bbox[0] - max(ln.bbox[2] for ln in joined[-1])
         size = max(line.size, previous.size)
         figures = FIGURE_CELL.match(line.text) or FIGURE_CELL.match(previous.text)
+        # A note marker set small beside its note ("³ See this thread ...") is no figure cell.
+        note_marker = min(line.size, previous.size) <= SCRIPT_SIZE_SHARE * size and any(
+            ln.size < size and FIGURE_CELL.match(ln.text) for ln in (line, previous)
+        )
         # A contents entry's dot leader runs up to its page number: one line, not two cells.
         leader = any(LEADER_END.search(ln.text) for ln in (line, previous))
-        if 0 <= gap < ROW_GAP_EMS * size and (not figures or leader):
+        # Pieces that overlap are one line drawn in pieces (a heading in a font without a
+        # Unicode map comes as glyph runs whose boxes overlap), never two cells.
+        if gap < ROW_GAP_EMS * size and (not figures or leader or note_marker):
             joined[-1].append(line)
         else:
             joined.append([line])

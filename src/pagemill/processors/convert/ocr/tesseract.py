@@ -32,7 +32,14 @@ from typing import Any
 from pagemill.domain.errors import ProcessingError
 from pagemill.processors.convert.layout.blocks import round_size
 from pagemill.processors.convert.layout.furniture import set_apart
-from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout
+from pagemill.processors.convert.layout.lines import (
+    SENTENCE_END,
+    Atom,
+    Group,
+    Line,
+    PageLayout,
+    same_size,
+)
 from pagemill.processors.convert.ocr import engine as tesseract_engine
 from pagemill.processors.convert.ocr import style as ocr_style
 from pagemill.processors.convert.ocr.engine import (
@@ -335,9 +342,25 @@ def ocr_layout(
             layout.groups.append(group)
             continue
         kept = [line for line in group if id(line) in body]
-        if kept:
+        previous = layout.groups[-1] if layout.groups else None
+        if kept and isinstance(previous, list) and _sentence_goes_on(previous[-1], kept[0]):
+            previous.extend(kept)
+        elif kept:
             layout.groups.append(kept)
     return layout
+
+
+def _sentence_goes_on(end: Line, start: Line) -> bool:
+    """Tesseract sometimes ends a paragraph after its first line (a first line set in small
+    capitals, "WELL, I got a good going-over in the morning,"): a line right below that
+    goes on with the open sentence, in lower case and the same size, is the same paragraph."""
+    gap = start.bbox[1] - end.bbox[3]
+    return (
+        not end.text.endswith(SENTENCE_END)
+        and start.text[:1].islower()
+        and same_size(end.size, start.size)
+        and -0.5 * end.size <= gap <= 0.6 * end.size
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ pypdfium2 opens the file (page count, encryption) and visits each page once: its
   stream is row-major across columns still read the left column, then the right; a spread (two
   pages side by side) is read left page first;
 * running headers and footers (see ``layout.furniture``: only page numbers, small or identical
-  repeated lines alone on their row) are dropped, or kept as ``page_header``/``page_footer``
-  blocks with ``include_headers_footers``;
+  repeated lines, or lines an OCR layer misreads from page to page, alone on their row or
+  beside their folio) are dropped, or kept as ``page_header``/``page_footer`` blocks with
+  ``include_headers_footers``;
 * tables (``pdf.tables``: ruled, horizontal rules only, or whitespace-aligned) replace the lines
   they are made of with one ``table`` block; with ``include_images``, embedded images of at
   least 32 px become ``picture`` blocks whose PNG is in ``Document.images`` as
@@ -54,6 +55,7 @@ from pagemill.processors.convert.layout.columns import reading_order
 from pagemill.processors.convert.layout.figures import figure_text
 from pagemill.processors.convert.layout.furniture import find_furniture, running_text, set_apart
 from pagemill.processors.convert.layout.lines import Atom, Group, Line, PageLayout, is_vertical
+from pagemill.processors.convert.layout.paragraphs import join_run_on
 from pagemill.processors.convert.ocr import tesseract as ocr
 from pagemill.processors.convert.pdf.objects import PageObjects, scan_page
 from pagemill.processors.convert.pdf.tables import Table, find_tables
@@ -311,10 +313,9 @@ def _read_page(lines: list[Line], atoms: list[Atom], width: float, height: float
     halves = _spread_halves(lines, atoms, width, height)
     if halves is None:
         return reading_order(lines, atoms)
-    groups: list[Group] = []
-    for half_lines, half_atoms in halves:
-        groups.extend(reading_order(half_lines, half_atoms))
-    return groups
+    left, right = (reading_order(half_lines, half_atoms) for half_lines, half_atoms in halves)
+    join_run_on(left, right)  # a sentence the fold cuts goes on on the right-hand page
+    return [*left, *right]
 
 
 def _spread_halves(
