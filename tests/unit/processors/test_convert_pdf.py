@@ -296,7 +296,7 @@ def test_processor_pickles() -> None:
     assert isinstance(processor, ConvertProcessor)
     assert (processor.step_type, processor.version, processor.cpu_heavy) == (
         "convert",
-        "convert-6",
+        "convert-8",
         True,
     )
 

@@ -33,7 +33,7 @@ _EXTRACTION_METHODS = {"pdf": "pdftext", "image": "ocr"}
 class ConvertProcessor(Processor):
     step_type = "convert"
     # Part of every executor-cache key: bump it whenever the output for the same input changes.
-    version = "convert-6"
+    version = "convert-8"
     cpu_heavy = True
     # PDF is what most pipelines convert; other formats' parsers load on first use.
     preload = (PARSERS["pdf"].partition(":")[0],)
