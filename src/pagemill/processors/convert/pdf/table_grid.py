@@ -4,9 +4,8 @@ the cells of each row (``pdf.tables`` decides where tables are and whether a gri
 A column boundary is a vertical rule that runs through the region (its segments at one x
 counted together: a rule broken where a cell spans it still divides the columns) or a gutter
 that (almost) no line crosses. A cell spanning several columns goes to the first one: in a ruled
-table the first column of the box around it, when it stands alone in the box and at its left or
-in its middle (lines side by side in one box, or set flush right, are cells of the columns under
-them). A header line wider than its figures, lying mostly in the next column, is that column's.
+table the first column of the box around it. A header line wider than its figures, lying mostly
+in the next column, is that column's.
 A long unruled table continued beside itself is read as one table, its right half's rows under
 its left half's.
 """
@@ -299,20 +298,16 @@ def _cells(
     row: list[Line], edges: list[float], columns: int, vertical: Sequence[Rule] = ()
 ) -> list[list[Line]]:
     cells: list[list[Line]] = [[] for _ in range(columns)]
-    boxes = [_box_left(line, vertical) for line in row]
-    for line, box_left in zip(row, boxes, strict=True):
+    for line in row:
         # A cell spanning several columns (a merged header) goes to the first one it starts in:
         # in a ruled table that is where the box around it starts (the nearest rule on its
-        # left that runs through its row), wherever the text is centred in the box. Lines
-        # side by side in one box are cells of the columns under them (a header drawn as
-        # one box over three columns: "Total  Under 18  18 years").
+        # left that runs through its row), wherever the text is centred in the box. (Placing
+        # lines side by side in one box under the columns they stand over helped one census
+        # header and cost a ledger, unseen while it was written, most of its cells: dropped.)
         start = line.bbox[0] + min(SNAP, (line.bbox[2] - line.bbox[0]) / 2)
-        boxed = (
-            box_left is not None
-            and boxes.count(box_left) == 1
-            and _centred_in_box(line, box_left, vertical, edges[-1])
-        )
-        if boxed and box_left is not None:
+        box_left = _box_left(line, vertical)
+        boxed = box_left is not None
+        if box_left is not None:
             start = box_left + SNAP
         index = max(0, min(columns - 1, _column_at(start, edges)))
         # A header wider than the figures under it (set flush right with them) reaches into
@@ -337,24 +332,6 @@ def _box_left(line: Line, vertical: Sequence[Rule]) -> float | None:
         if rule.at <= line.bbox[0] + SNAP and rule.start - SNAP <= middle <= rule.end + SNAP
     ]
     return max(lefts) if lefts else None
-
-
-def _centred_in_box(line: Line, left: float, vertical: Sequence[Rule], edge: float) -> bool:
-    """Whether the line starts at its box's left or stands in its middle (a merged cell's
-    text), rather than flush right in one of the columns the box spans; a box without a rule
-    on its right ends at the table's ``edge``."""
-    middle = line.center_y
-    rights = [
-        rule.at
-        for rule in vertical
-        if rule.at >= line.bbox[2] - SNAP and rule.start - SNAP <= middle <= rule.end + SNAP
-    ]
-    right = min(rights) if rights else max(edge, line.bbox[2])
-    width = right - left
-    return (
-        line.bbox[0] - left <= 2 * SNAP + 0.1 * width
-        or abs(line.center_x - (left + right) / 2) <= 0.15 * width
-    )
 
 
 def _column_at(x: float, edges: list[float]) -> int:
