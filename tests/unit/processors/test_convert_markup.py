@@ -19,23 +19,12 @@ from pagemill.processors.convert.formats import foreign_text
 from pagemill.processors.convert.render import RenderOptions, render_html, render_markdown
 from pagemill.processors.convert.web.text import text_kind
 from pagemill.processors.document import Block, Document
+from tests.unit.processors.uploads import convert_upload as convert
 
 MARKUP = Path(__file__).resolve().parents[2] / "fixtures" / "markup"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-
-
-def convert(tmp_path: Path, filename: str, data: bytes, **settings: object) -> tuple[str, Document]:
-    stored = tmp_path / "upload"
-    stored.write_bytes(data)
-    output = ConvertProcessor().run(
-        ProcessorInput(
-            document=stored, filename=filename, settings={"output_format": "markdown", **settings}
-        )
-    )
-    assert output.checkpoint is not None
-    return str(output.result["markdown"]), Document.from_json_bytes(output.checkpoint)
 
 
 @pytest.mark.parametrize("filename", ["guide.adoc", "guide.asciidoc", "upload"])

@@ -7,21 +7,10 @@ manifest) is never tested against, so that it keeps measuring what was not tuned
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.document import Document
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
-
-
-def real(name: str) -> Document:
-    path = REAL / name
-    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    return parse_pdf(path)
+from tests.unit.processors.real_documents import real
 
 
 def texts(document: Document, kind: str | None = None) -> list[str]:

@@ -9,34 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pagemill.processors.convert.layout.furniture import find_furniture
 from pagemill.processors.convert.layout.lines import Line
 from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.convert.pdf.tables import find_tables
-from pagemill.processors.document import Block, Document
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
-
-
-def real(name: str) -> Document:
-    path = REAL / name
-    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    return parse_pdf(path)
+from pagemill.processors.document import Document
+from tests.unit.processors.real_documents import REAL, real, rows_of
 
 
 def headings(document: Document) -> list[str]:
     return [block.text for block in document.blocks if block.type == "heading"]
-
-
-def tables(document: Document) -> list[Block]:
-    return [block for block in document.blocks if block.type == "table"]
-
-
-def rows_of(document: Document) -> list[tuple[str, ...]]:
-    return [row for table in tables(document) for row in (table.rows or ())]
 
 
 # --- 1. font sizes set through the text matrix ---------------------------------------------------

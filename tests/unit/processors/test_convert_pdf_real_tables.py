@@ -7,29 +7,7 @@ merged cell, the page's own frame.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from pagemill.processors.convert.pdf.parse import parse_pdf
-from pagemill.processors.document import Block, Document
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
-
-
-def real(name: str) -> Document:
-    path = REAL / name
-    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    return parse_pdf(path)
-
-
-def tables(document: Document) -> list[Block]:
-    return [block for block in document.blocks if block.type == "table"]
-
-
-def rows_of(document: Document) -> list[tuple[str, ...]]:
-    return [row for table in tables(document) for row in (table.rows or ())]
+from tests.unit.processors.real_documents import real, rows_of, tables
 
 
 def test_lines_wrapped_inside_a_ruled_row_are_one_row() -> None:

@@ -9,7 +9,6 @@ The corpus's check set (``check_set`` in its manifest) is never read here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -17,18 +16,9 @@ import pytest
 from pagemill.processors.convert.layout.blocks import build_blocks
 from pagemill.processors.convert.layout.lines import Line, PageLayout
 from pagemill.processors.convert.pdf.objects import Rule, scan_page
-from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
-
-
-def real(name: str) -> Document:
-    path = REAL / name
-    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    return parse_pdf(path)
+from tests.unit.processors.real_documents import REAL, real
 
 
 def texts(document: Document, block_type: str) -> list[str]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 from pagemill.processors.convert.extras import extract_links
 from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.pages import count_pages
+from tests.unit.processors.real_documents import real_path
 
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
 DOCUMENTS = (
     "arxiv-autogen-p1.pdf",
     "census-arrests.pdf",
@@ -29,10 +27,7 @@ DOCUMENTS = (
 
 
 def test_converts_in_threads_match_converts_one_at_a_time() -> None:
-    paths = [REAL / name for name in DOCUMENTS]
-    missing = [path.name for path in paths if not path.exists()]
-    if missing:  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"not in bench/quality/real/docs: {missing}")
+    paths = [real_path(name) for name in DOCUMENTS]
     alone = {path: parse_pdf(path) for path in paths}
 
     def convert(path: Path) -> bool:

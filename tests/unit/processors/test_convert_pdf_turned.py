@@ -19,15 +19,11 @@ from pypdf.generic import RectangleObject
 
 from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.document import Document
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
+from tests.unit.processors.real_documents import real, real_path
 
 
 def turned(name: str, angle: int, folder: Path) -> Path:
-    source = REAL / name
-    if not source.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    writer = PdfWriter(clone_from=source)
+    writer = PdfWriter(clone_from=real_path(name))
     for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         page.add_transformation(
@@ -52,7 +48,7 @@ def words(document: Document) -> list[str]:
 @pytest.mark.parametrize("angle", [90, 180, 270])
 @pytest.mark.parametrize("name", ["dmca-title-ii.pdf", "arxiv-llama-p1.pdf"])
 def test_a_turned_page_reads_as_the_upright_page(name: str, angle: int, tmp_path: Path) -> None:
-    upright = parse_pdf(REAL / name)
+    upright = real(name)
     document = parse_pdf(turned(name, angle, tmp_path))
     similarity = difflib.SequenceMatcher(None, words(upright), words(document)).ratio()
     assert similarity >= 0.99, " ".join(words(document))[:400]
@@ -62,7 +58,7 @@ def test_a_turned_page_reads_as_the_upright_page(name: str, angle: int, tmp_path
 
 @pytest.mark.parametrize("angle", [90, 270])
 def test_a_sideways_ruled_table_keeps_its_cells(angle: int, tmp_path: Path) -> None:
-    upright = parse_pdf(REAL / "mtcars-ruled.pdf")
+    upright = real("mtcars-ruled.pdf")
     document = parse_pdf(turned("mtcars-ruled.pdf", angle, tmp_path))
     rows = [block.rows for block in document.blocks if block.type == "table"]
     assert rows and rows == [block.rows for block in upright.blocks if block.type == "table"]

@@ -12,23 +12,10 @@ from pathlib import Path
 import pytest
 
 from pagemill.domain.errors import ProcessingError
-from pagemill.ports.processing import ProcessorInput
-from pagemill.processors.convert import ConvertProcessor
 from pagemill.processors.document import Document
+from tests.unit.processors.uploads import convert_upload as convert
 
 MARKUP = Path(__file__).resolve().parents[2] / "fixtures" / "markup"
-
-
-def convert(tmp_path: Path, filename: str, data: bytes, **settings: object) -> tuple[str, Document]:
-    stored = tmp_path / "upload"  # stored as the server stores uploads: no extension
-    stored.write_bytes(data)
-    output = ConvertProcessor().run(
-        ProcessorInput(
-            document=stored, filename=filename, settings={"output_format": "markdown", **settings}
-        )
-    )
-    assert output.checkpoint is not None
-    return str(output.result["markdown"]), Document.from_json_bytes(output.checkpoint)
 
 
 def headings(document: Document) -> list[tuple[int | None, str]]:
