@@ -138,6 +138,8 @@ async def open_runtime(
             clock,
             settings.retention_seconds,
             settings.retention_sweep_batch,
+            orphan_min_age_seconds=settings.orphan_blob_min_age_seconds,
+            metrics=metrics,
         )
         runner = StepRunner(
             ledger.steps,
