@@ -304,7 +304,7 @@ async def open_runtime(
                 signing_secret=url_signing_secret(settings),
                 public_url=settings.public_url,
             ),
-            dashboard=DashboardService(ledger.pipelines, ledger.executions, blobs),
+            dashboard=DashboardService(ledger.executions, blobs),
             files=files,
             storage=storage,
             runner=runner,
