@@ -109,3 +109,21 @@ async def _blobs_of(server: TestServer, execution: dict[str, Any]) -> set[str]:
         if step["checkpoint_id"]
     }
     return {row.input_key} | results | checkpoints
+
+
+async def test_a_failing_orphan_sweep_does_not_undo_the_pass(
+    short: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retention = short.services.retention
+    pipeline_id = await make_pipeline(short, TWO_STEPS)
+    await run_done(short, pipeline_id)
+    await asyncio.sleep(1.1)
+
+    async def unreachable() -> int:
+        raise OSError("the blob store's mount is gone")
+
+    monkeypatch.setattr(retention, "sweep_orphans", unreachable)
+    report = await retention.sweep()
+
+    assert report.purged == 1 and report.orphans_deleted == 0
+    assert stored_blobs(short) == []

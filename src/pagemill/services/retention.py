@@ -152,7 +152,11 @@ class RetentionService:
             purged += 1
             removed += await self._remove(released)
         dropped = await self._keys.purge_expired(now, self.batch_size)
-        orphans = await self.sweep_orphans()
+        try:
+            orphans = await self.sweep_orphans()
+        except Exception:  # the purges above still count; the next pass tries again
+            log.exception("orphan blob sweep failed")
+            orphans = 0
         return SweepReport(purged, removed, dropped, orphans)
 
     async def sweep_orphans(self) -> int:
