@@ -312,6 +312,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Expired executions one sweeper pass purges (one short transaction each).",
     )
+    orphan_blob_min_age_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How old a blob of an execution (input, result, checkpoint) must be before "
+        "the retention sweeper deletes it for being named by no execution (left by a crash "
+        "between a purge and its deletions). Longer than any upload, page count or step takes, "
+        "so a blob written just before the row naming it commits is never taken.",
+    )
     idempotency_key_ttl_seconds: float = Field(
         default=86400.0,
         gt=0,

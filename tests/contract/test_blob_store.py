@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,38 @@ async def test_two_stores_on_one_directory_do_not_share_temporary_names(tmp_path
     await second.write_bytes("results/e/0/2.json", b"second")
     assert await first.read_bytes("results/e/0/2.json") == b"second"
     assert await second.read_bytes("results/e/0/1.json") == b"first"
+
+
+async def test_listing_pages_through_a_folder_in_key_order(blobs: BlobStore) -> None:
+    keys = [
+        "results/ab/x.0.1.json",
+        "results/ab/x.1.1.json",
+        "results/ab-c.json",
+        "results/ab0/y.0.1.json",
+        "results/zz/z.0.1.json",
+    ]
+    for key in reversed(keys):
+        await blobs.write_bytes(key, b"{}")
+    await blobs.write_bytes("inputs/other", b"x")  # another folder is not listed
+
+    pages: list[list[str]] = []
+    after: str | None = None
+    while page := await blobs.list_keys("results/", after=after, limit=2):
+        pages.append([blob.key for blob in page])
+        after = page[-1].key
+    assert pages == [keys[2:3] + keys[:1], keys[1:2] + keys[3:4], keys[4:]]
+    assert await blobs.list_keys("checkpoints/", after=None, limit=10) == []
+
+
+async def test_a_listing_dates_each_blob_and_a_copy_by_its_own_writing(
+    blobs: BlobStore,
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    await blobs.write_bytes("files/old", b"x")
+    if isinstance(blobs, FilesystemBlobStore):  # an old source: its copy is still new
+        async with blobs.local_path("files/old") as path:
+            os.utime(path, (time.time() - 86400, time.time() - 86400))
+    await blobs.copy("files/old", "inputs/new")
+    (listed,) = await blobs.list_keys("inputs/", after=None, limit=10)
+    assert listed.key == "inputs/new"
+    assert listed.written_at >= before

@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from pagemill.adapters.sql import SqlLedger, create_ledger
 from pagemill.adapters.sql.migrate import migrate_async
+from pagemill.ports.ledger.executions import ExecutionCursor
 from tests.contract.ledger_kit import LEASE, T0, at, new_execution, team
 
 
@@ -107,3 +108,23 @@ async def test_the_poll_of_a_lookup_key_and_a_checkpoint_check_use_indexes(
     for sql, plan in plans.items():
         scans = [line for line in plan if line.startswith("SCAN")]
         assert not scans, f"{sql}\n{plan}"
+
+
+async def test_the_dashboard_list_reads_a_page_through_an_index_without_sorting(
+    sqlite_ledger: tuple[SqlLedger, Path],
+) -> None:
+    ledger, path = sqlite_ledger
+    await team(ledger, "team_a")
+    for _ in range(3):
+        await ledger.executions.create(new_execution("team_a", ["convert"]), T0)
+    cursor = ExecutionCursor(T0, "pex_zzz")
+
+    plans = await _plans(
+        ledger, path, lambda: ledger.executions.recent("team_a", before=cursor, limit=50)
+    )
+
+    listing = [plan for sql, plan in plans.items() if "FROM executions" in sql]
+    assert listing
+    for plan in listing:
+        assert any("ix_executions_team_id_created_execution_id" in line for line in plan), plan
+        assert not any("TEMP B-TREE" in line for line in plan), plan

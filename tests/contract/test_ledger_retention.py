@@ -14,6 +14,7 @@ from pagemill.domain.errors import Conflict
 from pagemill.domain.idempotency import IdempotencyClaim
 from pagemill.domain.models import ReusedStep, StepOutput
 from pagemill.domain.statuses import StepStatus
+from pagemill.ports.ledger.retention import BlobRole
 from tests.contract.ledger_kit import T0, at, claimed, new_execution, output, team
 
 RATES = {"convert": 400}
@@ -177,3 +178,31 @@ async def test_a_rerun_starts_after_the_steps_it_reuses(ledger: SqlLedger) -> No
     assert done is not None and done.execution.rate_breakdown is not None
     lines = done.execution.rate_breakdown["steps"]
     assert [line["cost_cents"] > 0 for line in lines] == [False, True]  # reused: not charged
+
+
+async def test_referenced_names_only_what_an_unpurged_execution_or_the_cache_needs(
+    ledger: SqlLedger,
+) -> None:
+    team_id = await team(ledger)
+    expired, gone = await finished(ledger, team_id, 0, retention=60)
+    kept, live = await finished(ledger, team_id, 10, retention=None, pipeline_id="pl_two")
+    assert live.checkpoint_id is not None and gone.checkpoint_id is not None
+    kept_execution = await ledger.executions.get(kept)
+    assert kept_execution is not None
+
+    inputs = [kept_execution.input_key, "inputs/never-named"]
+    results = [live.result_key, gone.result_key, "results/xx/never.0.1.json"]
+    checkpoints = [live.checkpoint_id, gone.checkpoint_id, "never"]
+    # Before the purge, both executions need their blobs (and the cache names them too).
+    assert await ledger.retention.referenced(BlobRole.RESULT, results) == {
+        live.result_key,
+        gone.result_key,
+    }
+
+    assert await ledger.retention.purge(expired, at(70)) is not None
+    assert await ledger.retention.referenced(BlobRole.INPUT, inputs) == {inputs[0]}
+    assert await ledger.retention.referenced(BlobRole.RESULT, results) == {live.result_key}
+    assert await ledger.retention.referenced(BlobRole.CHECKPOINT, checkpoints) == {
+        live.checkpoint_id
+    }
+    assert await ledger.retention.referenced(BlobRole.INPUT, []) == set()

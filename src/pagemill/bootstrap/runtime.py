@@ -138,6 +138,8 @@ async def open_runtime(
             clock,
             settings.retention_seconds,
             settings.retention_sweep_batch,
+            orphan_min_age_seconds=settings.orphan_blob_min_age_seconds,
+            metrics=metrics,
         )
         runner = StepRunner(
             ledger.steps,
@@ -302,7 +304,7 @@ async def open_runtime(
                 signing_secret=url_signing_secret(settings),
                 public_url=settings.public_url,
             ),
-            dashboard=DashboardService(ledger.pipelines, ledger.executions, blobs),
+            dashboard=DashboardService(ledger.executions, blobs),
             files=files,
             storage=storage,
             runner=runner,

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pagemill.domain.errors import NotFound
@@ -19,6 +20,16 @@ class BlobInfo:
     key: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """A blob as a listing sees it: its key and when its content was last written (or linked
+    under this name: a copy made by a hard link is as new as the copy, never as old as its
+    source)."""
+
+    key: str
+    written_at: datetime
 
 
 class BlobStore(ABC):
@@ -45,6 +56,12 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    async def list_keys(self, prefix: str, *, after: str | None, limit: int) -> list[StoredBlob]:
+        """Up to ``limit`` blobs whose key starts with ``prefix`` (a folder: ``results/``) and
+        sorts after ``after`` (None: from the first), in key order, so a caller pages through
+        a large store in bounded steps. Writes under way (temporary names) are never listed."""
 
     async def size(self, key: str) -> int | None:
         """The blob's size in bytes; None when it does not exist. Adapters may do better than

@@ -23,6 +23,11 @@ class Metrics(ABC):
         """Gauges read from the ledger just before a scrape."""
 
     @abstractmethod
+    def orphan_blobs_deleted(self, count: int) -> None:
+        """The retention sweeper deleted ``count`` blobs no ledger row needed (left behind by a
+        crash between a purge and its blob deletions, or by a lost attempt)."""
+
+    @abstractmethod
     def render(self) -> tuple[bytes, str]:
         """The exposition body and its content type."""
 
@@ -41,6 +46,9 @@ class NoMetrics(Metrics):
     def ledger_state(
         self, executions: Mapping[str, int], queue: Mapping[str, int], stuck: Mapping[str, int]
     ) -> None:
+        return None
+
+    def orphan_blobs_deleted(self, count: int) -> None:
         return None
 
     def render(self) -> tuple[bytes, str]:

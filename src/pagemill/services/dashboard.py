@@ -1,4 +1,5 @@
-"""What the web dashboard reads beyond the public API: executions across a team's pipelines,
+"""What the web dashboard reads beyond the public API: executions across a team's pipelines
+(one ledger query, a page at a time),
 page images of an execution's input, and the places on the page each extracted value came from.
 
 Everything is scoped to the caller's team: an execution of another team is ``NotFound``, as on
@@ -12,21 +13,42 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pagemill.domain.errors import InvalidInput, NotFound, ProcessingError
 from pagemill.domain.models import Execution, StepRun
+from pagemill.domain.statuses import ExecutionStatus
 from pagemill.ports.blobs import BlobStore
-from pagemill.ports.ledger.catalog import PipelineCatalog
-from pagemill.ports.ledger.executions import ExecutionLedger
+from pagemill.ports.ledger.executions import ExecutionCursor, ExecutionLedger
 from pagemill.processors.document import Document
 from pagemill.processors.thumbnails import thumbnails
 from pagemill.services.executions import ExecutionView
 from pagemill.services.executor_cache import checkpoint_key
 
 CITATIONS_SUFFIX = "_citations"
-MAX_PIPELINES_LISTED = 50  # "all pipelines": the newest executions of at most this many
-MAX_EXECUTIONS_LISTED = 100
+EXECUTIONS_PER_PAGE = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionsPage:
+    executions: list[ExecutionView]
+    next_page: str | None  # the cursor of the page after this one; None: this is the last
+
+
+def encode_cursor(cursor: ExecutionCursor) -> str:
+    """An opaque page cursor for a URL: microseconds since the epoch, then the execution id."""
+    micros = (cursor.created - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{cursor.execution_id}"
+
+
+def decode_cursor(text: str) -> ExecutionCursor:
+    """The cursor ``encode_cursor`` wrote; ``InvalidInput`` for anything else."""
+    micros, _, execution_id = text.partition(".")
+    if not micros.isdigit() or not execution_id or len(micros) > 20:
+        raise InvalidInput(f"Invalid page cursor {text!r}.")
+    return ExecutionCursor(_EPOCH + timedelta(microseconds=int(micros)), execution_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,47 +77,42 @@ class Extraction:
 
 
 class DashboardService:
-    def __init__(
-        self,
-        pipelines: PipelineCatalog,
-        executions: ExecutionLedger,
-        blobs: BlobStore,
-    ) -> None:
-        self._pipelines = pipelines
+    def __init__(self, executions: ExecutionLedger, blobs: BlobStore) -> None:
+        self.page_size = EXECUTIONS_PER_PAGE
         self._executions = executions
         self._blobs = blobs
 
     async def recent_executions(
-        self, team_id: str, *, pipeline_id: str | None = None, status: str | None = None
-    ) -> list[ExecutionView]:
-        """The newest executions, newest first: of one pipeline, or of the team's
-        ``MAX_PIPELINES_LISTED`` most recent pipelines; ``status`` keeps those with it."""
-        if pipeline_id:
-            snapshots, _ = await self._executions.page(
-                team_id, pipeline_id, limit=MAX_EXECUTIONS_LISTED, offset=0
-            )
-        else:
-            listed, _ = await self._pipelines.page(
-                team_id,
-                saved_only=False,
-                include_archived=True,
-                limit=MAX_PIPELINES_LISTED,
-                offset=0,
-            )
-            pages = await asyncio.gather(
-                *(
-                    self._executions.page(
-                        team_id, p.pipeline_id, limit=MAX_EXECUTIONS_LISTED, offset=0
-                    )
-                    for p in listed
-                )
-            )
-            snapshots = [s for found, _ in pages for s in found]
-        views = [ExecutionView(s.execution, s.steps, "ledger") for s in snapshots]
-        if status:
-            views = [v for v in views if v.execution.status.value == status]
-        views.sort(key=lambda v: v.execution.created, reverse=True)
-        return views[:MAX_EXECUTIONS_LISTED]
+        self,
+        team_id: str,
+        *,
+        pipeline_id: str | None = None,
+        status: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> ExecutionsPage:
+        """A page of the team's executions, newest first, across its pipelines or of one;
+        ``status`` keeps those with it (an unknown one, none); ``after``: the ``next_page``
+        cursor of the page before; ``limit``: the page's size (``page_size`` when None)."""
+        limit = limit or self.page_size
+        try:
+            wanted = ExecutionStatus(status) if status else None
+        except ValueError:
+            return ExecutionsPage([], None)
+        # One more than the page: whether a next page exists, without counting.
+        found = await self._executions.recent(
+            team_id,
+            pipeline_id=pipeline_id or None,
+            status=wanted,
+            before=decode_cursor(after) if after else None,
+            limit=limit + 1,
+        )
+        views = [ExecutionView(s.execution, s.steps, "ledger") for s in found[:limit]]
+        next_page = None
+        if len(found) > limit:
+            last = views[-1].execution
+            next_page = encode_cursor(ExecutionCursor(last.created, last.execution_id))
+        return ExecutionsPage(views, next_page)
 
     async def _execution(self, team_id: str, execution_id: str) -> Execution:
         found = await self._executions.get(execution_id, team_id)

@@ -18,9 +18,18 @@ from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger.steps import StepLedger
 from pagemill.processors.registry import ProcessorRegistry
 
+CHECKPOINTS_FOLDER = "checkpoints/"
+
 
 def checkpoint_key(checkpoint_id: str) -> str:
-    return f"checkpoints/{checkpoint_id}.json"
+    return f"{CHECKPOINTS_FOLDER}{checkpoint_id}.json"
+
+
+def checkpoint_id_of(key: str) -> str | None:
+    """The checkpoint id a ``checkpoint_key`` names; None for any other key."""
+    if not key.startswith(CHECKPOINTS_FOLDER) or not key.endswith(".json"):
+        return None
+    return key[len(CHECKPOINTS_FOLDER) : -len(".json")] or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ stored, and the sweeper's bounded passes over expired executions.
 The ledger decides which blobs are released (it knows who else refers to them) in one short
 transaction per execution; the blobs are deleted after it committed, and their bytes
 uncounted from the team's storage. A crash between the two leaves unreferenced blobs behind,
-never a row naming a missing blob that would be answered as anything but 410.
+never a row naming a missing blob that would be answered as anything but 410; the orphan sweep
+(a bounded page of the blob store per pass) deletes such blobs once they are older than a
+safety age, so a blob written just before the row naming it commits is never taken.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pagemill.domain.clock import Clock
 from pagemill.domain.errors import Forbidden, NotFound
@@ -23,15 +26,23 @@ from pagemill.ports.blobs import BlobStore
 from pagemill.ports.ledger import Ledger
 from pagemill.ports.ledger.catalog import PipelineCatalog
 from pagemill.ports.ledger.idempotency import IdempotencyLedger
-from pagemill.ports.ledger.retention import ReleasedBlobs, RetentionLedger
+from pagemill.ports.ledger.retention import BlobRole, ReleasedBlobs, RetentionLedger
 from pagemill.ports.ledger.tenancy import TenancyLedger
 from pagemill.ports.live import LiveStore
-from pagemill.services.executor_cache import checkpoint_key
+from pagemill.ports.metrics import Metrics, NoMetrics
+from pagemill.services.executor_cache import CHECKPOINTS_FOLDER, checkpoint_id_of, checkpoint_key
 from pagemill.services.storage import StorageQuota
 
 log = logging.getLogger("pagemill.retention")
 
 _TEAM_CACHE_SECONDS = 5.0  # a team's retention changes rarely; runs should not read it each time
+# The folders of the blobs executions own, and what each blob is to the ledger. (Files'
+# contents are the files' own, deleted with them.)
+_OWNED_FOLDERS = (
+    ("inputs/", BlobRole.INPUT),
+    ("results/", BlobRole.RESULT),
+    (CHECKPOINTS_FOLDER, BlobRole.CHECKPOINT),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class SweepReport:
     purged: int
     blobs_deleted: int
     keys_dropped: int
+    orphans_deleted: int = 0
 
 
 class RetentionPolicy:
@@ -87,6 +99,8 @@ class RetentionService:
         policy: RetentionPolicy,
         *,
         batch_size: int = 100,
+        orphan_min_age_seconds: float = 86400.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._retention = retention
         self._keys = keys
@@ -97,6 +111,12 @@ class RetentionService:
         self._clock = clock
         self.policy = policy
         self.batch_size = batch_size
+        self.orphan_min_age = timedelta(seconds=orphan_min_age_seconds)
+        self._metrics = metrics or NoMetrics()
+        # Where the orphan sweep goes on: the folder (an index into ``_OWNED_FOLDERS``) and
+        # the last key it looked at. Per process; any start point is as good as another.
+        self._orphan_folder = 0
+        self._orphan_after: str | None = None
 
     async def set_pipeline(self, team_id: str, pipeline_id: str, seconds: int | None) -> Pipeline:
         checked = check_retention(seconds)
@@ -132,7 +152,43 @@ class RetentionService:
             purged += 1
             removed += await self._remove(released)
         dropped = await self._keys.purge_expired(now, self.batch_size)
-        return SweepReport(purged, removed, dropped)
+        try:
+            orphans = await self.sweep_orphans()
+        except Exception:  # the purges above still count; the next pass tries again
+            log.exception("orphan blob sweep failed")
+            orphans = 0
+        return SweepReport(purged, removed, dropped, orphans)
+
+    async def sweep_orphans(self) -> int:
+        """One bounded step of the orphan sweep: look at up to ``batch_size`` blobs of one
+        folder (going on where the last step stopped) and delete those no ledger row needs
+        that are older than ``orphan_min_age``; returns how many were deleted. Idempotent, and
+        safe with sweepers of other processes: a blob is deleted only when nothing needs it.
+
+        Their bytes are not uncounted from a team's storage: an orphan names no team (the
+        purge that left it did not release them either)."""
+        folder, role = _OWNED_FOLDERS[self._orphan_folder]
+        page = await self._blobs.list_keys(folder, after=self._orphan_after, limit=self.batch_size)
+        if len(page) < self.batch_size:  # the folder is done: the next step takes the next one
+            self._orphan_folder = (self._orphan_folder + 1) % len(_OWNED_FOLDERS)
+            self._orphan_after = None
+        else:
+            self._orphan_after = page[-1].key
+        cutoff = self._clock.now() - self.orphan_min_age
+        names = {
+            blob.key: _ledger_name(role, blob.key) for blob in page if blob.written_at < cutoff
+        }
+        if not names:
+            return 0
+        needed = await self._retention.referenced(
+            role, [name for name in names.values() if name is not None]
+        )
+        orphans = [key for key, name in names.items() if name is not None and name not in needed]
+        await asyncio.gather(*(self._blobs.delete(key) for key in orphans))
+        if orphans:
+            self._metrics.orphan_blobs_deleted(len(orphans))
+            log.info("retention: deleted %d orphaned blob(s) under %s", len(orphans), folder)
+        return len(orphans)
 
     async def _remove(self, released: ReleasedBlobs) -> int:
         keys = [
@@ -146,6 +202,12 @@ class RetentionService:
         return sum(1 for s in sizes if s is not None)
 
 
+def _ledger_name(role: BlobRole, key: str) -> str | None:
+    """How the ledger names the blob at ``key`` (None: a key of no shape pagemill writes, left
+    alone)."""
+    return checkpoint_id_of(key) if role is BlobRole.CHECKPOINT else key
+
+
 def build_retention(
     ledger: Ledger,
     blobs: BlobStore,
@@ -154,6 +216,9 @@ def build_retention(
     clock: Clock,
     default_seconds: float,
     batch_size: int,
+    *,
+    orphan_min_age_seconds: float = 86400.0,
+    metrics: Metrics | None = None,
 ) -> RetentionService:
     """The retention service over the ledger areas it uses."""
     policy = RetentionPolicy(ledger.tenancy, default_seconds)
@@ -167,4 +232,6 @@ def build_retention(
         clock,
         policy,
         batch_size=batch_size,
+        orphan_min_age_seconds=orphan_min_age_seconds,
+        metrics=metrics,
     )

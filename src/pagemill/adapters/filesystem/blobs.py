@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,7 +32,7 @@ from pagemill.domain.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from pagemill.ports.blobs import BlobInfo, BlobStore
+from pagemill.ports.blobs import BlobInfo, BlobStore, StoredBlob
 
 # Results and checkpoints of a page or two are a few KiB; larger blobs are written on a thread.
 INLINE_WRITE_BYTES = 256 * 1024
@@ -180,6 +181,26 @@ class FilesystemBlobStore(BlobStore):
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
 
+    async def list_keys(self, prefix: str, *, after: str | None, limit: int) -> list[StoredBlob]:
+        folder = prefix.rstrip("/")
+        self._path(folder)  # refuses a prefix that could leave the root
+        return await asyncio.to_thread(self._list, folder, after, limit)
+
+    def _list(self, folder: str, after: str | None, limit: int) -> list[StoredBlob]:
+        found: list[StoredBlob] = []
+        for key, path in _walk(self._root / folder, folder, after):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # deleted while listing
+                continue
+            # A hard link (``copy``) keeps its source's mtime but changes the inode's ctime:
+            # the later of the two is when this name got its content.
+            written = max(stat.st_mtime, stat.st_ctime)
+            found.append(StoredBlob(key, datetime.fromtimestamp(written, UTC)))
+            if len(found) >= limit:
+                break
+        return found
+
     async def size(self, key: str) -> int | None:
         try:
             return (await asyncio.to_thread(self._path(key).stat)).st_size
@@ -209,6 +230,34 @@ class FilesystemBlobStore(BlobStore):
                 await asyncio.to_thread(link)
         except FileNotFoundError as exc:  # deleted while linking
             raise NotFound(f"Blob {source} not found or expired") from exc
+
+
+def _walk(directory: Path, folder: str, after: str | None) -> Iterator[tuple[str, Path]]:
+    """The blobs under ``directory`` (key prefix ``folder``) in key order, skipping the
+    temporary files of writes under way (dot names) and whole folders sorting before ``after``."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    # Key order: a folder's keys continue with "/", so it sorts as its name plus "/".
+    named = sorted(
+        (
+            (entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""), entry)
+            for entry in entries
+            if not entry.name.startswith(".")
+        ),
+        key=lambda named_entry: named_entry[0],
+    )
+    for name, entry in named:
+        key = f"{folder}/{name}"
+        if name.endswith("/"):
+            # Every key inside sorts between "folder/name/" and the next name: skip it all
+            # when ``after`` is past it.
+            if after is not None and key < after and not after.startswith(key):
+                continue
+            yield from _walk(Path(entry.path), key.rstrip("/"), after)
+        elif after is None or key > after:
+            yield key, Path(entry.path)
 
 
 def _open_temporary(path: Path, first: list[bytes]) -> tuple[BinaryIO, str]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from prometheus_client import (
     CollectorRegistry,
+    Counter,
     Gauge,
     Histogram,
     generate_latest,
@@ -52,6 +53,12 @@ class PrometheusMetrics(Metrics):
             registry=self.registry,
         )
 
+        self._orphans = Counter(
+            "pagemill_orphan_blobs_deleted",
+            "Blobs no ledger row needed, deleted by the retention sweeper.",
+            registry=self.registry,
+        )
+
     def step_finished(self, step_type: str, outcome: str, seconds: float) -> None:
         self._steps.labels(step_type, outcome).observe(seconds)
 
@@ -69,6 +76,9 @@ class PrometheusMetrics(Metrics):
             gauge.clear()
             for label, value in values.items():
                 gauge.labels(label).set(value)
+
+    def orphan_blobs_deleted(self, count: int) -> None:
+        self._orphans.inc(count)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

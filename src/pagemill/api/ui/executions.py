@@ -32,10 +32,11 @@ async def executions(
     request: Request,
     pipeline: Annotated[str | None, Query(max_length=80)] = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[str | None, Query(max_length=120)] = None,
 ) -> Response:
     who = await viewer(request)
     listed = await who.services.dashboard.recent_executions(
-        who.team_id, pipeline_id=pipeline or None, status=status or None
+        who.team_id, pipeline_id=pipeline or None, status=status or None, after=after or None
     )
     pipelines, _ = await who.services.pipelines.list_pipelines(
         who.team_id, saved_only=False, include_archived=True, limit=200, offset=0
@@ -44,7 +45,8 @@ async def executions(
         "executions.html",
         request,
         who,
-        executions=listed,
+        executions=listed.executions,
+        next_page=listed.next_page,
         pipelines=pipelines,
         pipeline_filter=pipeline or "",
         status_filter=status or "",

@@ -100,7 +100,9 @@ async def _pipeline_page(
     services = who.services
     found = await services.pipelines.get(who.team_id, pipeline_id)
     versions = await services.pipelines.versions(who.team_id, pipeline_id)
-    executions = await services.dashboard.recent_executions(who.team_id, pipeline_id=pipeline_id)
+    executions = await services.dashboard.recent_executions(
+        who.team_id, pipeline_id=pipeline_id, limit=10
+    )
     return page(
         "pipeline.html",
         request,
@@ -108,7 +110,7 @@ async def _pipeline_page(
         status,
         pipeline=found,
         versions=sorted(versions, key=lambda v: v.version, reverse=True),
-        executions=executions[:10],
+        executions=executions.executions,
         steps_text=steps_text if steps_text is not None else _pretty(found.steps),
         error=error,
         step_types=STEP_TYPES,

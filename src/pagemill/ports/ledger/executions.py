@@ -6,6 +6,7 @@ Methods that read team-owned rows take the team: rows of another team are simply
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
 
 from pagemill.domain.models import (
@@ -15,6 +16,16 @@ from pagemill.domain.models import (
     NewExecution,
     StepRun,
 )
+from pagemill.domain.statuses import ExecutionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionCursor:
+    """Where a page of executions, newest first, ended: the last one's creation time and id
+    (the id orders executions created at the same instant)."""
+
+    created: datetime
+    execution_id: str
 
 
 class ExecutionLedger(ABC):
@@ -46,6 +57,22 @@ class ExecutionLedger(ABC):
         self, team_id: str, pipeline_id: str, *, limit: int, offset: int
     ) -> tuple[list[ExecutionSnapshot], int]:
         """The pipeline's executions, newest first, and their count."""
+
+    @abstractmethod
+    async def recent(
+        self,
+        team_id: str,
+        *,
+        pipeline_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        before: ExecutionCursor | None = None,
+        limit: int,
+    ) -> list[ExecutionSnapshot]:
+        """Up to ``limit`` of the team's executions across its pipelines, newest first (by
+        creation, then id, both descending), only those of ``pipeline_id`` and in ``status``
+        when given, and only those after ``before`` in that order (the cursor of the last one
+        of the previous page). Read through an index: the cost of a page does not grow with
+        the team's history."""
 
     @abstractmethod
     async def cancel(

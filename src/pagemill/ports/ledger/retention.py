@@ -9,8 +9,10 @@ after the transaction that released them committed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,14 @@ class ReleasedBlobs:
     input_keys: list[str] = field(default_factory=list)
     result_keys: list[str] = field(default_factory=list)
     checkpoint_ids: list[str] = field(default_factory=list)
+
+
+class BlobRole(StrEnum):
+    """What a blob is to the ledger, which says in which rows its name can appear."""
+
+    INPUT = "input"  # an execution's input (its upload, or its own copy of a file)
+    RESULT = "result"  # a step's result
+    CHECKPOINT = "checkpoint"  # a step's checkpoint, by checkpoint id
 
 
 class RetentionLedger(ABC):
@@ -42,3 +52,10 @@ class RetentionLedger(ABC):
         results, executor cache entries, webhook deliveries, idempotency keys) in one
         transaction, and release its blobs. None when it is not the team's; ``Conflict`` while
         it is not finished."""
+
+    @abstractmethod
+    async def referenced(self, role: BlobRole, names: Sequence[str]) -> set[str]:
+        """Which of ``names`` (blob keys; checkpoint ids for checkpoints) a row still needs:
+        an execution that was not purged (its input, a step's result or checkpoint) or an
+        executor cache entry. One indexed lookup; the orphan sweep
+        deletes only what this leaves out."""

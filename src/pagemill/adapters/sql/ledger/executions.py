@@ -40,7 +40,7 @@ from pagemill.domain.models import (
     StepRun,
 )
 from pagemill.domain.statuses import TERMINAL_EXECUTION, ExecutionStatus, StepStatus
-from pagemill.ports.ledger.executions import ExecutionLedger
+from pagemill.ports.ledger.executions import ExecutionCursor, ExecutionLedger
 
 # Prebuilt: these reads are on the poll path, where building a statement costs more than
 # running it.
@@ -257,6 +257,39 @@ class SqlExecutionLedger(ExecutionLedger):
             steps = await load_steps(conn, [e.execution_id for e in found])
         items = [ExecutionSnapshot(execution=e, steps=steps[e.execution_id]) for e in found]
         return items, total
+
+    async def recent(
+        self,
+        team_id: str,
+        *,
+        pipeline_id: str | None = None,
+        status: ExecutionStatus | None = None,
+        before: ExecutionCursor | None = None,
+        limit: int,
+    ) -> list[ExecutionSnapshot]:
+        e = executions.c
+        where: list[sa.ColumnElement[bool]] = [e.team_id == team_id]
+        if pipeline_id is not None:
+            where.append(e.pipeline_id == pipeline_id)
+        if status is not None:
+            where.append(e.status == status.value)
+        if before is not None:
+            # Keyset pagination: a page costs the same however deep it is.
+            created = to_db(before.created)
+            where.append(
+                (e.created < created)
+                | ((e.created == created) & (e.execution_id < before.execution_id))
+            )
+        query = (
+            sa.select(executions)
+            .where(*where)
+            .order_by(e.created.desc(), e.execution_id.desc())
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            found = [execution_from(row) for row in await conn.execute(query)]
+            steps = await load_steps(conn, [x.execution_id for x in found])
+        return [ExecutionSnapshot(execution=x, steps=steps[x.execution_id]) for x in found]
 
     async def by_lookup_key(self, lookup_key: str, team_id: str) -> tuple[str, int] | None:
         rows = await self._db.point_read_plain(

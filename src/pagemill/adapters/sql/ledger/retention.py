@@ -6,7 +6,7 @@ holds locks for long; the blobs are deleted by the caller after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -24,7 +24,7 @@ from pagemill.adapters.sql.tables import (
     webhook_deliveries,
 )
 from pagemill.domain.errors import Conflict
-from pagemill.ports.ledger.retention import ReleasedBlobs, RetentionLedger
+from pagemill.ports.ledger.retention import BlobRole, ReleasedBlobs, RetentionLedger
 
 _E, _R, _S = executions, step_runs, step_results
 
@@ -122,6 +122,30 @@ class SqlRetentionLedger(RetentionLedger):
             if marked.rowcount != 1:
                 return None
             return await _release(conn, execution_id, head.team_id)
+
+    async def referenced(self, role: BlobRole, names: Sequence[str]) -> set[str]:
+        wanted = sorted(set(names))
+        if not wanted:
+            return set()
+        live = _E.c.purged_at.is_(None)
+        query: sa.Select[str] | sa.CompoundSelect[str]
+        if role is BlobRole.INPUT:
+            query = sa.select(_E.c.input_key).where(_E.c.input_key.in_(wanted), live)
+        else:
+            # ``step_results`` only repeats what its step row holds; the executor cache may
+            # still name work whose execution is gone (never past a purge: it drops them).
+            step_column = _R.c.result_key if role is BlobRole.RESULT else _R.c.checkpoint_id
+            cache_column = (
+                step_cache.c.result_key if role is BlobRole.RESULT else step_cache.c.checkpoint_id
+            )
+            query = sa.union(
+                sa.select(step_column)
+                .select_from(_R.join(_E, _E.c.execution_id == _R.c.execution_id))
+                .where(step_column.in_(wanted), live),
+                sa.select(cache_column).where(cache_column.in_(wanted)),
+            )
+        async with self._db.read() as conn:
+            return set((await conn.execute(query)).scalars())
 
     async def delete(self, execution_id: str, team_id: str) -> ReleasedBlobs | None:
         async with self._db.write() as conn:

@@ -145,6 +145,9 @@ executions = sa.Table(
     sa.Column("parent_execution_id", sa.String(80), nullable=True),
     # The listing: one pipeline's executions of a team, newest first.
     sa.Index("ix_executions_team_id_pipeline_id_created", "team_id", "pipeline_id", "created"),
+    # The dashboard's list of a team's executions across its pipelines, newest first, a page
+    # after another (keyset on creation time and id).
+    sa.Index("ix_executions_team_id_created_execution_id", "team_id", "created", "execution_id"),
     # Admission sums the pages of a team's unfinished executions on every submit: a lookup of
     # the few pending or running rows, not a walk over the team's whole history.
     sa.Index("ix_executions_team_id_status", "team_id", "status"),
