@@ -7,6 +7,9 @@ merged cell, the page's own frame.
 
 from __future__ import annotations
 
+from pagemill.processors.convert.layout.lines import Line
+from pagemill.processors.convert.pdf.objects import Rule
+from pagemill.processors.convert.pdf.tables import find_tables
 from tests.unit.processors.real_documents import real, rows_of, tables
 
 
@@ -131,3 +134,67 @@ def test_a_contents_entry_glued_to_the_next_is_a_row_of_the_contents_table() -> 
     rows = rows_of(real("amiri-arabic-p1-3.pdf"))
     assert ("التنوين", "٨") in rows
     assert ("المشاكل المعروفة", "٨") in rows
+
+
+def test_a_header_wrapped_over_three_lines_above_one_ruled_row_is_a_table() -> None:
+    # A statement's header cells wrap onto up to three lines ("Booked and / interest / date"),
+    # each placed word by word; a rule under the header and one under the only data row, no
+    # vertical rules. The wrapped lines join into one header cell, the row keeps its columns.
+    assert rows_of(real("bank-statement-row.pdf")) == [
+        ("Booked and interest date", "Text", "Amount in EUR", "Booked balance in EUR"),
+        ("01/14/2016", "Transfer", "1,406,164.00", "1,406,246.50"),
+    ]
+
+
+def _line(x0: float, top: float, x1: float, text: str) -> Line:
+    return Line(text=text, bbox=(x0, top, x1, top + 10.0), size=10.0, bold=False, chars=len(text))
+
+
+def test_a_paragraph_between_two_rules_is_not_a_table() -> None:
+    # Prose set solid above a rule stands line over line like a wrapped header; between the
+    # rules another paragraph. Neither is a table.
+    above = [
+        _line(72, 100, 520, "The committee met on the first of the month to review the"),
+        _line(72, 112, 520, "accounts of the previous year and to agree the budget for"),
+        _line(72, 124, 300, "the year that follows it."),
+    ]
+    between = [
+        _line(72, 142, 520, "Members present noted that the reserve had grown by a third"),
+        _line(72, 154, 480, "and asked that the surplus be set aside for repairs."),
+    ]
+    rules = [Rule(True, 138.0, 72.0, 520.0), Rule(True, 170.0, 72.0, 520.0)]
+    assert find_tables([*above, *between], rules) == []
+
+
+def test_labels_over_values_under_a_rule_stay_a_form() -> None:
+    # One row of labels over one row of values between two rules: a form's fields.
+    labels = [
+        _line(72, 100, 120, "Name"),
+        _line(250, 100, 290, "Date"),
+        _line(400, 100, 450, "Place"),
+    ]
+    values = [
+        _line(72, 120, 150, "J. Smith"),
+        _line(250, 120, 310, "01/02/2016"),
+        _line(400, 120, 460, "Leeds"),
+    ]
+    rules = [Rule(True, 114.0, 72.0, 520.0), Rule(True, 134.0, 72.0, 520.0)]
+    assert find_tables([*labels, *values], rules) == []
+
+
+def test_prose_above_a_ruled_row_of_figures_is_no_wrapped_header() -> None:
+    # Lines of prose stand over each other one by one: they are no header band whose cells
+    # wrap, and the row of figures under the rule is no table of its own.
+    above = [
+        _line(72, 100, 520, "The committee met on the first of the month to review the"),
+        _line(72, 112, 520, "accounts of the previous year and to agree the budget for"),
+        _line(72, 124, 300, "the year that follows it."),
+    ]
+    figures = [
+        _line(72, 142, 130, "01/14/2016"),
+        _line(200, 142, 250, "Transfer"),
+        _line(340, 142, 400, "1,406,164.00"),
+        _line(450, 142, 510, "1,406,246.50"),
+    ]
+    rules = [Rule(True, 138.0, 72.0, 520.0), Rule(True, 158.0, 72.0, 520.0)]
+    assert find_tables([*above, *figures], rules) == []

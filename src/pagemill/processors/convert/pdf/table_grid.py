@@ -36,6 +36,9 @@ class _Region:
     y1: float
     ruled: bool  # bounded by rules (the lines inside belong to it even if sparse)
     open_sides: bool = False  # horizontal rules only: rows may sit just above or below them
+    # Text rows of the header band just above the first rule, wrapped cells joined into one
+    # row (``table_regions.grow_over_header``); 0 where the region has no such band.
+    header_band: int = 0
 
     def holds(self, line: Line) -> bool:
         cx, cy = line.center_x, line.center_y
@@ -169,7 +172,10 @@ def _grid_rows(
         cells_by_row = [_cells(row, edges, columns, vertical) for row in band]
         # Only a band closed by rules above and below holds one row of wrapped cells.
         closed = not region.open_sides or 0 < number < len(bands) - 1
-        if len(band) > 1 and separators and closed and _one_wrapped_row(cells_by_row):
+        # The band above the first rule that is a header's wrapped lines is one row too.
+        header = number == 0 and len(band) == region.header_band > 1
+        wrapped = header or (closed and _one_wrapped_row(cells_by_row))
+        if len(band) > 1 and separators and wrapped:
             merged: list[list[Line]] = [[] for _ in range(columns)]
             for cells in cells_by_row:
                 for index, cell in enumerate(cells):

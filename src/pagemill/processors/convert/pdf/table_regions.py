@@ -18,20 +18,76 @@ from pagemill.processors.convert.pdf.table_grid import SNAP, _Region, _rows
 from pagemill.processors.document import BBox
 
 MIN_UNRULED_ROWS = 3
+MAX_HEADER_LINES = 3  # a header cell wraps onto at most this many lines
+HEADER_LEADING = 0.6  # line heights between a header's wrapped lines at most
 PROSE_CELL_CHARS = 160  # a label followed by this long a text is a sentence: the row is prose
 
 
 def extend_region(region: _Region, runs: list[tuple[_Region, list[Line]]]) -> None:
     """Rules drawn only between rows leave the header above the first rule and the last rows
-    below the last: grow the region down the run of aligned rows it belongs to, and up by the
-    one row just above its first rule (the header; rows further up are another block)."""
+    below the last: grow the region down the run of aligned rows it belongs to, and up over the
+    header just above its first rule (``header_rows``; rows further up are another block)."""
     for run, inside in runs:
         if not any(region.holds(line) for line in inside):
             continue
         above = [row for row in _rows(inside) if max(ln.center_y for ln in row) < region.y0]
-        top = min(ln.bbox[1] for ln in above[-1]) if above else region.y0
+        header = header_rows(above)
+        top = min(ln.bbox[1] for row in header for ln in row) if header else region.y0
+        region.header_band = len(header)
         region.x0, region.x1 = min(region.x0, run.x0), max(region.x1, run.x1)
         region.y0, region.y1 = min(region.y0, top), max(region.y1, run.y1)
+
+
+def grow_over_header(region: _Region, lines: Sequence[Line]) -> None:
+    """Grow a region drawn with horizontal rules only, that no run of aligned rows reaches,
+    up over the header band set just above its first rule (a table of one or two data rows
+    under a header whose cells wrap: too few rows for a run)."""
+    if region.header_band:
+        return
+    above = [
+        line
+        for line in lines
+        if line.bbox[3] <= region.y0 + SNAP
+        and line.bbox[0] >= region.x0 - SNAP
+        and line.bbox[2] <= region.x1 + SNAP
+    ]
+    rows = _rows(above)
+    if not rows:
+        return
+    height = max(line.bbox[3] - line.bbox[1] for line in rows[-1])
+    if region.y0 - max(line.bbox[3] for line in rows[-1]) > height:
+        return  # set apart from the rule: a block of its own
+    header = header_rows(rows)
+    region.header_band = len(header)
+    region.y0 = min(line.bbox[1] for row in header for line in row)
+
+
+def header_rows(above: list[list[Line]]) -> list[list[Line]]:
+    """The header band at the foot of ``above`` (the rows over a table's first rule): its last
+    row, and the rows over it while they are set solid in the same type and every line of the
+    row below stands under a line of the row above (header cells wrapped onto several lines,
+    each cell's lines stacked in its column: "Booked and / interest / date"). Each row over
+    another holds several cells: lines of prose stand over each other one by one."""
+    if not above:
+        return []
+    band = [above[-1]]
+    for upper in reversed(above[:-1]):
+        if len(band) > MAX_HEADER_LINES - 1:
+            break
+        lower = band[0]
+        height = max(line.bbox[3] - line.bbox[1] for line in upper)
+        gap = min(line.bbox[1] for line in lower) - max(line.bbox[3] for line in upper)
+        sizes = {line.size for line in upper} | {line.size for line in lower}
+        cells = len(upper) >= max(2, len(lower))
+        stacked = cells and all(any(_overlaps(line, over) for over in upper) for line in lower)
+        if gap > HEADER_LEADING * height or len(sizes) > 1 or not stacked:
+            break
+        band.insert(0, upper)
+    return band
+
+
+def _overlaps(a: Line, b: Line) -> bool:
+    return min(a.bbox[2], b.bbox[2]) - max(a.bbox[0], b.bbox[0]) > 0
 
 
 def has_drawings(region: _Region, drawings: Sequence[BBox]) -> bool:

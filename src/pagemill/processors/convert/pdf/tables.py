@@ -17,7 +17,9 @@ parsed again, so a page costs about as much as its line count, not a second pars
 3. **Checks.** At least two rows and two columns, cells short, most rows filled in more than one
    column; an unruled candidate needs three columns (or two with numbers in them), so two
    columns of prose or a list of "label: value" lines stay text. A line wider than the columns
-   below the last row (a note or footnote) ends an unruled table. A closed grid is a table with
+   below the last row (a note or footnote) ends an unruled table. Under a lone rule, two rows
+   are a form's labels over their values, unless the first is a header whose cells wrap onto
+   several lines, each cell's lines stacked in its column. A closed grid is a table with
    fewer filled cells: one column of boxed rows (a table nested in a cell reads as that), or
    one row of text in a grid drawn with several rows and columns (a merged cell). A grid of a
    few rows just above an unruled table, its inner rules down the table's gutters, is that
@@ -50,6 +52,7 @@ from pagemill.processors.convert.pdf.table_grid import (
 from pagemill.processors.convert.pdf.table_regions import (
     MIN_UNRULED_ROWS,
     extend_region,
+    grow_over_header,
     has_drawings,
     merge_rules,
     ruled_regions,
@@ -107,6 +110,7 @@ def find_tables(
             continue
         if region.open_sides:
             extend_region(region, runs)
+            grow_over_header(region, lines)
         inside = [line for line in lines if region.holds(line) and id(line) not in used]
         found = _tables(region, inside, horizontal, vertical)
         if found:
@@ -268,8 +272,9 @@ def _table(
     rows = _drop_empty_columns(rows)
     if _right_to_left(rows):  # columns read from the right, as the table's text does
         rows = [row[::-1] for row in rows]
-    # Two rows under a rule are a form's labels over their values, not a table.
-    if region.open_sides and len(rows) < MIN_UNRULED_ROWS:
+    # Two rows under a rule are a form's labels over their values, not a table, unless the
+    # first is a header whose cells wrap onto several lines, each in its column.
+    if region.open_sides and len(rows) < MIN_UNRULED_ROWS and region.header_band < 2:
         return None
     grid = region.ruled and not region.open_sides
     column = stacked_boxes(region, lines, horizontal, vertical, rows) if grid else None

@@ -24,7 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pagemill.processors.convert.layout.lines import Line, has_rtl, merge_pieces, split_gap
+from pagemill.processors.convert.layout.lines import (
+    SENTENCE_END,
+    Line,
+    has_rtl,
+    merge_pieces,
+    split_gap,
+)
 from pagemill.processors.convert.pdf.glyphs import (
     HYPHEN_MARK,
     LINE_BREAKS,
@@ -46,6 +52,7 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 MIN_WORD_GAP_EMS = 0.12
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
 SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
+MAX_ROW_GAP_CELL_CHARS = 24  # lines side by side this short are a table's cells or words
 RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
 
 
@@ -147,7 +154,7 @@ def _lines(chars: list[Char], walls: Sequence[tuple[float, float, float]] = ()) 
             flush()
     flush()
     raw = _rejoin_mixed_rows(raw)
-    channels = _gaps(raw)
+    channels = _gaps(raw) + _row_gaps(raw)
     lines: list[Line] = []
     for pieces in raw:
         lines.extend(split_at_gaps(_close_stray_gaps(pieces, channels)))
@@ -219,6 +226,42 @@ def _wide_gaps(pieces: list[Line]) -> list[tuple[float, float]]:
 def _gaps(raw: list[list[Line]]) -> list[tuple[float, float]]:
     """Every wide gap between two pieces of a text line, as an x-range."""
     return [gap for pieces in raw for gap in _wide_gaps(pieces)]
+
+
+def _row_gaps(raw: list[list[Line]]) -> list[tuple[float, float]]:
+    """Every wide gap between two text lines side by side on one row, as an x-range.
+
+    A producer that places each word or cell with its own text object leaves a table's header
+    as separate lines on its row: their gaps are the column gaps the rows below share. Only
+    gaps between short lines (words, cells) count: the gutter between two pages of a spread,
+    each line a sentence, says nothing of the gaps inside a line; nor does the wide space after
+    a sentence an OCR text layer leaves between two word boxes.
+    """
+    spans = [
+        (
+            min(p.bbox[0] for p in pieces),
+            min(p.bbox[1] for p in pieces),
+            max(p.bbox[2] for p in pieces),
+            max(p.bbox[3] for p in pieces),
+            pieces,
+        )
+        for pieces in raw
+    ]
+    spans.sort(key=lambda span: (span[1], span[0]))
+    gaps: list[tuple[float, float]] = []
+    for left, right in itertools.pairwise(spans):
+        height = min(left[3] - left[1], right[3] - right[1])
+        same_row = (
+            abs(left[1] - right[1]) <= 0.3 * height and abs(left[3] - right[3]) <= 0.3 * height
+        )
+        cells = all(
+            sum(p.chars for p in span[4]) <= MAX_ROW_GAP_CELL_CHARS for span in (left, right)
+        )
+        # A wide gap after a full stop is a typist's (or an OCR layer's) sentence space.
+        cells = cells and not left[4][-1].text.rstrip().endswith(SENTENCE_END)
+        if same_row and cells and right[0] - left[2] >= split_gap(left[4][-1], right[4][0]):
+            gaps.append((left[2], right[0]))
+    return gaps
 
 
 def _close_stray_gaps(pieces: list[Line], channels: list[tuple[float, float]]) -> list[Line]:
