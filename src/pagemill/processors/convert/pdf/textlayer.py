@@ -10,7 +10,7 @@ here instead of through pdftext gives three things pdftext cannot:
 * **letter-spaced text**: pdfium inserts a space wherever two glyphs are far apart, so tracked
   text ("T O T A L", digits in a spaced-out cell) comes out with a space between every
   character. Spaces pdfium made up are kept only where the gap is clearly wider than the line's
-  own letter spacing;
+  own letter spacing (taken as at most an em: glyphs set further apart are words of their own);
 * speed: font, size and weight are read once per text object, not once per character.
 
 Fake-bold text (the same word drawn twice, offset by a fraction of a point) is drawn once.
@@ -44,6 +44,9 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
 MIN_WORD_GAP_EMS = 0.12
+# Letter spacing is at most this many font sizes: glyphs further apart than their own width (the
+# month initials under a chart, a board's file numbers) are separate words, however evenly set.
+MAX_TRACKING_EMS = 1.0
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
 SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
 RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
@@ -319,11 +322,12 @@ def _pieces(chars: list[Char]) -> list[Line]:
             size = max(style.size, 1.0)
             # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
             # the line's own letter spacing separates words or pieces.
-            if style is not current.style or gap > tracking + PIECE_GAP_EMS * size:
-                spaced = space in ("real", "made") or gap >= tracking + MIN_WORD_GAP_EMS * size
+            letters = min(tracking, MAX_TRACKING_EMS * size)
+            if style is not current.style or gap > letters + PIECE_GAP_EMS * size:
+                spaced = space in ("real", "made") or gap >= letters + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
                 current = None
-            elif space == "real" or (space and gap >= tracking + MIN_WORD_GAP_EMS * size):
+            elif space == "real" or (space and gap >= letters + MIN_WORD_GAP_EMS * size):
                 current.text.append(" ")
         if current is None:
             current = _Run(style=style, last=char, box=[char.x0, char.y0, char.x1, char.y1])
