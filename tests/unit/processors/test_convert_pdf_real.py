@@ -126,6 +126,30 @@ def test_glyphs_set_wider_apart_than_an_em_are_separate_words(tmp_path: Path) ->
     ]
 
 
+def test_a_footnote_mark_after_a_figure_does_not_change_its_value(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "figure-note.pdf"
+    pdf = canvas.Canvas(str(path))
+    text = pdf.beginText(72, 700)
+    text.setFont("Helvetica", 10)
+    text.textOut("Population 273,879,750")
+    text.setFont("Helvetica", 6)
+    text.setRise(4)
+    text.textOut("1")  # a footnote mark, raised, right after the figure
+    text.setFont("Helvetica", 10)
+    text.setRise(0)
+    text.textOut(" and the word community")
+    text.setFont("Helvetica", 6)
+    text.setRise(4)
+    text.textOut("2")
+    pdf.drawText(text)
+    pdf.save()
+    assert [block.text for block in parse_pdf(path).blocks] == [
+        "Population 273,879,750¹ and the word community2"
+    ]
+
+
 def line(x0: float, y0: float, x1: float, text: str, size: float = 10.0) -> Line:
     return Line(text=text, bbox=(x0, y0, x1, y0 + size), size=size, bold=False, chars=len(text))
 
