@@ -326,7 +326,9 @@ def _pieces(chars: list[Char]) -> list[Line]:
             size = max(style.size, 1.0)
             # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
             # the line's own letter spacing separates words or pieces.
-            letters = min(tracking, MAX_TRACKING_EMS * size)
+            # A font without a size (pdfium reads 0) is measured by its glyphs' height.
+            em = style.size if style.size > 0 else char.y1 - char.y0
+            letters = min(tracking, MAX_TRACKING_EMS * em) if em > 0 else tracking
             if style is not current.style or gap > letters + PIECE_GAP_EMS * size:
                 spaced = space in ("real", "made") or gap >= letters + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
