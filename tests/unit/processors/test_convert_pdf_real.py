@@ -90,6 +90,48 @@ def test_letter_spaced_text_is_not_split_into_letters(tmp_path: Path) -> None:
     assert [block.text for block in parse_pdf(path).blocks] == ["0325", "2016"]
 
 
+def test_glyphs_set_wider_apart_than_an_em_are_separate_words(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "axis.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.setFont("Helvetica", 5)
+    for index, initial in enumerate("JFMAMJJASOND"):  # a chart's month axis, evenly set
+        pdf.drawCentredString(100 + 12 * index, 700, initial)
+    pdf.setFont("Helvetica", 10)
+    for index, digit in enumerate("1234"):  # a board's file numbers, one glyph each
+        pdf.drawString(72 + 20 * index, 600, digit)
+    pdf.save()
+    assert [block.text for block in parse_pdf(path).blocks] == [
+        "J F M A M J J A S O N D",
+        "1 2 3 4",
+    ]
+
+
+def test_a_footnote_mark_after_a_figure_does_not_change_its_value(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "figure-note.pdf"
+    pdf = canvas.Canvas(str(path))
+    text = pdf.beginText(72, 700)
+    text.setFont("Helvetica", 10)
+    text.textOut("Population 273,879,750")
+    text.setFont("Helvetica", 6)
+    text.setRise(4)
+    text.textOut("1")  # a footnote mark, raised, right after the figure
+    text.setFont("Helvetica", 10)
+    text.setRise(0)
+    text.textOut(" and the word community")
+    text.setFont("Helvetica", 6)
+    text.setRise(4)
+    text.textOut("2")
+    pdf.drawText(text)
+    pdf.save()
+    assert [block.text for block in parse_pdf(path).blocks] == [
+        "Population 273,879,750¹ and the word community2"
+    ]
+
+
 def line(x0: float, y0: float, x1: float, text: str, size: float = 10.0) -> Line:
     return Line(text=text, bbox=(x0, y0, x1, y0 + size), size=size, bold=False, chars=len(text))
 

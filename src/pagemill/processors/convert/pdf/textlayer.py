@@ -10,7 +10,7 @@ here instead of through pdftext gives three things pdftext cannot:
 * **letter-spaced text**: pdfium inserts a space wherever two glyphs are far apart, so tracked
   text ("T O T A L", digits in a spaced-out cell) comes out with a space between every
   character. Spaces pdfium made up are kept only where the gap is clearly wider than the line's
-  own letter spacing;
+  own letter spacing (taken as at most an em: glyphs set further apart are words of their own);
 * speed: font, size and weight are read once per text object, not once per character.
 
 Fake-bold text (the same word drawn twice, offset by a fraction of a point) is drawn once.
@@ -50,9 +50,15 @@ PIECE_GAP_EMS = 0.5  # a wider gap between two glyphs starts a new piece (a poss
 # A space pdfium inserted is a word space only when its gap exceeds the line's usual gap between
 # letters by this many font sizes (tracked text has wide gaps between all its letters).
 MIN_WORD_GAP_EMS = 0.12
+# Letter spacing is at most this many font sizes: glyphs further apart than their own width (the
+# month initials under a chart, a board's file numbers) are separate words, however evenly set.
+MAX_TRACKING_EMS = 1.0
 MIN_CHANNEL_LINES = 3  # a gap is a gutter when this many lines share it
 SAME_BASELINE_EMS = 0.1  # glyphs whose bottoms differ by less sit on one baseline
 MAX_ROW_GAP_CELL_CHARS = 24  # lines side by side this short are a table's cells or words
+SHIFTED_SIZE = 0.85  # a superscript or subscript is set at most this share of the text's size
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 RUN_ON_GAP_EMS = 0.5  # a wider gap across a made-up line break may be a table's column gap
 
 
@@ -340,6 +346,7 @@ def _pieces(chars: list[Char]) -> list[Line]:
     pieces: list[Line] = []
     current: _Run | None = None
     space = ""  # "real": a space in the content stream; "made": one pdfium inserted
+    script = ""  # the next run's digits are superscripts or subscripts (``_script``)
     for char in chars:
         if char.code == HYPHEN_MARK:
             if current is not None:
@@ -362,19 +369,42 @@ def _pieces(chars: list[Char]) -> list[Line]:
             size = max(style.size, 1.0)
             # Letter-spaced text has wide gaps between all its glyphs: only a gap wider than
             # the line's own letter spacing separates words or pieces.
-            if style is not current.style or gap > tracking + PIECE_GAP_EMS * size:
-                spaced = space in ("real", "made") or gap >= tracking + MIN_WORD_GAP_EMS * size
+            # A font without a size (pdfium reads 0) is measured by its glyphs' height.
+            em = style.size if style.size > 0 else char.y1 - char.y0
+            letters = min(tracking, MAX_TRACKING_EMS * em) if em > 0 else tracking
+            if style is not current.style or gap > letters + PIECE_GAP_EMS * size:
+                spaced = space in ("real", "made") or gap >= letters + MIN_WORD_GAP_EMS * size
                 pieces.append(current.line(trailing_space=spaced))
                 current = None
-            elif space == "real" or (space and gap >= tracking + MIN_WORD_GAP_EMS * size):
+                script = "" if spaced else _script(previous, char)
+            elif space == "real" or (space and gap >= letters + MIN_WORD_GAP_EMS * size):
                 current.text.append(" ")
         if current is None:
-            current = _Run(style=style, last=char, box=[char.x0, char.y0, char.x1, char.y1])
+            current = _Run(
+                style=style, last=char, box=[char.x0, char.y0, char.x1, char.y1], script=script
+            )
         current.add(char)
         space = ""
     if current is not None:
         pieces.append(current.line(trailing_space=False))
     return pieces
+
+
+def _script(previous: Char, char: Char) -> str:
+    """ "sup" or "sub" when ``char`` is a digit set smaller and above or below the baseline of
+    the digit it follows: a footnote mark after a figure ("273,879,750¹") written as a plain
+    digit would run into the figure and change its value."""
+    if previous.style is None or char.style is None:
+        return ""
+    if not (chr(previous.code).isdigit() and chr(char.code).isdigit()):
+        return ""
+    if char.style.size > SHIFTED_SIZE * previous.style.size:
+        return ""
+    if previous.y1 - char.y1 > SAME_BASELINE_EMS * previous.style.size:
+        return "sup"
+    if char.y1 - previous.y1 > SAME_BASELINE_EMS * previous.style.size:
+        return "sub"
+    return ""
 
 
 @dataclass(slots=True)
@@ -383,10 +413,14 @@ class _Run:
     last: Char
     box: list[float]
     text: list[str] = field(default_factory=list)
+    script: str = ""  # "sup"/"sub": a raised or lowered run after a figure; its digits as such
     count: int = 0
 
     def add(self, char: Char) -> None:
-        self.text.append(text_of(char.code))
+        text = text_of(char.code)
+        if self.script:
+            text = text.translate(SUPERSCRIPTS if self.script == "sup" else SUBSCRIPTS)
+        self.text.append(text)
         self.count += 1
         self.last = char
         box = self.box
