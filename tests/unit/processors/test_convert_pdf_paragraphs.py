@@ -49,6 +49,23 @@ def test_short_lines_must_repeat_exactly() -> None:
     assert find_furniture([(0, HEIGHT, first), (1, HEIGHT, second)]) == set()
 
 
+def test_a_title_on_both_copies_of_a_two_page_invoice_is_content() -> None:
+    # An invoice printed as original and copy: its title, larger than the body, stands at the
+    # top of both pages. Repeated on two pages only, it is a title, not a running head (the
+    # title was lost); a small footer on both pages is still furniture.
+    def page() -> list[Line]:
+        return [
+            line("Faktura nr FV 1/2021", 200, 40, 330, size=14.0),
+            *body(62),
+            line("Printed from the invoicing system, version 21.2", 57, 585, 300, size=6.0),
+        ]
+
+    assert find_furniture([(0, HEIGHT, page()), (1, HEIGHT, page())]) == {(0, 7), (1, 7)}
+    # Three pages of it is a running head.
+    three = find_furniture([(number, HEIGHT, page()) for number in range(3)])
+    assert {(number, 0) for number in range(3)} <= three
+
+
 def test_a_bare_folio_a_little_further_in_is_furniture() -> None:
     # LaTeX sets the folio about 11% up the page: outside the 10% band, inside 15%.
     pages = [(page, HEIGHT, [*body(62), line(str(page + 1), 200, 570, 206)]) for page in range(3)]

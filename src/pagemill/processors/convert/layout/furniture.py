@@ -11,6 +11,8 @@ Removing furniture must never remove content, so a line is furniture only when a
   each page of a scanned form) are content. In a line set smaller than the body, letters
   misread by OCR ("VICKSBURG", "VICKSBUEG": at least 10 letters, 90% alike, at the height of
   such a line on one of the two pages before) count as a difference like a number's;
+* a line set larger than the body text must repeat on at least three pages: on two, it is a
+  title on each copy of a document printed twice (an invoice's original and copy);
 * every other line on its row is furniture too: a table row whose first cells happen to repeat
   ("Closure", "07/17/2015") is content. A bare page number on a running head's row is
   furniture with it, even on a page where the folio is not apart from the head.
@@ -44,6 +46,10 @@ TITLED_FOLIO = re.compile(
     re.IGNORECASE,
 )
 SMALLER = 0.9  # set at most this share of the body size: a folio or a footer line
+# A line set this much larger than the body, repeated on fewer pages than this, is a title (an
+# invoice printed as original and copy), not a running head.
+LARGER = 1.15
+TITLE_REPEATS = 3
 FOLIO_BAND = 0.15  # a bare page number is looked for this far in from the top and bottom
 MIN_FUZZY_LETTERS = 10  # shorter lines must repeat exactly: "Part I" and "Part II" differ
 FUZZY_SAME = 0.9  # letters this alike (difflib ratio) are one line misread
@@ -82,8 +88,11 @@ def find_furniture(pages: Sequence[tuple[int, float, Sequence[Line]]]) -> set[tu
     candidates: set[tuple[int, int]] = set()
     for (_, key), occurrences in seen.items():
         for cluster in _clusters(sorted(occurrences, key=lambda item: item[0])):
-            if len({page for _, page, _, _, _ in cluster}) < needed:
+            repeats = len({page for _, page, _, _, _ in cluster})
+            if repeats < needed:
                 continue
+            if repeats < TITLE_REPEATS and _larger(cluster, body_size):
+                continue  # a title on each copy of a document printed twice: content
             if len({text for _, _, _, text, _ in cluster}) > 1 and not _folio(
                 key, [line for *_, line in cluster], body_size
             ):
@@ -162,6 +171,10 @@ def _body_size(lines: Iterable[Line]) -> float:
     for line in lines:
         sizes[line.size] += line.chars
     return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _larger(cluster: list[tuple[float, int, int, str, Line]], body_size: float) -> bool:
+    return body_size > 0 and all(line.size >= LARGER * body_size for *_, line in cluster)
 
 
 def _folio(key: str, lines: list[Line], body_size: float) -> bool:
