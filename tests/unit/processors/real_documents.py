@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pagemill.processors.convert.pdf.parse import parse_pdf
 from pagemill.processors.document import Block, Document
+from tests.support.postgres import require_service
 
 REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
 
@@ -16,7 +15,7 @@ REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "doc
 def real_path(name: str) -> Path:
     path = REAL / name
     if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
+        require_service("real-document corpus", f"{name} is not in bench/quality/real/docs")
     return path
 
 

@@ -10,8 +10,6 @@ corpus's check set (``check_set`` in its manifest) is never read here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pagemill.processors.convert.layout.levels import (
@@ -23,16 +21,11 @@ from pagemill.processors.convert.layout.levels import (
     outline_mark,
 )
 from pagemill.processors.convert.layout.lines import Line
-from pagemill.processors.convert.pdf.parse import parse_pdf
-
-REAL = Path(__file__).resolve().parents[3] / "bench" / "quality" / "real" / "docs"
+from tests.unit.processors.real_documents import real
 
 
 def headings(name: str) -> list[tuple[int, str]]:
-    path = REAL / name
-    if not path.exists():  # the corpus is part of the repository; a partial checkout lacks it
-        pytest.skip(f"{name} is not in bench/quality/real/docs")
-    document = parse_pdf(path)
+    document = real(name)
     return [(block.level or 0, block.text) for block in document.blocks if block.type == "heading"]
 
 
@@ -75,10 +68,7 @@ def test_a_documents_title_in_capitals_ranks_over_its_capital_section_titles() -
 
 
 def test_a_subtitle_right_under_a_centred_title_is_a_paragraph() -> None:
-    path = REAL / "dmca-summary.pdf"
-    if not path.exists():
-        pytest.skip("dmca-summary.pdf is not in bench/quality/real/docs")
-    document = parse_pdf(path)
+    document = real("dmca-summary.pdf")
     found = [(block.type, block.text) for block in document.blocks[:3]]
     assert found[:2] == [
         ("heading", "THE DIGITAL MILLENNIUM COPYRIGHT ACT OF 1998"),

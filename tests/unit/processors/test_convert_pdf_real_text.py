@@ -11,14 +11,13 @@ from __future__ import annotations
 import re
 
 import pypdfium2 as pdfium
-import pytest
 
 from pagemill.processors.convert.layout.blocks import build_blocks
 from pagemill.processors.convert.layout.lines import Line, PageLayout
 from pagemill.processors.convert.pdf.objects import Rule, scan_page
 from pagemill.processors.convert.pdf.widgets import join_form_rows
 from pagemill.processors.document import Document
-from tests.unit.processors.real_documents import REAL, real
+from tests.unit.processors.real_documents import real, real_path
 
 
 def texts(document: Document, block_type: str) -> list[str]:
@@ -26,9 +25,7 @@ def texts(document: Document, block_type: str) -> list[str]:
 
 
 def test_drawings_inside_a_form_xobject_are_placed_on_the_page() -> None:
-    path = REAL / "arxiv-autogen-p1.pdf"
-    if not path.exists():
-        pytest.skip("arxiv-autogen-p1.pdf is not in bench/quality/real/docs")
+    path = real_path("arxiv-autogen-p1.pdf")
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[0]
